@@ -1,0 +1,90 @@
+//! The plain-text summary printed by `vigil evaluate` without `--json`.
+
+use std::fmt::Write;
+
+use vigil_evaluation::evaluate::{Evaluation, RateResult, Verdict};
+
+fn rate_line(name: &str, rate: Option<&RateResult>) -> String {
+    match rate {
+        Some(rate) => format!(
+            "{name:<13} {:>7.4}  [{:.4}, {:.4}]  {}/{}\n",
+            rate.estimate, rate.ci_low, rate.ci_high, rate.numerator, rate.denominator
+        ),
+        None => format!("{name:<13} undefined (denominator is zero)\n"),
+    }
+}
+
+/// A short fixed-width summary of the main results and the verdict.
+pub fn evaluation_summary(evaluation: &Evaluation) -> String {
+    let mut text = String::new();
+    let level = evaluation.confidence_level * 100.0;
+    let _ = writeln!(
+        text,
+        "{}: {} cases ({} positive, {} negative){}",
+        evaluation.source,
+        evaluation.n,
+        evaluation.n_positive,
+        evaluation.n_negative,
+        if evaluation.dropped_missing > 0 {
+            format!("; {} rows dropped for missing values", evaluation.dropped_missing)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        text,
+        "threshold {} ({:?}, {}); intervals {level}% (Wilson; DeLong for AUC)",
+        evaluation.threshold, evaluation.threshold_source, evaluation.threshold_rule
+    );
+    let _ = writeln!(
+        text,
+        "{:<13} {:>7.4}  [{:.4}, {:.4}]",
+        "AUC", evaluation.auc.estimate, evaluation.auc.ci_low, evaluation.auc.ci_high
+    );
+    text += &rate_line("sensitivity", evaluation.sensitivity.as_ref());
+    text += &rate_line("specificity", evaluation.specificity.as_ref());
+    text += &rate_line("PPV", evaluation.ppv.as_ref());
+    text += &rate_line("NPV", evaluation.npv.as_ref());
+    if let Some(calibration) = &evaluation.calibration {
+        let _ = writeln!(
+            text,
+            "calibration   Brier {:.4}, ECE {:.4}, intercept {}, slope {}",
+            calibration.brier,
+            calibration.ece,
+            calibration.intercept.map_or("n/a".to_owned(), |v| format!("{v:.4}")),
+            calibration.slope.map_or("n/a".to_owned(), |v| format!("{v:.4}")),
+        );
+    }
+    if let Some(comparison) = &evaluation.comparison {
+        let _ = writeln!(
+            text,
+            "comparison    AUC of {} {:.4}; difference {:+.4} [{:.4}, {:.4}], z = {:.3}, p = {:.3e}",
+            comparison.column,
+            comparison.auc,
+            comparison.auc_difference,
+            comparison.ci_low,
+            comparison.ci_high,
+            comparison.z,
+            comparison.p_value
+        );
+    }
+    for outcome in &evaluation.criteria {
+        let _ = writeln!(
+            text,
+            "{} {}  ({})",
+            if outcome.passed { "PASS" } else { "FAIL" },
+            outcome.criterion,
+            outcome.detail
+        );
+    }
+    let _ = writeln!(
+        text,
+        "verdict: {}",
+        match evaluation.verdict {
+            Verdict::Pass => "PASS — every acceptance criterion is met",
+            Verdict::Fail => "FAIL — at least one acceptance criterion is not met",
+            Verdict::NotAssessed => "not assessed (no protocol criteria)",
+        }
+    );
+    text
+}

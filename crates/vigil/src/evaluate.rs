@@ -1,0 +1,200 @@
+//! `vigil evaluate`: read the cases and protocol, compute, print or write
+//! the result and report, and exit 0 (pass), 1 (a criterion failed) or 2
+//! (usage or input error).
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use vigil_evaluation::cases::{CaseTable, CaseTableSpec};
+use vigil_evaluation::evaluate::{evaluate, Evaluation, EvaluationSettings, ThresholdSource, Verdict};
+use vigil_evaluation::protocol::{OperatingPoint, Protocol};
+use vigil_stats::operating_point::OperatingPointRule;
+use vigil_stats::ConfidenceLevel;
+
+/// Arguments of `vigil evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The labelled case table (CSV with a header row).
+    #[arg(long, value_name = "FILE.csv")]
+    cases: PathBuf,
+    /// Column of the reference-standard label.
+    #[arg(long, default_value = "label", value_name = "COL")]
+    label: String,
+    /// Column of the tool's score (higher means more likely positive).
+    #[arg(long, default_value = "score", value_name = "COL")]
+    score: String,
+    /// The label value meaning "condition present" (needed unless labels
+    /// are 0/1, true/false or yes/no).
+    #[arg(long, value_name = "VALUE")]
+    positive: Option<String>,
+    /// A second score column on the same cases, compared by DeLong's
+    /// paired test.
+    #[arg(long, value_name = "COL")]
+    compare: Option<String>,
+    /// Operating threshold; a case is positive when score >= threshold.
+    /// Overrides the protocol; without either, Youden's J picks it.
+    #[arg(long, value_name = "X")]
+    threshold: Option<f64>,
+    /// Acceptance protocol (TOML).
+    #[arg(long, value_name = "FILE.toml")]
+    protocol: Option<PathBuf>,
+    /// Categorical column to break the results down by (repeatable).
+    #[arg(long = "subgroup", value_name = "COL")]
+    subgroups: Vec<String>,
+    /// Print the result as one JSON document on standard output.
+    #[arg(long)]
+    json: bool,
+    /// Write result.json and a self-contained report.html into DIR.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Drop rows whose score or label is missing, and count them, instead of
+    /// failing.
+    #[arg(long)]
+    drop_missing: bool,
+}
+
+/// Runs the command and maps the outcome to the documented exit codes.
+pub fn run(arguments: EvaluateArgs) -> ExitCode {
+    match run_inner(arguments) {
+        Ok(Verdict::Fail) => ExitCode::from(1),
+        Ok(Verdict::Pass | Verdict::NotAssessed) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn read_protocol(path: &Path) -> Result<Protocol> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the protocol {}", path.display()))?;
+    Ok(Protocol::parse(&text, &path.display().to_string())?)
+}
+
+fn progress_bar(length: u64) -> ProgressBar {
+    // Reading is about 100 MB/s or faster; a bar only helps on large files.
+    const SHOW_FROM_BYTES: u64 = 64 << 20;
+    if length < SHOW_FROM_BYTES {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("reading cases {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn read_cases(arguments: &EvaluateArgs, subgroups: Vec<String>) -> Result<CaseTable> {
+    let path = &arguments.cases;
+    let file = File::open(path).with_context(|| format!("cannot open the case table {}", path.display()))?;
+    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let bar = progress_bar(length);
+    let spec = CaseTableSpec {
+        label_column: arguments.label.clone(),
+        score_column: arguments.score.clone(),
+        positive_label: arguments.positive.clone(),
+        compare_column: arguments.compare.clone(),
+        subgroup_columns: subgroups,
+        drop_missing: arguments.drop_missing,
+    };
+    let table = CaseTable::read(
+        BufReader::with_capacity(1 << 20, file),
+        &path.display().to_string(),
+        &spec,
+        &mut |bytes| bar.set_position(bytes.min(length)),
+    );
+    bar.finish_and_clear();
+    Ok(table?)
+}
+
+fn settings(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Result<EvaluationSettings> {
+    let mut settings = EvaluationSettings::default();
+    if let Some(level) = protocol.and_then(|protocol| protocol.confidence_level) {
+        settings.level = ConfidenceLevel::new(level)?;
+    }
+    if let Some(minimum) = protocol.and_then(|protocol| protocol.minimum_subgroup_size) {
+        settings.minimum_subgroup_size = minimum;
+    }
+    let from_protocol = protocol.and_then(|protocol| protocol.operating_point);
+    (settings.operating_point, settings.threshold_source) = match (arguments.threshold, from_protocol) {
+        (Some(threshold), _) => {
+            anyhow::ensure!(threshold.is_finite(), "--threshold must be a finite number");
+            (OperatingPointRule::Fixed(threshold), ThresholdSource::CommandLine)
+        }
+        (None, Some(point)) => (
+            match point {
+                OperatingPoint::Threshold { threshold } => OperatingPointRule::Fixed(threshold),
+                OperatingPoint::Youden => OperatingPointRule::Youden,
+                OperatingPoint::TargetSensitivity { target } => OperatingPointRule::TargetSensitivity(target),
+                OperatingPoint::TargetSpecificity { target } => OperatingPointRule::TargetSpecificity(target),
+            },
+            ThresholdSource::Protocol,
+        ),
+        (None, None) => (OperatingPointRule::Youden, ThresholdSource::DefaultYouden),
+    };
+    Ok(settings)
+}
+
+fn subgroup_columns(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    let from_protocol = protocol.into_iter().flat_map(|protocol| {
+        protocol
+            .subgroups
+            .iter()
+            .map(String::as_str)
+            .chain(protocol.criterion_subgroup_columns())
+    });
+    for column in arguments.subgroups.iter().map(String::as_str).chain(from_protocol) {
+        if !columns.iter().any(|existing| existing == column) {
+            columns.push(column.to_owned());
+        }
+    }
+    columns
+}
+
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let temporary = path.with_extension("partial");
+    let mut file = File::create(&temporary).with_context(|| format!("cannot create {}", temporary.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn write_outputs(directory: &Path, evaluation: &Evaluation, json: &str) -> Result<()> {
+    std::fs::create_dir_all(directory)
+        .with_context(|| format!("cannot create the output directory {}", directory.display()))?;
+    let html = vigil_reports::evaluation_report(evaluation);
+    write_atomically(&directory.join("result.json"), json.as_bytes())?;
+    write_atomically(&directory.join("report.html"), html.as_bytes())?;
+    Ok(())
+}
+
+fn run_inner(arguments: EvaluateArgs) -> Result<Verdict> {
+    let protocol = arguments.protocol.as_deref().map(read_protocol).transpose()?;
+    let settings = settings(&arguments, protocol.as_ref())?;
+    let table = read_cases(&arguments, subgroup_columns(&arguments, protocol.as_ref()))?;
+    let mut evaluation = evaluate(&table, &settings)?;
+    if let Some(protocol) = &protocol {
+        evaluation.assess(protocol);
+    }
+    let json = serde_json::to_string_pretty(&evaluation)?;
+    if let Some(directory) = &arguments.out {
+        write_outputs(directory, &evaluation, &json)?;
+    }
+    if arguments.json {
+        println!("{json}");
+    } else {
+        print!("{}", vigil_reports::evaluation_summary(&evaluation));
+        if let Some(directory) = &arguments.out {
+            eprintln!("report: {}", directory.join("report.html").display());
+        }
+    }
+    Ok(evaluation.verdict)
+}
