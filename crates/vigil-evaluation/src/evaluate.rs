@@ -300,10 +300,36 @@ fn thin_roc(curve: &RocCurve, threshold: f64, level: ConfidenceLevel) -> Vec<Plo
         .collect()
 }
 
+/// Clipping bound for scores of exactly 0 or 1 in the logistic
+/// recalibration (only there).
+pub const RECALIBRATION_CLIP: f64 = 1e-6;
+
 fn calibration(sample: &BinarySample<'_>, bins: usize) -> Result<CalibrationResult, StatsError> {
     let brier = brier_score(sample)?;
-    let (intercept, slope, recalibration_note) = match logistic_recalibration(sample) {
-        Ok(fit) => (Some(fit.intercept), Some(fit.slope), None),
+    // Tools often print probabilities rounded so that some read exactly 0
+    // or 1, whose logit is infinite. Those are clipped to
+    // [RECALIBRATION_CLIP, 1 − RECALIBRATION_CLIP] for the logistic fit
+    // only, and the report says how many were.
+    let on_boundary = sample.scores().iter().filter(|&&p| p == 0.0 || p == 1.0).count();
+    let clipped: Vec<f64>;
+    let fit_sample = if on_boundary > 0 {
+        clipped = sample
+            .scores()
+            .iter()
+            .map(|&p| p.clamp(RECALIBRATION_CLIP, 1.0 - RECALIBRATION_CLIP))
+            .collect();
+        BinarySample::new(&clipped, sample.labels())?
+    } else {
+        *sample
+    };
+    let clip_note = (on_boundary > 0).then(|| {
+        format!(
+            "{on_boundary} score(s) equal to 0 or 1 were clipped to [{RECALIBRATION_CLIP}, {}] for the logistic recalibration",
+            1.0 - RECALIBRATION_CLIP
+        )
+    });
+    let (intercept, slope, recalibration_note) = match logistic_recalibration(&fit_sample) {
+        Ok(fit) => (Some(fit.intercept), Some(fit.slope), clip_note),
         Err(error) => (None, None, Some(error.to_string())),
     };
     Ok(CalibrationResult {

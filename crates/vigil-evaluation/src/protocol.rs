@@ -21,6 +21,7 @@
 //! subgroups = ["sex", "age_band"]
 //! minimum_subgroup_size = 30
 //!
+//! [acceptance]
 //! criteria = [
 //!   "sensitivity.ci_low >= 0.90",
 //!   "auc.estimate >= 0.85",
@@ -89,6 +90,13 @@ struct RawAnalysis {
     minimum_subgroup_size: Option<usize>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAcceptance {
+    #[serde(default)]
+    criteria: Vec<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProtocol {
@@ -98,7 +106,7 @@ struct RawProtocol {
     #[serde(default)]
     analysis: RawAnalysis,
     #[serde(default)]
-    criteria: Vec<String>,
+    acceptance: RawAcceptance,
 }
 
 /// How the protocol fixes the operating point.
@@ -425,6 +433,7 @@ impl Protocol {
             });
         }
         let criteria = raw
+            .acceptance
             .criteria
             .iter()
             .map(|text| {

@@ -212,7 +212,7 @@ pub fn forest_chart(
             .legend(|(x, y)| Rectangle::new([(x, y - 4), (x + 8, y + 4)], MAIN.filled()));
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
+            .position(SeriesLabelPosition::UpperLeft)
             .label_font((FONT, 13))
             .background_style(WHITE.mix(0.9))
             .border_style(GUIDE)

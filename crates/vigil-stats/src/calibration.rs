@@ -141,8 +141,7 @@ fn log_likelihood(x: &[f64], labels: &[bool], a: f64, b: f64) -> f64 {
 pub fn logistic_recalibration(sample: &BinarySample<'_>) -> Result<LogisticRecalibration, StatsError> {
     require_probabilities(sample.scores())?;
     if let Some(index) = sample.scores().iter().position(|&p| p == 0.0 || p == 1.0) {
-        return Err(StatsError::OutsideUnitInterval {
-            what: "score (logistic recalibration needs 0 < p < 1)",
+        return Err(StatsError::ProbabilityOnBoundary {
             index,
             value: sample.scores()[index],
         });

@@ -36,6 +36,9 @@ pub enum StatsError {
         index: usize,
         value: f64,
     },
+    /// A probability of exactly 0 or 1 where a logit is needed.
+    #[error("score at position {index} is exactly {value}; logistic recalibration needs 0 < p < 1")]
+    ProbabilityOnBoundary { index: usize, value: f64 },
     /// An iterative fit did not converge, typically because the data are
     /// perfectly separated.
     #[error("{what} did not converge: {reason}")]

@@ -193,7 +193,7 @@ fn run_inner(arguments: EvaluateArgs) -> Result<Verdict> {
     } else {
         print!("{}", vigil_reports::evaluation_summary(&evaluation));
         if let Some(directory) = &arguments.out {
-            eprintln!("report: {}", directory.join("report.html").display());
+            println!("report: {}", directory.join("report.html").display());
         }
     }
     Ok(evaluation.verdict)
