@@ -3,17 +3,21 @@
 //! Each replicate resamples the positive cases with replacement to the same
 //! number of positives, and the negatives likewise (stratified by class, so
 //! every replicate keeps the observed prevalence and both classes). Replicate
-//! r draws from its own ChaCha8 stream r of the given seed, so the replicates
-//! — and the interval — are identical whatever the number of threads.
+//! r draws from its own xoshiro256++ generator, seeded by SplitMix64 from the
+//! pair (seed, r), so the replicates — and the interval — are identical
+//! whatever the number of threads.
 //!
 //! A replicate is represented by how many times each case was drawn, over the
-//! class-sorted scores; AUC and confusion counts of a replicate are then one
-//! linear pass with no re-sorting. The interval is the percentile interval
+//! class-sorted scores. The AUC of a replicate needs no sorting and no float
+//! comparison: each positive's range of lower and tied negatives is found
+//! once, and per replicate the AUC is Σᵢ wᵢ·(S[tiedᵢ] + S[belowᵢ]) / (2·W₊·W₋)
+//! with S the suffix sums of the negative weights — exact integer arithmetic
+//! until the final division. The interval is the percentile interval
 //! with linear interpolation between order statistics (NumPy's default
 //! `quantile` method).
 
 use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use crate::confusion::ConfusionMatrix;
@@ -49,42 +53,53 @@ impl BootstrapConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct Resample<'a> {
     sorted: &'a SortedByClass,
+    /// For each sorted positive, the index of the first negative tied with
+    /// it and the first negative below it, in the descending negatives.
+    placements: &'a [(u32, u32)],
     positive_counts: &'a [u32],
     negative_counts: &'a [u32],
+    /// `negative_suffix[k]` = Σ_{j ≥ k} negative_counts[j].
+    negative_suffix: &'a [u64],
+}
+
+/// For each positive (sorted descending), where its tied and lower negatives
+/// start among the descending negatives.
+fn negative_placements(sorted: &SortedByClass) -> Vec<(u32, u32)> {
+    let negatives = sorted.negatives();
+    sorted
+        .positives()
+        .iter()
+        .map(|&score| {
+            let tied = negatives.partition_point(|&s| s > score);
+            let below = tied + negatives[tied..].partition_point(|&s| s >= score);
+            (tied as u32, below as u32)
+        })
+        .collect()
+}
+
+fn fill_suffix_sums(counts: &[u32], suffix: &mut [u64]) {
+    let mut running = 0_u64;
+    suffix[counts.len()] = 0;
+    for (index, &count) in counts.iter().enumerate().rev() {
+        running += u64::from(count);
+        suffix[index] = running;
+    }
 }
 
 impl Resample<'_> {
     /// AUC of the replicate, ties counting one half.
     pub fn auc(&self) -> f64 {
-        let positives = self.sorted.positives();
-        let negatives = self.sorted.negatives();
-        let total_positive: f64 = self.positive_counts.iter().map(|&c| f64::from(c)).sum();
-        let total_negative: f64 = self.negative_counts.iter().map(|&c| f64::from(c)).sum();
-        let (mut i, mut j) = (0, 0);
-        let mut negatives_above = 0.0;
-        let mut sum = 0.0;
-        while i < positives.len() || j < negatives.len() {
-            let score = match (positives.get(i), negatives.get(j)) {
-                (Some(&p), Some(&n)) => p.max(n),
-                (Some(&p), None) => p,
-                (None, Some(&n)) => n,
-                (None, None) => break,
-            };
-            let mut positive_weight = 0.0;
-            while i < positives.len() && positives[i] == score {
-                positive_weight += f64::from(self.positive_counts[i]);
-                i += 1;
-            }
-            let mut negative_weight = 0.0;
-            while j < negatives.len() && negatives[j] == score {
-                negative_weight += f64::from(self.negative_counts[j]);
-                j += 1;
-            }
-            let negatives_below = total_negative - negatives_above - negative_weight;
-            sum += positive_weight * (negatives_below + 0.5 * negative_weight);
-            negatives_above += negative_weight;
-        }
-        sum / (total_positive * total_negative)
+        let total_positive: u64 = self.positive_counts.iter().map(|&c| u64::from(c)).sum();
+        let total_negative = self.negative_suffix[0];
+        let twice_sum: u64 = self
+            .positive_counts
+            .iter()
+            .zip(self.placements)
+            .map(|(&weight, &(tied, below))| {
+                u64::from(weight) * (self.negative_suffix[tied as usize] + self.negative_suffix[below as usize])
+            })
+            .sum();
+        twice_sum as f64 / (2.0 * total_positive as f64 * total_negative as f64)
     }
 
     /// Confusion counts of the replicate at `threshold` (`score >= threshold`
@@ -147,6 +162,14 @@ pub fn quantile_of_sorted(sorted: &[f64], q: f64) -> f64 {
     sorted[below] + (sorted[above] - sorted[below]) * fraction
 }
 
+/// The generator of one replicate: xoshiro256++ whose state SplitMix64 fills
+/// from the seed and the replicate number mixed together.
+fn replicate_generator(seed: u64, replicate: u64) -> Xoshiro256PlusPlus {
+    // The golden-ratio increment of SplitMix64 keeps nearby replicate
+    // numbers far apart before seeding.
+    Xoshiro256PlusPlus::seed_from_u64(seed ^ replicate.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
+}
+
 /// Bootstraps `statistic` over class-stratified resamples of `sample`.
 ///
 /// The statistic returns `None` when it is undefined on a replicate (for
@@ -161,14 +184,26 @@ where
     F: Fn(&Resample<'_>) -> Option<f64> + Sync,
 {
     let sorted = SortedByClass::new(sample);
+    let placements = negative_placements(&sorted);
     let m = sorted.positives().len();
     let n = sorted.negatives().len();
+    if m > u32::MAX as usize || n > u32::MAX as usize {
+        return Err(StatsError::InvalidParameter {
+            name: "sample size",
+            value: sample.len() as f64,
+            reason: "the bootstrap handles at most 2^32 cases per class",
+        });
+    }
     let ones_positive = vec![1_u32; m];
     let ones_negative = vec![1_u32; n];
+    let mut ones_suffix = vec![0_u64; n + 1];
+    fill_suffix_sums(&ones_negative, &mut ones_suffix);
     let estimate = statistic(&Resample {
         sorted: &sorted,
+        placements: &placements,
         positive_counts: &ones_positive,
         negative_counts: &ones_negative,
+        negative_suffix: &ones_suffix,
     })
     .ok_or(StatsError::Undefined {
         what: "bootstrapped statistic",
@@ -178,22 +213,24 @@ where
     let replicates: Vec<Option<f64>> = (0..config.replicates)
         .into_par_iter()
         .map_init(
-            || (vec![0_u32; m], vec![0_u32; n]),
-            |(positive_counts, negative_counts), replicate| {
-                let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-                rng.set_stream(replicate as u64);
+            || (vec![0_u32; m], vec![0_u32; n], vec![0_u64; n + 1]),
+            |(positive_counts, negative_counts, negative_suffix), replicate| {
+                let mut rng = replicate_generator(config.seed, replicate as u64);
                 positive_counts.fill(0);
                 negative_counts.fill(0);
                 for _ in 0..m {
-                    positive_counts[rng.random_range(0..m)] += 1;
+                    positive_counts[rng.random_range(0..m as u32) as usize] += 1;
                 }
                 for _ in 0..n {
-                    negative_counts[rng.random_range(0..n)] += 1;
+                    negative_counts[rng.random_range(0..n as u32) as usize] += 1;
                 }
+                fill_suffix_sums(negative_counts, negative_suffix);
                 statistic(&Resample {
                     sorted: &sorted,
+                    placements: &placements,
                     positive_counts,
                     negative_counts,
+                    negative_suffix,
                 })
                 .filter(|value| value.is_finite())
             },
