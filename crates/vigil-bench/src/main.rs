@@ -9,10 +9,10 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use vigil_evaluation::cases::{CaseTable, CaseTableSpec};
-use vigil_stats::bootstrap::{bootstrap, BootstrapConfig};
-use vigil_stats::roc::{delong, delong_paired, SortedByClass};
+use vigil_stats::bootstrap::{BootstrapConfig, bootstrap};
+use vigil_stats::roc::{SortedByClass, delong, delong_paired};
 use vigil_stats::{BinarySample, ConfidenceLevel};
 
 fn read_f64(path: &Path) -> Result<Vec<f64>> {
@@ -71,7 +71,12 @@ fn main() -> Result<()> {
                 seconds,
                 format!(
                     "\"auc_a\": {}, \"auc_b\": {}, \"z\": {}, \"p_value\": {}, \"ci_low\": {}, \"ci_high\": {}",
-                    result.auc_a, result.auc_b, result.z, result.p_value, interval.low, interval.high
+                    result.auc_a,
+                    result.auc_b,
+                    result.z,
+                    result.p_value,
+                    interval.low,
+                    interval.high
                 ),
             );
         }
@@ -106,7 +111,12 @@ fn main() -> Result<()> {
             };
             let start = Instant::now();
             let file = File::open(&path)?;
-            let table = CaseTable::read(BufReader::with_capacity(1 << 20, file), "cases.csv", &spec, &mut |_| {})?;
+            let table = CaseTable::read(
+                BufReader::with_capacity(1 << 20, file),
+                "cases.csv",
+                &spec,
+                &mut |_| {},
+            )?;
             let seconds = start.elapsed().as_secs_f64();
             report(
                 seconds,

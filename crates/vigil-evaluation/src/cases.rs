@@ -73,7 +73,10 @@ pub struct CaseTable {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{source_name}: {message}")]
-    Malformed { source_name: String, message: String },
+    Malformed {
+        source_name: String,
+        message: String,
+    },
     #[error("{source_name}: the file has no header row")]
     NoHeader { source_name: String },
     #[error("{source_name}: column {column:?} (the {role}) is not in the file; available columns: {}", available.join(", "))]
@@ -103,32 +106,46 @@ pub enum LoadError {
         column: String,
         value: String,
     },
-    #[error("{source_name}:{line}: column {column:?} is missing (pass --drop-missing to drop and count such rows)")]
+    #[error(
+        "{source_name}:{line}: column {column:?} is missing (pass --drop-missing to drop and count such rows)"
+    )]
     Missing {
         source_name: String,
         line: u64,
         column: String,
     },
-    #[error("{source_name}: column {column:?} has more than two values: {}; a label must take exactly two", describe_counts(values))]
+    #[error(
+        "{source_name}: column {column:?} has more than two values: {}; a label must take exactly two",
+        describe_counts(values)
+    )]
     TooManyLabels {
         source_name: String,
         column: String,
         values: Vec<(String, u64)>,
     },
-    #[error("{source_name}: column {column:?} has only one value ({}); both classes are needed", describe_counts(values))]
+    #[error(
+        "{source_name}: column {column:?} has only one value ({}); both classes are needed",
+        describe_counts(values)
+    )]
     OneLabel {
         source_name: String,
         column: String,
         values: Vec<(String, u64)>,
     },
-    #[error("{source_name}: the positive label {positive:?} does not occur in column {column:?}, whose values are {}", describe_counts(values))]
+    #[error(
+        "{source_name}: the positive label {positive:?} does not occur in column {column:?}, whose values are {}",
+        describe_counts(values)
+    )]
     PositiveLabelAbsent {
         source_name: String,
         column: String,
         positive: String,
         values: Vec<(String, u64)>,
     },
-    #[error("{source_name}: column {column:?} has values {}; name the positive one with --positive", describe_counts(values))]
+    #[error(
+        "{source_name}: column {column:?} has values {}; name the positive one with --positive",
+        describe_counts(values)
+    )]
     AmbiguousLabels {
         source_name: String,
         column: String,
@@ -167,12 +184,14 @@ fn parse_number(cell: &[u8], source: &str, line: u64, column: &str) -> Result<Ce
         return Ok(Cell::Missing);
     }
     let text = std::str::from_utf8(trimmed).ok();
-    let value = text.and_then(|t| t.parse::<f64>().ok()).ok_or_else(|| LoadError::NotANumber {
-        source_name: source.to_owned(),
-        line,
-        column: column.to_owned(),
-        value: String::from_utf8_lossy(trimmed).into_owned(),
-    })?;
+    let value = text
+        .and_then(|t| t.parse::<f64>().ok())
+        .ok_or_else(|| LoadError::NotANumber {
+            source_name: source.to_owned(),
+            line,
+            column: column.to_owned(),
+            value: String::from_utf8_lossy(trimmed).into_owned(),
+        })?;
     if value.is_finite() {
         Ok(Cell::Value(value))
     } else {
@@ -257,7 +276,8 @@ impl CaseTable {
         // stores the index of its value.
         let mut label_values: Vec<(Vec<u8>, u64)> = Vec::new();
         let mut label_codes: Vec<u8> = Vec::new();
-        let mut subgroup_maps: Vec<HashMap<Vec<u8>, u32>> = vec![HashMap::new(); subgroup_indices.len()];
+        let mut subgroup_maps: Vec<HashMap<Vec<u8>, u32>> =
+            vec![HashMap::new(); subgroup_indices.len()];
         let mut subgroups: Vec<CategoricalColumn> = spec
             .subgroup_columns
             .iter()
@@ -274,7 +294,9 @@ impl CaseTable {
 
         while reader.read_byte_record(&mut record).map_err(malformed)? {
             rows += 1;
-            let line = record.position().map_or(rows + 1, |position| position.line());
+            let line = record
+                .position()
+                .map_or(rows + 1, |position| position.line());
             if rows % 65_536 == 0 {
                 progress(record.position().map_or(0, |position| position.byte()));
             }
@@ -327,14 +349,24 @@ impl CaseTable {
             };
             label_values[code].1 += 1;
             label_codes.push(code.min(u8::MAX as usize) as u8);
-            for ((column, map), &index) in subgroups.iter_mut().zip(&mut subgroup_maps).zip(&subgroup_indices) {
+            for ((column, map), &index) in subgroups
+                .iter_mut()
+                .zip(&mut subgroup_maps)
+                .zip(&subgroup_indices)
+            {
                 let cell = record[index].trim_ascii();
-                let cell = if is_missing(cell) { b"(missing)".as_slice() } else { cell };
+                let cell = if is_missing(cell) {
+                    b"(missing)".as_slice()
+                } else {
+                    cell
+                };
                 let code = match map.get(cell) {
                     Some(&code) => code,
                     None => {
                         let code = column.categories.len() as u32;
-                        column.categories.push(String::from_utf8_lossy(cell).into_owned());
+                        column
+                            .categories
+                            .push(String::from_utf8_lossy(cell).into_owned());
                         map.insert(cell.to_vec(), code);
                         code
                     }
@@ -392,9 +424,12 @@ impl CaseTable {
             }
             (None, [(first, _), (second, _)]) => {
                 let pair = KNOWN_LABEL_PAIRS.iter().find_map(|(positive, negative)| {
-                    if first.eq_ignore_ascii_case(positive) && second.eq_ignore_ascii_case(negative) {
+                    if first.eq_ignore_ascii_case(positive) && second.eq_ignore_ascii_case(negative)
+                    {
                         Some(0)
-                    } else if first.eq_ignore_ascii_case(negative) && second.eq_ignore_ascii_case(positive) {
+                    } else if first.eq_ignore_ascii_case(negative)
+                        && second.eq_ignore_ascii_case(positive)
+                    {
                         Some(1)
                     } else {
                         None
@@ -413,7 +448,10 @@ impl CaseTable {
             }
             (None, _) => unreachable!("more than two labels were rejected above and no rows below"),
         };
-        let labels = label_codes.iter().map(|&code| usize::from(code) == positive_code).collect();
+        let labels = label_codes
+            .iter()
+            .map(|&code| usize::from(code) == positive_code)
+            .collect();
         progress(u64::MAX);
         Ok(CaseTable {
             source: source_name,

@@ -6,19 +6,20 @@
 
 use serde::Serialize;
 use vigil_stats::calibration::{
-    brier_score, calibration_in_the_large, expected_calibration_error, logistic_recalibration, reliability_bins,
-    ReliabilityBin,
+    ReliabilityBin, brier_score, calibration_in_the_large, expected_calibration_error,
+    logistic_recalibration, reliability_bins,
 };
 use vigil_stats::confusion::{ConfusionMatrix, IntervalMethod, RateEstimate};
 use vigil_stats::operating_point::OperatingPointRule;
 use vigil_stats::precision_recall::PrecisionRecallCurve;
-use vigil_stats::roc::{delong, delong_paired, RocCurve, SortedByClass};
+use vigil_stats::roc::{RocCurve, SortedByClass, delong, delong_paired};
 use vigil_stats::subgroup::partition;
 use vigil_stats::{BinarySample, ConfidenceLevel, StatsError};
 
 use crate::cases::CaseTable;
 use crate::protocol::{
-    Criterion, IntervalField, IntervalMetric, MetricPath, Protocol, ProtocolMetadata, ScalarMetric, SubgroupSelector,
+    Criterion, IntervalField, IntervalMetric, MetricPath, Protocol, ProtocolMetadata, ScalarMetric,
+    SubgroupSelector,
 };
 
 /// Where the operating threshold came from.
@@ -108,7 +109,10 @@ pub struct RateResult {
     pub false_negatives: u64,
 }
 
-fn rate_result(rate: Result<RateEstimate, StatsError>, matrix: &ConfusionMatrix) -> Option<RateResult> {
+fn rate_result(
+    rate: Result<RateEstimate, StatsError>,
+    matrix: &ConfusionMatrix,
+) -> Option<RateResult> {
     let rate = rate.ok()?;
     Some(RateResult {
         estimate: rate.interval.estimate,
@@ -284,11 +288,17 @@ fn thin_roc(curve: &RocCurve, threshold: f64, level: ConfidenceLevel) -> Vec<Plo
         .points
         .iter()
         .enumerate()
-        .filter(|(index, point)| index % stride == 0 || *index == last || point.threshold == threshold)
+        .filter(|(index, point)| {
+            index % stride == 0 || *index == last || point.threshold == threshold
+        })
         .map(|(_, point)| {
-            let wilson = vigil_stats::interval::Proportion::new(point.true_positives, curve.positives)
-                .map(|proportion| proportion.wilson(level));
-            let (low, high) = wilson.map_or((point.true_positive_rate, point.true_positive_rate), |w| (w.low, w.high));
+            let wilson =
+                vigil_stats::interval::Proportion::new(point.true_positives, curve.positives)
+                    .map(|proportion| proportion.wilson(level));
+            let (low, high) = wilson
+                .map_or((point.true_positive_rate, point.true_positive_rate), |w| {
+                    (w.low, w.high)
+                });
             PlotRocPoint {
                 threshold: point.threshold,
                 false_positive_rate: point.false_positive_rate,
@@ -310,7 +320,11 @@ fn calibration(sample: &BinarySample<'_>, bins: usize) -> Result<CalibrationResu
     // or 1, whose logit is infinite. Those are clipped to
     // [RECALIBRATION_CLIP, 1 − RECALIBRATION_CLIP] for the logistic fit
     // only, and the report says how many were.
-    let on_boundary = sample.scores().iter().filter(|&&p| p == 0.0 || p == 1.0).count();
+    let on_boundary = sample
+        .scores()
+        .iter()
+        .filter(|&&p| p == 0.0 || p == 1.0)
+        .count();
     let clipped: Vec<f64>;
     let fit_sample = if on_boundary > 0 {
         clipped = sample
@@ -340,7 +354,10 @@ fn calibration(sample: &BinarySample<'_>, bins: usize) -> Result<CalibrationResu
         intercept,
         slope,
         recalibration_note,
-        bins: reliability_bins(sample, bins)?.iter().map(CalibrationBin::from).collect(),
+        bins: reliability_bins(sample, bins)?
+            .iter()
+            .map(CalibrationBin::from)
+            .collect(),
     })
 }
 
@@ -348,12 +365,20 @@ fn interval_estimate(rate: Result<RateEstimate, StatsError>) -> Option<IntervalE
     rate.ok().map(|rate| rate.interval.into())
 }
 
-fn subgroup_results(table: &CaseTable, threshold: f64, settings: &EvaluationSettings) -> Vec<SubgroupResult> {
+fn subgroup_results(
+    table: &CaseTable,
+    threshold: f64,
+    settings: &EvaluationSettings,
+) -> Vec<SubgroupResult> {
     let level = settings.level;
     let method = IntervalMethod::Wilson;
     let mut results = Vec::new();
     for column in &table.subgroups {
-        let names: Vec<&str> = column.codes.iter().map(|&code| column.categories[code as usize].as_str()).collect();
+        let names: Vec<&str> = column
+            .codes
+            .iter()
+            .map(|&code| column.categories[code as usize].as_str())
+            .collect();
         for (value, rows) in partition(names) {
             let scores: Vec<f64> = rows.iter().map(|&row| table.scores[row]).collect();
             let labels: Vec<bool> = rows.iter().map(|&row| table.labels[row]).collect();
@@ -394,7 +419,10 @@ fn subgroup_results(table: &CaseTable, threshold: f64, settings: &EvaluationSett
 }
 
 /// Computes every metric of `table` under `settings`.
-pub fn evaluate(table: &CaseTable, settings: &EvaluationSettings) -> Result<Evaluation, EvaluateError> {
+pub fn evaluate(
+    table: &CaseTable,
+    settings: &EvaluationSettings,
+) -> Result<Evaluation, EvaluateError> {
     let level = settings.level;
     let sample = BinarySample::new(&table.scores, &table.labels)?;
     let sorted = SortedByClass::new(&sample);
@@ -409,17 +437,20 @@ pub fn evaluate(table: &CaseTable, settings: &EvaluationSettings) -> Result<Eval
         Ok(result) => (Some(result), None),
         Err(error) => (
             None,
-            Some(format!("calibration was not computed because scores are not probabilities: {error}")),
+            Some(format!(
+                "calibration was not computed because scores are not probabilities: {error}"
+            )),
         ),
     };
     let comparison = match (&table.compare_column, &table.compare_scores) {
         (Some(column), Some(compare)) => {
-            let paired = delong_paired(&table.scores, compare, &table.labels).map_err(|source| {
-                EvaluateError::Comparison {
-                    column: column.clone(),
-                    source,
-                }
-            })?;
+            let paired =
+                delong_paired(&table.scores, compare, &table.labels).map_err(|source| {
+                    EvaluateError::Comparison {
+                        column: column.clone(),
+                        source,
+                    }
+                })?;
             let interval = paired.interval(level);
             Some(ComparisonResult {
                 column: column.clone(),
@@ -476,8 +507,12 @@ impl Evaluation {
     fn interval_value(&self, metric: IntervalMetric, field: IntervalField) -> Option<f64> {
         let triple = match metric {
             IntervalMetric::Auc => Some((self.auc.estimate, self.auc.ci_low, self.auc.ci_high)),
-            IntervalMetric::Sensitivity => self.sensitivity.map(|r| (r.estimate, r.ci_low, r.ci_high)),
-            IntervalMetric::Specificity => self.specificity.map(|r| (r.estimate, r.ci_low, r.ci_high)),
+            IntervalMetric::Sensitivity => {
+                self.sensitivity.map(|r| (r.estimate, r.ci_low, r.ci_high))
+            }
+            IntervalMetric::Specificity => {
+                self.specificity.map(|r| (r.estimate, r.ci_low, r.ci_high))
+            }
             IntervalMetric::Ppv => self.ppv.map(|r| (r.estimate, r.ci_low, r.ci_high)),
             IntervalMetric::Npv => self.npv.map(|r| (r.estimate, r.ci_low, r.ci_high)),
             IntervalMetric::Accuracy => self.accuracy.map(|r| (r.estimate, r.ci_low, r.ci_high)),
@@ -487,9 +522,11 @@ impl Evaluation {
 
     fn scalar_value(&self, metric: ScalarMetric) -> Result<f64, String> {
         let calibration = || {
-            self.calibration
-                .as_ref()
-                .ok_or_else(|| self.calibration_note.clone().unwrap_or_else(|| "calibration is unavailable".to_owned()))
+            self.calibration.as_ref().ok_or_else(|| {
+                self.calibration_note
+                    .clone()
+                    .unwrap_or_else(|| "calibration is unavailable".to_owned())
+            })
         };
         let comparison = || {
             self.comparison
@@ -562,10 +599,13 @@ impl Evaluation {
                     return outcome(
                         false,
                         None,
-                        format!("not evaluable: no subgroup {column}={} in the data", match selector {
-                            SubgroupSelector::Every => "*",
-                            SubgroupSelector::Value(value) => value,
-                        }),
+                        format!(
+                            "not evaluable: no subgroup {column}={} in the data",
+                            match selector {
+                                SubgroupSelector::Every => "*",
+                                SubgroupSelector::Value(value) => value,
+                            }
+                        ),
                     );
                 }
                 let mut failures = Vec::new();
@@ -604,7 +644,11 @@ impl Evaluation {
                 }
                 let passed = failures.is_empty();
                 let detail = if passed {
-                    format!("all {} subgroups pass; worst {:.4}", groups.len(), worst.unwrap_or(f64::NAN))
+                    format!(
+                        "all {} subgroups pass; worst {:.4}",
+                        groups.len(),
+                        worst.unwrap_or(f64::NAN)
+                    )
                 } else {
                     format!("failing: {}", failures.join("; "))
                 };
@@ -616,7 +660,11 @@ impl Evaluation {
     /// Judges the protocol's criteria and records the verdict.
     pub fn assess(&mut self, protocol: &Protocol) {
         self.protocol = Some(protocol.metadata.clone());
-        self.criteria = protocol.criteria.iter().map(|criterion| self.judge(criterion)).collect();
+        self.criteria = protocol
+            .criteria
+            .iter()
+            .map(|criterion| self.judge(criterion))
+            .collect();
         self.verdict = if self.criteria.is_empty() {
             Verdict::NotAssessed
         } else if self.criteria.iter().all(|outcome| outcome.passed) {

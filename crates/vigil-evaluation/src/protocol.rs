@@ -48,7 +48,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {
     #[error("{source_name}: {message}")]
-    Toml { source_name: String, message: String },
+    Toml {
+        source_name: String,
+        message: String,
+    },
     #[error("{source_name}: criterion {criterion:?}: {reason}")]
     Criterion {
         source_name: String,
@@ -196,8 +199,14 @@ const SCALAR_PATHS: [(&str, ScalarMetric); 11] = [
     ("calibration.ece", ScalarMetric::ExpectedCalibrationError),
     ("calibration.intercept", ScalarMetric::CalibrationIntercept),
     ("calibration.slope", ScalarMetric::CalibrationSlope),
-    ("calibration.calibration_in_the_large", ScalarMetric::CalibrationInTheLarge),
-    ("comparison.auc_difference", ScalarMetric::ComparisonAucDifference),
+    (
+        "calibration.calibration_in_the_large",
+        ScalarMetric::CalibrationInTheLarge,
+    ),
+    (
+        "comparison.auc_difference",
+        ScalarMetric::ComparisonAucDifference,
+    ),
     ("comparison.ci_low", ScalarMetric::ComparisonCiLow),
     ("comparison.ci_high", ScalarMetric::ComparisonCiHigh),
     ("comparison.p_value", ScalarMetric::ComparisonPValue),
@@ -215,7 +224,10 @@ pub enum SubgroupSelector {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricPath {
-    Interval { metric: IntervalMetric, field: IntervalField },
+    Interval {
+        metric: IntervalMetric,
+        field: IntervalField,
+    },
     Scalar(ScalarMetric),
     Subgroup {
         column: String,
@@ -273,7 +285,10 @@ impl fmt::Display for Criterion {
     }
 }
 
-fn parse_interval_metric(metric: &str, field: &str) -> Result<(IntervalMetric, IntervalField), String> {
+fn parse_interval_metric(
+    metric: &str,
+    field: &str,
+) -> Result<(IntervalMetric, IntervalField), String> {
     let metric = IntervalMetric::ALL
         .into_iter()
         .find(|candidate| candidate.name() == metric)
@@ -287,7 +302,11 @@ fn parse_interval_metric(metric: &str, field: &str) -> Result<(IntervalMetric, I
         "estimate" => IntervalField::Estimate,
         "ci_low" => IntervalField::CiLow,
         "ci_high" => IntervalField::CiHigh,
-        other => return Err(format!("unknown field {other:?}; use estimate, ci_low or ci_high")),
+        other => {
+            return Err(format!(
+                "unknown field {other:?}; use estimate, ci_low or ci_high"
+            ));
+        }
     };
     Ok((metric, field))
 }
@@ -333,7 +352,10 @@ impl Criterion {
         ];
         let (position, symbol, comparison) = operators
             .iter()
-            .filter_map(|(symbol, comparison)| text.find(symbol).map(|position| (position, *symbol, *comparison)))
+            .filter_map(|(symbol, comparison)| {
+                text.find(symbol)
+                    .map(|position| (position, *symbol, *comparison))
+            })
             .min_by_key(|(position, symbol, _)| (*position, std::cmp::Reverse(symbol.len())))
             .ok_or("expected PATH OP NUMBER with OP one of >=, >, <=, <")?;
         let path = text[..position].trim();
@@ -394,11 +416,15 @@ impl Protocol {
                 let target_in_range = |target: Option<f64>| match target {
                     Some(t) if (0.0..=1.0).contains(&t) => Ok(t),
                     Some(_) => Err(operating_point_error("target must lie in [0, 1]")),
-                    None => Err(operating_point_error("this rule needs a target, e.g. target = 0.9")),
+                    None => Err(operating_point_error(
+                        "this rule needs a target, e.g. target = 0.9",
+                    )),
                 };
                 Some(match rule.as_str() {
                     "youden" if target.is_none() => OperatingPoint::Youden,
-                    "youden" => return Err(operating_point_error("the youden rule takes no target")),
+                    "youden" => {
+                        return Err(operating_point_error("the youden rule takes no target"));
+                    }
                     "target_sensitivity" => OperatingPoint::TargetSensitivity {
                         target: target_in_range(target)?,
                     },
@@ -456,9 +482,11 @@ impl Protocol {
 
     /// Subgroup columns the criteria refer to.
     pub fn criterion_subgroup_columns(&self) -> impl Iterator<Item = &str> {
-        self.criteria.iter().filter_map(|criterion| match &criterion.path {
-            MetricPath::Subgroup { column, .. } => Some(column.as_str()),
-            _ => None,
-        })
+        self.criteria
+            .iter()
+            .filter_map(|criterion| match &criterion.path {
+                MetricPath::Subgroup { column, .. } => Some(column.as_str()),
+                _ => None,
+            })
     }
 }

@@ -3,8 +3,8 @@
 
 use plotters::prelude::*;
 use vigil_evaluation::evaluate::{CalibrationResult, Evaluation, IntervalEstimate, SubgroupResult};
-use vigil_stats::interval::Proportion;
 use vigil_stats::ConfidenceLevel;
+use vigil_stats::interval::Proportion;
 
 const MAIN: RGBColor = RGBColor(0x1f, 0x4e, 0x9a);
 const ACCENT: RGBColor = RGBColor(0xb0, 0x3a, 0x2e);
@@ -15,7 +15,10 @@ type ChartResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Renders into an SVG string; a drawing failure becomes a short note in
 /// place of the chart rather than a failed report.
-fn render(size: (u32, u32), draw: impl FnOnce(DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> ChartResult) -> String {
+fn render(
+    size: (u32, u32),
+    draw: impl FnOnce(DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> ChartResult,
+) -> String {
     let mut svg = String::new();
     let outcome = {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -49,30 +52,58 @@ pub fn roc_chart(evaluation: &Evaluation) -> String {
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         let mut band: Vec<(f64, f64)> = vec![(0.0, 0.0)];
-        band.extend(evaluation.roc_plot.iter().map(|p| (p.false_positive_rate, p.true_positive_rate_high)));
-        band.extend(evaluation.roc_plot.iter().rev().map(|p| (p.false_positive_rate, p.true_positive_rate_low)));
+        band.extend(
+            evaluation
+                .roc_plot
+                .iter()
+                .map(|p| (p.false_positive_rate, p.true_positive_rate_high)),
+        );
+        band.extend(
+            evaluation
+                .roc_plot
+                .iter()
+                .rev()
+                .map(|p| (p.false_positive_rate, p.true_positive_rate_low)),
+        );
         chart
             .draw_series(std::iter::once(Polygon::new(band, MAIN.mix(0.18))))?
-            .label(format!("{:.0}% pointwise interval of sensitivity", evaluation.confidence_level * 100.0))
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], MAIN.mix(0.18).filled()));
+            .label(format!(
+                "{:.0}% pointwise interval of sensitivity",
+                evaluation.confidence_level * 100.0
+            ))
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], MAIN.mix(0.18).filled())
+            });
         chart
-            .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], GUIDE.stroke_width(1)))?
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                GUIDE.stroke_width(1),
+            ))?
             .label("chance")
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GUIDE));
-        let curve = std::iter::once((0.0, 0.0))
-            .chain(evaluation.roc_plot.iter().map(|p| (p.false_positive_rate, p.true_positive_rate)));
+        let curve = std::iter::once((0.0, 0.0)).chain(
+            evaluation
+                .roc_plot
+                .iter()
+                .map(|p| (p.false_positive_rate, p.true_positive_rate)),
+        );
         chart
             .draw_series(LineSeries::new(curve, MAIN.stroke_width(2)))?
             .label(format!("{} (empirical)", evaluation.score_column))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MAIN.stroke_width(2)));
-        if let (Some(sensitivity), Some(specificity)) = (&evaluation.sensitivity, &evaluation.specificity) {
+        if let (Some(sensitivity), Some(specificity)) =
+            (&evaluation.sensitivity, &evaluation.specificity)
+        {
             chart
                 .draw_series(std::iter::once(Circle::new(
                     (1.0 - specificity.estimate, sensitivity.estimate),
                     6,
                     ACCENT.filled(),
                 )))?
-                .label(format!("operating point (threshold {})", evaluation.threshold))
+                .label(format!(
+                    "operating point (threshold {})",
+                    evaluation.threshold
+                ))
                 .legend(|(x, y)| Circle::new((x + 10, y), 5, ACCENT.filled()));
         }
         chart
@@ -95,7 +126,10 @@ pub fn calibration_chart(calibration: &CalibrationResult, level: ConfidenceLevel
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("Reliability diagram ({} equal-width bins)", calibration.ece_bins),
+                format!(
+                    "Reliability diagram ({} equal-width bins)",
+                    calibration.ece_bins
+                ),
                 (FONT, 18),
             )
             .margin(14)
@@ -123,16 +157,21 @@ pub fn calibration_chart(calibration: &CalibrationResult, level: ConfidenceLevel
                 Some((mean, observed, interval.low, interval.high))
             })
             .collect();
+        chart.draw_series(points.iter().map(|&(x, _, low, high)| {
+            PathElement::new([(x, low), (x, high)], MAIN.stroke_width(1))
+        }))?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|&(x, y, _, _)| (x, y)),
+                MAIN.stroke_width(2),
+            ))?
+            .label("observed (with Wilson interval)")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MAIN.stroke_width(2)));
         chart.draw_series(
             points
                 .iter()
-                .map(|&(x, _, low, high)| PathElement::new([(x, low), (x, high)], MAIN.stroke_width(1))),
+                .map(|&(x, y, _, _)| Circle::new((x, y), 4, MAIN.filled())),
         )?;
-        chart
-            .draw_series(LineSeries::new(points.iter().map(|&(x, y, _, _)| (x, y)), MAIN.stroke_width(2)))?
-            .label("observed (with Wilson interval)")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MAIN.stroke_width(2)));
-        chart.draw_series(points.iter().map(|&(x, y, _, _)| Circle::new((x, y), 4, MAIN.filled())))?;
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
@@ -160,7 +199,11 @@ pub fn forest_chart(
         .iter()
         .map(|group| {
             let base = format!("{} = {} (n={})", group.column, group.value, group.n);
-            if metric(group).is_some() { base } else { format!("{base}: insufficient data") }
+            if metric(group).is_some() {
+                base
+            } else {
+                format!("{base}: insufficient data")
+            }
         })
         .collect();
     let estimates: Vec<Option<IntervalEstimate>> = subgroups.iter().map(&metric).collect();
@@ -184,7 +227,10 @@ pub fn forest_chart(
             .y_label_formatter(&|y: &f64| {
                 let index = y.round();
                 if (y - index).abs() < 1e-6 && index >= 0.0 {
-                    labels.get(rows - 1 - index as usize).cloned().unwrap_or_default()
+                    labels
+                        .get(rows - 1 - index as usize)
+                        .cloned()
+                        .unwrap_or_default()
                 } else {
                     String::new()
                 }
@@ -195,19 +241,42 @@ pub fn forest_chart(
             .draw()?;
         let y_of = |index: usize| (rows - 1 - index) as f64;
         chart
-            .draw_series(LineSeries::new([(overall, -0.5), (overall, rows as f64 - 0.5)], GUIDE))?
+            .draw_series(LineSeries::new(
+                [(overall, -0.5), (overall, rows as f64 - 0.5)],
+                GUIDE,
+            ))?
             .label(format!("overall {overall:.3}"))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GUIDE));
-        chart.draw_series(estimates.iter().enumerate().filter_map(|(index, estimate)| {
-            estimate.map(|e| PathElement::new([(e.ci_low, y_of(index)), (e.ci_high, y_of(index))], MAIN.stroke_width(2)))
-        }))?;
+        chart.draw_series(
+            estimates
+                .iter()
+                .enumerate()
+                .filter_map(|(index, estimate)| {
+                    estimate.map(|e| {
+                        PathElement::new(
+                            [(e.ci_low, y_of(index)), (e.ci_high, y_of(index))],
+                            MAIN.stroke_width(2),
+                        )
+                    })
+                }),
+        )?;
         chart
-            .draw_series(estimates.iter().enumerate().filter_map(|(index, estimate)| {
-                estimate.map(|e| Rectangle::new(
-                    [(e.estimate - 0.004, y_of(index) - 0.18), (e.estimate + 0.004, y_of(index) + 0.18)],
-                    MAIN.filled(),
-                ))
-            }))?
+            .draw_series(
+                estimates
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, estimate)| {
+                        estimate.map(|e| {
+                            Rectangle::new(
+                                [
+                                    (e.estimate - 0.004, y_of(index) - 0.18),
+                                    (e.estimate + 0.004, y_of(index) + 0.18),
+                                ],
+                                MAIN.filled(),
+                            )
+                        })
+                    }),
+            )?
             .label("subgroup estimate and interval")
             .legend(|(x, y)| Rectangle::new([(x, y - 4), (x + 8, y + 4)], MAIN.filled()));
         chart

@@ -50,7 +50,9 @@ fn rate_row(name: &str, rate: Option<&RateResult>) -> String {
             rate.numerator,
             rate.denominator
         ),
-        None => format!("<tr><th scope=\"row\">{name}</th><td colspan=\"3\">undefined (denominator is zero)</td></tr>"),
+        None => format!(
+            "<tr><th scope=\"row\">{name}</th><td colspan=\"3\">undefined (denominator is zero)</td></tr>"
+        ),
     }
 }
 
@@ -78,7 +80,10 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
         Verdict::Fail => ("fail", "FAIL: at least one acceptance criterion is not met"),
         Verdict::NotAssessed => ("none", "Not assessed: no acceptance criteria were given"),
     };
-    let _ = writeln!(html, "<p class=\"verdict {class}\" role=\"status\">{text}</p>");
+    let _ = writeln!(
+        html,
+        "<p class=\"verdict {class}\" role=\"status\">{text}</p>"
+    );
 
     if let Some(protocol) = &evaluation.protocol {
         html.push_str("<h2>Protocol</h2>\n<dl>\n");
@@ -150,7 +155,10 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
     let _ = write!(
         html,
         "<tr><th scope=\"row\">F1</th><td class=\"number\">{}</td><td></td><td></td></tr>\n<tr><th scope=\"row\">Average precision</th><td class=\"number\">{}</td><td></td><td></td></tr>\n</tbody>\n</table>\n<p class=\"note\">Rates use Wilson score intervals; the AUC interval is DeLong's (Sun and Xu 2014), clipped to [0, 1].</p>\n",
-        evaluation.f1.map(number).unwrap_or_else(|| "undefined".to_owned()),
+        evaluation
+            .f1
+            .map(number)
+            .unwrap_or_else(|| "undefined".to_owned()),
         number(evaluation.average_precision)
     );
 
@@ -180,8 +188,14 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
                 calibration.ece_bins,
                 number(calibration.ece),
                 number(calibration.calibration_in_the_large),
-                calibration.intercept.map(number).unwrap_or_else(|| "not fitted".to_owned()),
-                calibration.slope.map(number).unwrap_or_else(|| "not fitted".to_owned()),
+                calibration
+                    .intercept
+                    .map(number)
+                    .unwrap_or_else(|| "not fitted".to_owned()),
+                calibration
+                    .slope
+                    .map(number)
+                    .unwrap_or_else(|| "not fitted".to_owned()),
             );
             if let Some(note) = &calibration.recalibration_note {
                 let _ = writeln!(html, "<p class=\"note\">{}</p>", escape(note));
@@ -213,8 +227,15 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
 
     if !evaluation.subgroups.is_empty() {
         html.push_str("<h2>Subgroups</h2>\n");
-        let overall_sensitivity = evaluation.sensitivity.map_or(f64::NAN, |rate| rate.estimate);
-        html += &forest_chart("AUC by subgroup", &evaluation.subgroups, |group| group.auc, evaluation.auc.estimate);
+        let overall_sensitivity = evaluation
+            .sensitivity
+            .map_or(f64::NAN, |rate| rate.estimate);
+        html += &forest_chart(
+            "AUC by subgroup",
+            &evaluation.subgroups,
+            |group| group.auc,
+            evaluation.auc.estimate,
+        );
         html += &forest_chart(
             "Sensitivity by subgroup",
             &evaluation.subgroups,
@@ -225,7 +246,14 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
         let cell = |estimate: Option<vigil_evaluation::evaluate::IntervalEstimate>| {
             estimate.map_or_else(
                 || "—".to_owned(),
-                |e| format!("{} ({} – {})", number(e.estimate), number(e.ci_low), number(e.ci_high)),
+                |e| {
+                    format!(
+                        "{} ({} – {})",
+                        number(e.estimate),
+                        number(e.ci_low),
+                        number(e.ci_high)
+                    )
+                },
             )
         };
         for group in &evaluation.subgroups {

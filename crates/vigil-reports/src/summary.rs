@@ -26,7 +26,10 @@ pub fn evaluation_summary(evaluation: &Evaluation) -> String {
         evaluation.n_positive,
         evaluation.n_negative,
         if evaluation.dropped_missing > 0 {
-            format!("; {} rows dropped for missing values", evaluation.dropped_missing)
+            format!(
+                "; {} rows dropped for missing values",
+                evaluation.dropped_missing
+            )
         } else {
             String::new()
         }
@@ -51,8 +54,12 @@ pub fn evaluation_summary(evaluation: &Evaluation) -> String {
             "calibration   Brier {:.4}, ECE {:.4}, intercept {}, slope {}",
             calibration.brier,
             calibration.ece,
-            calibration.intercept.map_or("n/a".to_owned(), |v| format!("{v:.4}")),
-            calibration.slope.map_or("n/a".to_owned(), |v| format!("{v:.4}")),
+            calibration
+                .intercept
+                .map_or("n/a".to_owned(), |v| format!("{v:.4}")),
+            calibration
+                .slope
+                .map_or("n/a".to_owned(), |v| format!("{v:.4}")),
         );
     }
     if let Some(comparison) = &evaluation.comparison {

@@ -96,7 +96,8 @@ impl Resample<'_> {
             .iter()
             .zip(self.placements)
             .map(|(&weight, &(tied, below))| {
-                u64::from(weight) * (self.negative_suffix[tied as usize] + self.negative_suffix[below as usize])
+                u64::from(weight)
+                    * (self.negative_suffix[tied as usize] + self.negative_suffix[below as usize])
             })
             .sum();
         twice_sum as f64 / (2.0 * total_positive as f64 * total_negative as f64)
@@ -111,8 +112,10 @@ impl Resample<'_> {
             let below: u64 = counts[cut..].iter().map(|&c| u64::from(c)).sum();
             (above, below)
         };
-        let (true_positives, false_negatives) = called(self.sorted.positives(), self.positive_counts);
-        let (false_positives, true_negatives) = called(self.sorted.negatives(), self.negative_counts);
+        let (true_positives, false_negatives) =
+            called(self.sorted.positives(), self.positive_counts);
+        let (false_positives, true_negatives) =
+            called(self.sorted.negatives(), self.negative_counts);
         ConfusionMatrix {
             true_positives,
             false_positives,
@@ -167,7 +170,11 @@ pub fn quantile_of_sorted(sorted: &[f64], q: f64) -> f64 {
 fn replicate_generator(seed: u64, replicate: u64) -> Xoshiro256PlusPlus {
     // The golden-ratio increment of SplitMix64 keeps nearby replicate
     // numbers far apart before seeding.
-    Xoshiro256PlusPlus::seed_from_u64(seed ^ replicate.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
+    Xoshiro256PlusPlus::seed_from_u64(
+        seed ^ replicate
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(17),
+    )
 }
 
 /// Bootstraps `statistic` over class-stratified resamples of `sample`.

@@ -50,7 +50,10 @@ pub struct ReliabilityBin {
 }
 
 /// Equal-width reliability bins over [0, 1], closed on the right.
-pub fn reliability_bins(sample: &BinarySample<'_>, bins: usize) -> Result<Vec<ReliabilityBin>, StatsError> {
+pub fn reliability_bins(
+    sample: &BinarySample<'_>,
+    bins: usize,
+) -> Result<Vec<ReliabilityBin>, StatsError> {
     sample.require_probabilities()?;
     if bins == 0 {
         return Err(StatsError::InvalidParameter {
@@ -83,7 +86,10 @@ pub fn reliability_bins(sample: &BinarySample<'_>, bins: usize) -> Result<Vec<Re
 }
 
 /// Expected calibration error with `bins` equal-width, right-closed bins.
-pub fn expected_calibration_error(sample: &BinarySample<'_>, bins: usize) -> Result<f64, StatsError> {
+pub fn expected_calibration_error(
+    sample: &BinarySample<'_>,
+    bins: usize,
+) -> Result<f64, StatsError> {
     let n = sample.len() as f64;
     Ok(reliability_bins(sample, bins)?
         .iter()
@@ -138,7 +144,9 @@ fn log_likelihood(x: &[f64], labels: &[bool], a: f64, b: f64) -> f64 {
 /// Scores of exactly 0 or 1 have an infinite logit and are a typed error;
 /// perfectly separated data, whose fit does not exist, are
 /// [`StatsError::NoConvergence`].
-pub fn logistic_recalibration(sample: &BinarySample<'_>) -> Result<LogisticRecalibration, StatsError> {
+pub fn logistic_recalibration(
+    sample: &BinarySample<'_>,
+) -> Result<LogisticRecalibration, StatsError> {
     require_probabilities(sample.scores())?;
     if let Some(index) = sample.scores().iter().position(|&p| p == 0.0 || p == 1.0) {
         return Err(StatsError::ProbabilityOnBoundary {

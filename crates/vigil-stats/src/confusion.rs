@@ -70,10 +70,11 @@ impl ConfusionMatrix {
         method: IntervalMethod,
         what: &'static str,
     ) -> Result<RateEstimate, StatsError> {
-        let proportion = Proportion::new(numerator, denominator).map_err(|_| StatsError::Undefined {
-            what,
-            reason: "its denominator is zero",
-        })?;
+        let proportion =
+            Proportion::new(numerator, denominator).map_err(|_| StatsError::Undefined {
+                what,
+                reason: "its denominator is zero",
+            })?;
         let interval = match method {
             IntervalMethod::Wilson => proportion.wilson(level),
             IntervalMethod::ClopperPearson => proportion.clopper_pearson(level),
@@ -86,28 +87,78 @@ impl ConfusionMatrix {
     }
 
     /// TP / (TP + FN).
-    pub fn sensitivity(&self, level: ConfidenceLevel, method: IntervalMethod) -> Result<RateEstimate, StatsError> {
-        Self::rate(self.true_positives, self.true_positives + self.false_negatives, level, method, "sensitivity")
+    pub fn sensitivity(
+        &self,
+        level: ConfidenceLevel,
+        method: IntervalMethod,
+    ) -> Result<RateEstimate, StatsError> {
+        Self::rate(
+            self.true_positives,
+            self.true_positives + self.false_negatives,
+            level,
+            method,
+            "sensitivity",
+        )
     }
 
     /// TN / (TN + FP).
-    pub fn specificity(&self, level: ConfidenceLevel, method: IntervalMethod) -> Result<RateEstimate, StatsError> {
-        Self::rate(self.true_negatives, self.true_negatives + self.false_positives, level, method, "specificity")
+    pub fn specificity(
+        &self,
+        level: ConfidenceLevel,
+        method: IntervalMethod,
+    ) -> Result<RateEstimate, StatsError> {
+        Self::rate(
+            self.true_negatives,
+            self.true_negatives + self.false_positives,
+            level,
+            method,
+            "specificity",
+        )
     }
 
     /// TP / (TP + FP), the positive predictive value (precision).
-    pub fn ppv(&self, level: ConfidenceLevel, method: IntervalMethod) -> Result<RateEstimate, StatsError> {
-        Self::rate(self.true_positives, self.true_positives + self.false_positives, level, method, "positive predictive value")
+    pub fn ppv(
+        &self,
+        level: ConfidenceLevel,
+        method: IntervalMethod,
+    ) -> Result<RateEstimate, StatsError> {
+        Self::rate(
+            self.true_positives,
+            self.true_positives + self.false_positives,
+            level,
+            method,
+            "positive predictive value",
+        )
     }
 
     /// TN / (TN + FN), the negative predictive value.
-    pub fn npv(&self, level: ConfidenceLevel, method: IntervalMethod) -> Result<RateEstimate, StatsError> {
-        Self::rate(self.true_negatives, self.true_negatives + self.false_negatives, level, method, "negative predictive value")
+    pub fn npv(
+        &self,
+        level: ConfidenceLevel,
+        method: IntervalMethod,
+    ) -> Result<RateEstimate, StatsError> {
+        Self::rate(
+            self.true_negatives,
+            self.true_negatives + self.false_negatives,
+            level,
+            method,
+            "negative predictive value",
+        )
     }
 
     /// (TP + TN) / all.
-    pub fn accuracy(&self, level: ConfidenceLevel, method: IntervalMethod) -> Result<RateEstimate, StatsError> {
-        Self::rate(self.true_positives + self.true_negatives, self.total(), level, method, "accuracy")
+    pub fn accuracy(
+        &self,
+        level: ConfidenceLevel,
+        method: IntervalMethod,
+    ) -> Result<RateEstimate, StatsError> {
+        Self::rate(
+            self.true_positives + self.true_negatives,
+            self.total(),
+            level,
+            method,
+            "accuracy",
+        )
     }
 
     /// F1 = 2·TP / (2·TP + FP + FN), the harmonic mean of sensitivity and PPV.

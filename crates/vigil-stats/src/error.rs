@@ -10,7 +10,9 @@ pub enum StatsError {
     #[error("the sample is empty")]
     Empty,
     /// A binary-outcome statistic needs both classes.
-    #[error("both classes are needed, but the sample has {positives} positive and {negatives} negative cases")]
+    #[error(
+        "both classes are needed, but the sample has {positives} positive and {negatives} negative cases"
+    )]
     OneClass { positives: usize, negatives: usize },
     /// A value is NaN or infinite.
     #[error("{what} at position {index} is not a finite number")]

@@ -1,7 +1,7 @@
 //! Choosing the operating threshold of a tool.
 
-use crate::roc::RocCurve;
 use crate::StatsError;
+use crate::roc::RocCurve;
 
 /// How the operating threshold is chosen. A case is called positive when
 /// `score >= threshold`.
@@ -53,7 +53,8 @@ impl OperatingPointRule {
                         best = Some((j, point.threshold));
                     }
                 }
-                best.map(|(_, threshold)| threshold).ok_or(StatsError::Empty)
+                best.map(|(_, threshold)| threshold)
+                    .ok_or(StatsError::Empty)
             }
             OperatingPointRule::TargetSensitivity(target) => {
                 check_target("target sensitivity", target)?;

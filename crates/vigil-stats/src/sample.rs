@@ -80,10 +80,7 @@ impl<'a> BinarySample<'a> {
 
 /// Checks that every value lies in [0, 1].
 pub(crate) fn require_probabilities(values: &[f64]) -> Result<(), StatsError> {
-    match values
-        .iter()
-        .position(|value| !(0.0..=1.0).contains(value))
-    {
+    match values.iter().position(|value| !(0.0..=1.0).contains(value)) {
         Some(index) => Err(StatsError::OutsideUnitInterval {
             what: "score",
             index,

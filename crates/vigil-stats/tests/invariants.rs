@@ -1,10 +1,10 @@
 //! Property tests of statistical invariants that hold for any input.
 
 use proptest::prelude::*;
-use vigil_stats::bootstrap::{bootstrap, BootstrapConfig};
+use vigil_stats::bootstrap::{BootstrapConfig, bootstrap};
 use vigil_stats::confusion::{ConfusionMatrix, IntervalMethod};
 use vigil_stats::interval::Proportion;
-use vigil_stats::roc::{delong, delong_paired, SortedByClass};
+use vigil_stats::roc::{SortedByClass, delong, delong_paired};
 use vigil_stats::{BinarySample, ConfidenceLevel};
 
 /// Scores on a coarse integer grid (so ties are common and transforms are
@@ -15,7 +15,9 @@ fn scored_cases() -> impl Strategy<Value = (Vec<f64>, Vec<bool>)> {
             proptest::collection::vec((0_u32..40).prop_map(f64::from), n),
             proptest::collection::vec(any::<bool>(), n),
         )
-            .prop_filter("both classes", |(_, labels)| labels.iter().any(|&l| l) && labels.iter().any(|&l| !l))
+            .prop_filter("both classes", |(_, labels)| {
+                labels.iter().any(|&l| l) && labels.iter().any(|&l| !l)
+            })
     })
 }
 
@@ -129,8 +131,12 @@ proptest! {
 
 #[test]
 fn bootstrap_is_identical_on_one_and_many_threads() {
-    let scores: Vec<f64> = (0..3000).map(|i| f64::from((i * 7919) % 1000) / 1000.0).collect();
-    let labels: Vec<bool> = (0..3000).map(|i| (i * 31) % 7 < 2 || scores[i] > 0.93).collect();
+    let scores: Vec<f64> = (0..3000)
+        .map(|i| f64::from((i * 7919) % 1000) / 1000.0)
+        .collect();
+    let labels: Vec<bool> = (0..3000)
+        .map(|i| (i * 31) % 7 < 2 || scores[i] > 0.93)
+        .collect();
     let sample = BinarySample::new(&scores, &labels).expect("valid");
     let config = BootstrapConfig::new(400, 20_261_123, ConfidenceLevel::default()).expect("config");
     let run_on = |threads: usize| {
@@ -138,7 +144,9 @@ fn bootstrap_is_identical_on_one_and_many_threads() {
             .num_threads(threads)
             .build()
             .expect("thread pool")
-            .install(|| bootstrap(&sample, config, |resample| Some(resample.auc())).expect("bootstrap"))
+            .install(|| {
+                bootstrap(&sample, config, |resample| Some(resample.auc())).expect("bootstrap")
+            })
     };
     let one = run_on(1);
     let four = run_on(4);
@@ -161,9 +169,16 @@ fn bootstrap_replicate_auc_matches_the_expanded_sample() {
     bootstrap(&sample, config, |resample| {
         let (expanded_scores, expanded_labels) = resample.to_scores_and_labels();
         let direct = brute_force_auc(&expanded_scores, &expanded_labels);
-        assert!(close(resample.auc(), direct), "weighted {} direct {direct}", resample.auc());
+        assert!(
+            close(resample.auc(), direct),
+            "weighted {} direct {direct}",
+            resample.auc()
+        );
         let expanded = BinarySample::new(&expanded_scores, &expanded_labels).expect("valid");
-        assert_eq!(resample.confusion(25.0), ConfusionMatrix::at_threshold(&expanded, 25.0));
+        assert_eq!(
+            resample.confusion(25.0),
+            ConfusionMatrix::at_threshold(&expanded, 25.0)
+        );
         checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(resample.auc())
     })
@@ -177,7 +192,10 @@ fn degenerate_samples_are_typed_errors() {
     assert_eq!(BinarySample::new(&[], &[]).unwrap_err(), StatsError::Empty);
     assert_eq!(
         BinarySample::new(&[0.1, 0.2], &[true, true]).unwrap_err(),
-        StatsError::OneClass { positives: 2, negatives: 0 }
+        StatsError::OneClass {
+            positives: 2,
+            negatives: 0
+        }
     );
     assert!(matches!(
         BinarySample::new(&[0.1, f64::NAN], &[true, false]).unwrap_err(),

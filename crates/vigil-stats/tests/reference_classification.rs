@@ -13,7 +13,7 @@ use vigil_stats::confusion::{ConfusionMatrix, IntervalMethod};
 use vigil_stats::interval::Proportion;
 use vigil_stats::operating_point::OperatingPointRule;
 use vigil_stats::precision_recall::PrecisionRecallCurve;
-use vigil_stats::roc::{delong, delong_paired, RocCurve, SortedByClass};
+use vigil_stats::roc::{RocCurve, SortedByClass, delong, delong_paired};
 use vigil_stats::{BinarySample, ConfidenceLevel};
 
 /// Where the definitions are identical the results must agree to 1e-9.
@@ -48,7 +48,9 @@ fn cases(name: &str) -> (Value, Vec<(String, Dataset, Value)>) {
         .iter()
         .map(|case| {
             let label = case["name"].as_str().expect("name").to_owned();
-            let data = case["dataset"].as_str().map(|dataset_name| dataset(&all, dataset_name));
+            let data = case["dataset"]
+                .as_str()
+                .map(|dataset_name| dataset(&all, dataset_name));
             (label, data, case.clone())
         })
         .filter_map(|(label, data, case)| data.map(|data| (label, data, case)))
@@ -68,11 +70,35 @@ fn proportions_match_scipy() {
         .expect("valid proportion");
         let level = ConfidenceLevel::new(number(case, "level")).expect("level");
         let wilson = proportion.wilson(level);
-        check(name, "wilson low", wilson.low, number(case, "wilson_low"), SAME_DEFINITION);
-        check(name, "wilson high", wilson.high, number(case, "wilson_high"), SAME_DEFINITION);
+        check(
+            name,
+            "wilson low",
+            wilson.low,
+            number(case, "wilson_low"),
+            SAME_DEFINITION,
+        );
+        check(
+            name,
+            "wilson high",
+            wilson.high,
+            number(case, "wilson_high"),
+            SAME_DEFINITION,
+        );
         let exact = proportion.clopper_pearson(level);
-        check(name, "clopper-pearson low", exact.low, number(case, "clopper_pearson_low"), SAME_DEFINITION);
-        check(name, "clopper-pearson high", exact.high, number(case, "clopper_pearson_high"), SAME_DEFINITION);
+        check(
+            name,
+            "clopper-pearson low",
+            exact.low,
+            number(case, "clopper_pearson_low"),
+            SAME_DEFINITION,
+        );
+        check(
+            name,
+            "clopper-pearson high",
+            exact.high,
+            number(case, "clopper_pearson_high"),
+            SAME_DEFINITION,
+        );
     }
 }
 
@@ -84,7 +110,11 @@ fn confusion_matrices_match_scikit_learn() {
         let sample = BinarySample::new(&data.scores, &data.labels).expect("valid sample");
         let threshold = number(&case, "threshold");
         let matrix = ConfusionMatrix::at_threshold(&sample, threshold);
-        assert_eq!(matrix, ConfusionMatrix::from_sorted(&SortedByClass::new(&sample), threshold), "{name}");
+        assert_eq!(
+            matrix,
+            ConfusionMatrix::from_sorted(&SortedByClass::new(&sample), threshold),
+            "{name}"
+        );
         for (key, count) in [
             ("tp", matrix.true_positives),
             ("fp", matrix.false_positives),
@@ -95,15 +125,41 @@ fn confusion_matrices_match_scikit_learn() {
         }
         let method = IntervalMethod::Wilson;
         for (key, value) in [
-            ("sensitivity", matrix.sensitivity(level, method).ok().map(|r| r.interval.estimate)),
-            ("specificity", matrix.specificity(level, method).ok().map(|r| r.interval.estimate)),
-            ("ppv", matrix.ppv(level, method).ok().map(|r| r.interval.estimate)),
-            ("npv", matrix.npv(level, method).ok().map(|r| r.interval.estimate)),
-            ("accuracy", matrix.accuracy(level, method).ok().map(|r| r.interval.estimate)),
+            (
+                "sensitivity",
+                matrix
+                    .sensitivity(level, method)
+                    .ok()
+                    .map(|r| r.interval.estimate),
+            ),
+            (
+                "specificity",
+                matrix
+                    .specificity(level, method)
+                    .ok()
+                    .map(|r| r.interval.estimate),
+            ),
+            (
+                "ppv",
+                matrix.ppv(level, method).ok().map(|r| r.interval.estimate),
+            ),
+            (
+                "npv",
+                matrix.npv(level, method).ok().map(|r| r.interval.estimate),
+            ),
+            (
+                "accuracy",
+                matrix
+                    .accuracy(level, method)
+                    .ok()
+                    .map(|r| r.interval.estimate),
+            ),
             ("f1", matrix.f1().ok()),
         ] {
             match (value, case[key].as_f64()) {
-                (Some(actual), Some(expected)) => check(&name, key, actual, expected, SAME_DEFINITION),
+                (Some(actual), Some(expected)) => {
+                    check(&name, key, actual, expected, SAME_DEFINITION)
+                }
                 (None, None) => {}
                 (actual, expected) => panic!("{name}: {key} is {actual:?}, reference {expected:?}"),
             }
@@ -122,9 +178,27 @@ fn roc_curves_match_scikit_learn() {
         let thresholds: Vec<f64> = curve.points.iter().map(|p| p.threshold).collect();
         check_all(&name, "fpr", &fpr, &numbers(&case["fpr"]), SAME_DEFINITION);
         check_all(&name, "tpr", &tpr, &numbers(&case["tpr"]), SAME_DEFINITION);
-        check_all(&name, "thresholds", &thresholds, &numbers(&case["thresholds"]), 0.0);
-        check(&name, "trapezoid area", curve.area(), number(&case, "auc"), SAME_DEFINITION);
-        check(&name, "Mann-Whitney AUC", vigil_stats::roc::auc(&sample), number(&case, "auc"), SAME_DEFINITION);
+        check_all(
+            &name,
+            "thresholds",
+            &thresholds,
+            &numbers(&case["thresholds"]),
+            0.0,
+        );
+        check(
+            &name,
+            "trapezoid area",
+            curve.area(),
+            number(&case, "auc"),
+            SAME_DEFINITION,
+        );
+        check(
+            &name,
+            "Mann-Whitney AUC",
+            vigil_stats::roc::auc(&sample),
+            number(&case, "auc"),
+            SAME_DEFINITION,
+        );
     }
 }
 
@@ -136,10 +210,34 @@ fn delong_intervals_match_proc() {
         let result = delong(&SortedByClass::new(&sample));
         let level = ConfidenceLevel::new(number(&case, "level")).expect("level");
         let interval = result.interval(level);
-        check(&name, "auc", result.auc, number(&case, "auc"), SAME_DEFINITION);
-        check(&name, "variance", result.variance, number(&case, "variance"), SAME_DEFINITION);
-        check(&name, "ci low", interval.low, number(&case, "ci_low"), SAME_DEFINITION);
-        check(&name, "ci high", interval.high, number(&case, "ci_high"), SAME_DEFINITION);
+        check(
+            &name,
+            "auc",
+            result.auc,
+            number(&case, "auc"),
+            SAME_DEFINITION,
+        );
+        check(
+            &name,
+            "variance",
+            result.variance,
+            number(&case, "variance"),
+            SAME_DEFINITION,
+        );
+        check(
+            &name,
+            "ci low",
+            interval.low,
+            number(&case, "ci_low"),
+            SAME_DEFINITION,
+        );
+        check(
+            &name,
+            "ci high",
+            interval.high,
+            number(&case, "ci_high"),
+            SAME_DEFINITION,
+        );
     }
 }
 
@@ -147,15 +245,46 @@ fn delong_intervals_match_proc() {
 fn paired_delong_tests_match_proc() {
     let (_, list) = cases("delong_paired");
     for (name, data, case) in list {
-        let result = delong_paired(&data.scores, &data.scores_b, &data.labels).expect("paired test");
+        let result =
+            delong_paired(&data.scores, &data.scores_b, &data.labels).expect("paired test");
         let level = ConfidenceLevel::new(number(&case, "level")).expect("level");
         let interval = result.interval(level);
-        check(&name, "auc a", result.auc_a, number(&case, "auc_a"), SAME_DEFINITION);
-        check(&name, "auc b", result.auc_b, number(&case, "auc_b"), SAME_DEFINITION);
+        check(
+            &name,
+            "auc a",
+            result.auc_a,
+            number(&case, "auc_a"),
+            SAME_DEFINITION,
+        );
+        check(
+            &name,
+            "auc b",
+            result.auc_b,
+            number(&case, "auc_b"),
+            SAME_DEFINITION,
+        );
         check(&name, "z", result.z, number(&case, "z"), SAME_DEFINITION);
-        check(&name, "p value", result.p_value, number(&case, "p_value"), SAME_DEFINITION);
-        check(&name, "ci low", interval.low, number(&case, "ci_low"), SAME_DEFINITION);
-        check(&name, "ci high", interval.high, number(&case, "ci_high"), SAME_DEFINITION);
+        check(
+            &name,
+            "p value",
+            result.p_value,
+            number(&case, "p_value"),
+            SAME_DEFINITION,
+        );
+        check(
+            &name,
+            "ci low",
+            interval.low,
+            number(&case, "ci_low"),
+            SAME_DEFINITION,
+        );
+        check(
+            &name,
+            "ci high",
+            interval.high,
+            number(&case, "ci_high"),
+            SAME_DEFINITION,
+        );
     }
 }
 
@@ -165,7 +294,13 @@ fn precision_recall_matches_scikit_learn() {
     for (name, data, case) in list {
         let sample = BinarySample::new(&data.scores, &data.labels).expect("valid sample");
         let curve = PrecisionRecallCurve::new(&SortedByClass::new(&sample));
-        check(&name, "average precision", curve.average_precision(), number(&case, "average_precision"), SAME_DEFINITION);
+        check(
+            &name,
+            "average precision",
+            curve.average_precision(),
+            number(&case, "average_precision"),
+            SAME_DEFINITION,
+        );
         // scikit-learn lists thresholds ascending and appends the point
         // (recall 0, precision 1); ours run from the highest threshold down.
         let mut precision = numbers(&case["precision"]);
@@ -176,12 +311,31 @@ fn precision_recall_matches_scikit_learn() {
         precision.reverse();
         recall.reverse();
         thresholds.reverse();
-        let ours = |pick: fn(&vigil_stats::precision_recall::PrecisionRecallPoint) -> f64| -> Vec<f64> {
-            curve.points.iter().map(pick).collect()
-        };
-        check_all(&name, "precision", &ours(|p| p.precision), &precision, SAME_DEFINITION);
-        check_all(&name, "recall", &ours(|p| p.recall), &recall, SAME_DEFINITION);
-        check_all(&name, "thresholds", &ours(|p| p.threshold), &thresholds, 0.0);
+        let ours =
+            |pick: fn(&vigil_stats::precision_recall::PrecisionRecallPoint) -> f64| -> Vec<f64> {
+                curve.points.iter().map(pick).collect()
+            };
+        check_all(
+            &name,
+            "precision",
+            &ours(|p| p.precision),
+            &precision,
+            SAME_DEFINITION,
+        );
+        check_all(
+            &name,
+            "recall",
+            &ours(|p| p.recall),
+            &recall,
+            SAME_DEFINITION,
+        );
+        check_all(
+            &name,
+            "thresholds",
+            &ours(|p| p.threshold),
+            &thresholds,
+            0.0,
+        );
     }
 }
 
@@ -190,7 +344,13 @@ fn calibration_matches_scikit_learn_and_rms() {
     let (_, list) = cases("calibration");
     for (name, data, case) in list {
         let sample = BinarySample::new(&data.scores, &data.labels).expect("valid sample");
-        check(&name, "brier", brier_score(&sample).expect("brier"), number(&case, "brier"), SAME_DEFINITION);
+        check(
+            &name,
+            "brier",
+            brier_score(&sample).expect("brier"),
+            number(&case, "brier"),
+            SAME_DEFINITION,
+        );
         check(
             &name,
             "calibration-in-the-large",
@@ -198,14 +358,38 @@ fn calibration_matches_scikit_learn_and_rms() {
             number(&case, "calibration_in_the_large"),
             SAME_DEFINITION,
         );
-        check(&name, "ece (10 bins)", expected_calibration_error(&sample, 10).expect("ece"), number(&case, "ece_10"), SAME_DEFINITION);
-        check(&name, "ece (15 bins)", expected_calibration_error(&sample, 15).expect("ece"), number(&case, "ece_15"), SAME_DEFINITION);
+        check(
+            &name,
+            "ece (10 bins)",
+            expected_calibration_error(&sample, 10).expect("ece"),
+            number(&case, "ece_10"),
+            SAME_DEFINITION,
+        );
+        check(
+            &name,
+            "ece (15 bins)",
+            expected_calibration_error(&sample, 15).expect("ece"),
+            number(&case, "ece_15"),
+            SAME_DEFINITION,
+        );
         let fit = logistic_recalibration(&sample).expect("recalibration converges");
         // Both sides solve the same likelihood equations to convergence; the
         // fixture's rms fit is run with eps = 1e-12 (see README), so 1e-8
         // relative is the agreement two independent Newton solvers reach.
-        check(&name, "calibration intercept", fit.intercept, number(&case, "intercept"), 1e-8);
-        check(&name, "calibration slope", fit.slope, number(&case, "slope"), 1e-8);
+        check(
+            &name,
+            "calibration intercept",
+            fit.intercept,
+            number(&case, "intercept"),
+            1e-8,
+        );
+        check(
+            &name,
+            "calibration slope",
+            fit.slope,
+            number(&case, "slope"),
+            1e-8,
+        );
     }
 }
 
@@ -215,7 +399,15 @@ fn youden_thresholds_match_the_reference() {
     for (name, data, case) in list {
         let sample = BinarySample::new(&data.scores, &data.labels).expect("valid sample");
         let curve = RocCurve::new(&SortedByClass::new(&sample));
-        let threshold = OperatingPointRule::Youden.threshold(&curve).expect("threshold");
-        check(&name, "threshold", threshold, number(&case, "threshold"), 0.0);
+        let threshold = OperatingPointRule::Youden
+            .threshold(&curve)
+            .expect("threshold");
+        check(
+            &name,
+            "threshold",
+            threshold,
+            number(&case, "threshold"),
+            0.0,
+        );
     }
 }

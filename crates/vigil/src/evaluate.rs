@@ -11,10 +11,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use vigil_evaluation::cases::{CaseTable, CaseTableSpec};
-use vigil_evaluation::evaluate::{evaluate, Evaluation, EvaluationSettings, ThresholdSource, Verdict};
+use vigil_evaluation::evaluate::{
+    Evaluation, EvaluationSettings, ThresholdSource, Verdict, evaluate,
+};
 use vigil_evaluation::protocol::{OperatingPoint, Protocol};
-use vigil_stats::operating_point::OperatingPointRule;
 use vigil_stats::ConfidenceLevel;
+use vigil_stats::operating_point::OperatingPointRule;
 
 /// Arguments of `vigil evaluate`.
 #[derive(Debug, Args)]
@@ -71,8 +73,8 @@ pub fn run(arguments: EvaluateArgs) -> ExitCode {
 }
 
 fn read_protocol(path: &Path) -> Result<Protocol> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read the protocol {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the protocol {}", path.display()))?;
     Ok(Protocol::parse(&text, &path.display().to_string())?)
 }
 
@@ -84,15 +86,18 @@ fn progress_bar(length: u64) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("reading cases {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "reading cases {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
 }
 
 fn read_cases(arguments: &EvaluateArgs, subgroups: Vec<String>) -> Result<CaseTable> {
     let path = &arguments.cases;
-    let file = File::open(path).with_context(|| format!("cannot open the case table {}", path.display()))?;
+    let file = File::open(path)
+        .with_context(|| format!("cannot open the case table {}", path.display()))?;
     let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
     let bar = progress_bar(length);
     let spec = CaseTableSpec {
@@ -122,22 +127,30 @@ fn settings(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Result<Eva
         settings.minimum_subgroup_size = minimum;
     }
     let from_protocol = protocol.and_then(|protocol| protocol.operating_point);
-    (settings.operating_point, settings.threshold_source) = match (arguments.threshold, from_protocol) {
-        (Some(threshold), _) => {
-            anyhow::ensure!(threshold.is_finite(), "--threshold must be a finite number");
-            (OperatingPointRule::Fixed(threshold), ThresholdSource::CommandLine)
-        }
-        (None, Some(point)) => (
-            match point {
-                OperatingPoint::Threshold { threshold } => OperatingPointRule::Fixed(threshold),
-                OperatingPoint::Youden => OperatingPointRule::Youden,
-                OperatingPoint::TargetSensitivity { target } => OperatingPointRule::TargetSensitivity(target),
-                OperatingPoint::TargetSpecificity { target } => OperatingPointRule::TargetSpecificity(target),
-            },
-            ThresholdSource::Protocol,
-        ),
-        (None, None) => (OperatingPointRule::Youden, ThresholdSource::DefaultYouden),
-    };
+    (settings.operating_point, settings.threshold_source) =
+        match (arguments.threshold, from_protocol) {
+            (Some(threshold), _) => {
+                anyhow::ensure!(threshold.is_finite(), "--threshold must be a finite number");
+                (
+                    OperatingPointRule::Fixed(threshold),
+                    ThresholdSource::CommandLine,
+                )
+            }
+            (None, Some(point)) => (
+                match point {
+                    OperatingPoint::Threshold { threshold } => OperatingPointRule::Fixed(threshold),
+                    OperatingPoint::Youden => OperatingPointRule::Youden,
+                    OperatingPoint::TargetSensitivity { target } => {
+                        OperatingPointRule::TargetSensitivity(target)
+                    }
+                    OperatingPoint::TargetSpecificity { target } => {
+                        OperatingPointRule::TargetSpecificity(target)
+                    }
+                },
+                ThresholdSource::Protocol,
+            ),
+            (None, None) => (OperatingPointRule::Youden, ThresholdSource::DefaultYouden),
+        };
     Ok(settings)
 }
 
@@ -150,7 +163,12 @@ fn subgroup_columns(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Ve
             .map(String::as_str)
             .chain(protocol.criterion_subgroup_columns())
     });
-    for column in arguments.subgroups.iter().map(String::as_str).chain(from_protocol) {
+    for column in arguments
+        .subgroups
+        .iter()
+        .map(String::as_str)
+        .chain(from_protocol)
+    {
         if !columns.iter().any(|existing| existing == column) {
             columns.push(column.to_owned());
         }
@@ -160,10 +178,12 @@ fn subgroup_columns(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Ve
 
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let temporary = path.with_extension("partial");
-    let mut file = File::create(&temporary).with_context(|| format!("cannot create {}", temporary.display()))?;
+    let mut file = File::create(&temporary)
+        .with_context(|| format!("cannot create {}", temporary.display()))?;
     file.write_all(contents)?;
     file.sync_all()?;
-    std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -177,7 +197,11 @@ fn write_outputs(directory: &Path, evaluation: &Evaluation, json: &str) -> Resul
 }
 
 fn run_inner(arguments: EvaluateArgs) -> Result<Verdict> {
-    let protocol = arguments.protocol.as_deref().map(read_protocol).transpose()?;
+    let protocol = arguments
+        .protocol
+        .as_deref()
+        .map(read_protocol)
+        .transpose()?;
     let settings = settings(&arguments, protocol.as_ref())?;
     let table = read_cases(&arguments, subgroup_columns(&arguments, protocol.as_ref()))?;
     let mut evaluation = evaluate(&table, &settings)?;

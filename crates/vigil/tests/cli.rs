@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn example(name: &str) -> PathBuf {
@@ -58,7 +60,8 @@ fn json_output_is_the_stable_contract() {
         "--json",
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let mut json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON document");
     // The source path differs between machines.
     json["source"] = "tests/data/cases.csv".into();
     insta::assert_json_snapshot!("evaluate_contract", json);
@@ -83,14 +86,22 @@ fn the_example_passes_its_protocol_and_writes_a_self_contained_report() {
     assert!(summary.contains("verdict: PASS"), "{summary}");
     let html = std::fs::read_to_string(out.path().join("report.html")).expect("report.html");
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<svg").count(), 4, "ROC, reliability and two forest plots");
+    assert_eq!(
+        html.matches("<svg").count(),
+        4,
+        "ROC, reliability and two forest plots"
+    );
     for external in ["<script", "<link", "src=\"http", "href=\"http", "url(http"] {
-        assert!(!html.contains(external), "the report refers to an external asset: {external}");
+        assert!(
+            !html.contains(external),
+            "the report refers to an external asset: {external}"
+        );
     }
     assert!(html.contains("ROC curve (AUC 0.924)"));
-    let result: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("result.json")).expect("result.json"))
-            .expect("valid JSON");
+    let result: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("result.json")).expect("result.json"),
+    )
+    .expect("valid JSON");
     assert_eq!(result["verdict"], "pass");
     assert_eq!(result["n"], 5000);
     assert_eq!(result["threshold"], 0.35);
@@ -130,11 +141,21 @@ fn check(csv: &str, extra: &[&str], expected_code: i32, expected: &str) {
     arguments.extend_from_slice(extra);
     let output = vigil(&arguments);
     let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(expected_code), "stderr: {message}");
+    assert_eq!(
+        output.status.code(),
+        Some(expected_code),
+        "stderr: {message}"
+    );
     let expected = expected.replace("{file}", &path);
-    assert!(message.contains(&expected), "expected {expected:?} in {message:?}");
+    assert!(
+        message.contains(&expected),
+        "expected {expected:?} in {message:?}"
+    );
     if expected_code == 2 {
-        assert!(output.stdout.is_empty(), "nothing is printed on an input error");
+        assert!(
+            output.stdout.is_empty(),
+            "nothing is printed on an input error"
+        );
     }
 }
 
@@ -153,7 +174,12 @@ fn bad_input_gets_a_specific_error() {
         2,
         "{file}:3: column \"score\": \"inf\" is not a finite number",
     );
-    check(good, &["--score", "probability"], 2, "available columns: label, score");
+    check(
+        good,
+        &["--score", "probability"],
+        2,
+        "available columns: label, score",
+    );
     check(
         "label,score\n1,0.9\n0,0.2\n2,0.5\n2,0.6\n",
         &[],
@@ -166,12 +192,32 @@ fn bad_input_gets_a_specific_error() {
         2,
         "{file}:3: column \"score\" is missing (pass --drop-missing",
     );
-    check("label,score\nyes,0.9\nno,0.2\n", &["--positive", "maybe"], 2, "the positive label \"maybe\" does not occur");
-    check("label,score\npos,0.9\nneg,0.2\n", &[], 2, "name the positive one with --positive");
+    check(
+        "label,score\nyes,0.9\nno,0.2\n",
+        &["--positive", "maybe"],
+        2,
+        "the positive label \"maybe\" does not occur",
+    );
+    check(
+        "label,score\npos,0.9\nneg,0.2\n",
+        &[],
+        2,
+        "name the positive one with --positive",
+    );
     check("label,score\n1,0.9\n1,0.2\n", &[], 2, "has only one value");
     check("label,score\n", &[], 2, "has no data rows");
-    check("label,score\n1,0.9,7\n", &[], 2, "found record with 3 fields");
-    check(good, &["--threshold", "NaN"], 2, "--threshold must be a finite number");
+    check(
+        "label,score\n1,0.9,7\n",
+        &[],
+        2,
+        "found record with 3 fields",
+    );
+    check(
+        good,
+        &["--threshold", "NaN"],
+        2,
+        "--threshold must be a finite number",
+    );
 }
 
 #[test]
@@ -189,10 +235,22 @@ fn bad_protocols_are_usage_errors() {
     let cases = example("cases.csv");
     let directory = tempfile::tempdir().expect("temporary directory");
     for (protocol, expected) in [
-        ("[acceptance]\ncriteria = [\"sensitivity.ci_lo >= 0.9\"]\n", "unknown field \"ci_lo\""),
-        ("[acceptance]\ncriteria = [\"sensitivity.ci_low = 0.9\"]\n", "expected PATH OP NUMBER"),
-        ("[operating_point]\nrule = \"target_sensitivity\"\n", "this rule needs a target"),
-        ("[analysis]\nconfidence_level = 95\n", "confidence_level = 95 must lie strictly between 0 and 1"),
+        (
+            "[acceptance]\ncriteria = [\"sensitivity.ci_lo >= 0.9\"]\n",
+            "unknown field \"ci_lo\"",
+        ),
+        (
+            "[acceptance]\ncriteria = [\"sensitivity.ci_low = 0.9\"]\n",
+            "expected PATH OP NUMBER",
+        ),
+        (
+            "[operating_point]\nrule = \"target_sensitivity\"\n",
+            "this rule needs a target",
+        ),
+        (
+            "[analysis]\nconfidence_level = 95\n",
+            "confidence_level = 95 must lie strictly between 0 and 1",
+        ),
         ("[protocl]\ntitle = \"x\"\n", "unknown field `protocl`"),
     ] {
         let path = directory.path().join("protocol.toml");
@@ -205,6 +263,10 @@ fn bad_protocols_are_usage_errors() {
             path.to_str().expect("path"),
         ]);
         assert_eq!(output.status.code(), Some(2), "{protocol}");
-        assert!(stderr(&output).contains(expected), "expected {expected:?} in {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "expected {expected:?} in {}",
+            stderr(&output)
+        );
     }
 }

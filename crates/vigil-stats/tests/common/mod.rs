@@ -10,7 +10,8 @@ use serde_json::Value;
 /// The whole fixture document.
 pub fn fixtures() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/fixtures.json");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("cannot read {path}: {error}"));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|error| panic!("cannot read {path}: {error}"));
     serde_json::from_str(&text).expect("fixtures.json is valid JSON")
 }
 
@@ -52,7 +53,13 @@ pub fn check(case: &str, quantity: &str, actual: f64, expected: f64, relative: f
 /// Element-wise [`check`] of two equally long sequences.
 #[track_caller]
 pub fn check_all(case: &str, quantity: &str, actual: &[f64], expected: &[f64], relative: f64) {
-    assert_eq!(actual.len(), expected.len(), "{case}: {quantity} has {} values, reference {}", actual.len(), expected.len());
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{case}: {quantity} has {} values, reference {}",
+        actual.len(),
+        expected.len()
+    );
     for (index, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         check(case, &format!("{quantity}[{index}]"), a, e, relative);
     }
