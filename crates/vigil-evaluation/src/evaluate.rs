@@ -32,6 +32,17 @@ pub enum ThresholdSource {
     DefaultYouden,
 }
 
+impl ThresholdSource {
+    /// A phrase for reports, e.g. "from the protocol".
+    pub fn describe(self) -> &'static str {
+        match self {
+            ThresholdSource::CommandLine => "from --threshold",
+            ThresholdSource::Protocol => "from the protocol",
+            ThresholdSource::DefaultYouden => "chosen by Youden's J, as none was given",
+        }
+    }
+}
+
 /// How to evaluate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluationSettings {

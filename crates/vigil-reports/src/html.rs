@@ -134,10 +134,10 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
     }
     let _ = writeln!(
         html,
-        "<dt>Threshold</dt><dd>{} (rule: {}; source: {:?}); a case is called positive when score ≥ threshold</dd>\n</dl>",
+        "<dt>Threshold</dt><dd>{} ({} rule, {}); a case is called positive when score ≥ threshold</dd>\n</dl>",
         evaluation.threshold,
         escape(&evaluation.threshold_rule),
-        evaluation.threshold_source
+        evaluation.threshold_source.describe()
     );
 
     let _ = write!(

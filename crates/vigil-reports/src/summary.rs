@@ -36,8 +36,10 @@ pub fn evaluation_summary(evaluation: &Evaluation) -> String {
     );
     let _ = writeln!(
         text,
-        "threshold {} ({:?}, {}); intervals {level}% (Wilson; DeLong for AUC)",
-        evaluation.threshold, evaluation.threshold_source, evaluation.threshold_rule
+        "threshold {} ({} rule, {}); intervals {level}% (Wilson; DeLong for AUC)",
+        evaluation.threshold,
+        evaluation.threshold_rule,
+        evaluation.threshold_source.describe()
     );
     let _ = writeln!(
         text,

@@ -270,3 +270,22 @@ fn bad_protocols_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn the_text_summary_of_the_example() {
+    let output = vigil(&[
+        "evaluate",
+        "--cases",
+        example("cases.csv").to_str().expect("path"),
+        "--protocol",
+        example("protocol.toml").to_str().expect("path"),
+        "--compare",
+        "score_previous_version",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary = String::from_utf8_lossy(&output.stdout).replace(
+        example("").to_str().expect("path"),
+        "examples/chest-xray-triage/",
+    );
+    insta::assert_snapshot!("example_summary", summary);
+}
