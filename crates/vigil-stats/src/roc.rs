@@ -299,17 +299,57 @@ impl PairedDeLong {
     }
 }
 
-/// Number of values in a descending slice strictly greater than `value`, and
-/// the number equal to it.
-fn above_and_tied(descending: &[f64], value: f64) -> (usize, usize) {
-    let above = descending.partition_point(|&s| s > value);
-    let through = descending.partition_point(|&s| s >= value);
-    (above, through - above)
+/// Cases per block of the paired test: a block's queries are sorted and
+/// placed by galloping search, which keeps memory access local.
+const PAIRED_BLOCK: usize = 1 << 19;
+
+/// First index in `descending[from..]` (offset by `from`) whose value fails
+/// `keep`, where `keep` holds on a prefix: a galloping search that is fast
+/// when the answer is near `from`.
+fn gallop(descending: &[f64], from: usize, keep: impl Fn(f64) -> bool) -> usize {
+    let mut low = from;
+    let mut step = 1;
+    let mut high = from;
+    while high < descending.len() && keep(descending[high]) {
+        low = high + 1;
+        high += step;
+        step *= 2;
+    }
+    let high = high.min(descending.len());
+    low + descending[low..high].partition_point(|&value| keep(value))
+}
+
+/// Twice the placement count of each query among `other` (sorted
+/// descending): 2·#below + #tied when `count_below`, else 2·#above + #tied.
+/// `queries` holds (value, slot) pairs; the result goes to `out[slot]`.
+fn placements_of(queries: &mut [(f64, u32)], other: &[f64], count_below: bool, out: &mut [u32]) {
+    // An LSD radix sort on the negated value: highest first, and about three
+    // times faster than a comparison sort at block sizes.
+    radsort::sort_by_key(queries, |query| -query.0);
+    let mut above = 0;
+    for &(value, slot) in queries.iter() {
+        above = gallop(other, above, |s| s > value);
+        let through = gallop(other, above, |s| s >= value);
+        let tied = through - above;
+        let strictly = if count_below {
+            other.len() - through
+        } else {
+            above
+        };
+        // At most 2·len(other), which `delong_paired` checks fits in u32.
+        out[slot as usize] = (2 * strictly + tied) as u32;
+    }
 }
 
 /// Paired DeLong test of the AUCs of `scores_a` and `scores_b` on the same
-/// cases (DeLong et al. 1988), with placements by binary search in each
-/// class's sorted scores, so memory stays at one sorted copy per score.
+/// cases (DeLong et al. 1988).
+///
+/// Each case's placement under each score is found among the other class's
+/// sorted scores. Cases are taken in blocks of [`PAIRED_BLOCK`]; a block's
+/// values are sorted and placed by galloping search, so memory stays at one
+/// sorted copy of each score plus a block, and access stays local. Blocks
+/// are processed in parallel and their sums added in block order, so the
+/// result does not depend on the number of threads.
 pub fn delong_paired(
     scores_a: &[f64],
     scores_b: &[f64],
@@ -319,75 +359,107 @@ pub fn delong_paired(
     let sample_b = BinarySample::new(scores_b, labels)?;
     let sorted_a = SortedByClass::new(&sample_a);
     let sorted_b = SortedByClass::new(&sample_b);
+    let auc_a = delong(&sorted_a).auc;
+    let auc_b = delong(&sorted_b).auc;
+    if labels.len() >= (u32::MAX / 2) as usize {
+        return Err(StatsError::InvalidParameter {
+            name: "sample size",
+            value: labels.len() as f64,
+            reason: "the paired DeLong test handles fewer than 2^31 cases",
+        });
+    }
     let m = sample_a.positives() as f64;
     let n = sample_a.negatives() as f64;
 
-    // Sums of (Va, Vb, Va², Vb², Va·Vb) for each class's placements,
-    // accumulated in parallel chunks. Placements are exact multiples of
-    // 1/(2m) or 1/(2n), so we accumulate centred later with exact means.
+    /// Sums of the centred placements (a, b), their squares and product,
+    /// for each class.
     #[derive(Default, Clone, Copy)]
     struct Sums {
+        count: f64,
         a: f64,
         b: f64,
         aa: f64,
         bb: f64,
         ab: f64,
     }
-    let accumulate = |is_positive: bool, mean_a: f64, mean_b: f64| -> Sums {
-        let (other_a, other_b, denominator) = if is_positive {
-            (&sorted_a.negatives, &sorted_b.negatives, n)
-        } else {
-            (&sorted_a.positives, &sorted_b.positives, m)
-        };
-        let placement = |other: &[f64], score: f64| {
-            let (above, tied) = above_and_tied(other, score + 0.0);
-            let count = if is_positive {
-                other.len() - above - tied
-            } else {
-                above
-            };
-            (count as f64 + 0.5 * tied as f64) / denominator
-        };
-        (0..labels.len())
-            .into_par_iter()
-            .with_min_len(1 << 14)
-            .filter(|&i| labels[i] == is_positive)
-            .map(|i| {
-                let va = placement(other_a, scores_a[i]) - mean_a;
-                let vb = placement(other_b, scores_b[i]) - mean_b;
-                Sums {
-                    a: va,
-                    b: vb,
-                    aa: va * va,
-                    bb: vb * vb,
-                    ab: va * vb,
+    impl Sums {
+        fn add(&mut self, other: &Sums) {
+            self.count += other.count;
+            self.a += other.a;
+            self.b += other.b;
+            self.aa += other.aa;
+            self.bb += other.bb;
+            self.ab += other.ab;
+        }
+    }
+
+    let block_sums: Vec<[Sums; 2]> = (0..labels.len().div_ceil(PAIRED_BLOCK))
+        .into_par_iter()
+        .map(|block| {
+            let start = block * PAIRED_BLOCK;
+            let end = (start + PAIRED_BLOCK).min(labels.len());
+            let mut sums = [Sums::default(); 2];
+            let mut queries: Vec<(f64, u32)> = Vec::with_capacity(end - start);
+            let mut placed_a = vec![0_u32; end - start];
+            let mut placed_b = vec![0_u32; end - start];
+            for (class, is_positive) in [(0, true), (1, false)] {
+                let (other_a, other_b, denominator) = if is_positive {
+                    (sorted_a.negatives(), sorted_b.negatives(), 2.0 * n)
+                } else {
+                    (sorted_a.positives(), sorted_b.positives(), 2.0 * m)
+                };
+                for (scores, other, placed) in [
+                    (scores_a, other_a, &mut placed_a),
+                    (scores_b, other_b, &mut placed_b),
+                ] {
+                    queries.clear();
+                    for index in start..end {
+                        if labels[index] == is_positive {
+                            let slot = queries.len() as u32;
+                            queries.push((scores[index] + 0.0, slot));
+                        }
+                    }
+                    placements_of(&mut queries, other, is_positive, placed);
                 }
-            })
-            .reduce(Sums::default, |x, y| Sums {
-                a: x.a + y.a,
-                b: x.b + y.b,
-                aa: x.aa + y.aa,
-                bb: x.bb + y.bb,
-                ab: x.ab + y.ab,
-            })
-    };
-    let auc_a = delong(&sorted_a).auc;
-    let auc_b = delong(&sorted_b).auc;
-    let covariance = |sums: Sums, count: f64| -> [f64; 3] {
+                let count = queries.len();
+                let sums = &mut sums[class];
+                sums.count = count as f64;
+                for (&twice_a, &twice_b) in placed_a[..count].iter().zip(&placed_b[..count]) {
+                    let va = f64::from(twice_a) / denominator - auc_a;
+                    let vb = f64::from(twice_b) / denominator - auc_b;
+                    sums.a += va;
+                    sums.b += vb;
+                    sums.aa += va * va;
+                    sums.bb += vb * vb;
+                    sums.ab += va * vb;
+                }
+            }
+            sums
+        })
+        .collect();
+    let mut positive_sums = Sums::default();
+    let mut negative_sums = Sums::default();
+    for [positive, negative] in &block_sums {
+        positive_sums.add(positive);
+        negative_sums.add(negative);
+    }
+
+    // Covariances about the exact AUCs; the residual means correct the
+    // rounding of the AUCs themselves.
+    let covariance = |sums: Sums| -> [f64; 3] {
+        let count = sums.count;
         if count <= 1.0 {
             return [0.0; 3];
         }
-        // Centred about the exact AUCs; the small residual mean corrects the
-        // rounding of the AUC itself.
-        let (ma, mb) = (sums.a / count, sums.b / count);
+        let (mean_a, mean_b) = (sums.a / count, sums.b / count);
         [
-            (sums.aa - count * ma * ma) / (count - 1.0),
-            (sums.bb - count * mb * mb) / (count - 1.0),
-            (sums.ab - count * ma * mb) / (count - 1.0),
+            (sums.aa - count * mean_a * mean_a) / (count - 1.0),
+            (sums.bb - count * mean_b * mean_b) / (count - 1.0),
+            (sums.ab - count * mean_a * mean_b) / (count - 1.0),
         ]
     };
-    let s10 = covariance(accumulate(true, auc_a, auc_b), m);
-    let s01 = covariance(accumulate(false, auc_a, auc_b), n);
+    let s10 = covariance(positive_sums);
+    let s01 = covariance(negative_sums);
     let variance_a = s10[0] / m + s01[0] / n;
     let variance_b = s10[1] / m + s01[1] / n;
     let covariance_ab = s10[2] / m + s01[2] / n;
