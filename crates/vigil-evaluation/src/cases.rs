@@ -446,7 +446,15 @@ impl CaseTable {
                     }
                 }
             }
-            (None, _) => unreachable!("more than two labels were rejected above and no rows below"),
+            // More than two values were rejected above, and a table with
+            // rows has at least one; kept as an error rather than a panic.
+            (None, _) => {
+                return Err(LoadError::TooManyLabels {
+                    source_name,
+                    column: spec.label_column.clone(),
+                    values: counted,
+                });
+            }
         };
         let labels = label_codes
             .iter()
