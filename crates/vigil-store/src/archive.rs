@@ -1,0 +1,68 @@
+//! The portable archive: every row of a Vigil database, with the audit
+//! chain, as one JSON document. It moves a Trust between backends (SQLite to
+//! PostgreSQL) with ids and the chain intact.
+
+use serde::{Deserialize, Serialize};
+use vigil_audit::{RecordedHead, Verification, verify};
+
+use crate::StoreError;
+use crate::rows::{
+    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, OrganisationRow, ProductRow, UserRow,
+    VersionRow,
+};
+
+/// The archive format's name and version.
+pub const ARCHIVE_FORMAT: &str = "vigil-archive-v1";
+
+/// Every table of the system of record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Archive {
+    pub format: String,
+    pub exported_at: String,
+    pub source_backend: String,
+    pub organisations: Vec<OrganisationRow>,
+    pub users: Vec<UserRow>,
+    pub products: Vec<ProductRow>,
+    pub product_versions: Vec<VersionRow>,
+    pub deployments: Vec<DeploymentRow>,
+    pub decisions: Vec<DecisionRow>,
+    pub audit_log: Vec<AuditRow>,
+    pub audit_head: Option<AuditHeadRow>,
+}
+
+impl Archive {
+    /// Parses an archive and checks its format name.
+    pub fn from_json(text: &str) -> Result<Archive, StoreError> {
+        let archive: Archive = serde_json::from_str(text).map_err(|error| {
+            StoreError::ImportRefused(format!("the archive is not valid: {error}"))
+        })?;
+        if archive.format != ARCHIVE_FORMAT {
+            return Err(StoreError::ImportRefused(format!(
+                "the archive's format is {:?}; this version of Vigil reads {ARCHIVE_FORMAT:?}",
+                archive.format
+            )));
+        }
+        Ok(archive)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Verifies the archive's audit chain before anything is imported.
+    pub fn verify_chain(&self) -> Result<u64, StoreError> {
+        let head = self.audit_head.as_ref().map(|head| RecordedHead {
+            sequence: u64::try_from(head.sequence).unwrap_or(u64::MAX),
+            hash: head.hash.clone(),
+        });
+        match verify(
+            self.audit_log.iter().map(AuditRow::to_stored_entry),
+            head.as_ref(),
+        ) {
+            Verification::Intact { entries, .. } => Ok(entries),
+            broken => Err(StoreError::ImportRefused(format!(
+                "the archive's audit trail is {broken}"
+            ))),
+        }
+    }
+}

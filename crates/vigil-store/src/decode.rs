@@ -1,0 +1,200 @@
+//! Decoding the row types from any sqlx database row, so that each backend
+//! only writes its SQL.
+
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::rows::{
+    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, OrganisationRow, ProductRow, UserRow,
+    VersionRow,
+};
+
+/// A database row from which text and 64-bit integers can be read by column
+/// name.
+pub trait DecodeRow: Row {
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    fn optional_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    fn integer(&self, column: &str) -> Result<i64, sqlx::Error>;
+}
+
+impl<R> DecodeRow for R
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn optional_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn integer(&self, column: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+pub fn organisation_row(row: &impl DecodeRow) -> Result<OrganisationRow, sqlx::Error> {
+    Ok(OrganisationRow {
+        code: row.text("code")?,
+        name: row.text("name")?,
+        kind: row.text("kind")?,
+        parent: row.optional_text("parent")?,
+        created_at: row.text("created_at")?,
+    })
+}
+
+pub fn user_row(row: &impl DecodeRow) -> Result<UserRow, sqlx::Error> {
+    Ok(UserRow {
+        id: row.integer("id")?,
+        user_name: row.text("user_name")?,
+        display_name: row.text("display_name")?,
+        role: row.text("role")?,
+        organisation: row.text("organisation")?,
+        created_at: row.text("created_at")?,
+    })
+}
+
+pub fn product_row(row: &impl DecodeRow) -> Result<ProductRow, sqlx::Error> {
+    Ok(ProductRow {
+        id: row.integer("id")?,
+        vendor: row.text("vendor")?,
+        name: row.text("name")?,
+        intended_purpose: row.text("intended_purpose")?,
+        modality: row.text("modality")?,
+        body_part: row.text("body_part")?,
+        task_type: row.text("task_type")?,
+        regulatory_class: row.text("regulatory_class")?,
+        marking: row.text("marking")?,
+        created_at: row.text("created_at")?,
+    })
+}
+
+pub fn version_row(row: &impl DecodeRow) -> Result<VersionRow, sqlx::Error> {
+    Ok(VersionRow {
+        id: row.integer("id")?,
+        product_id: row.integer("product_id")?,
+        version: row.text("version")?,
+        release_date: row.text("release_date")?,
+        change_notes: row.text("change_notes")?,
+        change_kind: row.text("change_kind")?,
+        created_at: row.text("created_at")?,
+    })
+}
+
+pub fn deployment_row(row: &impl DecodeRow) -> Result<DeploymentRow, sqlx::Error> {
+    Ok(DeploymentRow {
+        id: row.integer("id")?,
+        product_id: row.integer("product_id")?,
+        version_id: row.integer("version_id")?,
+        site: row.text("site")?,
+        owning_team: row.text("owning_team")?,
+        thresholds: row.text("thresholds")?,
+        change_control: row.text("change_control")?,
+        state: row.text("state")?,
+        revision: row.integer("revision")?,
+        created_at: row.text("created_at")?,
+    })
+}
+
+pub fn decision_row(row: &impl DecodeRow) -> Result<DecisionRow, sqlx::Error> {
+    Ok(DecisionRow {
+        id: row.integer("id")?,
+        deployment_id: row.integer("deployment_id")?,
+        from_state: row.text("from_state")?,
+        to_state: row.text("to_state")?,
+        version_id: row.integer("version_id")?,
+        sign_offs: row.text("sign_offs")?,
+        rationale: row.text("rationale")?,
+        evidence: row.text("evidence")?,
+        decided_by: row.text("decided_by")?,
+        decided_at: row.text("decided_at")?,
+        audit_sequence: row.integer("audit_sequence")?,
+    })
+}
+
+pub fn audit_row(row: &impl DecodeRow) -> Result<AuditRow, sqlx::Error> {
+    Ok(AuditRow {
+        sequence: row.integer("sequence")?,
+        recorded_at: row.text("recorded_at")?,
+        actor: row.text("actor")?,
+        role: row.text("role")?,
+        organisation: row.text("organisation")?,
+        action: row.text("action")?,
+        subject: row.text("subject")?,
+        payload: row.text("payload")?,
+        previous_hash: row.text("previous_hash")?,
+        hash: row.text("hash")?,
+    })
+}
+
+pub fn audit_head_row(row: &impl DecodeRow) -> Result<AuditHeadRow, sqlx::Error> {
+    Ok(AuditHeadRow {
+        sequence: row.integer("sequence")?,
+        hash: row.text("hash")?,
+    })
+}
+
+/// Classifies a database error: unique and foreign-key violations are the
+/// user's; anything else is internal.
+pub fn database_error(error: sqlx::Error) -> crate::StoreError {
+    use crate::StoreError;
+    if let sqlx::Error::Database(database) = &error {
+        match database.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => {
+                return StoreError::AlreadyExists {
+                    what: "an object with this key",
+                    key: database.message().to_owned(),
+                };
+            }
+            sqlx::error::ErrorKind::ForeignKeyViolation => {
+                return StoreError::InvalidReference(
+                    "a referenced object (organisation, product or version) does not exist"
+                        .to_owned(),
+                );
+            }
+            _ => {}
+        }
+    }
+    StoreError::Database(Box::new(error))
+}
+
+/// The embedded migrations of one backend as an sqlx migration source.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedMigrations(pub &'static [(i64, &'static str, &'static str)]);
+
+impl<'s> sqlx::migrate::MigrationSource<'s> for EmbeddedMigrations {
+    fn resolve(
+        self,
+    ) -> futures_core::future::BoxFuture<
+        's,
+        Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
+    > {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    sqlx::migrate::Migration::new(
+                        *version,
+                        std::borrow::Cow::Borrowed(description),
+                        sqlx::migrate::MigrationType::Simple,
+                        std::borrow::Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// The migrator for a backend's embedded migrations.
+pub async fn migrator(
+    migrations: EmbeddedMigrations,
+) -> Result<sqlx::migrate::Migrator, crate::StoreError> {
+    sqlx::migrate::Migrator::new(migrations)
+        .await
+        .map_err(|error| crate::StoreError::Database(Box::new(error)))
+}

@@ -1,0 +1,142 @@
+//! The storage interface of Vigil's system of record.
+//!
+//! [`Store`] is implemented by one crate per database (`vigil-store-sqlite`,
+//! `vigil-store-postgres`). Backends move rows; this crate owns everything
+//! that is the same whatever the database: the row types ([`rows`]), their
+//! conversion to and from domain types, the audit payloads, the governance
+//! checks made inside a write transaction ([`governance`]), the portable
+//! archive ([`archive`]) and the story test suite that every backend must
+//! pass (`story`, behind the `story` feature).
+//!
+//! Every write appends to the hash-chained audit trail in the same
+//! transaction as the change, and updates the recorded head of the chain.
+
+pub mod archive;
+#[cfg(feature = "sqlx")]
+pub mod decode;
+mod error;
+pub mod governance;
+pub mod records;
+pub mod rows;
+#[cfg(feature = "story")]
+pub mod story;
+
+use std::future::Future;
+
+use vigil_audit::{RecordedHead, StoredEntry};
+use vigil_domain::{
+    Deployment, Organisation, Product, ProductVersion, SignOffPolicy, TransitionRequest,
+};
+
+pub use archive::Archive;
+pub use error::StoreError;
+pub use records::{
+    Actor, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord, NewUser, ProductId,
+    ProductRecord, UserRecord, VersionId, VersionRecord,
+};
+
+/// What every database backend provides. Each mutating method runs in one
+/// transaction that also appends its audit entry: it either happens
+/// completely, audit entry included, or not at all.
+pub trait Store: Send + Sync {
+    /// A short name for messages, e.g. "sqlite".
+    fn backend_name(&self) -> &'static str;
+
+    /// Applies the embedded migrations that have not been applied yet.
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn add_organisation(
+        &self,
+        context: &ChangeContext,
+        organisation: &Organisation,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// All organisations, parents before children.
+    fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
+
+    fn add_user(
+        &self,
+        context: &ChangeContext,
+        user: &NewUser,
+    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
+
+    fn users(&self) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
+
+    fn add_product(
+        &self,
+        context: &ChangeContext,
+        product: &Product,
+    ) -> impl Future<Output = Result<ProductId, StoreError>> + Send;
+
+    /// All products with their versions.
+    fn products(&self) -> impl Future<Output = Result<Vec<ProductRecord>, StoreError>> + Send;
+
+    fn product(
+        &self,
+        id: ProductId,
+    ) -> impl Future<Output = Result<ProductRecord, StoreError>> + Send;
+
+    fn add_version(
+        &self,
+        context: &ChangeContext,
+        product: ProductId,
+        version: &ProductVersion,
+    ) -> impl Future<Output = Result<VersionId, StoreError>> + Send;
+
+    /// Deploys a product version at a site; the deployment starts as
+    /// `proposed`.
+    fn add_deployment(
+        &self,
+        context: &ChangeContext,
+        version: VersionId,
+        deployment: &Deployment,
+    ) -> impl Future<Output = Result<DeploymentId, StoreError>> + Send;
+
+    /// All deployments, without their decisions.
+    fn deployments(&self)
+    -> impl Future<Output = Result<Vec<DeploymentRecord>, StoreError>> + Send;
+
+    /// One deployment with its decisions, oldest first.
+    fn deployment(
+        &self,
+        id: DeploymentId,
+    ) -> impl Future<Output = Result<DeploymentRecord, StoreError>> + Send;
+
+    /// Moves a deployment through the lifecycle. The request names the state
+    /// the caller saw (`request.from`); if another decision changed it first,
+    /// this is a [`StoreError::Conflict`] and nothing is written.
+    fn transition(
+        &self,
+        context: &ChangeContext,
+        id: DeploymentId,
+        request: TransitionRequest,
+        policy: &SignOffPolicy,
+    ) -> impl Future<Output = Result<DecisionRecord, StoreError>> + Send;
+
+    /// Moves a deployment to a newer version of its product. It keeps its
+    /// state only where its change-control plan covers the version's kind of
+    /// change; otherwise it re-enters validation.
+    fn upgrade_deployment(
+        &self,
+        context: &ChangeContext,
+        id: DeploymentId,
+        version: VersionId,
+    ) -> impl Future<Output = Result<DeploymentRecord, StoreError>> + Send;
+
+    /// The audit trail in insertion order, as stored.
+    fn audit_entries(&self) -> impl Future<Output = Result<Vec<StoredEntry>, StoreError>> + Send;
+
+    /// The separately recorded head of the audit chain.
+    fn audit_head(&self) -> impl Future<Output = Result<Option<RecordedHead>, StoreError>> + Send;
+
+    /// Everything, as a portable archive.
+    fn export_archive(&self) -> impl Future<Output = Result<Archive, StoreError>> + Send;
+
+    /// Loads an archive into an empty database, keeping ids and the audit
+    /// chain; refuses a non-empty database or an archive whose chain is
+    /// broken, and writes nothing then.
+    fn import_archive(
+        &self,
+        archive: &Archive,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

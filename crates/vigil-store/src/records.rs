@@ -1,0 +1,148 @@
+//! What the store hands back: domain objects with their ids and history.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use vigil_domain::{
+    Code, Decision, Deployment, LifecycleState, NonEmptyText, Product, ProductVersion, Role,
+};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                text.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .map($name)
+                    .ok_or_else(|| format!("{text:?} is not an id (a positive whole number)"))
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A product's id.
+    ProductId
+);
+id_type!(
+    /// A product version's id.
+    VersionId
+);
+id_type!(
+    /// A deployment's id.
+    DeploymentId
+);
+
+/// Who makes a change, in which role, for which organisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub name: NonEmptyText,
+    pub role: Role,
+    pub organisation: Code,
+}
+
+/// The actor and the moment of a change; the moment is truncated to whole
+/// microseconds, the precision of the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeContext {
+    pub actor: Actor,
+    pub at: Timestamp,
+}
+
+impl ChangeContext {
+    /// A change made now.
+    pub fn now(actor: Actor) -> Self {
+        ChangeContext::at(actor, Timestamp::now())
+    }
+
+    /// A change made at a given moment.
+    pub fn at(actor: Actor, at: Timestamp) -> Self {
+        ChangeContext {
+            actor,
+            at: vigil_audit::canonical_timestamp(at),
+        }
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    pub user_name: NonEmptyText,
+    pub display_name: NonEmptyText,
+    pub role: Role,
+    pub organisation: Code,
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub user_name: NonEmptyText,
+    pub display_name: NonEmptyText,
+    pub role: Role,
+    pub organisation: Code,
+    pub created_at: Timestamp,
+}
+
+/// A stored product version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRecord {
+    pub id: VersionId,
+    pub product: ProductId,
+    pub version: ProductVersion,
+    pub created_at: Timestamp,
+}
+
+/// A stored product with its versions, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductRecord {
+    pub id: ProductId,
+    pub product: Product,
+    pub created_at: Timestamp,
+    pub versions: Vec<VersionRecord>,
+}
+
+/// A stored lifecycle decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRecord {
+    pub id: i64,
+    pub deployment: DeploymentId,
+    /// The product version deployed when the decision was made.
+    pub version: VersionId,
+    pub decision: Decision,
+    /// The user who recorded the decision.
+    pub recorded_by: String,
+    /// The audit entry that records it.
+    pub audit_sequence: u64,
+}
+
+/// A stored deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentRecord {
+    pub id: DeploymentId,
+    pub product: ProductId,
+    pub version: VersionId,
+    pub deployment: Deployment,
+    pub state: LifecycleState,
+    /// Incremented by every change of state; used to detect concurrent
+    /// decisions.
+    pub revision: i64,
+    pub created_at: Timestamp,
+    /// Oldest first; empty in listings.
+    pub decisions: Vec<DecisionRecord>,
+}

@@ -1,0 +1,721 @@
+//! The story test suite: the behaviour every backend must show, written once
+//! and run by each backend's tests through [`story_tests!`](crate::story_tests).
+//!
+//! Each story receives a fresh, migrated, empty store.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use vigil_audit::{Verification, verify};
+use vigil_domain::{
+    ChangeControlPlan, ChangeKind, Code, Deployment, EvidenceReference, LifecycleState, Modality,
+    NonEmptyText, OperatingThreshold, Organisation, OrganisationKind, Product, ProductVersion,
+    RegulatoryClass, Role, SignOff, SignOffPolicy, TaskType, TransitionError, TransitionRequest,
+};
+
+use crate::{Actor, ChangeContext, DeploymentId, NewUser, ProductId, Store, StoreError, VersionId};
+
+fn text(value: &str) -> NonEmptyText {
+    NonEmptyText::parse(value).expect("valid text")
+}
+
+fn code(value: &str) -> Code {
+    Code::parse(value).expect("valid code")
+}
+
+/// A change by `name` in `role`, at a fixed moment plus `seconds`.
+pub fn context(name: &str, role: Role, seconds: i64) -> ChangeContext {
+    let at = Timestamp::from_second(1_790_000_000 + seconds).expect("valid time");
+    ChangeContext::at(
+        Actor {
+            name: text(name),
+            role,
+            organisation: code("rw3"),
+        },
+        at,
+    )
+}
+
+fn admin() -> ChangeContext {
+    context("admin", Role::OrganisationAdmin, 0)
+}
+
+/// nation → region → Trust → two sites.
+pub async fn seed_organisations(store: &impl Store) {
+    let nation = Organisation::new(
+        code("england"),
+        text("NHS England"),
+        OrganisationKind::Nation,
+        None,
+    )
+    .expect("nation");
+    let region = Organisation::new(
+        code("north-west"),
+        text("North West Imaging Network"),
+        OrganisationKind::Region,
+        Some((&nation.code, OrganisationKind::Nation)),
+    )
+    .expect("region");
+    let trust = Organisation::new(
+        code("rw3"),
+        text("Example Teaching Hospitals NHS Foundation Trust"),
+        OrganisationKind::Trust,
+        Some((&region.code, OrganisationKind::Region)),
+    )
+    .expect("trust");
+    let mut organisations = vec![nation, region, trust.clone()];
+    for (site, name) in [
+        ("rw3-main", "Main Hospital"),
+        ("rw3-cancer", "Cancer Centre"),
+    ] {
+        organisations.push(
+            Organisation::new(
+                code(site),
+                text(name),
+                OrganisationKind::Site,
+                Some((&trust.code, OrganisationKind::Trust)),
+            )
+            .expect("site"),
+        );
+    }
+    for organisation in &organisations {
+        store
+            .add_organisation(&admin(), organisation)
+            .await
+            .expect("add organisation");
+    }
+}
+
+fn chest_triage() -> Product {
+    Product {
+        vendor: text("Example AI Ltd"),
+        name: text("ChestFlag"),
+        intended_purpose: text("Prioritise abnormal adult chest radiographs for reporting"),
+        modality: Modality::Radiography,
+        body_part: text("chest"),
+        task_type: TaskType::Triage,
+        regulatory_class: RegulatoryClass::ClassIIa,
+        marking: text("UKCA"),
+    }
+}
+
+fn auto_contouring() -> Product {
+    Product {
+        vendor: text("Example RT Ltd"),
+        name: text("ContourAssist"),
+        intended_purpose: text(
+            "Propose organ-at-risk contours on planning CT for clinician review",
+        ),
+        modality: Modality::Radiotherapy,
+        body_part: text("head and neck"),
+        task_type: TaskType::Segmentation,
+        regulatory_class: RegulatoryClass::ClassIIb,
+        marking: text("UKCA"),
+    }
+}
+
+fn version(number: &str, change: ChangeKind) -> ProductVersion {
+    ProductVersion {
+        version: text(number),
+        release_date: "2026-06-01".parse().expect("date"),
+        change_notes: text("release notes"),
+        change_kind: change,
+    }
+}
+
+fn deployment_at(site: &str, plan: ChangeControlPlan) -> Deployment {
+    Deployment {
+        site: code(site),
+        owning_team: text("Imaging AI team"),
+        thresholds: vec![(
+            text("default"),
+            OperatingThreshold::parse(0.35).expect("threshold"),
+        )],
+        change_control: plan,
+    }
+}
+
+/// A product with one version deployed at the main site.
+pub async fn seed_deployment(
+    store: &impl Store,
+    product: Product,
+    plan: ChangeControlPlan,
+) -> (ProductId, VersionId, DeploymentId) {
+    seed_organisations(store).await;
+    let product_id = store
+        .add_product(&admin(), &product)
+        .await
+        .expect("add product");
+    let version_id = store
+        .add_version(&admin(), product_id, &version("1.0.0", ChangeKind::Initial))
+        .await
+        .expect("add version");
+    let deployment_id = store
+        .add_deployment(&admin(), version_id, &deployment_at("rw3-main", plan))
+        .await
+        .expect("add deployment");
+    (product_id, version_id, deployment_id)
+}
+
+fn sign(actor: &str, role: Role) -> SignOff {
+    SignOff {
+        actor: text(actor),
+        role,
+    }
+}
+
+/// A request with the default policy's sign-offs for the step.
+pub fn request(from: LifecycleState, to: LifecycleState, radiotherapy: bool) -> TransitionRequest {
+    let sign_offs = SignOffPolicy::default()
+        .required_roles(from, to, radiotherapy)
+        .into_iter()
+        .map(|role| sign(&format!("{}-signer", role.as_str()), role))
+        .collect();
+    TransitionRequest {
+        from,
+        to,
+        sign_offs,
+        rationale: text(&format!("{from} to {to} after review")),
+        evidence: vec![EvidenceReference::parse("evaluation:1").expect("evidence")],
+        proposed_by_alert: false,
+    }
+}
+
+/// Walks a deployment from proposed to `target` along the main path.
+pub async fn walk_to(
+    store: &impl Store,
+    deployment: DeploymentId,
+    target: LifecycleState,
+    radiotherapy: bool,
+) {
+    use LifecycleState::*;
+    let path = [Proposed, Procurement, Validation, Shadow, Live];
+    let policy = SignOffPolicy::default();
+    for (step, pair) in path.windows(2).enumerate() {
+        if pair[0] == target {
+            return;
+        }
+        store
+            .transition(
+                &context("ai-lead", Role::AiLead, 10 + step as i64),
+                deployment,
+                request(pair[0], pair[1], radiotherapy),
+                &policy,
+            )
+            .await
+            .expect("transition along the main path");
+    }
+}
+
+async fn audit_is_intact(store: &impl Store) -> u64 {
+    let entries = store.audit_entries().await.expect("audit entries");
+    let head = store.audit_head().await.expect("audit head");
+    match verify(entries, head.as_ref()) {
+        Verification::Intact { entries, .. } => entries,
+        broken => panic!("the audit chain is broken: {broken}"),
+    }
+}
+
+pub async fn organisation_tree_round_trips(store: impl Store) {
+    seed_organisations(&store).await;
+    let organisations = store.organisations().await.expect("list");
+    let codes: Vec<&str> = organisations.iter().map(|o| o.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["england", "north-west", "rw3", "rw3-cancer", "rw3-main"]
+    );
+    assert_eq!(
+        organisations[4].parent.as_ref().map(Code::as_str),
+        Some("rw3")
+    );
+    let duplicate = store.add_organisation(&admin(), &organisations[0]).await;
+    assert!(
+        matches!(
+            duplicate,
+            Err(StoreError::AlreadyExists {
+                what: "organisation",
+                ..
+            })
+        ),
+        "{duplicate:?}"
+    );
+    let orphan = Organisation::new(
+        code("rxx"),
+        text("Orphan Trust"),
+        OrganisationKind::Trust,
+        Some((&code("nowhere"), OrganisationKind::Region)),
+    )
+    .expect("valid shape");
+    let orphan = store.add_organisation(&admin(), &orphan).await;
+    assert!(
+        matches!(orphan, Err(StoreError::InvalidReference(_))),
+        "{orphan:?}"
+    );
+    assert_eq!(
+        audit_is_intact(&store).await,
+        5,
+        "one audit entry per organisation, none for refused ones"
+    );
+}
+
+pub async fn products_versions_and_users(store: impl Store) {
+    seed_organisations(&store).await;
+    let product = store
+        .add_product(&admin(), &chest_triage())
+        .await
+        .expect("product");
+    store
+        .add_version(&admin(), product, &version("1.0.0", ChangeKind::Initial))
+        .await
+        .expect("v1");
+    store
+        .add_version(
+            &admin(),
+            product,
+            &version("1.1.0", ChangeKind::PerformanceUpdate),
+        )
+        .await
+        .expect("v1.1");
+    let duplicate = store
+        .add_version(&admin(), product, &version("1.1.0", ChangeKind::BugFix))
+        .await;
+    assert!(
+        matches!(
+            duplicate,
+            Err(StoreError::AlreadyExists {
+                what: "version",
+                ..
+            })
+        ),
+        "{duplicate:?}"
+    );
+    let missing = store
+        .add_version(
+            &admin(),
+            ProductId(999),
+            &version("1.0.0", ChangeKind::Initial),
+        )
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::NotFound {
+                what: "product",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+    let shown = store.product(product).await.expect("show");
+    assert_eq!(shown.product, chest_triage());
+    let versions: Vec<&str> = shown
+        .versions
+        .iter()
+        .map(|v| v.version.version.as_str())
+        .collect();
+    assert_eq!(versions, ["1.0.0", "1.1.0"]);
+    assert_eq!(store.products().await.expect("list").len(), 1);
+    assert!(matches!(
+        store.product(ProductId(42)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let user = NewUser {
+        user_name: text("a.physicist"),
+        display_name: text("A. Physicist"),
+        role: Role::AiLead,
+        organisation: code("rw3"),
+    };
+    let created = store.add_user(&admin(), &user).await.expect("user");
+    assert_eq!(created.role, Role::AiLead);
+    assert!(matches!(
+        store.add_user(&admin(), &user).await,
+        Err(StoreError::AlreadyExists { what: "user", .. })
+    ));
+    assert_eq!(store.users().await.expect("users").len(), 1);
+    assert_eq!(audit_is_intact(&store).await, 5 + 1 + 2 + 1);
+}
+
+pub async fn deployments_need_a_site(store: impl Store) {
+    seed_organisations(&store).await;
+    let product = store
+        .add_product(&admin(), &chest_triage())
+        .await
+        .expect("product");
+    let version_id = store
+        .add_version(&admin(), product, &version("1.0.0", ChangeKind::Initial))
+        .await
+        .expect("version");
+    let at_trust = store
+        .add_deployment(
+            &admin(),
+            version_id,
+            &deployment_at("rw3", ChangeControlPlan::none()),
+        )
+        .await;
+    assert!(
+        matches!(at_trust, Err(StoreError::InvalidReference(ref m)) if m.contains("is a trust")),
+        "{at_trust:?}"
+    );
+    let nowhere = store
+        .add_deployment(
+            &admin(),
+            version_id,
+            &deployment_at("rxx-site", ChangeControlPlan::none()),
+        )
+        .await;
+    assert!(
+        matches!(nowhere, Err(StoreError::InvalidReference(_))),
+        "{nowhere:?}"
+    );
+    let no_version = store
+        .add_deployment(
+            &admin(),
+            VersionId(77),
+            &deployment_at("rw3-main", ChangeControlPlan::none()),
+        )
+        .await;
+    assert!(
+        matches!(
+            no_version,
+            Err(StoreError::NotFound {
+                what: "version",
+                ..
+            })
+        ),
+        "{no_version:?}"
+    );
+    let id = store
+        .add_deployment(
+            &admin(),
+            version_id,
+            &deployment_at("rw3-main", ChangeControlPlan::none()),
+        )
+        .await
+        .expect("deployment");
+    let record = store.deployment(id).await.expect("show");
+    assert_eq!(record.state, LifecycleState::Proposed);
+    assert_eq!(record.deployment.thresholds[0].1.get(), 0.35);
+}
+
+pub async fn the_lifecycle_records_every_decision(store: impl Store) {
+    let (_, version_id, id) =
+        seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(&store, id, LifecycleState::Live, false).await;
+    let record = store.deployment(id).await.expect("show");
+    assert_eq!(record.state, LifecycleState::Live);
+    assert_eq!(record.revision, 4);
+    let steps: Vec<(LifecycleState, LifecycleState)> = record
+        .decisions
+        .iter()
+        .map(|d| (d.decision.from, d.decision.to))
+        .collect();
+    let expected = [
+        (LifecycleState::Proposed, LifecycleState::Procurement),
+        (LifecycleState::Procurement, LifecycleState::Validation),
+        (LifecycleState::Validation, LifecycleState::Shadow),
+        (LifecycleState::Shadow, LifecycleState::Live),
+    ];
+    assert_eq!(steps, expected);
+    let go_live = &record.decisions[3];
+    let roles: Vec<Role> = go_live.decision.sign_offs.iter().map(|s| s.role).collect();
+    assert!(roles.contains(&Role::ClinicalSafetyOfficer) && roles.contains(&Role::ClinicalLead));
+    assert_eq!(go_live.version, version_id);
+    assert_eq!(go_live.recorded_by, "ai-lead");
+    assert_eq!(go_live.decision.evidence[0].as_str(), "evaluation:1");
+    let entries = store.audit_entries().await.expect("entries");
+    let audited = &entries[go_live.audit_sequence as usize - 1];
+    assert_eq!(audited.record.action, "deployment.transition");
+    assert!(
+        audited.record.payload.contains("\"to\":\"live\""),
+        "{}",
+        audited.record.payload
+    );
+    assert_eq!(audit_is_intact(&store).await, 5 + 3 + 4);
+}
+
+pub async fn refused_transitions_change_nothing(store: impl Store) {
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(&store, id, LifecycleState::Shadow, false).await;
+    let before = audit_is_intact(&store).await;
+    let policy = SignOffPolicy::default();
+    let mut missing = request(LifecycleState::Shadow, LifecycleState::Live, false);
+    missing
+        .sign_offs
+        .retain(|s| s.role != Role::ClinicalSafetyOfficer);
+    let refused = store
+        .transition(&context("x", Role::AiLead, 50), id, missing, &policy)
+        .await;
+    match refused {
+        Err(StoreError::Transition(TransitionError::MissingSignOff { missing, .. })) => {
+            assert_eq!(missing, [Role::ClinicalSafetyOfficer]);
+        }
+        other => panic!("expected a missing sign-off, got {other:?}"),
+    }
+    let invalid = store
+        .transition(
+            &context("x", Role::AiLead, 51),
+            id,
+            request(LifecycleState::Shadow, LifecycleState::Suspended, false),
+            &policy,
+        )
+        .await;
+    assert!(
+        matches!(
+            invalid,
+            Err(StoreError::Transition(TransitionError::NotAllowed { .. }))
+        ),
+        "{invalid:?}"
+    );
+    let stale = store
+        .transition(
+            &context("x", Role::AiLead, 52),
+            id,
+            request(LifecycleState::Validation, LifecycleState::Shadow, false),
+            &policy,
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let missing_deployment = store
+        .transition(
+            &context("x", Role::AiLead, 53),
+            DeploymentId(99),
+            request(LifecycleState::Shadow, LifecycleState::Live, false),
+            &policy,
+        )
+        .await;
+    assert!(
+        matches!(missing_deployment, Err(StoreError::NotFound { .. })),
+        "{missing_deployment:?}"
+    );
+    let record = store.deployment(id).await.expect("show");
+    assert_eq!(record.state, LifecycleState::Shadow);
+    assert_eq!(record.decisions.len(), 3);
+    assert_eq!(
+        audit_is_intact(&store).await,
+        before,
+        "no audit entry for a refused decision"
+    );
+}
+
+pub async fn radiotherapy_go_live_needs_the_medical_physics_expert(store: impl Store) {
+    let (_, _, id) = seed_deployment(&store, auto_contouring(), ChangeControlPlan::none()).await;
+    walk_to(&store, id, LifecycleState::Shadow, true).await;
+    let policy = SignOffPolicy::default();
+    let without_mpe = request(LifecycleState::Shadow, LifecycleState::Live, false);
+    let refused = store
+        .transition(&context("x", Role::AiLead, 60), id, without_mpe, &policy)
+        .await;
+    match refused {
+        Err(StoreError::Transition(TransitionError::MissingSignOff { missing, .. })) => {
+            assert_eq!(missing, [Role::MedicalPhysicsExpert]);
+        }
+        other => panic!("expected the MPE to be missing, got {other:?}"),
+    }
+    store
+        .transition(
+            &context("x", Role::AiLead, 61),
+            id,
+            request(LifecycleState::Shadow, LifecycleState::Live, true),
+            &policy,
+        )
+        .await
+        .expect("go-live with the MPE");
+}
+
+pub async fn concurrent_decisions_have_one_winner<S: Store + 'static>(store: S) {
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(&store, id, LifecycleState::Shadow, false).await;
+    let store = Arc::new(store);
+    let policy = SignOffPolicy::default();
+    let mut tasks = Vec::new();
+    for (index, to) in [
+        LifecycleState::Live,
+        LifecycleState::Retired,
+        LifecycleState::Validation,
+        LifecycleState::Live,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let store = Arc::clone(&store);
+        let policy = policy.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .transition(
+                    &context("racer", Role::AiLead, 70 + index as i64),
+                    id,
+                    request(LifecycleState::Shadow, to, false),
+                    &policy,
+                )
+                .await
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => winners += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("expected success or a conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(winners, 1, "exactly one of the concurrent decisions wins");
+    let record = store.deployment(id).await.expect("show");
+    assert_eq!(
+        record.decisions.len(),
+        4,
+        "three main-path decisions and the winner"
+    );
+    assert_eq!(record.revision, 4);
+    audit_is_intact(store.as_ref()).await;
+}
+
+pub async fn a_new_version_reenters_validation_unless_covered(store: impl Store) {
+    let plan = ChangeControlPlan::new([ChangeKind::BugFix]).expect("plan");
+    let (product, _, id) = seed_deployment(&store, chest_triage(), plan).await;
+    walk_to(&store, id, LifecycleState::Live, false).await;
+    let bug_fix = store
+        .add_version(&admin(), product, &version("1.0.1", ChangeKind::BugFix))
+        .await
+        .expect("bug fix");
+    let upgraded = store
+        .upgrade_deployment(&admin(), id, bug_fix)
+        .await
+        .expect("upgrade");
+    assert_eq!(
+        (upgraded.state, upgraded.version),
+        (LifecycleState::Live, bug_fix),
+        "covered by the plan"
+    );
+    let retrained = store
+        .add_version(
+            &admin(),
+            product,
+            &version("2.0.0", ChangeKind::PerformanceUpdate),
+        )
+        .await
+        .expect("v2");
+    let upgraded = store
+        .upgrade_deployment(&admin(), id, retrained)
+        .await
+        .expect("upgrade");
+    assert_eq!(
+        (upgraded.state, upgraded.version),
+        (LifecycleState::Validation, retrained),
+        "not covered: back to validation"
+    );
+    let again = store.upgrade_deployment(&admin(), id, retrained).await;
+    assert!(
+        matches!(again, Err(StoreError::InvalidReference(_))),
+        "{again:?}"
+    );
+    let other = store
+        .add_product(&admin(), &auto_contouring())
+        .await
+        .expect("other product");
+    let foreign = store
+        .add_version(&admin(), other, &version("1.0.0", ChangeKind::Initial))
+        .await
+        .expect("foreign");
+    assert!(matches!(
+        store.upgrade_deployment(&admin(), id, foreign).await,
+        Err(StoreError::InvalidReference(_))
+    ));
+    let entries = store.audit_entries().await.expect("entries");
+    let upgrades: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.record.action == "deployment.upgrade")
+        .map(|e| e.record.payload.as_str())
+        .collect();
+    assert_eq!(upgrades.len(), 2);
+    assert!(
+        upgrades[1].contains("\"state_after\":\"validation\""),
+        "{}",
+        upgrades[1]
+    );
+    audit_is_intact(&store).await;
+}
+
+pub async fn archives_round_trip(source: impl Store, target: impl Store) {
+    let (_, _, id) = seed_deployment(&source, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(&source, id, LifecycleState::Live, false).await;
+    let archive = source.export_archive().await.expect("export");
+    let text = archive.to_json();
+    let parsed = crate::Archive::from_json(&text).expect("parse");
+    target.import_archive(&parsed).await.expect("import");
+    assert_eq!(
+        audit_is_intact(&target).await,
+        audit_is_intact(&source).await
+    );
+    assert_eq!(
+        target.deployment(id).await.expect("show"),
+        source.deployment(id).await.expect("show")
+    );
+    assert_eq!(
+        target.products().await.expect("products"),
+        source.products().await.expect("products")
+    );
+    assert_eq!(
+        target.organisations().await.expect("orgs"),
+        source.organisations().await.expect("orgs")
+    );
+    let again = target.import_archive(&parsed).await;
+    assert!(
+        matches!(again, Err(StoreError::ImportRefused(_))),
+        "{again:?}"
+    );
+    // New writes continue the imported chain and ids.
+    let product = target
+        .add_product(&admin(), &auto_contouring())
+        .await
+        .expect("new product");
+    assert!(product.0 > 1);
+    audit_is_intact(&target).await;
+}
+
+pub async fn a_tampered_archive_is_refused(source: impl Store, target: impl Store) {
+    seed_deployment(&source, chest_triage(), ChangeControlPlan::none()).await;
+    let mut archive = source.export_archive().await.expect("export");
+    archive.audit_log[2].payload = archive.audit_log[2].payload.replace("Trust", "Trusts");
+    let refused = target.import_archive(&archive).await;
+    assert!(
+        matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("entry 3")),
+        "{refused:?}"
+    );
+    assert!(
+        target.organisations().await.expect("orgs").is_empty(),
+        "nothing was imported"
+    );
+}
+
+/// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
+/// giving `Some((store, guard))` for a fresh store — the guard keeps its
+/// database alive until the test ends (a temporary directory, a schema) —
+/// or `None` to skip, after printing a notice.
+#[macro_export]
+macro_rules! story_tests {
+    ($fresh:expr) => {
+        $crate::story_tests!(@one $fresh; organisation_tree_round_trips, products_versions_and_users,
+            deployments_need_a_site, the_lifecycle_records_every_decision, refused_transitions_change_nothing,
+            radiotherapy_go_live_needs_the_medical_physics_expert, concurrent_decisions_have_one_winner,
+            a_new_version_reenters_validation_unless_covered);
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn archives_round_trip() {
+            let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };
+            $crate::story::archives_round_trip(source, target).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_tampered_archive_is_refused() {
+            let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };
+            $crate::story::a_tampered_archive_is_refused(source, target).await;
+        }
+    };
+    (@one $fresh:expr; $($story:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let Some((store, _guard)) = $fresh else { return };
+                $crate::story::$story(store).await;
+            }
+        )*
+    };
+}
