@@ -20,12 +20,14 @@
 //! confidence_level = 0.95
 //! subgroups = ["sex", "age_band"]
 //! minimum_subgroup_size = 30
+//! minimum_class_size = 5
 //!
 //! [acceptance]
 //! criteria = [
 //!   "sensitivity.ci_low >= 0.90",
 //!   "auc.estimate >= 0.85",
 //!   "subgroup.sex.*.sensitivity.estimate >= 0.85",
+//!   'subgroup.age_band."<40".sensitivity.estimate >= 0.85',
 //! ]
 //! ```
 //!
@@ -37,8 +39,16 @@
 //! `calibration.calibration_in_the_large`; `comparison.auc_difference`,
 //! `comparison.ci_low`, `comparison.ci_high`, `comparison.p_value`; or
 //! `subgroup.COLUMN.VALUE.METRIC.FIELD` where VALUE may be `*` (every
-//! subgroup of the column must pass) and METRIC is one of the interval
+//! subgroup of the column with a value must pass; the group of missing
+//! values is reported but not judged) and METRIC is one of the interval
 //! metrics.
+//!
+//! A COLUMN or VALUE containing `.`, `<`, `>`, `=` or spaces is written in
+//! double quotes, `subgroup.field."1.5T".auc.ci_low >= 0.8`; the operator is
+//! looked for after the path, outside quotes. In TOML the criterion is then
+//! most easily a literal string in single quotes, as in the example above
+//! (in a double-quoted TOML string the quotes are escaped:
+//! `"subgroup.age_band.\"<40\".sensitivity.estimate >= 0.85"`).
 
 use std::fmt;
 
@@ -91,6 +101,7 @@ struct RawAnalysis {
     confidence_level: Option<f64>,
     subgroups: Option<Vec<String>>,
     minimum_subgroup_size: Option<usize>,
+    minimum_class_size: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +223,20 @@ const SCALAR_PATHS: [(&str, ScalarMetric); 11] = [
     ("comparison.p_value", ScalarMetric::ComparisonPValue),
 ];
 
+impl ScalarMetric {
+    /// True for the metrics of the paired comparison, which need a
+    /// comparison score (`--compare`).
+    pub fn needs_comparison(self) -> bool {
+        matches!(
+            self,
+            ScalarMetric::ComparisonAucDifference
+                | ScalarMetric::ComparisonCiLow
+                | ScalarMetric::ComparisonCiHigh
+                | ScalarMetric::ComparisonPValue
+        )
+    }
+}
+
 /// Which subgroups of a column a criterion applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -258,6 +283,25 @@ impl Comparison {
             Comparison::AtMost => actual <= bound,
             Comparison::Below => actual < bound,
         }
+    }
+
+    /// `actual` as text to print beside a pass or fail against `bound`:
+    /// four decimals, or more when four would put the printed number on the
+    /// other side of the bound (0.94996 printed as 0.9500 would seem to meet
+    /// `>= 0.95`). Up to 17 decimals are tried, and failing those the
+    /// shortest text that reads back as exactly `actual`.
+    pub fn display_value(self, actual: f64, bound: f64) -> String {
+        let outcome = self.holds(actual, bound);
+        for decimals in 4..=17 {
+            let text = format!("{actual:.decimals$}");
+            let shown_outcome = text.parse::<f64>().map(|shown| self.holds(shown, bound));
+            if shown_outcome == Ok(outcome) {
+                return text;
+            }
+        }
+        // Rust prints the shortest decimal that reads back as the same
+        // number, so this text always sits on the right side.
+        format!("{actual}")
     }
 
     fn symbol(self) -> &'static str {
@@ -311,53 +355,150 @@ fn parse_interval_metric(
     Ok((metric, field))
 }
 
-fn parse_path(path: &str) -> Result<MetricPath, String> {
-    if let Some((_, scalar)) = SCALAR_PATHS.iter().find(|(name, _)| *name == path) {
-        return Ok(MetricPath::Scalar(*scalar));
+/// One dot-separated part of a metric path, and whether it was written in
+/// double quotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Segment {
+    text: String,
+    quoted: bool,
+}
+
+/// Splits a path at the dots outside double quotes. A quoted segment is the
+/// whole segment: `"<40"`, not `a"<40"`.
+fn split_path(path: &str) -> Result<Vec<Segment>, String> {
+    let mut segments = Vec::new();
+    let mut current = Segment {
+        text: String::new(),
+        quoted: false,
+    };
+    let mut in_quotes = false;
+    let mut closed = false;
+    for character in path.chars() {
+        if in_quotes {
+            if character == '"' {
+                in_quotes = false;
+                closed = true;
+            } else {
+                current.text.push(character);
+            }
+            continue;
+        }
+        match character {
+            '.' => {
+                segments.push(std::mem::replace(
+                    &mut current,
+                    Segment {
+                        text: String::new(),
+                        quoted: false,
+                    },
+                ));
+                closed = false;
+            }
+            '"' if current.text.is_empty() && !current.quoted => {
+                in_quotes = true;
+                current.quoted = true;
+            }
+            _ if closed || character == '"' => {
+                return Err(
+                    "double quotes must enclose a whole part of the path, such as subgroup.age_band.\"<40\".sensitivity.estimate".to_owned(),
+                );
+            }
+            _ => current.text.push(character),
+        }
     }
-    let parts: Vec<&str> = path.split('.').collect();
-    match parts.as_slice() {
+    if in_quotes {
+        return Err("a double quote in the path is not closed".to_owned());
+    }
+    segments.push(current);
+    Ok(segments)
+}
+
+/// The text of a segment written without quotes.
+fn plain(segment: &Segment) -> Option<&str> {
+    (!segment.quoted).then_some(segment.text.as_str())
+}
+
+fn parse_path(path: &str) -> Result<MetricPath, String> {
+    let unknown = || {
+        format!(
+            "unknown metric path {path:?}; expected METRIC.FIELD (e.g. sensitivity.ci_low), one of {}, or subgroup.COLUMN.VALUE.METRIC.FIELD",
+            SCALAR_PATHS.map(|(name, _)| name).join(", ")
+        )
+    };
+    let segments = split_path(path)?;
+    if segments.iter().all(|segment| !segment.quoted) {
+        if let Some((_, scalar)) = SCALAR_PATHS.iter().find(|(name, _)| *name == path) {
+            return Ok(MetricPath::Scalar(*scalar));
+        }
+    }
+    match segments.as_slice() {
         [metric, field] => {
+            let (Some(metric), Some(field)) = (plain(metric), plain(field)) else {
+                return Err(format!(
+                    "{}; only a subgroup column or value may be quoted",
+                    unknown()
+                ));
+            };
             let (metric, field) = parse_interval_metric(metric, field)?;
             Ok(MetricPath::Interval { metric, field })
         }
-        ["subgroup", column, value, metric, field] if !column.is_empty() && !value.is_empty() => {
+        [subgroup, column, value, metric, field] if plain(subgroup) == Some("subgroup") => {
+            if column.text.is_empty() || value.text.is_empty() {
+                return Err(unknown());
+            }
+            let (Some(metric), Some(field)) = (plain(metric), plain(field)) else {
+                return Err(format!(
+                    "{}; only a subgroup column or value may be quoted",
+                    unknown()
+                ));
+            };
             let (metric, field) = parse_interval_metric(metric, field)?;
             Ok(MetricPath::Subgroup {
-                column: (*column).to_owned(),
-                selector: if *value == "*" {
+                column: column.text.clone(),
+                selector: if plain(value) == Some("*") {
                     SubgroupSelector::Every
                 } else {
-                    SubgroupSelector::Value((*value).to_owned())
+                    SubgroupSelector::Value(value.text.clone())
                 },
                 metric,
                 field,
             })
         }
-        _ => Err(format!(
-            "unknown metric path {path:?}; expected METRIC.FIELD (e.g. sensitivity.ci_low), one of {}, or subgroup.COLUMN.VALUE.METRIC.FIELD",
-            SCALAR_PATHS.map(|(name, _)| name).join(", ")
-        )),
+        _ => Err(unknown()),
     }
 }
 
+/// Finds the first comparison operator outside double quotes: its byte
+/// position, its text and its meaning.
+fn find_operator(text: &str) -> Result<(usize, &'static str, Comparison), String> {
+    let bytes = text.as_bytes();
+    let mut in_quotes = false;
+    for (position, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'"' => in_quotes = !in_quotes,
+            b'>' | b'<' if !in_quotes => {
+                let or_equal = bytes.get(position + 1) == Some(&b'=');
+                return Ok(match (byte, or_equal) {
+                    (b'>', true) => (position, ">=", Comparison::AtLeast),
+                    (b'>', false) => (position, ">", Comparison::Above),
+                    (_, true) => (position, "<=", Comparison::AtMost),
+                    (_, false) => (position, "<", Comparison::Below),
+                });
+            }
+            _ => {}
+        }
+    }
+    if in_quotes {
+        return Err("a double quote in the path is not closed".to_owned());
+    }
+    Err("expected PATH OP NUMBER with OP one of >=, >, <=, <".to_owned())
+}
+
 impl Criterion {
-    /// Parses `PATH OP NUMBER`.
+    /// Parses `PATH OP NUMBER`; parts of PATH may be double-quoted, and the
+    /// operator is the first `>=`, `>`, `<=` or `<` outside quotes.
     pub fn parse(text: &str) -> Result<Criterion, String> {
-        let operators = [
-            (">=", Comparison::AtLeast),
-            ("<=", Comparison::AtMost),
-            (">", Comparison::Above),
-            ("<", Comparison::Below),
-        ];
-        let (position, symbol, comparison) = operators
-            .iter()
-            .filter_map(|(symbol, comparison)| {
-                text.find(symbol)
-                    .map(|position| (position, *symbol, *comparison))
-            })
-            .min_by_key(|(position, symbol, _)| (*position, std::cmp::Reverse(symbol.len())))
-            .ok_or("expected PATH OP NUMBER with OP one of >=, >, <=, <")?;
+        let (position, symbol, comparison) = find_operator(text)?;
         let path = text[..position].trim();
         let number = text[position + symbol.len()..].trim();
         let bound: f64 = number
@@ -382,6 +523,9 @@ pub struct Protocol {
     pub confidence_level: Option<f64>,
     pub subgroups: Vec<String>,
     pub minimum_subgroup_size: Option<usize>,
+    /// The fewest cases of a class a subgroup needs for the metrics that
+    /// depend on that class.
+    pub minimum_class_size: Option<usize>,
     pub criteria: Vec<Criterion>,
 }
 
@@ -458,6 +602,12 @@ impl Protocol {
                 reason: "minimum_subgroup_size must be at least 1".to_owned(),
             });
         }
+        if raw.analysis.minimum_class_size == Some(0) {
+            return Err(ProtocolError::Analysis {
+                source_name: source.to_owned(),
+                reason: "minimum_class_size must be at least 1".to_owned(),
+            });
+        }
         let criteria = raw
             .acceptance
             .criteria
@@ -476,7 +626,15 @@ impl Protocol {
             confidence_level: raw.analysis.confidence_level,
             subgroups: raw.analysis.subgroups.unwrap_or_default(),
             minimum_subgroup_size: raw.analysis.minimum_subgroup_size,
+            minimum_class_size: raw.analysis.minimum_class_size,
             criteria,
+        })
+    }
+
+    /// The criteria on the paired comparison, which need `--compare`.
+    pub fn comparison_criteria(&self) -> impl Iterator<Item = &Criterion> {
+        self.criteria.iter().filter(|criterion| {
+            matches!(criterion.path, MetricPath::Scalar(metric) if metric.needs_comparison())
         })
     }
 
@@ -488,5 +646,167 @@ impl Protocol {
                 MetricPath::Subgroup { column, .. } => Some(column.as_str()),
                 _ => None,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subgroup_path(
+        column: &str,
+        value: &str,
+        metric: IntervalMetric,
+        field: IntervalField,
+    ) -> MetricPath {
+        MetricPath::Subgroup {
+            column: column.to_owned(),
+            selector: SubgroupSelector::Value(value.to_owned()),
+            metric,
+            field,
+        }
+    }
+
+    #[test]
+    fn a_quoted_subgroup_value_may_hold_dots_and_operators() {
+        let criterion = Criterion::parse("subgroup.age_band.\"<40\".sensitivity.estimate >= 0.85")
+            .expect("valid criterion");
+        assert_eq!(
+            criterion.path,
+            subgroup_path(
+                "age_band",
+                "<40",
+                IntervalMetric::Sensitivity,
+                IntervalField::Estimate
+            )
+        );
+        assert_eq!(criterion.comparison, Comparison::AtLeast);
+        assert_eq!(criterion.bound, 0.85);
+
+        let criterion =
+            Criterion::parse("subgroup.field.\"1.5T\".auc.ci_low >= 0.8").expect("valid criterion");
+        assert_eq!(
+            criterion.path,
+            subgroup_path("field", "1.5T", IntervalMetric::Auc, IntervalField::CiLow)
+        );
+
+        let criterion = Criterion::parse("subgroup.\"age.band\".\">=65\".npv.ci_high < 1")
+            .expect("valid criterion");
+        assert_eq!(
+            criterion.path,
+            subgroup_path(
+                "age.band",
+                ">=65",
+                IntervalMetric::Npv,
+                IntervalField::CiHigh
+            )
+        );
+        assert_eq!(criterion.comparison, Comparison::Below);
+    }
+
+    #[test]
+    fn a_quoted_star_is_a_value_not_every_subgroup() {
+        let criterion =
+            Criterion::parse("subgroup.grade.\"*\".auc.estimate > 0.7").expect("valid criterion");
+        assert_eq!(
+            criterion.path,
+            subgroup_path("grade", "*", IntervalMetric::Auc, IntervalField::Estimate)
+        );
+    }
+
+    #[test]
+    fn quoted_values_are_written_in_toml_literal_or_escaped_strings() {
+        let literal = "[operating_point]\nthreshold = 0.5\n[acceptance]\ncriteria = ['subgroup.age_band.\"<40\".sensitivity.estimate >= 0.85']\n";
+        let escaped = "[operating_point]\nthreshold = 0.5\n[acceptance]\ncriteria = [\"subgroup.age_band.\\\"<40\\\".sensitivity.estimate >= 0.85\"]\n";
+        for text in [literal, escaped] {
+            let protocol = Protocol::parse(text, "protocol.toml").expect("valid protocol");
+            assert_eq!(
+                protocol.criteria[0].path,
+                subgroup_path(
+                    "age_band",
+                    "<40",
+                    IntervalMetric::Sensitivity,
+                    IntervalField::Estimate
+                )
+            );
+            assert_eq!(
+                protocol.criterion_subgroup_columns().collect::<Vec<_>>(),
+                vec!["age_band"]
+            );
+        }
+    }
+
+    #[test]
+    fn badly_quoted_paths_are_rejected() {
+        for (text, expected) in [
+            (
+                "subgroup.age_band.\"<40.sensitivity.estimate >= 0.85",
+                "not closed",
+            ),
+            (
+                "subgroup.age_band.a\"<40\".sensitivity.estimate >= 0.85",
+                "whole part of the path",
+            ),
+            (
+                "subgroup.age_band.\"<40\"x.sensitivity.estimate >= 0.85",
+                "whole part of the path",
+            ),
+            ("\"sensitivity\".estimate >= 0.85", "only a subgroup"),
+            (
+                "subgroup.age_band.\"\".auc.estimate >= 0.85",
+                "unknown metric path",
+            ),
+        ] {
+            let error = Criterion::parse(text).expect_err(text);
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn values_beside_a_verdict_are_shown_on_the_correct_side_of_the_bound() {
+        let at_least = Comparison::AtLeast;
+        // Four decimals would print 0.9500, which seems to meet the bound.
+        assert_eq!(at_least.display_value(0.94996, 0.95), "0.94996");
+        assert_eq!(at_least.display_value(0.95, 0.95), "0.9500");
+        assert_eq!(at_least.display_value(0.93, 0.95), "0.9300");
+        let just_below = f64::from_bits(0.95_f64.to_bits() - 1);
+        let shown = at_least.display_value(just_below, 0.95);
+        assert!(shown.parse::<f64>().expect("number") < 0.95, "{shown}");
+        // And the other way round: 0.95004 passes `<= 0.95` when printed
+        // as 0.9500, but fails exactly.
+        assert_eq!(Comparison::AtMost.display_value(0.95004, 0.95), "0.95004");
+        assert_eq!(Comparison::Below.display_value(0.94996, 0.95), "0.94996");
+        assert_eq!(
+            Comparison::Above.display_value(1e-20, 0.0),
+            "0.00000000000000000001"
+        );
+    }
+
+    #[test]
+    fn minimum_class_size_is_read_and_checked() {
+        let protocol = Protocol::parse("[analysis]\nminimum_class_size = 8\n", "protocol.toml")
+            .expect("valid protocol");
+        assert_eq!(protocol.minimum_class_size, Some(8));
+        let error = Protocol::parse("[analysis]\nminimum_class_size = 0\n", "protocol.toml")
+            .expect_err("zero");
+        assert!(
+            error
+                .to_string()
+                .contains("minimum_class_size must be at least 1")
+        );
+    }
+
+    #[test]
+    fn comparison_criteria_are_recognised() {
+        let protocol = Protocol::parse(
+            "[acceptance]\ncriteria = [\"comparison.ci_low > 0\", \"auc.estimate >= 0.8\"]\n",
+            "protocol.toml",
+        )
+        .expect("valid protocol");
+        let texts: Vec<&str> = protocol
+            .comparison_criteria()
+            .map(|criterion| criterion.text.as_str())
+            .collect();
+        assert_eq!(texts, vec!["comparison.ci_low > 0"]);
     }
 }

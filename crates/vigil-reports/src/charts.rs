@@ -1,8 +1,10 @@
-//! SVG charts drawn with plotters: ROC curve with its confidence band,
-//! reliability diagram, and subgroup forest plots.
+//! SVG charts drawn with plotters: ROC curve with the pointwise Wilson
+//! interval of sensitivity at each threshold, reliability diagram, and
+//! subgroup forest plots.
 
 use plotters::prelude::*;
-use vigil_evaluation::evaluate::{CalibrationResult, Evaluation, IntervalEstimate, SubgroupResult};
+use vigil_evaluation::evaluate::{CalibrationResult, Evaluation, SubgroupResult};
+use vigil_evaluation::protocol::IntervalMetric;
 use vigil_stats::ConfidenceLevel;
 use vigil_stats::interval::Proportion;
 
@@ -185,12 +187,13 @@ pub fn calibration_chart(calibration: &CalibrationResult, level: ConfidenceLevel
 }
 
 /// Forest plot of one metric across subgroups, with the overall estimate as
-/// a vertical reference line. Subgroups with insufficient data are listed
-/// but not drawn.
+/// a vertical reference line. Subgroups whose metric was not reported are
+/// listed but not drawn; an estimate without an interval is drawn without
+/// whiskers.
 pub fn forest_chart(
     title: &str,
     subgroups: &[SubgroupResult],
-    metric: impl Fn(&SubgroupResult) -> Option<IntervalEstimate>,
+    metric: IntervalMetric,
     overall: f64,
 ) -> String {
     let rows = subgroups.len().max(1);
@@ -199,18 +202,29 @@ pub fn forest_chart(
         .iter()
         .map(|group| {
             let base = format!("{} = {} (n={})", group.column, group.value, group.n);
-            if metric(group).is_some() {
-                base
-            } else {
-                format!("{base}: insufficient data")
+            match group.metric(metric) {
+                None => format!("{base}: not reported"),
+                Some(estimate) if estimate.ci_low.is_none() || estimate.ci_high.is_none() => {
+                    format!("{base}: no interval")
+                }
+                Some(_) => base,
             }
         })
         .collect();
-    let estimates: Vec<Option<IntervalEstimate>> = subgroups.iter().map(&metric).collect();
+    // (estimate, interval) of each subgroup, where reported.
+    type Drawn = (f64, Option<(f64, f64)>);
+    let estimates: Vec<Option<Drawn>> = subgroups
+        .iter()
+        .map(|group| {
+            group
+                .metric(metric)
+                .map(|e| (e.estimate, e.ci_low.zip(e.ci_high)))
+        })
+        .collect();
     let low = estimates
         .iter()
         .flatten()
-        .map(|e| e.ci_low)
+        .map(|&(estimate, interval)| interval.map_or(estimate, |(low, _)| low))
         .fold(overall, f64::min);
     let x_start = ((low - 0.05) * 10.0).floor() / 10.0;
     render((720, height), |root| {
@@ -252,12 +266,12 @@ pub fn forest_chart(
                 .iter()
                 .enumerate()
                 .filter_map(|(index, estimate)| {
-                    estimate.map(|e| {
-                        PathElement::new(
-                            [(e.ci_low, y_of(index)), (e.ci_high, y_of(index))],
-                            MAIN.stroke_width(2),
-                        )
-                    })
+                    let (_, interval) = (*estimate)?;
+                    let (low, high) = interval?;
+                    Some(PathElement::new(
+                        [(low, y_of(index)), (high, y_of(index))],
+                        MAIN.stroke_width(2),
+                    ))
                 }),
         )?;
         chart
@@ -266,11 +280,11 @@ pub fn forest_chart(
                     .iter()
                     .enumerate()
                     .filter_map(|(index, estimate)| {
-                        estimate.map(|e| {
+                        estimate.map(|(estimate, _)| {
                             Rectangle::new(
                                 [
-                                    (e.estimate - 0.004, y_of(index) - 0.18),
-                                    (e.estimate + 0.004, y_of(index) + 0.18),
+                                    (estimate - 0.004, y_of(index) - 0.18),
+                                    (estimate + 0.004, y_of(index) + 0.18),
                                 ],
                                 MAIN.filled(),
                             )

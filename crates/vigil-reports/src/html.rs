@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use vigil_evaluation::evaluate::{Evaluation, RateResult, Verdict};
+use vigil_evaluation::evaluate::{Evaluation, IntervalEstimate, RateResult, Verdict};
+use vigil_evaluation::protocol::IntervalMetric;
 use vigil_stats::ConfidenceLevel;
 
 use crate::charts::{calibration_chart, forest_chart, roc_chart};
@@ -34,10 +35,22 @@ th { background: #eef2f8; } td.number { text-align: right; font-variant-numeric:
 .verdict.none { background: #f1f1f1; border: 1px solid #777; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; } .charts figure { margin: 0; }
 .note { color: #444; font-size: .92rem; } dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dt { font-weight: 600; }
+.warning { background: #fff4d6; border: 1px solid #8a6100; border-radius: 4px; padding: .5rem .8rem; }
 ";
 
+/// A metric with four decimals. Not for values beside a pass or fail, which
+/// use `CriterionOutcome::actual_text` so that the printed value is on the
+/// same side of the bound as the exact one.
 fn number(value: f64) -> String {
     format!("{value:.4}")
+}
+
+/// "low – high", or "not available" when the interval is undefined.
+fn interval_text(low: Option<f64>, high: Option<f64>) -> String {
+    match (low, high) {
+        (Some(low), Some(high)) => format!("{} – {}", number(low), number(high)),
+        _ => "not available".to_owned(),
+    }
 }
 
 fn rate_row(name: &str, rate: Option<&RateResult>) -> String {
@@ -84,6 +97,13 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
         html,
         "<p class=\"verdict {class}\" role=\"status\">{text}</p>"
     );
+    if let Some(warning) = evaluation.threshold_warning() {
+        let _ = writeln!(
+            html,
+            "<p class=\"warning\" role=\"alert\"><strong>Warning:</strong> {}.</p>",
+            escape(&warning)
+        );
+    }
 
     if let Some(protocol) = &evaluation.protocol {
         html.push_str("<h2>Protocol</h2>\n<dl>\n");
@@ -110,7 +130,7 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
                 escape(&outcome.criterion),
                 if outcome.passed { "pass" } else { "fail" },
                 if outcome.passed { "pass" } else { "fail" },
-                outcome.actual.map(number).unwrap_or_else(|| "—".to_owned()),
+                outcome.actual_text().unwrap_or_else(|| "—".to_owned()),
                 escape(&outcome.detail)
             );
         }
@@ -139,13 +159,15 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
         escape(&evaluation.threshold_rule),
         evaluation.threshold_source.describe()
     );
+    if let Some(note) = &evaluation.threshold_note {
+        let _ = writeln!(html, "<p class=\"note\">{}.</p>", escape(note));
+    }
 
     let _ = write!(
         html,
-        "<h2>Discrimination and classification</h2>\n<table>\n<thead><tr><th scope=\"col\">Metric</th><th scope=\"col\">Estimate</th><th scope=\"col\">{percent}% CI</th><th scope=\"col\">Count</th></tr></thead>\n<tbody>\n<tr><th scope=\"row\">AUC</th><td class=\"number\">{}</td><td class=\"number\">{} – {}</td><td>DeLong</td></tr>\n",
+        "<h2>Discrimination and classification</h2>\n<table>\n<thead><tr><th scope=\"col\">Metric</th><th scope=\"col\">Estimate</th><th scope=\"col\">{percent}% CI</th><th scope=\"col\">Count</th></tr></thead>\n<tbody>\n<tr><th scope=\"row\">AUC</th><td class=\"number\">{}</td><td class=\"number\">{}</td><td>DeLong</td></tr>\n",
         number(evaluation.auc.estimate),
-        number(evaluation.auc.ci_low),
-        number(evaluation.auc.ci_high)
+        interval_text(evaluation.auc.ci_low, evaluation.auc.ci_high)
     );
     html += &rate_row("Sensitivity", evaluation.sensitivity.as_ref());
     html += &rate_row("Specificity", evaluation.specificity.as_ref());
@@ -161,6 +183,9 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
             .unwrap_or_else(|| "undefined".to_owned()),
         number(evaluation.average_precision)
     );
+    if let Some(note) = &evaluation.auc.note {
+        let _ = writeln!(html, "<p class=\"note\">AUC: {}.</p>", escape(note));
+    }
 
     if let Some(rate) = &evaluation.sensitivity {
         let _ = write!(
@@ -209,20 +234,38 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
     }
 
     if let Some(comparison) = &evaluation.comparison {
+        let interval = match (comparison.ci_low, comparison.ci_high) {
+            (Some(low), Some(high)) => {
+                format!("{percent}% CI {} to {}", number(low), number(high))
+            }
+            _ => "no interval".to_owned(),
+        };
+        let test = match (comparison.z, comparison.p_value) {
+            (Some(z), Some(p_value)) => format!("z = {z:.3}, two-sided p = {p_value:.3e}"),
+            _ => "no test".to_owned(),
+        };
         let _ = writeln!(
             html,
-            "<h2>Comparison with {}</h2>\n<p>AUC of <code>{}</code>: {}. Difference ({} − {}): {} ({percent}% CI {} to {}), z = {:.3}, two-sided p = {:.3e} (DeLong paired test).</p>",
+            "<h2>Comparison with {}</h2>\n<p>On {} cases with both scores: AUC of <code>{}</code>: {}. Difference ({} − {}): {} ({interval}), {test} (DeLong paired test).</p>",
             escape(&comparison.column),
+            comparison.n,
             escape(&comparison.column),
             number(comparison.auc),
             escape(&evaluation.score_column),
             escape(&comparison.column),
             number(comparison.auc_difference),
-            number(comparison.ci_low),
-            number(comparison.ci_high),
-            comparison.z,
-            comparison.p_value
         );
+        if comparison.dropped_missing > 0 {
+            let _ = writeln!(
+                html,
+                "<p class=\"note\">{} cases of the primary analysis have no <code>{}</code> score and are left out of the comparison only.</p>",
+                comparison.dropped_missing,
+                escape(&comparison.column)
+            );
+        }
+        if let Some(note) = &comparison.note {
+            let _ = writeln!(html, "<p class=\"note\">{}.</p>", escape(note));
+        }
     }
 
     if !evaluation.subgroups.is_empty() {
@@ -233,35 +276,39 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
         html += &forest_chart(
             "AUC by subgroup",
             &evaluation.subgroups,
-            |group| group.auc,
+            IntervalMetric::Auc,
             evaluation.auc.estimate,
         );
         html += &forest_chart(
             "Sensitivity by subgroup",
             &evaluation.subgroups,
-            |group| group.sensitivity,
+            IntervalMetric::Sensitivity,
             overall_sensitivity,
         );
         html.push_str("<table>\n<thead><tr><th scope=\"col\">Subgroup</th><th scope=\"col\">n (positive)</th><th scope=\"col\">AUC</th><th scope=\"col\">Sensitivity</th><th scope=\"col\">Specificity</th></tr></thead>\n<tbody>\n");
-        let cell = |estimate: Option<vigil_evaluation::evaluate::IntervalEstimate>| {
+        let cell = |estimate: Option<&IntervalEstimate>| {
             estimate.map_or_else(
                 || "—".to_owned(),
                 |e| {
                     format!(
-                        "{} ({} – {})",
+                        "{} ({})",
                         number(e.estimate),
-                        number(e.ci_low),
-                        number(e.ci_high)
+                        interval_text(e.ci_low, e.ci_high)
                     )
                 },
             )
         };
         for group in &evaluation.subgroups {
-            let status = if group.status == "ok" {
-                String::new()
-            } else {
-                format!(" <em>insufficient data (minimum {})</em>", group.minimum)
-            };
+            let mut status = String::new();
+            if group.missing {
+                status.push_str(" <em>(missing values; not judged by * criteria)</em>");
+            }
+            for note in &group.notes {
+                let _ = write!(status, " <em>{}</em>", escape(note));
+            }
+            if let Some(note) = group.auc.as_ref().and_then(|auc| auc.note.as_ref()) {
+                let _ = write!(status, " <em>AUC: {}</em>", escape(note));
+            }
             let _ = writeln!(
                 html,
                 "<tr><td>{} = {}{status}</td><td class=\"number\">{} ({})</td><td class=\"number\">{}</td><td class=\"number\">{}</td><td class=\"number\">{}</td></tr>",
@@ -269,9 +316,9 @@ pub fn evaluation_report(evaluation: &Evaluation) -> String {
                 escape(&group.value),
                 group.n,
                 group.n_positive,
-                cell(group.auc),
-                cell(group.sensitivity),
-                cell(group.specificity)
+                cell(group.auc.as_ref()),
+                cell(group.sensitivity.as_ref()),
+                cell(group.specificity.as_ref())
             );
         }
         html.push_str("</tbody>\n</table>\n");

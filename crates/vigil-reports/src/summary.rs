@@ -41,11 +41,34 @@ pub fn evaluation_summary(evaluation: &Evaluation) -> String {
         evaluation.threshold_rule,
         evaluation.threshold_source.describe()
     );
-    let _ = writeln!(
-        text,
-        "{:<13} {:>7.4}  [{:.4}, {:.4}]",
-        "AUC", evaluation.auc.estimate, evaluation.auc.ci_low, evaluation.auc.ci_high
-    );
+    if let Some(warning) = evaluation.threshold_warning() {
+        let _ = writeln!(text, "WARNING: {warning}");
+    }
+    if let Some(note) = &evaluation.threshold_note {
+        let _ = writeln!(text, "note: {note}");
+    }
+    match (evaluation.auc.ci_low, evaluation.auc.ci_high) {
+        (Some(low), Some(high)) => {
+            let _ = writeln!(
+                text,
+                "{:<13} {:>7.4}  [{low:.4}, {high:.4}]",
+                "AUC", evaluation.auc.estimate
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                text,
+                "{:<13} {:>7.4}  no interval: {}",
+                "AUC",
+                evaluation.auc.estimate,
+                evaluation
+                    .auc
+                    .note
+                    .as_deref()
+                    .unwrap_or("the interval is undefined")
+            );
+        }
+    }
     text += &rate_line("sensitivity", evaluation.sensitivity.as_ref());
     text += &rate_line("specificity", evaluation.specificity.as_ref());
     text += &rate_line("PPV", evaluation.ppv.as_ref());
@@ -65,17 +88,29 @@ pub fn evaluation_summary(evaluation: &Evaluation) -> String {
         );
     }
     if let Some(comparison) = &evaluation.comparison {
+        let interval = match (comparison.ci_low, comparison.ci_high) {
+            (Some(low), Some(high)) => format!("[{low:.4}, {high:.4}]"),
+            _ => "(no interval)".to_owned(),
+        };
+        let test = match (comparison.z, comparison.p_value) {
+            (Some(z), Some(p_value)) => format!("z = {z:.3}, p = {p_value:.3e}"),
+            _ => "no test".to_owned(),
+        };
         let _ = writeln!(
             text,
-            "comparison    AUC of {} {:.4}; difference {:+.4} [{:.4}, {:.4}], z = {:.3}, p = {:.3e}",
-            comparison.column,
-            comparison.auc,
-            comparison.auc_difference,
-            comparison.ci_low,
-            comparison.ci_high,
-            comparison.z,
-            comparison.p_value
+            "comparison    AUC of {} {:.4}; difference {:+.4} {interval}, {test}",
+            comparison.column, comparison.auc, comparison.auc_difference,
         );
+        if comparison.dropped_missing > 0 {
+            let _ = writeln!(
+                text,
+                "              on {} cases with both scores ({} left out of the comparison only, for a missing {} score)",
+                comparison.n, comparison.dropped_missing, comparison.column
+            );
+        }
+        if let Some(note) = &comparison.note {
+            let _ = writeln!(text, "              note: {note}");
+        }
     }
     for outcome in &evaluation.criteria {
         let _ = writeln!(

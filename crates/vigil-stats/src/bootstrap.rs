@@ -156,13 +156,26 @@ pub struct BootstrapResult {
     pub undefined_replicates: usize,
 }
 
-/// Linear-interpolation quantile of sorted values (NumPy's default method).
-pub fn quantile_of_sorted(sorted: &[f64], q: f64) -> f64 {
-    let position = (sorted.len() - 1) as f64 * q;
-    let below = position.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
+/// Linear-interpolation quantile of values sorted in ascending order
+/// (NumPy's default method), for q in [0, 1] and at least one value.
+pub fn quantile_of_sorted(sorted: &[f64], q: f64) -> Result<f64, StatsError> {
+    if sorted.is_empty() {
+        return Err(StatsError::Empty);
+    }
+    if !(0.0..=1.0).contains(&q) {
+        return Err(StatsError::InvalidParameter {
+            name: "quantile probability",
+            value: q,
+            reason: "must lie in [0, 1]",
+        });
+    }
+    let last = sorted.len() - 1;
+    let position = last as f64 * q;
+    // position lies in [0, last], so both indices are in range.
+    let below = (position.floor() as usize).min(last);
+    let above = (below + 1).min(last);
     let fraction = position - below as f64;
-    sorted[below] + (sorted[above] - sorted[below]) * fraction
+    Ok(sorted[below] + (sorted[above] - sorted[below]) * fraction)
 }
 
 /// The generator of one replicate: xoshiro256++ whose state SplitMix64 fills
@@ -257,10 +270,39 @@ where
     Ok(BootstrapResult {
         interval: Interval {
             estimate,
-            low: quantile_of_sorted(&defined, tail),
-            high: quantile_of_sorted(&defined, 1.0 - tail),
+            low: quantile_of_sorted(&defined, tail)?,
+            high: quantile_of_sorted(&defined, 1.0 - tail)?,
         },
         replicates,
         undefined_replicates,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_linearly() {
+        let sorted = [1.0, 2.0, 4.0, 8.0];
+        assert_eq!(quantile_of_sorted(&sorted, 0.0), Ok(1.0));
+        assert_eq!(quantile_of_sorted(&sorted, 0.5), Ok(3.0));
+        assert_eq!(quantile_of_sorted(&sorted, 1.0), Ok(8.0));
+        assert_eq!(quantile_of_sorted(&[5.0], 0.3), Ok(5.0));
+    }
+
+    #[test]
+    fn quantiles_of_nothing_or_outside_zero_to_one_are_errors() {
+        // These used to index out of bounds.
+        assert_eq!(quantile_of_sorted(&[], 0.5), Err(StatsError::Empty));
+        for q in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
+            assert!(
+                matches!(
+                    quantile_of_sorted(&[1.0, 2.0], q),
+                    Err(StatsError::InvalidParameter { .. })
+                ),
+                "q = {q}"
+            );
+        }
+    }
 }

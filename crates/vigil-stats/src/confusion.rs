@@ -77,7 +77,7 @@ impl ConfusionMatrix {
             })?;
         let interval = match method {
             IntervalMethod::Wilson => proportion.wilson(level),
-            IntervalMethod::ClopperPearson => proportion.clopper_pearson(level),
+            IntervalMethod::ClopperPearson => proportion.clopper_pearson(level)?,
         };
         Ok(RateEstimate {
             numerator,

@@ -730,14 +730,14 @@ pub struct FunnelLimits {
 pub const FUNNEL_LEVELS: [f64; 2] = [0.95, 0.998];
 
 /// One interpolated binomial limit (r − α)/n for tail probability q.
-fn funnel_limit(target: f64, cases: u64, tail: f64) -> f64 {
-    let r = binomial_quantile(tail, cases, target);
-    let at_r = binomial_cdf(r as i64, cases, target);
-    let below_r = binomial_cdf(r as i64 - 1, cases, target);
+fn funnel_limit(target: f64, cases: u64, tail: f64) -> Result<f64, StatsError> {
+    let r = binomial_quantile(tail, cases, target)?;
+    let at_r = binomial_cdf(r as i64, cases, target)?;
+    let below_r = binomial_cdf(r as i64 - 1, cases, target)?;
     // r is the smallest count with F(r) ≥ q, so F(r − 1) < q ≤ F(r) and the
     // denominator is positive.
     let alpha = (at_r - tail) / (at_r - below_r);
-    (r as f64 - alpha) / cases as f64
+    Ok((r as f64 - alpha) / cases as f64)
 }
 
 /// Exact binomial funnel limits with interpolation (Spiegelhalter 2005,
@@ -773,8 +773,8 @@ pub fn funnel_limits(target: f64, cases: u64, level: f64) -> Result<FunnelLimits
     let tail = (1.0 - level) / 2.0;
     Ok(FunnelLimits {
         level,
-        low: funnel_limit(target, cases, tail),
-        high: funnel_limit(target, cases, 1.0 - tail),
+        low: funnel_limit(target, cases, tail)?,
+        high: funnel_limit(target, cases, 1.0 - tail)?,
     })
 }
 

@@ -7,11 +7,66 @@
 //! functions from `statrs`; quantiles that `statrs` only approximates are
 //! polished here by safeguarded root finding so that intervals agree with
 //! SciPy to about 1e-12.
+//!
+//! Every function that takes a distribution parameter checks it and returns
+//! `StatsError::InvalidParameter` for a value outside its domain (including
+//! NaN), so no result is a NaN and nothing panics inside `statrs`.
 
 use libm::erfc;
-use statrs::function::beta::beta_reg;
+use statrs::function::beta::{checked_beta_reg, checked_ln_beta};
 use statrs::function::erf::erfc_inv;
-use statrs::function::gamma::gamma_ur;
+use statrs::function::gamma::checked_gamma_ur;
+
+use crate::StatsError;
+
+/// Checks that a shape or degrees-of-freedom parameter is finite and
+/// positive.
+fn require_positive(name: &'static str, value: f64) -> Result<(), StatsError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(StatsError::InvalidParameter {
+            name,
+            value,
+            reason: "must be a finite number above zero",
+        })
+    }
+}
+
+/// Checks that a probability lies in [0, 1] (and is not NaN).
+fn require_probability(name: &'static str, value: f64) -> Result<(), StatsError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(StatsError::InvalidParameter {
+            name,
+            value,
+            reason: "must lie in [0, 1]",
+        })
+    }
+}
+
+/// Checks that an argument is not NaN.
+fn require_not_nan(name: &'static str, value: f64) -> Result<(), StatsError> {
+    if value.is_nan() {
+        Err(StatsError::InvalidParameter {
+            name,
+            value,
+            reason: "must be a number, not NaN",
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The error of a `statrs` special function whose parameters were checked
+/// beforehand; kept as an error rather than a panic should it ever happen.
+fn special_function_error(what: &'static str) -> StatsError {
+    StatsError::Undefined {
+        what,
+        reason: "the special function rejected its arguments",
+    }
+}
 
 /// Standard normal cumulative distribution function Φ(x).
 pub fn normal_cdf(x: f64) -> f64 {
@@ -49,33 +104,48 @@ pub fn normal_quantile(p: f64) -> f64 {
 }
 
 /// Regularised incomplete beta function I_x(a, b), the beta distribution's
-/// cumulative distribution function.
-pub fn beta_cdf(x: f64, a: f64, b: f64) -> f64 {
+/// cumulative distribution function, for shape parameters a, b > 0 (any x
+/// that is not NaN; below 0 it is 0, above 1 it is 1).
+pub fn beta_cdf(x: f64, a: f64, b: f64) -> Result<f64, StatsError> {
+    require_not_nan("beta argument x", x)?;
+    require_positive("beta shape a", a)?;
+    require_positive("beta shape b", b)?;
+    beta_cdf_checked(x, a, b)
+}
+
+/// [`beta_cdf`] for parameters already checked: a and b finite and above
+/// zero, x not NaN.
+fn beta_cdf_checked(x: f64, a: f64, b: f64) -> Result<f64, StatsError> {
     if x <= 0.0 {
-        0.0
+        Ok(0.0)
     } else if x >= 1.0 {
-        1.0
+        Ok(1.0)
     } else {
-        beta_reg(a, b, x)
+        checked_beta_reg(a, b, x)
+            .map_err(|_| special_function_error("regularised incomplete beta function"))
     }
 }
 
-/// Quantile of the beta(a, b) distribution: the x with I_x(a, b) = p.
+/// Quantile of the beta(a, b) distribution: the x with I_x(a, b) = p, for
+/// p in [0, 1] and shape parameters a, b > 0.
 ///
 /// Bisection on the monotone CDF, finished by Newton steps, gives full double
 /// precision without relying on an approximate inverse.
-pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
-    if p <= 0.0 {
-        return 0.0;
+pub fn beta_quantile(p: f64, a: f64, b: f64) -> Result<f64, StatsError> {
+    require_probability("beta quantile probability", p)?;
+    require_positive("beta shape a", a)?;
+    require_positive("beta shape b", b)?;
+    if p == 0.0 {
+        return Ok(0.0);
     }
-    if p >= 1.0 {
-        return 1.0;
+    if p == 1.0 {
+        return Ok(1.0);
     }
     let (mut low, mut high) = (0.0_f64, 1.0_f64);
     let mut x = 0.5;
     for _ in 0..200 {
         x = 0.5 * (low + high);
-        let value = beta_cdf(x, a, b);
+        let value = beta_cdf_checked(x, a, b)?;
         if value < p {
             low = x;
         } else {
@@ -86,66 +156,82 @@ pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
         }
     }
     // Newton polish on the log-density scale; keep inside the bracket.
-    let ln_beta = statrs::function::beta::ln_beta(a, b);
+    let ln_beta = checked_ln_beta(a, b)
+        .map_err(|_| special_function_error("logarithm of the beta function"))?;
     for _ in 0..4 {
         let density = ((a - 1.0) * x.ln() + (b - 1.0) * (1.0 - x).ln() - ln_beta).exp();
         if !(density.is_finite() && density > 0.0) {
             break;
         }
-        let next = x - (beta_cdf(x, a, b) - p) / density;
+        let next = x - (beta_cdf_checked(x, a, b)? - p) / density;
         if next <= low || next >= high || !next.is_finite() {
             break;
         }
         x = next;
     }
-    x
+    Ok(x)
 }
 
 /// Survival function of the chi-square distribution with `degrees_of_freedom`
-/// degrees of freedom, P(X ≥ x).
-pub fn chi_square_sf(x: f64, degrees_of_freedom: f64) -> f64 {
+/// degrees of freedom, P(X ≥ x), for degrees of freedom above zero and any x
+/// that is not NaN.
+pub fn chi_square_sf(x: f64, degrees_of_freedom: f64) -> Result<f64, StatsError> {
+    require_not_nan("chi-square statistic", x)?;
+    require_positive("chi-square degrees of freedom", degrees_of_freedom)?;
     if x <= 0.0 {
-        1.0
+        Ok(1.0)
+    } else if x == f64::INFINITY {
+        Ok(0.0)
     } else {
-        gamma_ur(degrees_of_freedom / 2.0, x / 2.0)
+        checked_gamma_ur(degrees_of_freedom / 2.0, x / 2.0)
+            .map_err(|_| special_function_error("upper incomplete gamma function"))
     }
 }
 
-/// Binomial cumulative distribution function P(X ≤ k) for X ~ Bin(n, p).
-pub fn binomial_cdf(k: i64, n: u64, p: f64) -> f64 {
+/// Binomial cumulative distribution function P(X ≤ k) for X ~ Bin(n, p),
+/// with p in [0, 1].
+pub fn binomial_cdf(k: i64, n: u64, p: f64) -> Result<f64, StatsError> {
+    require_probability("binomial probability", p)?;
+    binomial_cdf_checked(k, n, p)
+}
+
+/// [`binomial_cdf`] for a probability already checked to lie in [0, 1].
+fn binomial_cdf_checked(k: i64, n: u64, p: f64) -> Result<f64, StatsError> {
     if k < 0 {
-        return 0.0;
+        return Ok(0.0);
     }
     let k = k as u64;
     if k >= n {
-        return 1.0;
+        return Ok(1.0);
     }
-    if p <= 0.0 {
-        return 1.0;
+    if p == 0.0 {
+        return Ok(1.0);
     }
-    if p >= 1.0 {
-        return 0.0;
+    if p == 1.0 {
+        return Ok(0.0);
     }
-    // P(X ≤ k) = I_{1−p}(n − k, k + 1).
-    beta_reg((n - k) as f64, (k + 1) as f64, 1.0 - p)
+    // P(X ≤ k) = I_{1−p}(n − k, k + 1), with both shapes at least 1.
+    beta_cdf_checked(1.0 - p, (n - k) as f64, (k + 1) as f64)
 }
 
 /// Smallest integer r with P(X ≤ r) ≥ q for X ~ Bin(n, p), as SciPy's
-/// `binom.ppf`.
-pub fn binomial_quantile(q: f64, n: u64, p: f64) -> u64 {
-    if q <= 0.0 {
-        return 0;
+/// `binom.ppf`, for q and p in [0, 1].
+pub fn binomial_quantile(q: f64, n: u64, p: f64) -> Result<u64, StatsError> {
+    require_probability("binomial quantile probability", q)?;
+    require_probability("binomial probability", p)?;
+    if q == 0.0 {
+        return Ok(0);
     }
     let (mut low, mut high) = (0_u64, n);
     while low < high {
         let middle = low + (high - low) / 2;
-        if binomial_cdf(middle as i64, n, p) >= q {
+        if binomial_cdf_checked(middle as i64, n, p)? >= q {
             high = middle;
         } else {
             low = middle + 1;
         }
     }
-    low
+    Ok(low)
 }
 
 /// Survival function of the limiting Kolmogorov distribution,
@@ -206,8 +292,9 @@ mod tests {
     #[test]
     fn beta_quantile_inverts_the_cdf() {
         for (p, a, b) in [(0.025, 5.0, 16.0), (0.975, 88.0, 13.0), (0.5, 0.5, 0.5)] {
-            let x = beta_quantile(p, a, b);
-            assert!((beta_cdf(x, a, b) - p).abs() < 1e-13, "{p} {a} {b}");
+            let x = beta_quantile(p, a, b).expect("valid parameters");
+            let cdf = beta_cdf(x, a, b).expect("valid parameters");
+            assert!((cdf - p).abs() < 1e-13, "{p} {a} {b}");
         }
     }
 
@@ -215,11 +302,50 @@ mod tests {
     fn binomial_quantile_is_the_smallest_covering_count() {
         let n = 50;
         let p = 0.3;
+        let cdf = |k: i64| binomial_cdf(k, n, p).expect("valid parameters");
         for q in [0.001, 0.025, 0.5, 0.975, 0.999] {
-            let r = binomial_quantile(q, n, p);
-            assert!(binomial_cdf(r as i64, n, p) >= q);
-            assert!(r == 0 || binomial_cdf(r as i64 - 1, n, p) < q);
+            let r = binomial_quantile(q, n, p).expect("valid parameters");
+            assert!(cdf(r as i64) >= q);
+            assert!(r == 0 || cdf(r as i64 - 1) < q);
         }
+    }
+
+    fn is_invalid_parameter<T: std::fmt::Debug>(result: Result<T, StatsError>) -> bool {
+        matches!(result, Err(StatsError::InvalidParameter { .. }))
+    }
+
+    #[test]
+    fn parameters_that_made_statrs_panic_are_typed_errors() {
+        // Each of these used to reach an unwrap inside statrs.
+        assert!(is_invalid_parameter(binomial_cdf(3, 10, f64::NAN)));
+        assert!(is_invalid_parameter(binomial_cdf(3, 10, 1.5)));
+        assert!(is_invalid_parameter(beta_quantile(0.5, 0.0, 2.0)));
+        assert!(is_invalid_parameter(beta_quantile(0.5, 2.0, -1.0)));
+        assert!(is_invalid_parameter(beta_quantile(f64::NAN, 2.0, 2.0)));
+        assert!(is_invalid_parameter(beta_quantile(1.5, 2.0, 2.0)));
+        assert!(is_invalid_parameter(beta_cdf(0.5, 0.0, 2.0)));
+        assert!(is_invalid_parameter(beta_cdf(0.5, 2.0, f64::NAN)));
+        assert!(is_invalid_parameter(beta_cdf(f64::NAN, 2.0, 2.0)));
+        assert!(is_invalid_parameter(chi_square_sf(1.0, 0.0)));
+        assert!(is_invalid_parameter(chi_square_sf(1.0, f64::INFINITY)));
+        assert!(is_invalid_parameter(chi_square_sf(f64::NAN, 2.0)));
+        assert!(is_invalid_parameter(binomial_quantile(0.5, 10, f64::NAN)));
+        assert!(is_invalid_parameter(binomial_quantile(f64::NAN, 10, 0.5)));
+    }
+
+    #[test]
+    fn boundary_arguments_keep_their_limits() {
+        assert_eq!(beta_cdf(-1.0, 2.0, 3.0), Ok(0.0));
+        assert_eq!(beta_cdf(2.0, 2.0, 3.0), Ok(1.0));
+        assert_eq!(beta_quantile(0.0, 2.0, 3.0), Ok(0.0));
+        assert_eq!(beta_quantile(1.0, 2.0, 3.0), Ok(1.0));
+        assert_eq!(chi_square_sf(0.0, 3.0), Ok(1.0));
+        assert_eq!(chi_square_sf(f64::INFINITY, 3.0), Ok(0.0));
+        assert_eq!(binomial_cdf(-1, 10, 0.5), Ok(0.0));
+        assert_eq!(binomial_cdf(10, 10, 0.5), Ok(1.0));
+        assert_eq!(binomial_cdf(3, 10, 0.0), Ok(1.0));
+        assert_eq!(binomial_cdf(3, 10, 1.0), Ok(0.0));
+        assert_eq!(binomial_quantile(0.0, 10, 0.5), Ok(0));
     }
 
     #[test]

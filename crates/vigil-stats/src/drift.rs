@@ -483,7 +483,7 @@ pub fn chi_square_contingency(table: &[Vec<u64>]) -> Result<ChiSquareTest, Stats
     Ok(ChiSquareTest {
         statistic,
         degrees_of_freedom,
-        p_value: chi_square_sf(statistic, degrees_of_freedom as f64),
+        p_value: chi_square_sf(statistic, degrees_of_freedom as f64)?,
         minimum_expected,
         dropped_rows: (0..table.len())
             .filter(|&row| row_totals[row] == 0)

@@ -131,24 +131,28 @@ impl Proportion {
     /// Clopper–Pearson "exact" interval from beta quantiles (Clopper and
     /// Pearson 1934): low = B(α/2; x, n − x + 1), high = B(1 − α/2; x + 1, n − x),
     /// with low = 0 when x = 0 and high = 1 when x = n.
-    pub fn clopper_pearson(self, level: ConfidenceLevel) -> Interval {
+    ///
+    /// A proportion and a confidence level always give valid beta
+    /// parameters (both shapes at least 1, the tail inside (0, 1)); the
+    /// error is the beta quantile's, passed on rather than hidden.
+    pub fn clopper_pearson(self, level: ConfidenceLevel) -> Result<Interval, StatsError> {
         let x = self.successes as f64;
         let n = self.trials as f64;
         let tail = level.alpha() / 2.0;
         let low = if self.successes == 0 {
             0.0
         } else {
-            beta_quantile(tail, x, n - x + 1.0)
+            beta_quantile(tail, x, n - x + 1.0)?
         };
         let high = if self.successes == self.trials {
             1.0
         } else {
-            beta_quantile(1.0 - tail, x + 1.0, n - x)
+            beta_quantile(1.0 - tail, x + 1.0, n - x)?
         };
-        Interval {
+        Ok(Interval {
             estimate: self.estimate(),
             low,
             high,
-        }
+        })
     }
 }

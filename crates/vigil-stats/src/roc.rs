@@ -13,6 +13,10 @@
 //!   merged walk over the tie groups, so the whole computation is O(n log n).
 //! - The confidence interval is AUC ± z·√var, clipped to [0, 1], as pROC's
 //!   `ci.auc(method = "delong")`.
+//! - The variance is undefined with fewer than two cases in a class (pROC
+//!   gives NA) and zero when every placement of a class is the same (perfect
+//!   separation, or constant scores); then no interval can be given, and the
+//!   `checked_*` methods say why instead of returning a collapsed interval.
 
 use rayon::prelude::*;
 
@@ -197,7 +201,8 @@ impl DeLongAuc {
         self.variance.sqrt()
     }
 
-    /// AUC ± z·SE, clipped to [0, 1] (pROC's convention).
+    /// AUC ± z·SE, clipped to [0, 1] (pROC's convention), even where the
+    /// variance is degenerate; see [`DeLongAuc::checked_interval`].
     pub fn interval(&self, level: ConfidenceLevel) -> Interval {
         let half_width = level.z() * self.standard_error();
         Interval {
@@ -206,6 +211,44 @@ impl DeLongAuc {
             high: (self.auc + half_width).min(1.0),
         }
     }
+
+    /// The interval of [`DeLongAuc::interval`], or `StatsError::Undefined`
+    /// when the variance is degenerate: fewer than two cases in a class, or
+    /// a variance of zero, which would collapse the interval to a point.
+    pub fn checked_interval(&self, level: ConfidenceLevel) -> Result<Interval, StatsError> {
+        require_usable_variance(
+            "DeLong confidence interval of the AUC",
+            self.positives,
+            self.negatives,
+            self.variance,
+            "the variance is zero (perfect separation or constant scores), so no interval can be given",
+        )?;
+        Ok(self.interval(level))
+    }
+}
+
+/// Why a DeLong variance cannot support an interval or a test, if it cannot;
+/// `zero_reason` says why a zero variance happens for this statistic.
+fn require_usable_variance(
+    what: &'static str,
+    positives: u64,
+    negatives: u64,
+    variance: f64,
+    zero_reason: &'static str,
+) -> Result<(), StatsError> {
+    if positives < 2 || negatives < 2 {
+        return Err(StatsError::Undefined {
+            what,
+            reason: "it needs at least two cases of each class",
+        });
+    }
+    if variance.is_nan() || variance <= 0.0 {
+        return Err(StatsError::Undefined {
+            what,
+            reason: zero_reason,
+        });
+    }
+    Ok(())
 }
 
 /// Weighted running mean and sum of squared deviations (West 1979), so that a
@@ -284,18 +327,112 @@ pub struct PairedDeLong {
     pub z: f64,
     /// Two-sided p-value from the standard normal.
     pub p_value: f64,
+    pub positives: u64,
+    pub negatives: u64,
 }
 
 impl PairedDeLong {
     /// Confidence interval of the difference, difference ± z·√variance
-    /// (not clipped; pROC's `roc.test` convention).
+    /// (not clipped; pROC's `roc.test` convention), even where the variance
+    /// is degenerate; see [`PairedDeLong::checked_interval`].
     pub fn interval(&self, level: ConfidenceLevel) -> Interval {
-        let half_width = level.z() * self.variance.sqrt();
-        Interval {
-            estimate: self.difference,
-            low: self.difference - half_width,
-            high: self.difference + half_width,
+        difference_interval(self.difference, self.variance, level)
+    }
+
+    /// The interval of [`PairedDeLong::interval`], or
+    /// `StatsError::Undefined` when the variance is degenerate (fewer than
+    /// two cases in a class, or zero).
+    pub fn checked_interval(&self, level: ConfidenceLevel) -> Result<Interval, StatsError> {
+        require_usable_variance(
+            PAIRED_INTERVAL,
+            self.positives,
+            self.negatives,
+            self.variance,
+            PAIRED_ZERO_VARIANCE,
+        )?;
+        Ok(self.interval(level))
+    }
+}
+
+const PAIRED_INTERVAL: &str = "DeLong confidence interval of the AUC difference";
+const PAIRED_ZERO_VARIANCE: &str = "the variance of the difference is zero (each score separates the classes perfectly or is constant, or both rank the cases alike), so no interval can be given";
+
+fn difference_interval(difference: f64, variance: f64, level: ConfidenceLevel) -> Interval {
+    let half_width = level.z() * variance.sqrt();
+    Interval {
+        estimate: difference,
+        low: difference - half_width,
+        high: difference + half_width,
+    }
+}
+
+/// The AUCs of two scores on the same cases and the DeLong variance of
+/// their difference, before any test is made: the part of the paired
+/// comparison that is defined for every valid sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairedAucDifference {
+    pub auc_a: f64,
+    pub auc_b: f64,
+    /// AUC of A minus AUC of B.
+    pub difference: f64,
+    /// Variance of the difference, var(A) + var(B) − 2·cov(A, B).
+    pub variance: f64,
+    pub positives: u64,
+    pub negatives: u64,
+}
+
+impl PairedAucDifference {
+    /// DeLong's test as [`delong_paired`] makes it: z = difference / √variance,
+    /// zero when the difference and the variance are both zero, and an
+    /// error when only the variance is.
+    pub fn test(&self) -> Result<PairedDeLong, StatsError> {
+        let z = if self.variance > 0.0 {
+            self.difference / self.variance.sqrt()
+        } else if self.difference == 0.0 {
+            0.0
+        } else {
+            return Err(StatsError::Undefined {
+                what: "DeLong test statistic",
+                reason: "the AUCs differ but the variance of their difference is zero",
+            });
+        };
+        Ok(PairedDeLong {
+            auc_a: self.auc_a,
+            auc_b: self.auc_b,
+            difference: self.difference,
+            variance: self.variance,
+            z,
+            p_value: normal_two_sided_p(z),
+            positives: self.positives,
+            negatives: self.negatives,
+        })
+    }
+
+    /// The test of [`PairedAucDifference::test`], and also
+    /// `StatsError::Undefined` with fewer than two cases in a class, where
+    /// the DeLong variance is undefined (pROC gives NA).
+    pub fn checked_test(&self) -> Result<PairedDeLong, StatsError> {
+        if self.positives < 2 || self.negatives < 2 {
+            return Err(StatsError::Undefined {
+                what: "DeLong test statistic",
+                reason: "it needs at least two cases of each class",
+            });
         }
+        self.test()
+    }
+
+    /// Confidence interval of the difference (not clipped), or
+    /// `StatsError::Undefined` when the variance is degenerate (fewer than
+    /// two cases in a class, or zero).
+    pub fn checked_interval(&self, level: ConfidenceLevel) -> Result<Interval, StatsError> {
+        require_usable_variance(
+            PAIRED_INTERVAL,
+            self.positives,
+            self.negatives,
+            self.variance,
+            PAIRED_ZERO_VARIANCE,
+        )?;
+        Ok(difference_interval(self.difference, self.variance, level))
     }
 }
 
@@ -342,7 +479,18 @@ fn placements_of(queries: &mut [(f64, u32)], other: &[f64], count_below: bool, o
 }
 
 /// Paired DeLong test of the AUCs of `scores_a` and `scores_b` on the same
-/// cases (DeLong et al. 1988).
+/// cases (DeLong et al. 1988): [`paired_auc_difference`] followed by
+/// [`PairedAucDifference::test`].
+pub fn delong_paired(
+    scores_a: &[f64],
+    scores_b: &[f64],
+    labels: &[bool],
+) -> Result<PairedDeLong, StatsError> {
+    paired_auc_difference(scores_a, scores_b, labels)?.test()
+}
+
+/// The AUCs of `scores_a` and `scores_b` on the same cases and the DeLong
+/// variance of their difference.
 ///
 /// Each case's placement under each score is found among the other class's
 /// sorted scores. Cases are taken in blocks of [`PAIRED_BLOCK`]; a block's
@@ -350,11 +498,11 @@ fn placements_of(queries: &mut [(f64, u32)], other: &[f64], count_below: bool, o
 /// sorted copy of each score plus a block, and access stays local. Blocks
 /// are processed in parallel and their sums added in block order, so the
 /// result does not depend on the number of threads.
-pub fn delong_paired(
+pub fn paired_auc_difference(
     scores_a: &[f64],
     scores_b: &[f64],
     labels: &[bool],
-) -> Result<PairedDeLong, StatsError> {
+) -> Result<PairedAucDifference, StatsError> {
     let sample_a = BinarySample::new(scores_a, labels)?;
     let sample_b = BinarySample::new(scores_b, labels)?;
     let sorted_a = SortedByClass::new(&sample_a);
@@ -464,23 +612,213 @@ pub fn delong_paired(
     let variance_b = s10[1] / m + s01[1] / n;
     let covariance_ab = s10[2] / m + s01[2] / n;
     let variance = (variance_a + variance_b - 2.0 * covariance_ab).max(0.0);
-    let difference = auc_a - auc_b;
-    let z = if variance > 0.0 {
-        difference / variance.sqrt()
-    } else if difference == 0.0 {
-        0.0
-    } else {
-        return Err(StatsError::Undefined {
-            what: "DeLong test statistic",
-            reason: "the AUCs differ but the variance of their difference is zero",
-        });
-    };
-    Ok(PairedDeLong {
+    Ok(PairedAucDifference {
         auc_a,
         auc_b,
-        difference,
+        difference: auc_a - auc_b,
         variance,
-        z,
-        p_value: normal_two_sided_p(z),
+        positives: sample_a.positives() as u64,
+        negatives: sample_a.negatives() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delong_of(scores: &[f64], labels: &[bool]) -> DeLongAuc {
+        let sample = BinarySample::new(scores, labels).expect("valid sample");
+        delong(&SortedByClass::new(&sample))
+    }
+
+    #[test]
+    fn one_case_in_a_class_gives_no_auc_interval() {
+        let result = delong_of(&[0.9, 0.4, 0.3, 0.1], &[true, false, true, false]);
+        // The estimate is still defined; only the variance is not.
+        assert_eq!(result.auc, 0.75);
+        let error = delong_of(&[0.9, 0.4, 0.3], &[true, false, false])
+            .checked_interval(ConfidenceLevel::NINETY_FIVE)
+            .expect_err("one positive");
+        assert!(
+            error
+                .to_string()
+                .contains("needs at least two cases of each class"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn zero_variance_gives_no_auc_interval() {
+        let level = ConfidenceLevel::NINETY_FIVE;
+        for (scores, labels) in [
+            // Perfect separation.
+            (vec![0.9, 0.8, 0.2, 0.1], vec![true, true, false, false]),
+            // Constant scores.
+            (vec![0.5; 4], vec![true, false, true, false]),
+        ] {
+            let result = delong_of(&scores, &labels);
+            assert_eq!(result.variance, 0.0);
+            let error = result.checked_interval(level).expect_err("zero variance");
+            assert!(
+                error.to_string().contains("the variance is zero"),
+                "{error}"
+            );
+        }
+        let usable = delong_of(&[0.9, 0.3, 0.5, 0.1], &[true, true, false, false]);
+        assert_eq!(
+            usable.checked_interval(level),
+            Ok(usable.interval(level)),
+            "a positive variance gives the usual interval"
+        );
+    }
+
+    #[test]
+    fn paired_zero_variance_with_a_difference_keeps_the_aucs() {
+        // A separates perfectly, B is constant: the AUCs differ by one half
+        // and every placement of a class is the same under each score.
+        let labels = [true, true, false, false];
+        let a = [0.9, 0.8, 0.2, 0.1];
+        let b = [0.5; 4];
+        let paired = paired_auc_difference(&a, &b, &labels).expect("valid sample");
+        assert_eq!((paired.auc_a, paired.auc_b), (1.0, 0.5));
+        assert_eq!(paired.variance, 0.0);
+        assert!(paired.checked_test().is_err());
+        let error = paired
+            .checked_interval(ConfidenceLevel::NINETY_FIVE)
+            .expect_err("zero variance");
+        assert!(
+            error
+                .to_string()
+                .contains("the variance of the difference is zero"),
+            "{error}"
+        );
+        // The unchecked test keeps its documented error.
+        assert!(delong_paired(&a, &b, &labels).is_err());
+    }
+
+    #[test]
+    fn paired_test_with_one_case_in_a_class_is_undefined() {
+        let labels = [true, false, false, false];
+        let a = [0.9, 0.8, 0.2, 0.1];
+        let b = [0.1, 0.8, 0.2, 0.9];
+        let paired = paired_auc_difference(&a, &b, &labels).expect("valid sample");
+        let error = paired.checked_test().expect_err("one positive");
+        assert!(error.to_string().contains("at least two cases"), "{error}");
+        assert!(
+            paired
+                .checked_interval(ConfidenceLevel::NINETY_FIVE)
+                .is_err()
+        );
+    }
+
+    /// Placement of `value` among `other` (any order, sorted ascending
+    /// here): (#below + ½·#tied)/len when `count_below`, else
+    /// (#above + ½·#tied)/len, found by binary search.
+    fn placement(ascending: &[f64], value: f64, count_below: bool) -> f64 {
+        let below = ascending.partition_point(|&s| s < value);
+        let through = ascending.partition_point(|&s| s <= value);
+        let tied = (through - below) as f64;
+        let strictly = if count_below {
+            below as f64
+        } else {
+            (ascending.len() - through) as f64
+        };
+        (strictly + 0.5 * tied) / ascending.len() as f64
+    }
+
+    /// Sample covariance matrix entries (aa, bb, ab) of paired values.
+    fn covariances(pairs: &[(f64, f64)]) -> (f64, f64, f64) {
+        let count = pairs.len() as f64;
+        let mean_a = pairs.iter().map(|p| p.0).sum::<f64>() / count;
+        let mean_b = pairs.iter().map(|p| p.1).sum::<f64>() / count;
+        let (mut aa, mut bb, mut ab) = (0.0, 0.0, 0.0);
+        for &(a, b) in pairs {
+            aa += (a - mean_a) * (a - mean_a);
+            bb += (b - mean_b) * (b - mean_b);
+            ab += (a - mean_a) * (b - mean_b);
+        }
+        (aa / (count - 1.0), bb / (count - 1.0), ab / (count - 1.0))
+    }
+
+    #[test]
+    fn paired_test_over_several_blocks_matches_direct_placements() {
+        // More than one block of PAIRED_BLOCK cases, with many ties (scores
+        // on a grid of 1/200) and a second score correlated with the first.
+        let cases = 600_000;
+        assert!(cases > PAIRED_BLOCK);
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            // xorshift64*, enough for synthetic data.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1_u64 << 53) as f64
+        };
+        let mut labels = Vec::with_capacity(cases);
+        let mut a = Vec::with_capacity(cases);
+        let mut b = Vec::with_capacity(cases);
+        for _ in 0..cases {
+            let label = next() < 0.3;
+            let signal = if label { 0.25 } else { 0.0 };
+            let common = next();
+            labels.push(label);
+            a.push(((signal + 0.6 * common + 0.4 * next()) * 200.0).round() / 200.0);
+            b.push(((0.5 * signal + 0.6 * common + 0.4 * next()) * 200.0).round() / 200.0);
+        }
+        let result = delong_paired(&a, &b, &labels).expect("paired test");
+
+        let class = |scores: &[f64], positive: bool| -> Vec<f64> {
+            let mut values: Vec<f64> = scores
+                .iter()
+                .zip(&labels)
+                .filter(|&(_, &label)| label == positive)
+                .map(|(&score, _)| score)
+                .collect();
+            values.sort_unstable_by(f64::total_cmp);
+            values
+        };
+        let (negatives_a, negatives_b) = (class(&a, false), class(&b, false));
+        let (positives_a, positives_b) = (class(&a, true), class(&b, true));
+        let mut positive_placements = Vec::new();
+        let mut negative_placements = Vec::new();
+        for index in 0..cases {
+            if labels[index] {
+                positive_placements.push((
+                    placement(&negatives_a, a[index], true),
+                    placement(&negatives_b, b[index], true),
+                ));
+            } else {
+                negative_placements.push((
+                    placement(&positives_a, a[index], false),
+                    placement(&positives_b, b[index], false),
+                ));
+            }
+        }
+        let m = positive_placements.len() as f64;
+        let n = negative_placements.len() as f64;
+        let auc_a = positive_placements.iter().map(|p| p.0).sum::<f64>() / m;
+        let auc_b = positive_placements.iter().map(|p| p.1).sum::<f64>() / m;
+        let s10 = covariances(&positive_placements);
+        let s01 = covariances(&negative_placements);
+        let variance = (s10.0 + s10.1 - 2.0 * s10.2) / m + (s01.0 + s01.1 - 2.0 * s01.2) / n;
+
+        let relative = |actual: f64, expected: f64| (actual - expected).abs() / expected.abs();
+        assert!(
+            relative(result.auc_a, auc_a) < 1e-12,
+            "{} {auc_a}",
+            result.auc_a
+        );
+        assert!(
+            relative(result.auc_b, auc_b) < 1e-12,
+            "{} {auc_b}",
+            result.auc_b
+        );
+        assert!(
+            relative(result.variance, variance) < 1e-9,
+            "{} {variance}",
+            result.variance
+        );
+        let z = (auc_a - auc_b) / variance.sqrt();
+        assert!(relative(result.z, z) < 1e-9, "{} {z}", result.z);
+    }
 }

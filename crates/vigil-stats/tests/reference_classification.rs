@@ -84,7 +84,9 @@ fn proportions_match_scipy() {
             number(case, "wilson_high"),
             SAME_DEFINITION,
         );
-        let exact = proportion.clopper_pearson(level);
+        let exact = proportion
+            .clopper_pearson(level)
+            .expect("a proportion and a level give valid beta parameters");
         check(
             name,
             "clopper-pearson low",

@@ -5,7 +5,6 @@
 //! append sees the head left by the previous one, and a decision checks the
 //! state it changes under that lock.
 
-
 use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use vigil_audit::{RecordedHead, StoredEntry};

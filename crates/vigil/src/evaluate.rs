@@ -39,7 +39,8 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "COL")]
     compare: Option<String>,
     /// Operating threshold; a case is positive when score >= threshold.
-    /// Overrides the protocol; without either, Youden's J picks it.
+    /// Not allowed with a protocol that fixes the operating point; without
+    /// either, Youden's J picks it.
     #[arg(long, value_name = "X")]
     threshold: Option<f64>,
     /// Acceptance protocol (TOML).
@@ -55,7 +56,8 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Drop rows whose score or label is missing, and count them, instead of
-    /// failing.
+    /// failing; a missing --compare score leaves the row out of the
+    /// comparison only.
     #[arg(long)]
     drop_missing: bool,
 }
@@ -118,6 +120,32 @@ fn read_cases(arguments: &EvaluateArgs, subgroups: Vec<String>) -> Result<CaseTa
     Ok(table?)
 }
 
+/// Checks the combination of arguments and protocol before any data are
+/// read: each failure is a usage error (exit code 2).
+fn check_usage(arguments: &EvaluateArgs, protocol: Option<(&Protocol, &Path)>) -> Result<()> {
+    let Some((protocol, path)) = protocol else {
+        return Ok(());
+    };
+    let path = path.display();
+    anyhow::ensure!(
+        protocol.criteria.is_empty() || protocol.operating_point.is_some(),
+        "{path}: the protocol has acceptance criteria but no [operating_point]; the threshold must be fixed in the protocol before the data are seen, or the criteria would be judged at a threshold chosen afterwards (add [operating_point] with threshold = X, or a rule)"
+    );
+    anyhow::ensure!(
+        arguments.threshold.is_none() || protocol.operating_point.is_none(),
+        "{path}: the protocol fixes the operating point; remove --threshold or edit the protocol"
+    );
+    if arguments.compare.is_none() {
+        if let Some(criterion) = protocol.comparison_criteria().next() {
+            anyhow::bail!(
+                "{path}: criterion {:?} needs a comparison score; pass --compare COLUMN or remove the criterion",
+                criterion.text
+            );
+        }
+    }
+    Ok(())
+}
+
 fn settings(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Result<EvaluationSettings> {
     let mut settings = EvaluationSettings::default();
     if let Some(level) = protocol.and_then(|protocol| protocol.confidence_level) {
@@ -125,6 +153,9 @@ fn settings(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Result<Eva
     }
     if let Some(minimum) = protocol.and_then(|protocol| protocol.minimum_subgroup_size) {
         settings.minimum_subgroup_size = minimum;
+    }
+    if let Some(minimum) = protocol.and_then(|protocol| protocol.minimum_class_size) {
+        settings.minimum_class_size = minimum;
     }
     let from_protocol = protocol.and_then(|protocol| protocol.operating_point);
     (settings.operating_point, settings.threshold_source) =
@@ -202,6 +233,10 @@ fn run_inner(arguments: EvaluateArgs) -> Result<Verdict> {
         .as_deref()
         .map(read_protocol)
         .transpose()?;
+    check_usage(
+        &arguments,
+        protocol.as_ref().zip(arguments.protocol.as_deref()),
+    )?;
     let settings = settings(&arguments, protocol.as_ref())?;
     let table = read_cases(&arguments, subgroup_columns(&arguments, protocol.as_ref()))?;
     let mut evaluation = evaluate(&table, &settings)?;

@@ -2,6 +2,7 @@
 //! library crates.
 
 mod evaluate;
+mod registry;
 
 use std::process::ExitCode;
 
@@ -12,6 +13,8 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "vigil", version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    store: registry::StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,11 +24,31 @@ enum Command {
     /// Local validation (acceptance testing) of a classification or triage
     /// tool on a labelled case table, judged against a protocol.
     Evaluate(evaluate::EvaluateArgs),
+    /// Makes a new pseudonymisation key (HMAC-SHA256) for patient and
+    /// accession identifiers.
+    Keygen(registry::KeygenArgs),
+    #[command(flatten)]
+    Registry(registry::RegistryCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Evaluate(arguments) => evaluate::run(arguments),
+        Command::Keygen(arguments) => {
+            report(registry::keygen(&arguments).map(|()| ExitCode::SUCCESS))
+        }
+        Command::Registry(command) => report(registry::run(&cli.store, command)),
+    }
+}
+
+/// Prints an error as one line and turns it into exit code 1.
+fn report(outcome: anyhow::Result<ExitCode>) -> ExitCode {
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -175,6 +175,18 @@ fn bad_input_gets_a_specific_error() {
         "{file}:3: column \"score\": \"inf\" is not a finite number",
     );
     check(
+        "label,score\n1,0.9\n0,NaN\n",
+        &["--drop-missing"],
+        2,
+        "{file}:3: column \"score\": \"NaN\" is not a finite number",
+    );
+    check(
+        "label,score\n1,nan\n0,0.2\n",
+        &[],
+        2,
+        "{file}:2: column \"score\": \"nan\" is not a finite number",
+    );
+    check(
         good,
         &["--score", "probability"],
         2,
@@ -288,4 +300,209 @@ fn the_text_summary_of_the_example() {
         "examples/chest-xray-triage/",
     );
     insta::assert_snapshot!("example_summary", summary);
+}
+
+/// Writes a protocol into `directory` and returns its path.
+fn protocol_file(directory: &tempfile::TempDir, text: &str) -> String {
+    let path = directory.path().join("protocol.toml");
+    std::fs::write(&path, text).expect("write protocol");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn criteria_need_an_operating_point_fixed_in_the_protocol() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let protocol = protocol_file(
+        &directory,
+        "[acceptance]\ncriteria = [\"sensitivity.ci_low >= 0.9\"]\n",
+    );
+    let cases = example("cases.csv");
+    for extra in [&[][..], &["--threshold", "0.35"][..]] {
+        let mut arguments = vec![
+            "evaluate",
+            "--cases",
+            cases.to_str().expect("path"),
+            "--protocol",
+            protocol.as_str(),
+        ];
+        arguments.extend_from_slice(extra);
+        let output = vigil(&arguments);
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(
+                "the protocol has acceptance criteria but no [operating_point]; the threshold must be fixed in the protocol before the data are seen"
+            ),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn a_command_line_threshold_cannot_override_the_protocol() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let protocol = protocol_file(&directory, "[operating_point]\nthreshold = 0.35\n");
+    let output = vigil(&[
+        "evaluate",
+        "--cases",
+        example("cases.csv").to_str().expect("path"),
+        "--protocol",
+        &protocol,
+        "--threshold",
+        "0.5",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "the protocol fixes the operating point; remove --threshold or edit the protocol"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_comparison_criterion_without_compare_is_a_usage_error_before_reading() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let protocol = protocol_file(
+        &directory,
+        "[operating_point]\nthreshold = 0.35\n[acceptance]\ncriteria = [\"comparison.ci_low > 0\"]\n",
+    );
+    // The case table does not exist: the usage error must come first.
+    let missing = directory.path().join("no-such-cases.csv");
+    let output = vigil(&[
+        "evaluate",
+        "--cases",
+        missing.to_str().expect("path"),
+        "--protocol",
+        &protocol,
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "criterion \"comparison.ci_low > 0\" needs a comparison score; pass --compare COLUMN"
+        ),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_threshold_chosen_on_the_validation_data_is_flagged_and_warned_about() {
+    let cases = example("cases.csv");
+    let output = vigil(&[
+        "evaluate",
+        "--cases",
+        cases.to_str().expect("path"),
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["threshold_chosen_on_validation_data"], true);
+    let out = tempfile::tempdir().expect("temporary directory");
+    let output = vigil(&[
+        "evaluate",
+        "--cases",
+        cases.to_str().expect("path"),
+        "--out",
+        out.path().to_str().expect("path"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        summary.contains("WARNING: the threshold was chosen on these validation data (youden rule), so sensitivity, specificity and the other rates at it are optimistically biased"),
+        "{summary}"
+    );
+    let html = std::fs::read_to_string(out.path().join("report.html")).expect("report.html");
+    assert!(html.contains("<p class=\"warning\" role=\"alert\"><strong>Warning:</strong> the threshold was chosen on these validation data"));
+    assert!(html.contains("optimistically biased"));
+}
+
+#[test]
+fn a_missing_comparison_score_leaves_the_primary_analysis_alone() {
+    let rows = "label,score,old\n1,0.9,0.8\n0,0.2,0.3\n1,0.7,NA\n0,0.4,0.5\n1,0.6,0.45\n0,0.3,\n1,0.35,0.2\n0,0.5,0.1\n";
+    let (_directory, path) = csv_file(rows);
+    let plain = vigil(&["evaluate", "--cases", &path, "--threshold", "0.5", "--json"]);
+    let compared = vigil(&[
+        "evaluate",
+        "--cases",
+        &path,
+        "--threshold",
+        "0.5",
+        "--compare",
+        "old",
+        "--drop-missing",
+        "--json",
+    ]);
+    assert_eq!(compared.status.code(), Some(0), "{}", stderr(&compared));
+    let plain: serde_json::Value = serde_json::from_slice(&plain.stdout).expect("JSON");
+    let compared: serde_json::Value = serde_json::from_slice(&compared.stdout).expect("JSON");
+    assert_eq!(compared["n"], 8);
+    assert_eq!(compared["dropped_missing"], 0);
+    for key in ["auc", "sensitivity", "specificity", "ppv", "npv"] {
+        assert_eq!(compared[key], plain[key], "{key}");
+    }
+    assert_eq!(compared["comparison"]["n"], 6);
+    assert_eq!(compared["comparison"]["dropped_missing"], 2);
+    check(
+        rows,
+        &["--compare", "old"],
+        2,
+        "{file}:4: column \"old\" is missing (pass --drop-missing",
+    );
+}
+
+#[test]
+fn an_unreachable_target_specificity_fails_the_criteria() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let protocol = protocol_file(
+        &directory,
+        "[operating_point]\nrule = \"target_specificity\"\ntarget = 0.999\n[acceptance]\ncriteria = [\"sensitivity.estimate >= 0.5\"]\n",
+    );
+    let (_cases_directory, path) =
+        csv_file("label,score\n0,0.95\n1,0.9\n1,0.8\n0,0.3\n1,0.7\n0,0.1\n");
+    let output = vigil(&[
+        "evaluate",
+        "--cases",
+        &path,
+        "--protocol",
+        &protocol,
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(json["threshold"].as_f64().expect("threshold") > 0.95);
+    assert_eq!(json["sensitivity"]["estimate"], 0.0);
+    assert_eq!(json["specificity"]["estimate"], 1.0);
+    assert!(
+        json["threshold_note"]
+            .as_str()
+            .expect("a note")
+            .contains("no observed score reaches the target specificity")
+    );
+    assert_eq!(json["criteria"][0]["passed"], false);
+}
+
+#[test]
+fn quoted_subgroup_values_can_be_named_in_criteria() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let protocol = protocol_file(
+        &directory,
+        "[operating_point]\nthreshold = 0.5\n[analysis]\nminimum_subgroup_size = 4\nminimum_class_size = 2\n[acceptance]\ncriteria = [\n  'subgroup.age_band.\"<40\".sensitivity.estimate >= 0.5',\n  'subgroup.field.\"1.5T\".specificity.estimate >= 0.5',\n]\n",
+    );
+    let (_cases_directory, path) = csv_file(
+        "label,score,age_band,field\n1,0.9,<40,1.5T\n0,0.2,<40,1.5T\n1,0.7,<40,1.5T\n0,0.4,<40,1.5T\n1,0.6,>=40,3T\n0,0.3,>=40,3T\n1,0.35,>=40,3T\n0,0.55,>=40,3T\n",
+    );
+    let output = vigil(&[
+        "evaluate",
+        "--cases",
+        &path,
+        "--protocol",
+        &protocol,
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["verdict"], "pass", "{}", json["criteria"]);
+    assert_eq!(json["criteria"][0]["actual"], 1.0);
 }

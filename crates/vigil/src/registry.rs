@@ -1,0 +1,1120 @@
+//! The registry, governance and audit commands: everything that reads or
+//! writes the system of record through a store (SQLite by default,
+//! PostgreSQL for a `postgres://` URL).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigil_audit::{
+    Checkpoint, CheckpointKey, Verification, verify, verify_against_trusted_checkpoint,
+};
+use vigil_domain::{
+    ChangeControlPlan, ChangeKind, Code, Deployment, EvidenceReference, LifecycleState, Modality,
+    NonEmptyText, OperatingThreshold, Organisation, OrganisationKind, OrganisationTree, Product,
+    ProductVersion, PseudonymKey, RegulatoryClass, Role, SignOff, SignOffPolicy, TaskType,
+    TransitionRequest,
+};
+use vigil_store::{
+    Actor, Archive, ChangeContext, DeploymentId, DeploymentRecord, NewUser, ProductId,
+    ProductRecord, Store, VersionId,
+};
+use vigil_store_postgres::PostgresStore;
+use vigil_store_sqlite::SqliteStore;
+
+/// Where the system of record lives and how to print results.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// SQLite file path (the default backend), or a postgres:// URL.
+    #[arg(
+        long,
+        global = true,
+        env = "VIGIL_DB",
+        default_value = "vigil.db",
+        value_name = "URL-or-path"
+    )]
+    db: String,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// The registered user making a change (environment `VIGIL_ACTOR`).
+#[derive(Debug, Clone, Args)]
+pub struct ActorArgs {
+    /// User name of the registered user making the change.
+    #[arg(long, env = "VIGIL_ACTOR", value_name = "USER")]
+    actor: String,
+    /// The role the user acts in (default: the user's registered role).
+    #[arg(long, value_name = "ROLE")]
+    role: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Creates the schema, the organisation tree from a TOML file and the
+    /// first administrator.
+    Init(InitArgs),
+    /// Applies pending schema migrations.
+    Migrate,
+    /// Organisations: nation, regions, Trusts and sites.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Users and their roles.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// AI products in the registry.
+    #[command(subcommand)]
+    Product(ProductCommand),
+    /// Product versions.
+    #[command(subcommand)]
+    Version(VersionCommand),
+    /// Deployments of a product version at a site, and their lifecycle.
+    #[command(subcommand)]
+    Deployment(DeploymentCommand),
+    /// The tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Writes the whole system of record to a portable archive.
+    Export {
+        /// The archive file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Loads a portable archive into an empty database (for example to move
+    /// a Trust from SQLite to PostgreSQL), keeping the audit chain.
+    Import {
+        /// The archive file to read.
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// TOML file with the organisation tree (see examples/organisations.toml).
+    #[arg(long, value_name = "FILE.toml")]
+    organisations: PathBuf,
+    /// User name of the first administrator.
+    #[arg(long, value_name = "USER")]
+    admin: String,
+    /// Display name of the first administrator.
+    #[arg(long, value_name = "NAME")]
+    admin_name: Option<String>,
+    /// Organisation of the first administrator (default: the nation).
+    #[arg(long, value_name = "CODE")]
+    admin_organisation: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Lists the organisation tree.
+    List,
+    /// Adds an organisation under its parent.
+    Add {
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// nation, region, trust or site.
+        #[arg(long)]
+        kind: String,
+        /// The parent's code (none for the nation).
+        #[arg(long)]
+        parent: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    List,
+    Add {
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long = "user-name")]
+        user_name: String,
+        #[arg(long = "display-name")]
+        display_name: String,
+        #[arg(long = "user-role")]
+        user_role: String,
+        #[arg(long)]
+        organisation: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProductCommand {
+    List,
+    Show { id: String },
+    Add(Box<AddProductArgs>),
+}
+
+/// The fields of a new product.
+#[derive(Debug, Args)]
+pub struct AddProductArgs {
+    #[command(flatten)]
+    actor: ActorArgs,
+    #[arg(long)]
+    vendor: String,
+    #[arg(long)]
+    name: String,
+    #[arg(long = "intended-purpose")]
+    intended_purpose: String,
+    /// radiography, ct, mri, mammography, ultrasound, nuclear_medicine, pet, radiotherapy, other.
+    #[arg(long)]
+    modality: String,
+    #[arg(long = "body-part")]
+    body_part: String,
+    /// triage, classification, detection, segmentation (auto_contouring), quantification.
+    #[arg(long = "task")]
+    task_type: String,
+    /// I, IIa, IIb or III.
+    #[arg(long = "class")]
+    regulatory_class: String,
+    /// e.g. UKCA, "CE (MDR)".
+    #[arg(long)]
+    marking: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VersionCommand {
+    Add {
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long)]
+        product: String,
+        #[arg(long)]
+        version: String,
+        /// Release date, YYYY-MM-DD.
+        #[arg(long)]
+        released: String,
+        #[arg(long)]
+        notes: String,
+        /// initial, bug_fix, performance_update, threshold_change, new_indication, new_modality_or_body_part, user_interface.
+        #[arg(long)]
+        change: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeploymentCommand {
+    List,
+    Show {
+        id: String,
+    },
+    Add {
+        #[command(flatten)]
+        actor: ActorArgs,
+        /// The product version to deploy.
+        #[arg(long)]
+        version: String,
+        /// The site's organisation code.
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        team: String,
+        /// Operating threshold, NAME=VALUE (repeatable), e.g. default=0.35.
+        #[arg(long = "threshold", value_name = "NAME=VALUE")]
+        thresholds: Vec<String>,
+        /// A kind of change the recorded change-control plan (PCCP) covers
+        /// without re-validation (repeatable).
+        #[arg(long = "change-control", value_name = "KIND")]
+        change_control: Vec<String>,
+    },
+    /// Records a lifecycle decision with its sign-offs.
+    Transition {
+        id: String,
+        #[command(flatten)]
+        actor: ActorArgs,
+        /// The state to move to.
+        #[arg(long)]
+        to: String,
+        /// The state the decision starts from (default: the current state);
+        /// if another decision got there first, this one is refused.
+        #[arg(long)]
+        from: Option<String>,
+        /// The rationale of the decision.
+        #[arg(long)]
+        reason: String,
+        /// A sign-off, NAME:ROLE (repeatable); the actor signs in their role too.
+        #[arg(long = "sign-off", value_name = "NAME:ROLE")]
+        sign_offs: Vec<String>,
+        /// An evidence reference (repeatable), e.g. evaluation:12 or a document reference.
+        #[arg(long = "evidence", value_name = "REFERENCE")]
+        evidence: Vec<String>,
+        /// A sign-off policy TOML file replacing the defaults.
+        #[arg(long, value_name = "FILE.toml")]
+        policy: Option<PathBuf>,
+    },
+    /// Moves a deployment to a newer version of its product.
+    Upgrade {
+        id: String,
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long)]
+        version: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walks the hash chain: "ok: N entries" (exit 0) or the first bad
+    /// entry and why (exit 1).
+    Verify {
+        /// Also prove the history up to this signed checkpoint is unchanged.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// The trusted public key (hex) the checkpoint must be signed with.
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+    },
+    /// Signs the current head of the chain with an Ed25519 key kept outside
+    /// the database and writes the checkpoint.
+    Checkpoint {
+        /// The signing key file (made by `vigil audit keygen`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where to write the checkpoint (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Makes a new checkpoint signing key.
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// Writes a new pseudonymisation key file.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key file to create (kept outside the database; mode 0600).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// The organisation tree file of `vigil init`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrganisationFile {
+    organisation: Vec<OrganisationEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrganisationEntry {
+    code: String,
+    name: String,
+    kind: String,
+    parent: Option<String>,
+}
+
+fn text(field: &str, value: &str) -> Result<NonEmptyText> {
+    NonEmptyText::parse(value).map_err(|error| anyhow!("{field}: {error}"))
+}
+
+fn code(field: &str, value: &str) -> Result<Code> {
+    Code::parse(value).map_err(|error| anyhow!("{field}: {error}"))
+}
+
+fn parse_id<T: std::str::FromStr<Err = String>>(field: &str, value: &str) -> Result<T> {
+    value.parse().map_err(|error| anyhow!("{field}: {error}"))
+}
+
+/// Writes a file that must not already exist, readable only by its owner.
+fn create_secret_file(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Runs a registry command against the store named by `--db`.
+pub fn run(store: &StoreArgs, command: RegistryCommand) -> Result<std::process::ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        if store.db.starts_with("postgres://") || store.db.starts_with("postgresql://") {
+            let backend = PostgresStore::open_url(&store.db).await?;
+            execute(&backend, store, command).await
+        } else {
+            let backend = SqliteStore::open_url(&store.db).await?;
+            let outcome = execute(&backend, store, command).await;
+            backend.close().await;
+            outcome
+        }
+    })
+}
+
+async fn actor_context(store: &impl Store, actor: &ActorArgs) -> Result<ChangeContext> {
+    let users = store.users().await?;
+    let user = users
+        .iter()
+        .find(|user| user.user_name.as_str() == actor.actor)
+        .ok_or_else(|| {
+            anyhow!(
+                "{:?} is not a registered user (see `vigil user list`)",
+                actor.actor
+            )
+        })?;
+    let role = match &actor.role {
+        Some(role) => Role::parse(role).map_err(|error| anyhow!("--role: {error}"))?,
+        None => user.role,
+    };
+    Ok(ChangeContext::now(Actor {
+        name: user.user_name.clone(),
+        role,
+        organisation: user.organisation.clone(),
+    }))
+}
+
+fn print(json_output: bool, value: Value, human: impl FnOnce() -> String) {
+    if json_output {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+    } else {
+        print!("{}", human());
+    }
+}
+
+fn product_json(record: &ProductRecord) -> Value {
+    json!({
+        "id": record.id.0,
+        "vendor": record.product.vendor.as_str(),
+        "name": record.product.name.as_str(),
+        "intended_purpose": record.product.intended_purpose.as_str(),
+        "modality": record.product.modality.as_str(),
+        "body_part": record.product.body_part.as_str(),
+        "task_type": record.product.task_type.as_str(),
+        "regulatory_class": record.product.regulatory_class.as_str(),
+        "marking": record.product.marking.as_str(),
+        "versions": record.versions.iter().map(|version| json!({
+            "id": version.id.0,
+            "version": version.version.version.as_str(),
+            "release_date": version.version.release_date.to_string(),
+            "change_kind": version.version.change_kind.as_str(),
+            "change_notes": version.version.change_notes.as_str(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn deployment_json(record: &DeploymentRecord) -> Value {
+    json!({
+        "id": record.id.0,
+        "product": record.product.0,
+        "version": record.version.0,
+        "site": record.deployment.site.as_str(),
+        "owning_team": record.deployment.owning_team.as_str(),
+        "state": record.state.as_str(),
+        "revision": record.revision,
+        "thresholds": record.deployment.thresholds.iter().map(|(name, value)| json!({"name": name.as_str(), "threshold": value.get()})).collect::<Vec<_>>(),
+        "change_control": record.deployment.change_control.kinds().map(|kind| kind.as_str()).collect::<Vec<_>>(),
+        "decisions": record.decisions.iter().map(|decision| json!({
+            "id": decision.id,
+            "from": decision.decision.from.as_str(),
+            "to": decision.decision.to.as_str(),
+            "version": decision.version.0,
+            "sign_offs": decision.decision.sign_offs.iter().map(|s| json!({"actor": s.actor.as_str(), "role": s.role.as_str()})).collect::<Vec<_>>(),
+            "rationale": decision.decision.rationale.as_str(),
+            "evidence": decision.decision.evidence.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+            "decided_at": vigil_audit::format_timestamp(decision.decision.decided_at),
+            "recorded_by": decision.recorded_by,
+            "audit_sequence": decision.audit_sequence,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn parse_sign_off(value: &str) -> Result<SignOff> {
+    let (name, role) = value.rsplit_once(':').ok_or_else(|| {
+        anyhow!(
+            "--sign-off {value:?}: expected NAME:ROLE, e.g. \"Dr A Smith:clinical_safety_officer\""
+        )
+    })?;
+    Ok(SignOff {
+        actor: text("--sign-off name", name)?,
+        role: Role::parse(role).map_err(|error| anyhow!("--sign-off {value:?}: {error}"))?,
+    })
+}
+
+fn read_policy(path: &Path) -> Result<SignOffPolicy> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PolicyFile {
+        sign_off: std::collections::BTreeMap<String, Vec<String>>,
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: PolicyFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid policy", path.display()))?;
+    let entries: Vec<(String, Vec<String>)> = file.sign_off.into_iter().collect();
+    SignOffPolicy::parse_toml_like(&entries).map_err(|error| anyhow!("{}: {error}", path.display()))
+}
+
+async fn execute(
+    store: &impl Store,
+    arguments: &StoreArgs,
+    command: RegistryCommand,
+) -> Result<std::process::ExitCode> {
+    let json_output = arguments.json;
+    match command {
+        RegistryCommand::Migrate => {
+            store.migrate().await?;
+            print(json_output, json!({"migrated": true}), || {
+                "schema is up to date\n".to_owned()
+            });
+        }
+        RegistryCommand::Init(init) => {
+            let text_file = std::fs::read_to_string(&init.organisations)
+                .with_context(|| format!("cannot read {}", init.organisations.display()))?;
+            let file: OrganisationFile = toml::from_str(&text_file).with_context(|| {
+                format!(
+                    "{} is not a valid organisation file",
+                    init.organisations.display()
+                )
+            })?;
+            if !store.organisations().await?.is_empty() {
+                bail!(
+                    "this database is already initialised; add organisations with `vigil org add`"
+                );
+            }
+            // Parse and check the whole tree before writing anything.
+            let mut parsed: Vec<Organisation> = Vec::new();
+            for entry in &file.organisation {
+                let kind = OrganisationKind::parse(&entry.kind)
+                    .map_err(|error| anyhow!("organisation {}: {error}", entry.code))?;
+                let parent_code = entry
+                    .parent
+                    .as_deref()
+                    .map(|parent| code("parent", parent))
+                    .transpose()?;
+                let parent_kind = match &parent_code {
+                    Some(parent) => Some(
+                        parsed
+                            .iter()
+                            .find(|organisation| &organisation.code == parent)
+                            .map(|organisation| organisation.kind)
+                            .ok_or_else(|| {
+                                anyhow!(
+                                    "organisation {}: parent {parent} must be listed before it",
+                                    entry.code
+                                )
+                            })?,
+                    ),
+                    None => None,
+                };
+                parsed.push(
+                    Organisation::new(
+                        code("code", &entry.code)?,
+                        text("name", &entry.name)?,
+                        kind,
+                        parent_code.as_ref().zip(parent_kind),
+                    )
+                    .map_err(|error| anyhow!("organisation {}: {error}", entry.code))?,
+                );
+            }
+            let tree = OrganisationTree::new(parsed.clone()).map_err(|error| anyhow!("{error}"))?;
+            let nation = tree
+                .iter()
+                .find(|organisation| organisation.kind == OrganisationKind::Nation)
+                .map(|organisation| organisation.code.clone())
+                .ok_or_else(|| anyhow!("the organisation file needs exactly one nation"))?;
+            let admin_organisation = match &init.admin_organisation {
+                Some(value) => code("--admin-organisation", value)?,
+                None => nation,
+            };
+            if tree.get(&admin_organisation).is_none() {
+                bail!("--admin-organisation {admin_organisation} is not in the organisation file");
+            }
+            let admin = text("--admin", &init.admin)?;
+            let context = ChangeContext::now(Actor {
+                name: admin.clone(),
+                role: Role::NationalAdmin,
+                organisation: admin_organisation.clone(),
+            });
+            for organisation in &parsed {
+                store.add_organisation(&context, organisation).await?;
+            }
+            let user = store
+                .add_user(
+                    &context,
+                    &NewUser {
+                        user_name: admin.clone(),
+                        display_name: text(
+                            "--admin-name",
+                            init.admin_name.as_deref().unwrap_or(&init.admin),
+                        )?,
+                        role: if tree.get(&admin_organisation).map(|o| o.kind)
+                            == Some(OrganisationKind::Nation)
+                        {
+                            Role::NationalAdmin
+                        } else {
+                            Role::OrganisationAdmin
+                        },
+                        organisation: admin_organisation,
+                    },
+                )
+                .await?;
+            print(
+                json_output,
+                json!({"organisations": parsed.len(), "admin": user.user_name.as_str(), "role": user.role.as_str()}),
+                || {
+                    format!(
+                        "initialised: {} organisations, administrator {} ({})\n",
+                        parsed.len(),
+                        user.user_name,
+                        user.role
+                    )
+                },
+            );
+        }
+        RegistryCommand::Org(OrgCommand::List) => {
+            let organisations = store.organisations().await?;
+            let value =
+                json!(organisations.iter().map(|o| json!({
+                "code": o.code.as_str(), "name": o.name.as_str(), "kind": o.kind.as_str(),
+                "parent": o.parent.as_ref().map(Code::as_str),
+            })).collect::<Vec<_>>());
+            print(json_output, value, || {
+                match OrganisationTree::new(organisations.clone()) {
+                    Ok(tree) => {
+                        // Depth first, so each organisation sits under its parent.
+                        let mut lines = String::new();
+                        let mut pending = vec![(tree.nation(), 0)];
+                        while let Some((organisation, depth)) = pending.pop() {
+                            lines += &format!(
+                                "{}{} {} ({})\n",
+                                "  ".repeat(depth),
+                                organisation.code,
+                                organisation.name,
+                                organisation.kind.as_str()
+                            );
+                            let mut children = tree.children(&organisation.code);
+                            children.reverse();
+                            pending.extend(children.into_iter().map(|child| (child, depth + 1)));
+                        }
+                        lines
+                    }
+                    Err(_) => organisations
+                        .iter()
+                        .map(|o| format!("{} {} ({})\n", o.code, o.name, o.kind.as_str()))
+                        .collect(),
+                }
+            });
+        }
+        RegistryCommand::Org(OrgCommand::Add {
+            actor,
+            code: new_code,
+            name,
+            kind,
+            parent,
+        }) => {
+            let context = actor_context(store, &actor).await?;
+            let kind =
+                OrganisationKind::parse(&kind).map_err(|error| anyhow!("--kind: {error}"))?;
+            let parent = parent
+                .as_deref()
+                .map(|parent| code("--parent", parent))
+                .transpose()?;
+            let parent_kind = match &parent {
+                Some(parent) => Some(
+                    store
+                        .organisations()
+                        .await?
+                        .iter()
+                        .find(|o| &o.code == parent)
+                        .map(|o| o.kind)
+                        .ok_or_else(|| anyhow!("--parent {parent} does not exist"))?,
+                ),
+                None => None,
+            };
+            let organisation = Organisation::new(
+                code("--code", &new_code)?,
+                text("--name", &name)?,
+                kind,
+                parent.as_ref().zip(parent_kind),
+            )
+            .map_err(|error| anyhow!("{error}"))?;
+            store.add_organisation(&context, &organisation).await?;
+            print(
+                json_output,
+                json!({"code": organisation.code.as_str()}),
+                || format!("added organisation {}\n", organisation.code),
+            );
+        }
+        RegistryCommand::User(UserCommand::List) => {
+            let users = store.users().await?;
+            let value = json!(users.iter().map(|u| json!({
+                "id": u.id, "user_name": u.user_name.as_str(), "display_name": u.display_name.as_str(),
+                "role": u.role.as_str(), "organisation": u.organisation.as_str(),
+            })).collect::<Vec<_>>());
+            print(json_output, value, || {
+                users
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "{} {} ({}, {})\n",
+                            u.user_name, u.display_name, u.role, u.organisation
+                        )
+                    })
+                    .collect()
+            });
+        }
+        RegistryCommand::User(UserCommand::Add {
+            actor,
+            user_name,
+            display_name,
+            user_role,
+            organisation,
+        }) => {
+            let context = actor_context(store, &actor).await?;
+            let user = NewUser {
+                user_name: text("--user-name", &user_name)?,
+                display_name: text("--display-name", &display_name)?,
+                role: Role::parse(&user_role).map_err(|error| anyhow!("--user-role: {error}"))?,
+                organisation: code("--organisation", &organisation)?,
+            };
+            let record = store.add_user(&context, &user).await?;
+            print(
+                json_output,
+                json!({"id": record.id, "user_name": record.user_name.as_str()}),
+                || format!("added user {} ({})\n", record.user_name, record.role),
+            );
+        }
+        RegistryCommand::Product(ProductCommand::List) => {
+            let products = store.products().await?;
+            print(
+                json_output,
+                json!(products.iter().map(product_json).collect::<Vec<_>>()),
+                || {
+                    products
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{} {} {} ({}, {}, {} versions)\n",
+                                p.id,
+                                p.product.vendor,
+                                p.product.name,
+                                p.product.modality.as_str(),
+                                p.product.task_type.as_str(),
+                                p.versions.len()
+                            )
+                        })
+                        .collect()
+                },
+            );
+        }
+        RegistryCommand::Product(ProductCommand::Show { id }) => {
+            let record = store
+                .product(parse_id::<ProductId>("product id", &id)?)
+                .await?;
+            print(json_output, product_json(&record), || {
+                let mut out = format!(
+                    "product {}: {} {}\nintended purpose: {}\nmodality: {}, body part: {}, task: {}, class {} ({})\n",
+                    record.id,
+                    record.product.vendor,
+                    record.product.name,
+                    record.product.intended_purpose,
+                    record.product.modality.as_str(),
+                    record.product.body_part,
+                    record.product.task_type.as_str(),
+                    record.product.regulatory_class.as_str(),
+                    record.product.marking
+                );
+                for version in &record.versions {
+                    out += &format!(
+                        "  version {} (id {}): {}, released {}: {}\n",
+                        version.version.version,
+                        version.id,
+                        version.version.change_kind.as_str(),
+                        version.version.release_date,
+                        version.version.change_notes
+                    );
+                }
+                out
+            });
+        }
+        RegistryCommand::Product(ProductCommand::Add(arguments)) => {
+            let AddProductArgs {
+                actor,
+                vendor,
+                name,
+                intended_purpose,
+                modality,
+                body_part,
+                task_type,
+                regulatory_class,
+                marking,
+            } = *arguments;
+            let context = actor_context(store, &actor).await?;
+            let product = Product {
+                vendor: text("--vendor", &vendor)?,
+                name: text("--name", &name)?,
+                intended_purpose: text("--intended-purpose", &intended_purpose)?,
+                modality: Modality::parse(&modality)
+                    .map_err(|error| anyhow!("--modality: {error}"))?,
+                body_part: text("--body-part", &body_part)?,
+                task_type: TaskType::parse(&task_type)
+                    .map_err(|error| anyhow!("--task: {error}"))?,
+                regulatory_class: RegulatoryClass::parse(&regulatory_class)
+                    .map_err(|error| anyhow!("--class: {error}"))?,
+                marking: text("--marking", &marking)?,
+            };
+            let id = store.add_product(&context, &product).await?;
+            print(json_output, json!({"id": id.0}), || {
+                format!("added product {id}\n")
+            });
+        }
+        RegistryCommand::Version(VersionCommand::Add {
+            actor,
+            product,
+            version,
+            released,
+            notes,
+            change,
+        }) => {
+            let context = actor_context(store, &actor).await?;
+            let product = parse_id::<ProductId>("--product", &product)?;
+            let version = ProductVersion {
+                version: text("--version", &version)?,
+                release_date: released.parse().map_err(|error| {
+                    anyhow!("--released {released:?}: {error} (expected YYYY-MM-DD)")
+                })?,
+                change_notes: text("--notes", &notes)?,
+                change_kind: ChangeKind::parse(&change)
+                    .map_err(|error| anyhow!("--change: {error}"))?,
+            };
+            let id = store.add_version(&context, product, &version).await?;
+            print(json_output, json!({"id": id.0}), || {
+                format!("added version {id}\n")
+            });
+        }
+        RegistryCommand::Deployment(DeploymentCommand::List) => {
+            let deployments = store.deployments().await?;
+            print(
+                json_output,
+                json!(deployments.iter().map(deployment_json).collect::<Vec<_>>()),
+                || {
+                    deployments
+                        .iter()
+                        .map(|d| {
+                            format!(
+                                "{} product {} version {} at {}: {}\n",
+                                d.id, d.product, d.version, d.deployment.site, d.state
+                            )
+                        })
+                        .collect()
+                },
+            );
+        }
+        RegistryCommand::Deployment(DeploymentCommand::Show { id }) => {
+            let record = store
+                .deployment(parse_id::<DeploymentId>("deployment id", &id)?)
+                .await?;
+            print(json_output, deployment_json(&record), || {
+                let mut out = format!(
+                    "deployment {} of product {} version {} at {} ({}): {}\n",
+                    record.id,
+                    record.product,
+                    record.version,
+                    record.deployment.site,
+                    record.deployment.owning_team,
+                    record.state
+                );
+                for decision in &record.decisions {
+                    let signers: Vec<String> = decision
+                        .decision
+                        .sign_offs
+                        .iter()
+                        .map(|s| format!("{} ({})", s.actor, s.role))
+                        .collect();
+                    out += &format!(
+                        "  {} {} → {}: {} [signed: {}] (audit entry {})\n",
+                        vigil_audit::format_timestamp(decision.decision.decided_at),
+                        decision.decision.from,
+                        decision.decision.to,
+                        decision.decision.rationale,
+                        signers.join(", "),
+                        decision.audit_sequence
+                    );
+                }
+                out
+            });
+        }
+        RegistryCommand::Deployment(DeploymentCommand::Add {
+            actor,
+            version,
+            site,
+            team,
+            thresholds,
+            change_control,
+        }) => {
+            let context = actor_context(store, &actor).await?;
+            let thresholds = thresholds
+                .iter()
+                .map(|entry| {
+                    let (name, value) = entry
+                        .split_once('=')
+                        .ok_or_else(|| anyhow!("--threshold {entry:?}: expected NAME=VALUE"))?;
+                    let value: f64 = value
+                        .trim()
+                        .parse()
+                        .map_err(|_| anyhow!("--threshold {entry:?}: {value:?} is not a number"))?;
+                    Ok((
+                        text("--threshold name", name)?,
+                        OperatingThreshold::parse(value)
+                            .map_err(|error| anyhow!("--threshold {entry:?}: {error}"))?,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let kinds = change_control
+                .iter()
+                .map(|kind| {
+                    ChangeKind::parse(kind).map_err(|error| anyhow!("--change-control: {error}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let deployment = Deployment {
+                site: code("--site", &site)?,
+                owning_team: text("--team", &team)?,
+                thresholds,
+                change_control: ChangeControlPlan::new(kinds)
+                    .map_err(|error| anyhow!("--change-control: {error}"))?,
+            };
+            let id = store
+                .add_deployment(
+                    &context,
+                    parse_id::<VersionId>("--version", &version)?,
+                    &deployment,
+                )
+                .await?;
+            print(
+                json_output,
+                json!({"id": id.0, "state": "proposed"}),
+                || format!("added deployment {id} (proposed)\n"),
+            );
+        }
+        RegistryCommand::Deployment(DeploymentCommand::Transition {
+            id,
+            actor,
+            to,
+            from,
+            reason,
+            sign_offs,
+            evidence,
+            policy,
+        }) => {
+            let context = actor_context(store, &actor).await?;
+            let id = parse_id::<DeploymentId>("deployment id", &id)?;
+            let to = LifecycleState::parse(&to).map_err(|error| anyhow!("--to: {error}"))?;
+            let from = match from {
+                Some(from) => {
+                    LifecycleState::parse(&from).map_err(|error| anyhow!("--from: {error}"))?
+                }
+                None => store.deployment(id).await?.state,
+            };
+            let mut signatures = vec![SignOff {
+                actor: context.actor.name.clone(),
+                role: context.actor.role,
+            }];
+            for sign_off in &sign_offs {
+                let parsed = parse_sign_off(sign_off)?;
+                if !signatures.contains(&parsed) {
+                    signatures.push(parsed);
+                }
+            }
+            let request = TransitionRequest {
+                from,
+                to,
+                sign_offs: signatures,
+                rationale: text("--reason", &reason)?,
+                evidence: evidence
+                    .iter()
+                    .map(|reference| {
+                        EvidenceReference::parse(reference)
+                            .map_err(|error| anyhow!("--evidence: {error}"))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+                proposed_by_alert: false,
+            };
+            let policy = match policy {
+                Some(path) => read_policy(&path)?,
+                None => SignOffPolicy::default(),
+            };
+            let decision = store.transition(&context, id, request, &policy).await?;
+            print(
+                json_output,
+                json!({"deployment": id.0, "from": decision.decision.from.as_str(), "to": decision.decision.to.as_str(), "decision": decision.id, "audit_sequence": decision.audit_sequence}),
+                || {
+                    format!(
+                        "deployment {id}: {} → {} recorded (audit entry {})\n",
+                        decision.decision.from, decision.decision.to, decision.audit_sequence
+                    )
+                },
+            );
+        }
+        RegistryCommand::Deployment(DeploymentCommand::Upgrade { id, actor, version }) => {
+            let context = actor_context(store, &actor).await?;
+            let id = parse_id::<DeploymentId>("deployment id", &id)?;
+            let record = store
+                .upgrade_deployment(&context, id, parse_id::<VersionId>("--version", &version)?)
+                .await?;
+            print(json_output, deployment_json(&record), || {
+                format!(
+                    "deployment {id} now runs version {}; state {}\n",
+                    record.version, record.state
+                )
+            });
+        }
+        RegistryCommand::Audit(AuditCommand::Verify {
+            checkpoint,
+            public_key,
+        }) => {
+            let entries = store.audit_entries().await?;
+            let head = store.audit_head().await?;
+            let verification = match &checkpoint {
+                Some(path) => {
+                    let checkpoint = Checkpoint::from_json(
+                        &std::fs::read_to_string(path)
+                            .with_context(|| format!("cannot read {}", path.display()))?,
+                    )?;
+                    checkpoint.verify_signature(public_key.as_deref())?;
+                    verify_against_trusted_checkpoint(
+                        entries,
+                        head.as_ref(),
+                        &checkpoint,
+                        public_key.as_deref(),
+                    )?
+                }
+                None => verify(entries, head.as_ref()),
+            };
+            let intact = matches!(verification, Verification::Intact { .. });
+            print(
+                json_output,
+                json!({"intact": intact, "result": verification.to_string(), "checkpoint": checkpoint.is_some()}),
+                || format!("{verification}\n"),
+            );
+            if !intact {
+                return Ok(std::process::ExitCode::from(1));
+            }
+        }
+        RegistryCommand::Audit(AuditCommand::Checkpoint { key, out }) => {
+            let key = CheckpointKey::from_file_text(
+                &std::fs::read_to_string(&key)
+                    .with_context(|| format!("cannot read {}", key.display()))?,
+            )?;
+            let entries = store.audit_entries().await?;
+            let head = store.audit_head().await?;
+            let Verification::Intact {
+                entries: count,
+                head: hash,
+            } = verify(entries, head.as_ref())
+            else {
+                bail!(
+                    "the audit chain is broken; run `vigil audit verify` — a checkpoint is only signed over an intact chain"
+                );
+            };
+            let checkpoint = Checkpoint::sign(&key, count, &hash, jiff::Timestamp::now());
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, checkpoint.to_json())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    print(
+                        json_output,
+                        json!({"sequence": count, "head": hash.to_hex(), "file": path.display().to_string()}),
+                        || {
+                            format!(
+                                "checkpoint of entry {count} written to {}\n",
+                                path.display()
+                            )
+                        },
+                    );
+                }
+                None => println!("{}", checkpoint.to_json()),
+            }
+        }
+        RegistryCommand::Audit(AuditCommand::Keygen { out }) => {
+            let key = CheckpointKey::generate()?;
+            create_secret_file(&out, &key.to_file_text())?;
+            print(
+                json_output,
+                json!({"public_key": key.public_key_hex()}),
+                || {
+                    format!(
+                        "checkpoint key written to {}; public key {}\n",
+                        out.display(),
+                        key.public_key_hex()
+                    )
+                },
+            );
+        }
+        RegistryCommand::Export { out } => {
+            let archive = store.export_archive().await?;
+            let temporary = out.with_extension("partial");
+            std::fs::write(&temporary, archive.to_json())
+                .with_context(|| format!("cannot write {}", temporary.display()))?;
+            std::fs::rename(&temporary, &out)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            print(
+                json_output,
+                json!({"file": out.display().to_string(), "audit_entries": archive.audit_log.len()}),
+                || {
+                    format!(
+                        "exported {} audit entries and the registry to {}\n",
+                        archive.audit_log.len(),
+                        out.display()
+                    )
+                },
+            );
+        }
+        RegistryCommand::Import { input } => {
+            let archive = Archive::from_json(
+                &std::fs::read_to_string(&input)
+                    .with_context(|| format!("cannot read {}", input.display()))?,
+            )?;
+            store.import_archive(&archive).await?;
+            print(
+                json_output,
+                json!({"imported": true, "audit_entries": archive.audit_log.len()}),
+                || {
+                    format!(
+                        "imported {} audit entries; run `vigil audit verify` on the new database\n",
+                        archive.audit_log.len()
+                    )
+                },
+            );
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `vigil keygen`: a new pseudonymisation key file.
+pub fn keygen(arguments: &KeygenArgs) -> Result<()> {
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| anyhow!("cannot read the operating system's randomness: {error}"))?;
+    let key = PseudonymKey::from_hex(&hex::encode(bytes)).map_err(|error| anyhow!("{error}"))?;
+    create_secret_file(&arguments.out, &format!("{}\n", key.to_hex()))?;
+    println!(
+        "pseudonymisation key written to {} (keep it outside the database and back it up)",
+        arguments.out.display()
+    );
+    Ok(())
+}

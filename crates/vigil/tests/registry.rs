@@ -1,0 +1,826 @@
+//! End-to-end tests of the registry, lifecycle and audit commands through
+//! the real binary, on SQLite and (when `VIGIL_TEST_POSTGRES_URL` is set) on
+//! PostgreSQL: the command line, tampering with the stored audit trail using
+//! the databases' own command-line clients, signed checkpoints, moving a
+//! Trust from SQLite to PostgreSQL, and killing the process mid-write.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+fn examples(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+/// Runs vigil against `db` and returns its output.
+fn vigil(db: &str, arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(arguments)
+        .env("VIGIL_DB", db)
+        .env_remove("VIGIL_ACTOR")
+        .output()
+        .expect("the vigil binary runs")
+}
+
+/// Runs vigil and requires success, returning standard output.
+#[track_caller]
+fn ok(db: &str, arguments: &[&str]) -> String {
+    let output = vigil(db, arguments);
+    assert!(
+        output.status.success(),
+        "vigil {arguments:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A registry with users, a product, a version and a live deployment:
+/// 7 organisations + admin + 4 users + product + version + deployment + 4
+/// decisions = 19 audit entries.
+fn populate(db: &str) {
+    ok(
+        db,
+        &[
+            "init",
+            "--organisations",
+            examples("organisations.toml").to_str().expect("path"),
+            "--admin",
+            "admin",
+        ],
+    );
+    for (user, role) in [
+        ("ailead", "ai_lead"),
+        ("cso", "clinical_safety_officer"),
+        ("lead", "clinical_lead"),
+        ("buyer", "procurement_lead"),
+    ] {
+        ok(
+            db,
+            &[
+                "user",
+                "add",
+                "--actor",
+                "admin",
+                "--user-name",
+                user,
+                "--display-name",
+                user,
+                "--user-role",
+                role,
+                "--organisation",
+                "rw3",
+            ],
+        );
+    }
+    ok(
+        db,
+        &[
+            "product",
+            "add",
+            "--actor",
+            "admin",
+            "--vendor",
+            "Example AI",
+            "--name",
+            "ChestFlag",
+            "--intended-purpose",
+            "Triage adult chest radiographs",
+            "--modality",
+            "radiography",
+            "--body-part",
+            "chest",
+            "--task",
+            "triage",
+            "--class",
+            "IIa",
+            "--marking",
+            "UKCA",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "version",
+            "add",
+            "--actor",
+            "ailead",
+            "--product",
+            "1",
+            "--version",
+            "2.3.0",
+            "--released",
+            "2026-06-01",
+            "--notes",
+            "first release",
+            "--change",
+            "initial",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "deployment",
+            "add",
+            "--actor",
+            "ailead",
+            "--version",
+            "1",
+            "--site",
+            "rw3-main",
+            "--team",
+            "Imaging AI",
+            "--threshold",
+            "default=0.35",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "buyer",
+            "--to",
+            "procurement",
+            "--reason",
+            "business case approved",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "ailead",
+            "--to",
+            "validation",
+            "--reason",
+            "contract signed",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "ailead",
+            "--to",
+            "shadow",
+            "--reason",
+            "local validation passed",
+            "--evidence",
+            "evaluation:1",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            "live",
+            "--reason",
+            "shadow agreement acceptable",
+            "--sign-off",
+            "lead:clinical_lead",
+            "--evidence",
+            "hazard-log:v3",
+        ],
+    );
+}
+
+const POPULATED_ENTRIES: u64 = 19;
+
+fn sqlite_database() -> (tempfile::TempDir, String) {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let db = directory
+        .path()
+        .join("vigil.db")
+        .to_string_lossy()
+        .into_owned();
+    (directory, db)
+}
+
+fn sqlite3(db: &str, sql: &str) {
+    let output = Command::new("sqlite3").arg(db).arg(sql).output().expect(
+        "the sqlite3 command-line client is installed (apt-get install sqlite3; .ci/run installs it)",
+    );
+    assert!(
+        output.status.success(),
+        "sqlite3 {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Checks `audit verify` on `db` reports exactly `expected` with `code`.
+#[track_caller]
+fn check_verify(db: &str, expected: &str, code: i32) {
+    let output = vigil(db, &["audit", "verify"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with(expected),
+        "expected {expected:?}, got {stdout:?}"
+    );
+}
+
+#[test]
+fn the_command_line_walks_a_deployment_to_live() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&db, &["deployment", "show", "1", "--json"])).expect("JSON");
+    assert_eq!(shown["state"], "live");
+    assert_eq!(shown["decisions"].as_array().map(Vec::len), Some(4));
+    let go_live = &shown["decisions"][3];
+    assert_eq!(go_live["sign_offs"].as_array().map(Vec::len), Some(2));
+    assert_eq!(go_live["evidence"][0], "hazard-log:v3");
+    check_verify(&db, &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+}
+
+#[test]
+fn refused_commands_say_why_and_write_nothing() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    for (arguments, expected) in [
+        (
+            vec![
+                "deployment",
+                "transition",
+                "1",
+                "--actor",
+                "ailead",
+                "--to",
+                "suspended",
+                "--reason",
+                "x",
+            ],
+            "needs sign-off by: clinical_safety_officer",
+        ),
+        (
+            vec![
+                "deployment",
+                "transition",
+                "1",
+                "--actor",
+                "cso",
+                "--to",
+                "validation",
+                "--reason",
+                "x",
+            ],
+            "cannot move from live to validation",
+        ),
+        (
+            vec![
+                "deployment",
+                "transition",
+                "1",
+                "--actor",
+                "cso",
+                "--from",
+                "shadow",
+                "--to",
+                "live",
+                "--reason",
+                "x",
+            ],
+            "conflict",
+        ),
+        (
+            vec![
+                "deployment",
+                "transition",
+                "9",
+                "--actor",
+                "cso",
+                "--from",
+                "shadow",
+                "--to",
+                "live",
+                "--reason",
+                "x",
+            ],
+            "deployment 9 does not exist",
+        ),
+        (
+            vec![
+                "deployment",
+                "transition",
+                "1",
+                "--actor",
+                "nobody",
+                "--to",
+                "suspended",
+                "--reason",
+                "x",
+            ],
+            "\"nobody\" is not a registered user",
+        ),
+        (
+            vec![
+                "version",
+                "add",
+                "--actor",
+                "ailead",
+                "--product",
+                "1",
+                "--version",
+                "2.3.0",
+                "--released",
+                "2026-06-01",
+                "--notes",
+                "x",
+                "--change",
+                "bug_fix",
+            ],
+            "already exists",
+        ),
+        (
+            vec![
+                "version",
+                "add",
+                "--actor",
+                "ailead",
+                "--product",
+                "1",
+                "--version",
+                "2.4.0",
+                "--released",
+                "June",
+                "--notes",
+                "x",
+                "--change",
+                "bug_fix",
+            ],
+            "expected YYYY-MM-DD",
+        ),
+        (
+            vec![
+                "deployment",
+                "add",
+                "--actor",
+                "ailead",
+                "--version",
+                "1",
+                "--site",
+                "rw3",
+                "--team",
+                "x",
+            ],
+            "is a trust",
+        ),
+        (
+            vec![
+                "org",
+                "add",
+                "--actor",
+                "admin",
+                "--code",
+                "rw3-new",
+                "--name",
+                "x",
+                "--kind",
+                "site",
+                "--parent",
+                "north-west-imaging",
+            ],
+            "region",
+        ),
+    ] {
+        let output = vigil(&db, &arguments);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{arguments:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "{arguments:?}: expected {expected:?} in {stderr:?}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr:?}");
+    }
+    check_verify(&db, &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+}
+
+#[test]
+fn a_new_version_reenters_validation_from_the_command_line() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    ok(
+        &db,
+        &[
+            "version",
+            "add",
+            "--actor",
+            "ailead",
+            "--product",
+            "1",
+            "--version",
+            "3.0.0",
+            "--released",
+            "2026-09-01",
+            "--notes",
+            "retrained",
+            "--change",
+            "performance_update",
+        ],
+    );
+    let upgraded: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "deployment",
+            "upgrade",
+            "1",
+            "--actor",
+            "ailead",
+            "--version",
+            "2",
+            "--json",
+        ],
+    ))
+    .expect("JSON");
+    assert_eq!(upgraded["state"], "validation");
+    assert_eq!(upgraded["version"], 2);
+}
+
+/// Tampering with the SQLite file directly: each change is found at the
+/// exact entry. The append-only triggers are dropped first, as someone with
+/// write access to the file could.
+#[test]
+fn tampering_with_sqlite_is_detected_at_the_exact_entry() {
+    let drop_triggers = "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;";
+    for (sql, expected) in [
+        (
+            "UPDATE audit_log SET payload = replace(payload, 'shadow agreement', 'no agreement') WHERE sequence = 19",
+            "broken at entry 19",
+        ),
+        (
+            "UPDATE audit_log SET actor = 'someone-else' WHERE sequence = 8",
+            "broken at entry 8",
+        ),
+        (
+            "DELETE FROM audit_log WHERE sequence = 5",
+            "broken at entry 5",
+        ),
+        (
+            "UPDATE audit_log SET sequence = CASE sequence WHEN 10 THEN 11 ELSE 10 END WHERE sequence IN (10, 11)",
+            "broken at entry 10",
+        ),
+        (
+            "DELETE FROM audit_log WHERE sequence > 16",
+            "broken at entry 17",
+        ),
+    ] {
+        let (_directory, db) = sqlite_database();
+        populate(&db);
+        check_verify(&db, &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+        sqlite3(&db, &format!("{drop_triggers} {sql};"));
+        check_verify(&db, expected, 1);
+    }
+}
+
+#[test]
+fn the_append_only_triggers_refuse_edits() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    let output = Command::new("sqlite3")
+        .arg(&db)
+        .arg("DELETE FROM audit_log WHERE sequence = 3;")
+        .output()
+        .expect("sqlite3");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("append-only"));
+    check_verify(&db, &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+}
+
+#[test]
+fn a_signed_checkpoint_catches_a_consistent_truncation() {
+    let (directory, db) = sqlite_database();
+    populate(&db);
+    let key = directory.path().join("checkpoint.key");
+    let checkpoint = directory.path().join("checkpoint.json");
+    let keygen: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "audit",
+            "keygen",
+            "--out",
+            key.to_str().expect("path"),
+            "--json",
+        ],
+    ))
+    .expect("JSON");
+    let public_key = keygen["public_key"]
+        .as_str()
+        .expect("public key")
+        .to_owned();
+    ok(
+        &db,
+        &[
+            "audit",
+            "checkpoint",
+            "--key",
+            key.to_str().expect("path"),
+            "--out",
+            checkpoint.to_str().expect("path"),
+        ],
+    );
+    let checkpoint_arguments = [
+        "audit",
+        "verify",
+        "--checkpoint",
+        checkpoint.to_str().expect("path"),
+        "--public-key",
+        public_key.as_str(),
+    ];
+    ok(&db, &checkpoint_arguments);
+    // Remove the last two entries and move the recorded head back to match:
+    // the chain alone now looks intact.
+    sqlite3(
+        &db,
+        "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE sequence > 17; \
+         UPDATE audit_head SET sequence = 17, hash = (SELECT hash FROM audit_log WHERE sequence = 17);",
+    );
+    check_verify(&db, "ok: 17 entries", 0);
+    let output = vigil(&db, &checkpoint_arguments);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("18"),
+        "the checkpoint names the first missing entry: {stderr}"
+    );
+    // A checkpoint signed by another key is refused.
+    let other_key = directory.path().join("other.key");
+    ok(
+        &db,
+        &[
+            "audit",
+            "keygen",
+            "--out",
+            other_key.to_str().expect("path"),
+        ],
+    );
+    let output = vigil(
+        &db,
+        &[
+            "audit",
+            "verify",
+            "--checkpoint",
+            checkpoint.to_str().expect("path"),
+            "--public-key",
+            &"ab".repeat(32),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("VIGIL_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        println!(
+            "skipped: VIGIL_TEST_POSTGRES_URL is not set, so this PostgreSQL test did not run"
+        );
+    }
+    url
+}
+
+/// A fresh PostgreSQL schema for one test, dropped at the end.
+struct PostgresSchema {
+    url: String,
+    name: String,
+}
+
+impl PostgresSchema {
+    fn new(url: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "vigil_cli_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        psql(url, &format!("CREATE SCHEMA {name}"));
+        PostgresSchema {
+            url: url.to_owned(),
+            name,
+        }
+    }
+
+    /// The connection URL with this schema as the search path.
+    fn db(&self) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-c%20search_path%3D{}",
+            self.url, self.name
+        )
+    }
+}
+
+impl Drop for PostgresSchema {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .arg(&self.url)
+            .arg("-qc")
+            .arg(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))
+            .output();
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let output = Command::new("psql")
+        .arg(url)
+        .arg("-v")
+        .arg("ON_ERROR_STOP=1")
+        .arg("-qc")
+        .arg(sql)
+        .output()
+        .expect("psql is installed");
+    assert!(
+        output.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn tampering_with_postgresql_is_detected_at_the_exact_entry() {
+    let Some(url) = postgres_url() else { return };
+    for (sql, expected) in [
+        (
+            "UPDATE audit_log SET payload = replace(payload, 'shadow agreement', 'no agreement') WHERE sequence = 19",
+            "broken at entry 19",
+        ),
+        (
+            "DELETE FROM audit_log WHERE sequence = 5",
+            "broken at entry 5",
+        ),
+        (
+            "UPDATE audit_log SET sequence = CASE sequence WHEN 10 THEN 11 ELSE 10 END WHERE sequence IN (10, 11)",
+            "broken at entry 10",
+        ),
+        (
+            "DELETE FROM audit_log WHERE sequence > 16",
+            "broken at entry 17",
+        ),
+    ] {
+        let schema = PostgresSchema::new(&url);
+        populate(&schema.db());
+        check_verify(&schema.db(), &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+        psql(
+            &url,
+            &format!(
+                "SET search_path = {}; ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only; {sql};",
+                schema.name
+            ),
+        );
+        check_verify(&schema.db(), expected, 1);
+    }
+}
+
+#[test]
+fn a_trust_moves_from_sqlite_to_postgresql_with_its_chain_intact() {
+    let Some(url) = postgres_url() else { return };
+    let (directory, db) = sqlite_database();
+    populate(&db);
+    let archive = directory.path().join("trust.json");
+    ok(&db, &["export", "--out", archive.to_str().expect("path")]);
+    let schema = PostgresSchema::new(&url);
+    ok(
+        &schema.db(),
+        &["import", "--in", archive.to_str().expect("path")],
+    );
+    check_verify(&schema.db(), &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+    assert_eq!(
+        ok(&schema.db(), &["deployment", "show", "1", "--json"]),
+        ok(&db, &["deployment", "show", "1", "--json"]),
+    );
+    // Work continues on PostgreSQL, extending the same chain.
+    ok(
+        &schema.db(),
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            "suspended",
+            "--reason",
+            "drift alert",
+        ],
+    );
+    check_verify(
+        &schema.db(),
+        &format!("ok: {} entries", POPULATED_ENTRIES + 1),
+        0,
+    );
+    let again = vigil(
+        &schema.db(),
+        &["import", "--in", archive.to_str().expect("path")],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
+
+/// Kills vigil at random moments during a stream of governance writes. The
+/// file must stay intact, the chain must verify, and every write whose
+/// command reported success must be there.
+#[test]
+fn killing_the_process_mid_write_loses_nothing_acknowledged() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    const ATTEMPTS: u64 = 60;
+    let mut acknowledged = Vec::new();
+    for attempt in 0..ATTEMPTS {
+        let name = format!("Product {attempt}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args([
+                "product",
+                "add",
+                "--actor",
+                "admin",
+                "--vendor",
+                "Kill Test Ltd",
+                "--name",
+                &name,
+                "--intended-purpose",
+                "testing",
+                "--modality",
+                "ct",
+                "--body-part",
+                "head",
+                "--task",
+                "detection",
+                "--class",
+                "IIa",
+                "--marking",
+                "UKCA",
+            ])
+            .env("VIGIL_DB", &db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn vigil");
+        // Delays sweep from 0 to 30 ms (a write takes a few milliseconds):
+        // the early attempts die before or during their transaction, the
+        // late ones complete.
+        std::thread::sleep(Duration::from_micros(attempt * 500));
+        let _ = child.kill();
+        let status = child.wait().expect("wait");
+        if status.success() {
+            acknowledged.push(name);
+        }
+    }
+    let integrity = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA integrity_check;")
+        .output()
+        .expect("sqlite3");
+    assert_eq!(String::from_utf8_lossy(&integrity.stdout).trim(), "ok");
+    let output = vigil(&db, &["audit", "verify"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let products: serde_json::Value =
+        serde_json::from_str(&ok(&db, &["product", "list", "--json"])).expect("JSON");
+    let stored: Vec<&str> = products
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for name in &acknowledged {
+        assert!(
+            stored.contains(&name.as_str()),
+            "{name} was acknowledged but is missing"
+        );
+    }
+    println!(
+        "{} of {ATTEMPTS} writes were acknowledged before the kill",
+        acknowledged.len()
+    );
+    assert!(
+        !acknowledged.is_empty(),
+        "no write completed, so durability was not tested"
+    );
+    assert!(
+        (acknowledged.len() as u64) < ATTEMPTS,
+        "no write was interrupted, so crash safety was not tested"
+    );
+}
