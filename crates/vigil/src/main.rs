@@ -27,6 +27,10 @@ enum Command {
     /// Makes a new pseudonymisation key (HMAC-SHA256) for patient and
     /// accession identifiers.
     Keygen(registry::KeygenArgs),
+    /// Replaces patient or accession identifiers (one per line on standard
+    /// input) by keyed pseudonyms (HMAC-SHA256), one per line on standard
+    /// output.
+    Pseudonymise(registry::PseudonymiseArgs),
     #[command(flatten)]
     Registry(registry::RegistryCommand),
 }
@@ -37,6 +41,9 @@ fn main() -> ExitCode {
         Command::Evaluate(arguments) => evaluate::run(arguments),
         Command::Keygen(arguments) => {
             report(registry::keygen(&arguments).map(|()| ExitCode::SUCCESS))
+        }
+        Command::Pseudonymise(arguments) => {
+            report(registry::pseudonymise(&arguments).map(|()| ExitCode::SUCCESS))
         }
         Command::Registry(command) => report(registry::run(&cli.store, command)),
     }

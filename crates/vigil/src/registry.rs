@@ -12,10 +12,10 @@ use vigil_audit::{
     Checkpoint, CheckpointKey, Verification, verify, verify_against_trusted_checkpoint,
 };
 use vigil_domain::{
-    ChangeControlPlan, ChangeKind, Code, Deployment, EvidenceReference, LifecycleState, Modality,
-    NonEmptyText, OperatingThreshold, Organisation, OrganisationKind, OrganisationTree, Product,
-    ProductVersion, PseudonymKey, RegulatoryClass, Role, SignOff, SignOffPolicy, TaskType,
-    TransitionRequest,
+    ChangeControlPlan, ChangeKind, Code, Deployment, EvidenceReference, IdentifierKind,
+    LifecycleState, Modality, NonEmptyText, OperatingThreshold, Organisation, OrganisationKind,
+    OrganisationTree, Product, ProductVersion, PseudonymKey, RegulatoryClass, Role, SignOff,
+    SignOffPolicy, TaskType, TransitionRequest,
 };
 use vigil_store::{
     Actor, Archive, ChangeContext, DeploymentId, DeploymentRecord, NewUser, ProductId,
@@ -295,6 +295,62 @@ pub struct KeygenArgs {
     /// The key file to create (kept outside the database; mode 0600).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+}
+
+/// Pseudonymises identifiers read from standard input, one per line.
+#[derive(Debug, Args)]
+pub struct PseudonymiseArgs {
+    /// The key file made by `vigil keygen`; otherwise the key is read from
+    /// the environment variable VIGIL_PSEUDONYM_KEY (64 hex digits).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// nhs_number (checked with the modulus 11 rule), accession or local_patient_id.
+    #[arg(long, value_name = "KIND")]
+    kind: String,
+}
+
+/// Loads the pseudonymisation key from `file`, or else from the environment
+/// variable `VIGIL_PSEUDONYM_KEY`; the key never enters the database.
+pub fn load_pseudonym_key(file: Option<&Path>) -> Result<PseudonymKey> {
+    let (text, source) = match file {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the key file {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => (
+            std::env::var("VIGIL_PSEUDONYM_KEY").map_err(|_| {
+                anyhow!("no pseudonymisation key: pass --key FILE or set VIGIL_PSEUDONYM_KEY")
+            })?,
+            "VIGIL_PSEUDONYM_KEY".to_owned(),
+        ),
+    };
+    PseudonymKey::from_hex(&text).map_err(|error| anyhow!("{source}: {error}"))
+}
+
+/// `vigil pseudonymise`: one pseudonym per input line, in order. A line
+/// that is not a valid identifier stops the run with its line number and
+/// nothing after it is printed; the identifier itself is never echoed.
+pub fn pseudonymise(arguments: &PseudonymiseArgs) -> Result<()> {
+    use std::io::{BufRead, Write};
+    let key = load_pseudonym_key(arguments.key.as_deref())?;
+    let kind =
+        IdentifierKind::parse(&arguments.kind).map_err(|error| anyhow!("--kind: {error}"))?;
+    let mut pseudonyms = Vec::new();
+    for (index, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = line.context("cannot read standard input")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let pseudonym = vigil_domain::pseudonymise(&key, kind, &line)
+            .map_err(|error| anyhow!("line {}: {error}", index + 1))?;
+        pseudonyms.push(pseudonym);
+    }
+    let mut output = std::io::stdout().lock();
+    for pseudonym in pseudonyms {
+        writeln!(output, "{}", pseudonym.as_str())?;
+    }
+    Ok(())
 }
 
 /// The organisation tree file of `vigil init`.

@@ -824,3 +824,88 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
         "no write was interrupted, so crash safety was not tested"
     );
 }
+
+fn pseudonymise(key: &Path, kind: &str, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "pseudonymise",
+            "--key",
+            key.to_str().expect("path"),
+            "--kind",
+            kind,
+        ])
+        .env_remove("VIGIL_PSEUDONYM_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vigil");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn pseudonyms_are_keyed_stable_and_never_echo_the_identifier() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let key_a = directory.path().join("a.key");
+    let key_b = directory.path().join("b.key");
+    for key in [&key_a, &key_b] {
+        let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["keygen", "--out", key.to_str().expect("path")])
+            .output()
+            .expect("keygen");
+        assert!(output.status.success());
+    }
+    // A key file is never overwritten.
+    let again = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["keygen", "--out", key_a.to_str().expect("path")])
+        .output()
+        .expect("keygen");
+    assert_eq!(again.status.code(), Some(1));
+    let first = pseudonymise(&key_a, "nhs_number", "943 476 5919\n9434765919\n");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8_lossy(&first.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        lines[0], lines[1],
+        "the same number, spaced or not, gives the same pseudonym"
+    );
+    assert!(lines[0].starts_with("psn:") && !lines[0].contains("9434765919"));
+    let other_key = pseudonymise(&key_b, "nhs_number", "9434765919\n");
+    assert_ne!(
+        String::from_utf8_lossy(&other_key.stdout).trim(),
+        lines[0],
+        "different keys are unlinkable"
+    );
+    let other_kind = pseudonymise(&key_a, "accession", "9434765919\n");
+    assert_ne!(
+        String::from_utf8_lossy(&other_kind.stdout).trim(),
+        lines[0],
+        "the kind is part of the pseudonym"
+    );
+    let invalid = pseudonymise(&key_a, "nhs_number", "9434765919\n9434765910\n");
+    assert_eq!(invalid.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&invalid.stderr);
+    assert!(message.contains("line 2"), "{message}");
+    assert!(
+        !message.contains("9434765910") && !message.contains("943476591"),
+        "the number is not echoed: {message}"
+    );
+    assert!(
+        invalid.stdout.is_empty(),
+        "nothing is printed when any line is invalid"
+    );
+}
