@@ -18,6 +18,8 @@ mod error;
 pub mod governance;
 pub mod records;
 pub mod rows;
+#[cfg(feature = "sqlx")]
+pub mod sql;
 #[cfg(feature = "story")]
 pub mod story;
 

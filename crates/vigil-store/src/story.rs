@@ -638,6 +638,16 @@ pub async fn a_new_version_reenters_validation_unless_covered(store: impl Store)
 pub async fn archives_round_trip(source: impl Store, target: impl Store) {
     let (_, _, id) = seed_deployment(&source, chest_triage(), ChangeControlPlan::none()).await;
     walk_to(&source, id, LifecycleState::Live, false).await;
+    // A site whose code sorts before its Trust's: the archive must still
+    // list parents first so that it can be re-inserted.
+    let clinic = Organisation::new(
+        code("a-clinic"),
+        text("A Community Diagnostic Centre"),
+        OrganisationKind::Site,
+        Some((&code("rw3"), OrganisationKind::Trust)),
+    )
+    .expect("site");
+    source.add_organisation(&admin(), &clinic).await.expect("add site");
     let archive = source.export_archive().await.expect("export");
     let text = archive.to_json();
     let parsed = crate::Archive::from_json(&text).expect("parse");

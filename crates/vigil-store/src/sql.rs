@@ -1,0 +1,750 @@
+//! The SQL implementation of [`Store`](crate::Store) shared by the backends.
+//!
+//! The SQLite and PostgreSQL backends run the same statements (both accept
+//! `$1`-style parameters), so the implementation is written once here, as a
+//! macro expanded in each backend crate for its own sqlx database type. A
+//! backend provides only what differs: how it connects, how a write
+//! transaction takes the write lock (`write`), how a consistent read
+//! snapshot starts (`snapshot`), what follows an import (`after_import`),
+//! its name and its migrations.
+
+/// Organisations with parents before children (nation, region, Trust, site),
+/// so that they can be listed as a tree and re-inserted in order.
+pub const ORGANISATIONS_PARENTS_FIRST: &str = "SELECT * FROM organisations ORDER BY CASE kind WHEN 'nation' THEN 0 WHEN 'region' THEN 1 WHEN 'trust' THEN 2 ELSE 3 END, code";
+
+/// Implements [`Store`](crate::Store) for `$store`, a backend over the sqlx
+/// database `$database`. The backend must provide, as inherent items:
+/// `const BACKEND_NAME: &str`, `const MIGRATIONS: EmbeddedMigrations`, a pool
+/// field `pool`, `async fn write<T>(&self, work: impl AsyncFnOnce(&mut
+/// Connection) -> Result<T, StoreError>) -> Result<T, StoreError>`,
+/// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`
+/// and `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`.
+#[macro_export]
+macro_rules! impl_sql_store {
+    ($store:ty, $database:ty) => {
+        const _: () = {
+        use $crate::archive::ARCHIVE_FORMAT;
+        use $crate::decode::{
+            audit_head_row, audit_row as audit_log_row, database_error, decision_row, deployment_row, migrator,
+            organisation_row, product_row, user_row, version_row,
+        };
+        use $crate::governance::{audit_row, check_transition, decision_payload};
+        use $crate::rows::{
+            AuditRow, DecisionRow, DeploymentRow, OrganisationRow, ProductRow, UserRow, VersionRow, stored_timestamp,
+        };
+        use $crate::sql::ORGANISATIONS_PARENTS_FIRST;
+        use $crate::{
+            Archive, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord, NewUser, ProductId, ProductRecord,
+            StoreError, UserRecord, VersionId,
+        };
+        use ::vigil_audit::{RecordedHead, StoredEntry};
+        use ::vigil_domain::{
+            Deployment, Modality, Organisation, Product, ProductVersion, SignOffPolicy, TransitionRequest,
+        };
+
+        type Connection = <$database as ::sqlx::Database>::Connection;
+        type DatabaseRow = <$database as ::sqlx::Database>::Row;
+
+        /// Appends one audit entry and moves the recorded head, inside the caller's
+        /// transaction. Returns the entry's sequence number.
+        async fn append_audit(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            action: &str,
+            subject: &str,
+            payload: &::serde_json::Value,
+        ) -> Result<u64, StoreError> {
+            let head = ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .map(|row| audit_head_row(&row))
+                .transpose()
+                .map_err(database_error)?;
+            let (row, new_head) = audit_row(head.as_ref(), context, action, subject, payload)?;
+            insert_audit_row(connection, &row).await?;
+            ::sqlx::query(
+                "INSERT INTO audit_head (singleton, sequence, hash) VALUES (1, $1, $2) \
+                 ON CONFLICT (singleton) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash",
+            )
+            .bind(new_head.sequence)
+            .bind(&new_head.hash)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            Ok(row.sequence as u64)
+        }
+
+        async fn insert_audit_row(
+            connection: &mut Connection,
+            row: &AuditRow,
+        ) -> Result<(), StoreError> {
+            ::sqlx::query(
+                "INSERT INTO audit_log (sequence, recorded_at, actor, role, organisation, action, subject, payload, previous_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(row.sequence)
+            .bind(&row.recorded_at)
+            .bind(&row.actor)
+            .bind(&row.role)
+            .bind(&row.organisation)
+            .bind(&row.action)
+            .bind(&row.subject)
+            .bind(&row.payload)
+            .bind(&row.previous_hash)
+            .bind(&row.hash)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            Ok(())
+        }
+
+        async fn fetch_rows<T>(
+            connection: impl ::sqlx::Executor<'_, Database = $database>,
+            sql: &str,
+            convert: fn(&DatabaseRow) -> Result<T, ::sqlx::Error>,
+        ) -> Result<Vec<T>, StoreError> {
+            ::sqlx::query(sql)
+                .fetch_all(connection)
+                .await
+                .map_err(database_error)?
+                .iter()
+                .map(|row| convert(row).map_err(database_error))
+                .collect()
+        }
+
+        async fn deployment_in(
+            connection: &mut Connection,
+            id: DeploymentId,
+        ) -> Result<DeploymentRow, StoreError> {
+            let row = ::sqlx::query("SELECT * FROM deployments WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .ok_or(StoreError::NotFound {
+                    what: "deployment",
+                    id: id.to_string(),
+                })?;
+            deployment_row(&row).map_err(database_error)
+        }
+
+        async fn product_modality(
+            connection: &mut Connection,
+            product: i64,
+        ) -> Result<Modality, StoreError> {
+            let modality: String = ::sqlx::query_scalar("SELECT modality FROM products WHERE id = $1")
+                .bind(product)
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            Modality::parse(&modality).map_err(|error| StoreError::corrupt("product modality", error))
+        }
+
+        impl $crate::Store for $store {
+            fn backend_name(&self) -> &'static str {
+                <$store>::BACKEND_NAME
+            }
+
+            async fn migrate(&self) -> Result<(), StoreError> {
+                migrator(<$store>::MIGRATIONS)
+                    .await?
+                    .run(&self.pool)
+                    .await
+                    .map_err(|error| StoreError::Database(Box::new(error)))
+            }
+
+            async fn add_organisation(
+                &self,
+                context: &ChangeContext,
+                organisation: &Organisation,
+            ) -> Result<(), StoreError> {
+                let row = OrganisationRow::new(organisation, context.at);
+                self.write(async |connection| {
+                    ::sqlx::query("INSERT INTO organisations (code, name, kind, parent, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(&row.code)
+                        .bind(&row.name)
+                        .bind(&row.kind)
+                        .bind(&row.parent)
+                        .bind(&row.created_at)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(|error| match database_error(error) {
+                            StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                                what: "organisation",
+                                key: row.code.clone(),
+                            },
+                            other => other,
+                        })?;
+                    let payload = vigil_store::governance::organisation_payload(&row);
+                    append_audit(connection, context, "organisation.add", &format!("organisation:{}", row.code), &payload)
+                        .await?;
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+                let rows = fetch_rows(
+                    &self.pool,
+                    ORGANISATIONS_PARENTS_FIRST,
+                    organisation_row,
+                )
+                .await?;
+                rows.iter().map(OrganisationRow::to_domain).collect()
+            }
+
+            async fn add_user(
+                &self,
+                context: &ChangeContext,
+                user: &NewUser,
+            ) -> Result<UserRecord, StoreError> {
+                let created_at = stored_timestamp(context.at);
+                self.write(async |connection| {
+                    let id: i64 = ::sqlx::query_scalar(
+                        "INSERT INTO users (user_name, display_name, role, organisation, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    )
+                    .bind(user.user_name.as_str())
+                    .bind(user.display_name.as_str())
+                    .bind(user.role.as_str())
+                    .bind(user.organisation.as_str())
+                    .bind(&created_at)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(|error| match database_error(error) {
+                        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                            what: "user",
+                            key: user.user_name.to_string(),
+                        },
+                        other => other,
+                    })?;
+                    let row = UserRow {
+                        id,
+                        user_name: user.user_name.to_string(),
+                        display_name: user.display_name.to_string(),
+                        role: user.role.as_str().to_owned(),
+                        organisation: user.organisation.to_string(),
+                        created_at: created_at.clone(),
+                    };
+                    let payload = vigil_store::governance::user_payload(&row);
+                    append_audit(connection, context, "user.add", &format!("user:{id}"), &payload).await?;
+                    row.to_domain()
+                })
+                .await
+            }
+
+            async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+                let rows = fetch_rows(&self.pool, "SELECT * FROM users ORDER BY id", user_row).await?;
+                rows.iter().map(UserRow::to_domain).collect()
+            }
+
+            async fn add_product(
+                &self,
+                context: &ChangeContext,
+                product: &Product,
+            ) -> Result<ProductId, StoreError> {
+                let mut row = ProductRow::new(product, context.at);
+                self.write(async |connection| {
+                    row.id = ::sqlx::query_scalar(
+                        "INSERT INTO products (vendor, name, intended_purpose, modality, body_part, task_type, regulatory_class, marking, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                    )
+                    .bind(&row.vendor)
+                    .bind(&row.name)
+                    .bind(&row.intended_purpose)
+                    .bind(&row.modality)
+                    .bind(&row.body_part)
+                    .bind(&row.task_type)
+                    .bind(&row.regulatory_class)
+                    .bind(&row.marking)
+                    .bind(&row.created_at)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(|error| match database_error(error) {
+                        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                            what: "product",
+                            key: format!("{} {}", row.vendor, row.name),
+                        },
+                        other => other,
+                    })?;
+                    let payload = vigil_store::governance::product_payload(&row);
+                    append_audit(connection, context, "product.add", &format!("product:{}", row.id), &payload).await?;
+                    Ok(ProductId(row.id))
+                })
+                .await
+            }
+
+            async fn products(&self) -> Result<Vec<ProductRecord>, StoreError> {
+                let products = fetch_rows(
+                    &self.pool,
+                    "SELECT * FROM products ORDER BY id",
+                    product_row,
+                )
+                .await?;
+                let versions = fetch_rows(
+                    &self.pool,
+                    "SELECT * FROM product_versions ORDER BY id",
+                    version_row,
+                )
+                .await?;
+                vigil_store::governance::assemble_products(&products, &versions)
+            }
+
+            async fn product(&self, id: ProductId) -> Result<ProductRecord, StoreError> {
+                let row = ::sqlx::query("SELECT * FROM products WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .ok_or(StoreError::NotFound {
+                        what: "product",
+                        id: id.to_string(),
+                    })?;
+                let product = product_row(&row).map_err(database_error)?;
+                let versions: Vec<VersionRow> =
+                    ::sqlx::query("SELECT * FROM product_versions WHERE product_id = $1 ORDER BY id")
+                        .bind(id.0)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(database_error)?
+                        .iter()
+                        .map(|row| version_row(row).map_err(database_error))
+                        .collect::<Result<_, _>>()?;
+                vigil_store::governance::assemble_products(&[product], &versions)?
+                    .pop()
+                    .ok_or(StoreError::NotFound {
+                        what: "product",
+                        id: id.to_string(),
+                    })
+            }
+
+            async fn add_version(
+                &self,
+                context: &ChangeContext,
+                product: ProductId,
+                version: &ProductVersion,
+            ) -> Result<VersionId, StoreError> {
+                let mut row = VersionRow::new(product, version, context.at);
+                self.write(async |connection| {
+                    row.id = ::sqlx::query_scalar(
+                        "INSERT INTO product_versions (product_id, version, release_date, change_notes, change_kind, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(row.product_id)
+                    .bind(&row.version)
+                    .bind(&row.release_date)
+                    .bind(&row.change_notes)
+                    .bind(&row.change_kind)
+                    .bind(&row.created_at)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(|error| match database_error(error) {
+                        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                            what: "version",
+                            key: format!("{} of product {}", row.version, row.product_id),
+                        },
+                        StoreError::InvalidReference(_) => StoreError::NotFound {
+                            what: "product",
+                            id: product.to_string(),
+                        },
+                        other => other,
+                    })?;
+                    let payload = vigil_store::governance::version_payload(&row);
+                    append_audit(connection, context, "version.add", &format!("version:{}", row.id), &payload).await?;
+                    Ok(VersionId(row.id))
+                })
+                .await
+            }
+
+            async fn add_deployment(
+                &self,
+                context: &ChangeContext,
+                version: VersionId,
+                deployment: &Deployment,
+            ) -> Result<DeploymentId, StoreError> {
+                self.write(async |connection| {
+                    let product: i64 = ::sqlx::query_scalar("SELECT product_id FROM product_versions WHERE id = $1")
+                        .bind(version.0)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?
+                        .ok_or(StoreError::NotFound {
+                            what: "version",
+                            id: version.to_string(),
+                        })?;
+                    vigil_store::governance::require_site(
+                        ::sqlx::query_scalar::<_, String>("SELECT kind FROM organisations WHERE code = $1")
+                            .bind(deployment.site.as_str())
+                            .fetch_optional(&mut *connection)
+                            .await
+                            .map_err(database_error)?,
+                        &deployment.site,
+                    )?;
+                    let mut row = DeploymentRow::new(ProductId(product), version, deployment, context.at);
+                    row.id = ::sqlx::query_scalar(
+                        "INSERT INTO deployments (product_id, version_id, site, owning_team, thresholds, change_control, state, revision, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                    )
+                    .bind(row.product_id)
+                    .bind(row.version_id)
+                    .bind(&row.site)
+                    .bind(&row.owning_team)
+                    .bind(&row.thresholds)
+                    .bind(&row.change_control)
+                    .bind(&row.state)
+                    .bind(row.revision)
+                    .bind(&row.created_at)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(|error| match database_error(error) {
+                        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                            what: "deployment",
+                            key: format!("of product {} at site {}", row.product_id, row.site),
+                        },
+                        other => other,
+                    })?;
+                    let payload = vigil_store::governance::deployment_payload(&row);
+                    append_audit(connection, context, "deployment.add", &format!("deployment:{}", row.id), &payload).await?;
+                    Ok(DeploymentId(row.id))
+                })
+                .await
+            }
+
+            async fn deployments(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
+                let rows = fetch_rows(
+                    &self.pool,
+                    "SELECT * FROM deployments ORDER BY id",
+                    deployment_row,
+                )
+                .await?;
+                rows.iter().map(|row| row.to_domain(Vec::new())).collect()
+            }
+
+            async fn deployment(&self, id: DeploymentId) -> Result<DeploymentRecord, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                let row = deployment_in(&mut connection, id).await?;
+                let decisions: Vec<DecisionRecord> =
+                    ::sqlx::query("SELECT * FROM decisions WHERE deployment_id = $1 ORDER BY id")
+                        .bind(id.0)
+                        .fetch_all(&mut *connection)
+                        .await
+                        .map_err(database_error)?
+                        .iter()
+                        .map(|row| decision_row(row).map_err(database_error)?.to_domain())
+                        .collect::<Result<_, _>>()?;
+                row.to_domain(decisions)
+            }
+
+            async fn transition(
+                &self,
+                context: &ChangeContext,
+                id: DeploymentId,
+                request: TransitionRequest,
+                policy: &SignOffPolicy,
+            ) -> Result<DecisionRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = deployment_in(connection, id).await?;
+                    let radiotherapy = product_modality(connection, current.product_id).await? == Modality::Radiotherapy;
+                    let decision = check_transition(&current, radiotherapy, request, policy, context)?;
+                    let updated = ::sqlx::query("UPDATE deployments SET state = $1, revision = revision + 1 WHERE id = $2 AND revision = $3")
+                        .bind(decision.to.as_str())
+                        .bind(id.0)
+                        .bind(current.revision)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    if updated.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(format!(
+                            "deployment {id} changed while this decision was being recorded; reload it and decide again"
+                        )));
+                    }
+                    let payload = decision_payload(id, current.version_id, current.revision + 1, &decision);
+                    let sequence =
+                        append_audit(connection, context, "deployment.transition", &format!("deployment:{id}"), &payload).await?;
+                    let mut row = DecisionRow::new(
+                        id,
+                        VersionId(current.version_id),
+                        &decision,
+                        context.actor.name.as_str(),
+                        sequence,
+                    );
+                    row.id = ::sqlx::query_scalar(
+                        "INSERT INTO decisions (deployment_id, from_state, to_state, version_id, sign_offs, rationale, evidence, decided_by, decided_at, audit_sequence) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                    )
+                    .bind(row.deployment_id)
+                    .bind(&row.from_state)
+                    .bind(&row.to_state)
+                    .bind(row.version_id)
+                    .bind(&row.sign_offs)
+                    .bind(&row.rationale)
+                    .bind(&row.evidence)
+                    .bind(&row.decided_by)
+                    .bind(&row.decided_at)
+                    .bind(row.audit_sequence)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    row.to_domain()
+                })
+                .await
+            }
+
+            async fn upgrade_deployment(
+                &self,
+                context: &ChangeContext,
+                id: DeploymentId,
+                version: VersionId,
+            ) -> Result<DeploymentRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = deployment_in(connection, id).await?;
+                    let target = ::sqlx::query("SELECT * FROM product_versions WHERE id = $1")
+                        .bind(version.0)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?
+                        .ok_or(StoreError::NotFound {
+                            what: "version",
+                            id: version.to_string(),
+                        })?;
+                    let target = version_row(&target).map_err(database_error)?;
+                    let previous = ::sqlx::query("SELECT * FROM product_versions WHERE id = $1")
+                        .bind(current.version_id)
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let previous = version_row(&previous).map_err(database_error)?;
+                    let plan = vigil_store::governance::plan_upgrade(&current, &previous, &target)?;
+                    ::sqlx::query("UPDATE deployments SET version_id = $1, state = $2, revision = revision + 1 WHERE id = $3 AND revision = $4")
+                        .bind(target.id)
+                        .bind(plan.state_after.as_str())
+                        .bind(id.0)
+                        .bind(current.revision)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    append_audit(connection, context, "deployment.upgrade", &format!("deployment:{id}"), &plan.payload).await?;
+                    let row = deployment_in(connection, id).await?;
+                    row.to_domain(Vec::new())
+                })
+                .await
+            }
+
+            async fn audit_entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
+                let rows = fetch_rows(
+                    &self.pool,
+                    "SELECT * FROM audit_log ORDER BY position",
+                    audit_log_row,
+                )
+                .await?;
+                Ok(rows.iter().map(AuditRow::to_stored_entry).collect())
+            }
+
+            async fn audit_head(&self) -> Result<Option<RecordedHead>, StoreError> {
+                let row = ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                row.map(|row| {
+                    let head = audit_head_row(&row).map_err(database_error)?;
+                    Ok(RecordedHead {
+                        sequence: u64::try_from(head.sequence)
+                            .map_err(|error| StoreError::corrupt("audit head", error))?,
+                        hash: head.hash,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn export_archive(&self) -> Result<Archive, StoreError> {
+                // One snapshot transaction gives a consistent view of every table.
+                let mut transaction = self.snapshot().await?;
+                let connection = &mut *transaction;
+                let archive = Archive {
+                    format: ARCHIVE_FORMAT.to_owned(),
+                    exported_at: stored_timestamp(::jiff::Timestamp::now()),
+                    source_backend: self.backend_name().to_owned(),
+                    organisations: fetch_rows(
+                        &mut *connection,
+                        ORGANISATIONS_PARENTS_FIRST,
+                        organisation_row,
+                    )
+                    .await?,
+                    users: fetch_rows(
+                        &mut *connection,
+                        "SELECT * FROM users ORDER BY id",
+                        user_row,
+                    )
+                    .await?,
+                    products: fetch_rows(
+                        &mut *connection,
+                        "SELECT * FROM products ORDER BY id",
+                        product_row,
+                    )
+                    .await?,
+                    product_versions: fetch_rows(
+                        &mut *connection,
+                        "SELECT * FROM product_versions ORDER BY id",
+                        version_row,
+                    )
+                    .await?,
+                    deployments: fetch_rows(
+                        &mut *connection,
+                        "SELECT * FROM deployments ORDER BY id",
+                        deployment_row,
+                    )
+                    .await?,
+                    decisions: fetch_rows(
+                        &mut *connection,
+                        "SELECT * FROM decisions ORDER BY id",
+                        decision_row,
+                    )
+                    .await?,
+                    audit_log: fetch_rows(
+                        &mut *connection,
+                        "SELECT * FROM audit_log ORDER BY position",
+                        audit_log_row,
+                    )
+                    .await?,
+                    audit_head: ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?
+                        .map(|row| audit_head_row(&row))
+                        .transpose()
+                        .map_err(database_error)?,
+                };
+                transaction.commit().await.map_err(database_error)?;
+                Ok(archive)
+            }
+
+            async fn import_archive(&self, archive: &Archive) -> Result<(), StoreError> {
+                archive.verify_chain()?;
+                self.write(async |connection| {
+                    let existing: i64 = ::sqlx::query_scalar(
+                        "SELECT (SELECT COUNT(*) FROM organisations) + (SELECT COUNT(*) FROM audit_log)",
+                    )
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    if existing > 0 {
+                        return Err(StoreError::ImportRefused(
+                            "the target database is not empty; import into a new database".to_owned(),
+                        ));
+                    }
+                    for row in &archive.organisations {
+                        ::sqlx::query("INSERT INTO organisations (code, name, kind, parent, created_at) VALUES ($1, $2, $3, $4, $5)")
+                            .bind(&row.code)
+                            .bind(&row.name)
+                            .bind(&row.kind)
+                            .bind(&row.parent)
+                            .bind(&row.created_at)
+                            .execute(&mut *connection)
+                            .await
+                            .map_err(database_error)?;
+                    }
+                    for row in &archive.users {
+                        ::sqlx::query("INSERT INTO users (id, user_name, display_name, role, organisation, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(row.id)
+                            .bind(&row.user_name)
+                            .bind(&row.display_name)
+                            .bind(&row.role)
+                            .bind(&row.organisation)
+                            .bind(&row.created_at)
+                            .execute(&mut *connection)
+                            .await
+                            .map_err(database_error)?;
+                    }
+                    for row in &archive.products {
+                        ::sqlx::query(
+                            "INSERT INTO products (id, vendor, name, intended_purpose, modality, body_part, task_type, regulatory_class, marking, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(row.id)
+                        .bind(&row.vendor)
+                        .bind(&row.name)
+                        .bind(&row.intended_purpose)
+                        .bind(&row.modality)
+                        .bind(&row.body_part)
+                        .bind(&row.task_type)
+                        .bind(&row.regulatory_class)
+                        .bind(&row.marking)
+                        .bind(&row.created_at)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    }
+                    for row in &archive.product_versions {
+                        ::sqlx::query(
+                            "INSERT INTO product_versions (id, product_id, version, release_date, change_notes, change_kind, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(row.id)
+                        .bind(row.product_id)
+                        .bind(&row.version)
+                        .bind(&row.release_date)
+                        .bind(&row.change_notes)
+                        .bind(&row.change_kind)
+                        .bind(&row.created_at)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    }
+                    for row in &archive.deployments {
+                        ::sqlx::query(
+                            "INSERT INTO deployments (id, product_id, version_id, site, owning_team, thresholds, change_control, state, revision, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(row.id)
+                        .bind(row.product_id)
+                        .bind(row.version_id)
+                        .bind(&row.site)
+                        .bind(&row.owning_team)
+                        .bind(&row.thresholds)
+                        .bind(&row.change_control)
+                        .bind(&row.state)
+                        .bind(row.revision)
+                        .bind(&row.created_at)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    }
+                    for row in &archive.decisions {
+                        ::sqlx::query(
+                            "INSERT INTO decisions (id, deployment_id, from_state, to_state, version_id, sign_offs, rationale, evidence, decided_by, decided_at, audit_sequence) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        )
+                        .bind(row.id)
+                        .bind(row.deployment_id)
+                        .bind(&row.from_state)
+                        .bind(&row.to_state)
+                        .bind(row.version_id)
+                        .bind(&row.sign_offs)
+                        .bind(&row.rationale)
+                        .bind(&row.evidence)
+                        .bind(&row.decided_by)
+                        .bind(&row.decided_at)
+                        .bind(row.audit_sequence)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    }
+                    for row in &archive.audit_log {
+                        insert_audit_row(connection, row).await?;
+                    }
+                    if let Some(head) = &archive.audit_head {
+                        ::sqlx::query("INSERT INTO audit_head (singleton, sequence, hash) VALUES (1, $1, $2)")
+                            .bind(head.sequence)
+                            .bind(&head.hash)
+                            .execute(&mut *connection)
+                            .await
+                            .map_err(database_error)?;
+                    }
+                    <$store>::after_import(connection).await
+                })
+                .await
+            }
+        }
+        };
+    };
+}
