@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{AuditError, quoted_excerpt};
 use crate::hash::ChainHash;
 use crate::record::{format_timestamp, parse_timestamp};
-use crate::verify::{RecordedHead, StoredEntry, Verification, walk};
+use crate::verify::{BreakReason, RecordedHead, StoredEntry, Verification, walk};
 
 /// The first line of a checkpoint key file.
 pub const KEY_FILE_HEADER: &str = "vigil-checkpoint-key-v1";
@@ -255,11 +255,19 @@ pub fn verify_against_checkpoint(
 /// 2. the chain is walked; if the walk reached the checkpoint's sequence
 ///    intact and the hash there differs from the checkpoint's, that is
 ///    [`AuditError::CheckpointHashMismatch`] (history rewritten);
-/// 3. otherwise a broken chain is returned as `Ok(Verification::Broken)`;
-/// 4. an intact chain shorter than the checkpoint is
-///    [`AuditError::ChainShorterThanCheckpoint`] (newest entries and the
-///    recorded head both cut back);
-/// 5. otherwise `Ok(Verification::Intact)`.
+/// 3. a chain shorter than the checkpoint whose entries are otherwise intact
+///    — the walk found no problem, or its only problem is a missing recorded
+///    head ([`BreakReason::HeadMissing`](crate::BreakReason::HeadMissing)) —
+///    is [`AuditError::ChainShorterThanCheckpoint`] (newest entries cut back
+///    together with the recorded head, or with the head deleted); the
+///    checkpoint proves exactly which entries went, which says more than
+///    either the intact walk or the missing head alone;
+/// 4. otherwise the walk's outcome is returned: a broken chain (including a
+///    missing recorded head, as [`verify`](crate::verify) reports it) as
+///    `Ok(Verification::Broken)`, an intact one as `Ok(Verification::Intact)`.
+///
+/// So this never calls a chain intact that [`verify`](crate::verify) calls
+/// broken.
 ///
 /// Entries appended after the checkpoint are covered by the chain and the
 /// recorded head only; sign checkpoints regularly.
@@ -286,14 +294,25 @@ pub fn verify_against_trusted_checkpoint(
             });
         }
     }
-    match walked.outcome {
-        Verification::Intact { entries, .. } if entries < checkpoint.sequence => {
+    // The number of entries the walk accepted, when nothing but their number
+    // (and perhaps the missing head) is in doubt.
+    let accepted_entries = match walked.outcome {
+        Verification::Intact { entries, .. } => Some(entries),
+        // Reported at the last entry, after all of them were accepted.
+        Verification::Broken {
+            sequence,
+            reason: BreakReason::HeadMissing,
+        } => Some(sequence),
+        Verification::Broken { .. } => None,
+    };
+    match accepted_entries {
+        Some(entries) if entries < checkpoint.sequence => {
             Err(AuditError::ChainShorterThanCheckpoint {
                 checkpoint_sequence: checkpoint.sequence,
                 chain_entries: entries,
                 first_missing: entries.saturating_add(1),
             })
         }
-        outcome => Ok(outcome),
+        _ => Ok(walked.outcome),
     }
 }

@@ -85,15 +85,25 @@
 //! 4. the stored hash equals the hash recomputed from the content, else
 //!    [`ContentEdited`](BreakReason::ContentEdited).
 //!
-//! After the last row, a recorded head naming sequence *n* beyond the last
-//! entry *m* is [`Truncated`](BreakReason::Truncated) at *m + 1*; a head
-//! whose hash differs from the chain's at *n* is
-//! [`HeadMismatch`](BreakReason::HeadMismatch) at *n*; a chain continuing
-//! past a matching head is `HeadMismatch` at *n + 1*. So an edited row *k*
-//! is reported at *k*, a deleted row *k* at *k* (`Missing { k, k + 1 }`),
-//! rows *k* and *k + 1* swapped at *k* (`Reordered { k, k + 1 }`), a
-//! duplicated row *k* at *k + 1* (`Reordered { k + 1, k }`), and a tail cut
-//! after *m* at *m + 1*.
+//! After the last row, with *m* the last entry's sequence (0 if there are no
+//! rows): no recorded head at all is
+//! [`HeadMissing`](BreakReason::HeadMissing) at *m* when *m* > 0 (without
+//! the head a cut tail cannot be seen, so its absence is itself a break),
+//! and intact when *m* = 0; a recorded head naming sequence *n* > *m* is
+//! [`Truncated`](BreakReason::Truncated) at *m + 1* (also when there are no
+//! rows); a head whose hash differs from the chain's at *n* is
+//! [`HeadMismatch`](BreakReason::HeadMismatch) at *n*, or at 1 when *n* = 0;
+//! a chain continuing past a matching head is `HeadMismatch` at *n + 1*. So
+//! an edited row *k* is reported at *k*, a deleted row *k* at *k*
+//! (`Missing { k, k + 1 }`), rows *k* and *k + 1* swapped at *k*
+//! (`Reordered { k, k + 1 }`), a duplicated row *k* at *k + 1*
+//! (`Reordered { k + 1, k }`), a tail cut after *m* at *m + 1*, and a
+//! deleted head row at *m*.
+//!
+//! Each [`BreakReason`] has a stable snake_case [`code`](BreakReason::code)
+//! for machine-readable output: `content_edited`, `link_broken`, `missing`,
+//! `reordered`, `malformed_hash`, `truncated`, `head_mismatch`,
+//! `head_missing`.
 //!
 //! # Checkpoints
 //!

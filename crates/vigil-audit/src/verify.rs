@@ -39,7 +39,9 @@ impl StoredEntry {
 ///
 /// It catches deletion of the newest entries, which leaves the rest of the
 /// chain internally consistent. An empty chain's head is sequence 0 with the
-/// hash [`ChainHash::GENESIS`].
+/// hash [`ChainHash::GENESIS`]. A chain with entries but no recorded head is
+/// reported as [`BreakReason::HeadMissing`]: deleting the head row must not
+/// be a way to switch the tail check off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedHead {
     /// The sequence number of the last entry appended.
@@ -86,6 +88,34 @@ pub enum BreakReason {
     },
     /// The recorded head's hash differs from the chain's hash at that sequence, or the chain continues past the recorded head.
     HeadMismatch,
+    /// The chain has entries but no recorded head, so removal of the newest entries could not be detected.
+    ///
+    /// Reported at the sequence number of the last entry present, the entry
+    /// the head should have named. Only reported when every entry passed its
+    /// own checks; an empty chain with no head is intact.
+    HeadMissing,
+}
+
+impl BreakReason {
+    /// A stable snake_case code for the reason, for machine-readable output
+    /// (the [`Display`](fmt::Display) sentence is for people and may change).
+    ///
+    /// The codes are `content_edited`, `link_broken`, `missing`,
+    /// `reordered`, `malformed_hash`, `truncated`, `head_mismatch` and
+    /// `head_missing`; they are part of the public interface and will not
+    /// be renamed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BreakReason::ContentEdited => "content_edited",
+            BreakReason::LinkBroken => "link_broken",
+            BreakReason::Missing { .. } => "missing",
+            BreakReason::Reordered { .. } => "reordered",
+            BreakReason::MalformedHash => "malformed_hash",
+            BreakReason::Truncated { .. } => "truncated",
+            BreakReason::HeadMismatch => "head_mismatch",
+            BreakReason::HeadMissing => "head_missing",
+        }
+    }
 }
 
 impl fmt::Display for BreakReason {
@@ -124,6 +154,9 @@ impl fmt::Display for BreakReason {
             BreakReason::HeadMismatch => formatter.write_str(
                 "the separately recorded head does not match the chain at that entry, so the head or the chain was edited",
             ),
+            BreakReason::HeadMissing => formatter.write_str(
+                "the recorded head of the chain is missing, so entries removed from the end could not be detected",
+            ),
         }
     }
 }
@@ -152,6 +185,18 @@ impl Verification {
     pub fn is_intact(&self) -> bool {
         matches!(self, Verification::Intact { .. })
     }
+
+    /// For a broken chain, the sequence number where it breaks, the reason's
+    /// stable code ([`BreakReason::code`]) and the reason as a sentence;
+    /// `None` for an intact chain. Meant for machine-readable output.
+    pub fn describe_break(&self) -> Option<(u64, &'static str, String)> {
+        match self {
+            Verification::Intact { .. } => None,
+            Verification::Broken { sequence, reason } => {
+                Some((*sequence, reason.code(), reason.to_string()))
+            }
+        }
+    }
 }
 
 impl fmt::Display for Verification {
@@ -168,11 +213,14 @@ impl fmt::Display for Verification {
 /// Walks the entries in order and reports the first problem, or that the chain is intact.
 ///
 /// `entries` must be in ascending physical order, as stored; `head` is the
-/// separately recorded head, if the store keeps one. An empty chain with no
-/// recorded head is `Intact { entries: 0, head: GENESIS }`. Without a recorded
-/// head, deletion of the newest entries cannot be seen; with one, it is
-/// reported as [`BreakReason::Truncated`]. Deleting the newest entries *and*
-/// rewriting the head to match can only be caught by a signed checkpoint
+/// separately recorded head. An empty chain with no recorded head is
+/// `Intact { entries: 0, head: GENESIS }`. A chain whose entries all pass
+/// their checks but which has no recorded head is
+/// `Broken { sequence: m, reason: HeadMissing }`, where *m* is the last
+/// entry's sequence number: without the head, deletion of the newest entries
+/// cannot be seen. With the head, such a deletion is reported as
+/// [`BreakReason::Truncated`]. Deleting the newest entries *and* rewriting
+/// the head to match can only be caught by a signed checkpoint
 /// ([`verify_against_checkpoint`](crate::verify_against_checkpoint)).
 ///
 /// Memory grows by about 50 bytes per entry (the hashes seen so far, used to
@@ -265,30 +313,40 @@ pub(crate) fn walk(
         }
     }
 
-    if let Some(head) = head {
-        if head.sequence > accepted {
-            let reason = BreakReason::Truncated {
-                recorded_head: head.sequence,
-                last_present: accepted,
-            };
-            return broken(accepted.saturating_add(1), reason, watched_hash);
+    let Some(head) = head else {
+        if accepted > 0 {
+            return broken(accepted, BreakReason::HeadMissing, watched_hash);
         }
-        // Sequence 0 means "before entry 1"; a problem there is reported at entry 1.
-        let head_position = head.sequence.max(1);
-        let Ok(recorded_hash) = ChainHash::from_hex(&head.hash) else {
-            return broken(head_position, BreakReason::MalformedHash, watched_hash);
+        return Walk {
+            outcome: Verification::Intact {
+                entries: 0,
+                head: ChainHash::GENESIS,
+            },
+            watched_hash,
         };
-        if hash_at_head_sequence != Some(recorded_hash) {
-            return broken(head_position, BreakReason::HeadMismatch, watched_hash);
-        }
-        if head.sequence < accepted {
-            // The chain continues past the recorded head: entries were added outside the store's append.
-            return broken(
-                head.sequence.saturating_add(1),
-                BreakReason::HeadMismatch,
-                watched_hash,
-            );
-        }
+    };
+    if head.sequence > accepted {
+        let reason = BreakReason::Truncated {
+            recorded_head: head.sequence,
+            last_present: accepted,
+        };
+        return broken(accepted.saturating_add(1), reason, watched_hash);
+    }
+    // Sequence 0 means "before entry 1"; a problem there is reported at entry 1.
+    let head_position = head.sequence.max(1);
+    let Ok(recorded_hash) = ChainHash::from_hex(&head.hash) else {
+        return broken(head_position, BreakReason::MalformedHash, watched_hash);
+    };
+    if hash_at_head_sequence != Some(recorded_hash) {
+        return broken(head_position, BreakReason::HeadMismatch, watched_hash);
+    }
+    if head.sequence < accepted {
+        // The chain continues past the recorded head: entries were added outside the store's append.
+        return broken(
+            head.sequence.saturating_add(1),
+            BreakReason::HeadMismatch,
+            watched_hash,
+        );
     }
 
     Walk {

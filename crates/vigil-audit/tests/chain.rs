@@ -102,8 +102,26 @@ fn an_untouched_chain_is_intact() {
         head: expected_head,
     };
     assert_eq!(verify(entries.clone(), Some(&head)), expected);
-    assert_eq!(verify(entries, None), expected);
     assert_eq!(expected.to_string(), "ok: 20 entries");
+}
+
+#[test]
+fn a_chain_without_its_recorded_head_is_broken_at_its_last_entry() {
+    let (entries, _) = build_chain(CHAIN_LENGTH);
+    let verification = verify(entries.clone(), None);
+    assert_eq!(verification, broken(CHAIN_LENGTH, BreakReason::HeadMissing));
+    assert!(!verification.is_intact());
+    assert_eq!(
+        verification.to_string(),
+        "broken at entry 20: the recorded head of the chain is missing, so entries removed from the end could not be detected"
+    );
+    // A single entry without a head is broken at that entry.
+    let (one, _) = build_chain(1);
+    assert_eq!(verify(one, None), broken(1, BreakReason::HeadMissing));
+    // A problem inside the chain is reported first: it is the earlier entry.
+    let mut edited = entries;
+    edited[6].record.actor = "mallory".into();
+    assert_eq!(verify(edited, None), broken(7, BreakReason::ContentEdited));
 }
 
 #[test]
@@ -116,6 +134,40 @@ fn an_empty_chain_is_intact() {
     let (entries, head) = build_chain(0);
     assert!(entries.is_empty());
     assert_eq!(verify(entries, Some(&head)), empty);
+}
+
+#[test]
+fn an_empty_chain_whose_head_names_an_entry_is_truncated() {
+    let (entries, _) = build_chain(1);
+    let head = RecordedHead {
+        sequence: 1,
+        hash: entries[0].hash.clone(),
+    };
+    assert_eq!(
+        verify(Vec::new(), Some(&head)),
+        broken(
+            1,
+            BreakReason::Truncated {
+                recorded_head: 1,
+                last_present: 0,
+            }
+        )
+    );
+    // Even when the head's hash is not a hash: the missing entries come first.
+    let nonsense = RecordedHead {
+        sequence: 3,
+        hash: "zz".into(),
+    };
+    assert_eq!(
+        verify(Vec::new(), Some(&nonsense)),
+        broken(
+            1,
+            BreakReason::Truncated {
+                recorded_head: 3,
+                last_present: 0,
+            }
+        )
+    );
 }
 
 #[test]
@@ -328,10 +380,33 @@ fn each_tampering_is_reported_at_the_exact_entry() {
         "truncate the tail after m without a recorded head",
         |entries, _| entries.truncate(12),
         Absent,
-        Verification::Intact {
-            entries: 12,
-            head: ChainHash::from_hex(&build_chain(12).1.hash).expect("well formed"),
+        broken(12, HeadMissing),
+    );
+    check(
+        "delete the recorded head",
+        |_, _| {},
+        Absent,
+        broken(CHAIN_LENGTH, HeadMissing),
+    );
+    check(
+        "edit k and delete the recorded head",
+        |entries, _| entries[k - 1].record.actor = "mallory".into(),
+        Absent,
+        broken(k_sequence, ContentEdited),
+    );
+    check(
+        "delete k and the recorded head",
+        |entries, _| {
+            entries.remove(k - 1);
         },
+        Absent,
+        broken(
+            k_sequence,
+            Missing {
+                expected_sequence: k_sequence,
+                found_sequence: k_sequence + 1,
+            },
+        ),
     );
     check(
         "truncate the tail and the head consistently",
@@ -407,6 +482,91 @@ fn broken_verifications_read_as_sentences() {
         broken(3, BreakReason::ContentEdited)
             .to_string()
             .starts_with("broken at entry 3: the stored hash does not match")
+    );
+    assert_eq!(
+        broken(12, BreakReason::HeadMissing).to_string(),
+        "broken at entry 12: the recorded head of the chain is missing, so entries removed from the end could not be detected"
+    );
+}
+
+/// One value of every reason.
+const ALL_REASONS: [BreakReason; 8] = [
+    BreakReason::ContentEdited,
+    BreakReason::LinkBroken,
+    BreakReason::Missing {
+        expected_sequence: 4,
+        found_sequence: 5,
+    },
+    BreakReason::Reordered {
+        expected_sequence: 4,
+        found_sequence: 5,
+    },
+    BreakReason::MalformedHash,
+    BreakReason::Truncated {
+        recorded_head: 9,
+        last_present: 4,
+    },
+    BreakReason::HeadMismatch,
+    BreakReason::HeadMissing,
+];
+
+#[test]
+fn break_reasons_have_stable_distinct_codes() {
+    let codes: Vec<&str> = ALL_REASONS.iter().map(BreakReason::code).collect();
+    assert_eq!(
+        codes,
+        [
+            "content_edited",
+            "link_broken",
+            "missing",
+            "reordered",
+            "malformed_hash",
+            "truncated",
+            "head_mismatch",
+            "head_missing",
+        ]
+    );
+    let distinct: std::collections::HashSet<&str> = codes.iter().copied().collect();
+    assert_eq!(distinct.len(), codes.len());
+    for code in codes {
+        assert!(
+            !code.is_empty()
+                && code
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte == b'_'),
+            "{code}"
+        );
+    }
+    // The code does not depend on the reason's data.
+    assert_eq!(
+        BreakReason::Missing {
+            expected_sequence: 1,
+            found_sequence: 2
+        }
+        .code(),
+        "missing"
+    );
+}
+
+#[test]
+fn a_break_is_described_by_sequence_code_and_sentence() {
+    let (entries, head) = build_chain(CHAIN_LENGTH);
+    assert_eq!(verify(entries.clone(), Some(&head)).describe_break(), None);
+    for reason in ALL_REASONS {
+        let verification = broken(7, reason);
+        assert_eq!(
+            verification.describe_break(),
+            Some((7, reason.code(), reason.to_string()))
+        );
+    }
+    assert_eq!(
+        verify(entries, None).describe_break(),
+        Some((
+            CHAIN_LENGTH,
+            "head_missing",
+            "the recorded head of the chain is missing, so entries removed from the end could not be detected"
+                .to_owned()
+        ))
     );
 }
 
@@ -857,6 +1017,94 @@ fn only_a_checkpoint_catches_a_rewritten_history() {
     entries[17].record.actor = "mallory".into();
     let rewritten_head = rehash(&mut entries);
     assert!(verify_against_checkpoint(entries, Some(&rewritten_head), &checkpoint).is_ok());
+}
+
+#[test]
+fn checkpoints_treat_a_missing_head_as_verify_does() {
+    let key = fixed_key(7);
+    let (entries, head) = build_chain(CHAIN_LENGTH);
+    let created_at = timestamp("2026-11-23T18:00:00.000000Z");
+    let at = |sequence: u64| {
+        let hash = if sequence == 0 {
+            ChainHash::GENESIS
+        } else {
+            ChainHash::from_hex(&entries[sequence as usize - 1].hash).expect("well formed")
+        };
+        Checkpoint::sign(&key, sequence, &hash, created_at)
+    };
+    let both = |entries: &[StoredEntry], checkpoint: &Checkpoint| {
+        let untrusted = verify_against_checkpoint(entries.to_vec(), None, checkpoint);
+        let trusted = verify_against_trusted_checkpoint(
+            entries.to_vec(),
+            None,
+            checkpoint,
+            Some(&key.public_key_hex()),
+        );
+        assert_eq!(untrusted, trusted);
+        untrusted
+    };
+
+    // The whole chain, the head row deleted: broken, exactly as `verify` says.
+    for sequence in [0, 10, CHAIN_LENGTH] {
+        assert_eq!(
+            both(&entries, &at(sequence)),
+            Ok(broken(CHAIN_LENGTH, BreakReason::HeadMissing)),
+            "checkpoint at {sequence}"
+        );
+    }
+    // The tail cut and the head row deleted: the checkpoint proves which entries went.
+    let cut = &entries[..12];
+    assert_eq!(
+        both(cut, &at(CHAIN_LENGTH)),
+        Err(AuditError::ChainShorterThanCheckpoint {
+            checkpoint_sequence: CHAIN_LENGTH,
+            chain_entries: 12,
+            first_missing: 13,
+        })
+    );
+    // ... and when the cut is after the checkpoint, the missing head is what remains.
+    assert_eq!(both(cut, &at(10)), Ok(broken(12, BreakReason::HeadMissing)));
+    assert_eq!(both(cut, &at(12)), Ok(broken(12, BreakReason::HeadMissing)));
+    // Everything cut, head row included: shorter than any non-empty checkpoint.
+    assert_eq!(
+        both(&[], &at(CHAIN_LENGTH)),
+        Err(AuditError::ChainShorterThanCheckpoint {
+            checkpoint_sequence: CHAIN_LENGTH,
+            chain_entries: 0,
+            first_missing: 1,
+        })
+    );
+    // An empty chain with no head and a checkpoint of the empty chain is intact.
+    assert_eq!(
+        both(&[], &at(0)),
+        Ok(Verification::Intact {
+            entries: 0,
+            head: ChainHash::GENESIS,
+        })
+    );
+    // History rewritten before the checkpoint is still caught without a head.
+    let mut rewritten = entries.clone();
+    rewritten[4].record.payload = r#"{"from":"validation","to":"live"}"#.into();
+    rehash(&mut rewritten);
+    assert!(matches!(
+        both(&rewritten, &at(15)),
+        Err(AuditError::CheckpointHashMismatch { sequence: 15, .. })
+    ));
+    // An edit is reported as an edit, not as a short chain.
+    let mut edited = entries[..12].to_vec();
+    edited[4].record.actor = "mallory".into();
+    assert_eq!(
+        both(&edited, &at(CHAIN_LENGTH)),
+        Ok(broken(5, BreakReason::ContentEdited))
+    );
+    // With the head present, nothing changes.
+    assert_eq!(
+        verify_against_checkpoint(entries.clone(), Some(&head), &at(CHAIN_LENGTH)),
+        Ok(Verification::Intact {
+            entries: CHAIN_LENGTH,
+            head: ChainHash::from_hex(&head.hash).expect("well formed"),
+        })
+    );
 }
 
 #[test]

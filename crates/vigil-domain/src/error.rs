@@ -223,12 +223,22 @@ pub enum DomainError {
         reason: &'static str,
     },
 
-    /// An NHS number fails its modulus 11 check digit.
-    #[error("NHS number {masked} fails the modulus 11 check digit; check it for a typing error")]
-    NhsNumberCheckDigit {
-        /// The number with all but its last two digits masked.
-        masked: String,
+    /// An NHS number does not have exactly 10 digits.
+    #[error(
+        "NHS number is not in the accepted form: an NHS number has 10 digits, this has {found}"
+    )]
+    NhsNumberDigitCount {
+        /// How many digits were given (a count, never the digits themselves).
+        found: usize,
     },
+
+    /// An NHS number fails its modulus 11 check digit. Neither the message
+    /// nor the `Debug` form shows any digit of the number.
+    #[error(
+        "NHS number is not valid: the NHS number's check digit is wrong (modulus 11); \
+         check it for a typing error"
+    )]
+    NhsNumberCheckDigit,
 
     /// A patient identifier to pseudonymise is empty.
     #[error("{kind} identifier is empty; there is nothing to pseudonymise")]

@@ -200,7 +200,9 @@ impl NhsNumber {
     /// The check digit is the modulus 11 rule: the first nine digits are
     /// weighted 10 down to 2 and summed; the check digit is 11 minus the sum
     /// modulo 11, where 11 becomes 0 and 10 means the number is invalid.
-    /// Errors never repeat more than the last two digits.
+    /// Errors never repeat any digit of the number, in their message or their
+    /// `Debug` form: a number one typing error from a real one identifies a
+    /// patient almost as well as the real one.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let format = |reason| DomainError::NhsNumberFormat { reason };
         let trimmed = raw.trim();
@@ -227,15 +229,15 @@ impl NhsNumber {
             }
         }
         if digits.len() != 10 {
-            return Err(format("it must have exactly 10 digits"));
+            return Err(DomainError::NhsNumberDigitCount {
+                found: digits.len(),
+            });
         }
         let number = Self(digits);
         if number.check_digit_is_valid() {
             Ok(number)
         } else {
-            Err(DomainError::NhsNumberCheckDigit {
-                masked: number.masked(),
-            })
+            Err(DomainError::NhsNumberCheckDigit)
         }
     }
 
@@ -255,8 +257,10 @@ impl NhsNumber {
         }
     }
 
-    /// The number with all but the last two digits masked, for messages:
-    /// "********19".
+    /// The number with all but the last two digits masked: "********19".
+    ///
+    /// Error messages do not use this (they show no digit at all); it is for
+    /// a person who already holds the number and needs to tell two apart.
     pub fn masked(&self) -> String {
         format!("********{}", &self.0[8..])
     }
@@ -275,10 +279,14 @@ impl fmt::Debug for NhsNumber {
 
 /// Pseudonymises one identifier of the given kind.
 ///
-/// Text that is already a pseudonym (see [`is_pseudonym`]) is returned
-/// unchanged, so pseudonymising twice is harmless. Otherwise an NHS number is
-/// parsed and checked ([`NhsNumber::parse`]) and its 10 digits are used;
-/// any other identifier is trimmed and must not be empty.
+/// Every input is hashed: an NHS number is parsed and checked
+/// ([`NhsNumber::parse`]) and its 10 digits are used; any other identifier is
+/// trimmed and must not be empty. Text that already looks like a pseudonym
+/// gets no special treatment: it is hashed like any other accession or local
+/// identifier, and it is not an NHS number. (Passing it through would let a
+/// data feed choose the pseudonym stored for a record, skip the NHS number
+/// check, and link records across keys.) To recognise a stored pseudonym,
+/// use [`is_pseudonym`] or [`Pseudonym::parse`].
 pub fn pseudonymise(
     key: &PseudonymKey,
     kind: IdentifierKind,
@@ -287,9 +295,6 @@ pub fn pseudonymise(
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(DomainError::EmptyIdentifier { kind });
-    }
-    if is_pseudonym(trimmed) {
-        return Ok(Pseudonym(trimmed.to_owned()));
     }
     Ok(match kind {
         IdentifierKind::NhsNumber => NhsNumber::parse(trimmed)?.pseudonym(key),
@@ -375,14 +380,32 @@ mod tests {
     }
 
     #[test]
-    fn pseudonyms_pass_through_unchanged() {
+    fn pseudonym_shaped_input_is_hashed_not_passed_through() {
         let pseudonym = pseudonymise(&key(), IdentifierKind::Accession, "ACC-001").unwrap();
-        for kind in IdentifierKind::ALL {
-            assert_eq!(
-                pseudonymise(&other_key(), kind, pseudonym.as_str()).unwrap(),
-                pseudonym
+        let text = pseudonym.as_str();
+        assert!(is_pseudonym(text));
+        for kind in [IdentifierKind::Accession, IdentifierKind::LocalPatientId] {
+            let hashed = pseudonymise(&other_key(), kind, text).unwrap();
+            assert_ne!(
+                hashed, pseudonym,
+                "{kind}: a pseudonym must not pass through"
             );
+            assert_eq!(hashed, keyed_pseudonym(&other_key(), kind, text), "{kind}");
+            // Surrounding whitespace is trimmed as for any identifier.
+            assert_eq!(
+                pseudonymise(&other_key(), kind, &format!("  {text}\n")).unwrap(),
+                hashed
+            );
+            // Under the same key, too, it is hashed rather than kept.
+            assert_ne!(pseudonymise(&key(), kind, text).unwrap(), pseudonym);
         }
+        // Not an NHS number, so it is refused, without echoing it.
+        let error = pseudonymise(&key(), IdentifierKind::NhsNumber, text).unwrap_err();
+        assert!(
+            matches!(error, DomainError::NhsNumberFormat { .. }),
+            "{error:?}"
+        );
+        assert!(!error.to_string().contains(&text[4..]), "{error}");
     }
 
     #[test]
@@ -463,15 +486,15 @@ mod tests {
         assert!(NhsNumber::parse("401 023 2250").is_ok());
         assert!(NhsNumber::parse("401 023 2251").is_err());
         let error = NhsNumber::parse("943 476 5910").unwrap_err();
-        assert_eq!(
-            error,
-            DomainError::NhsNumberCheckDigit {
-                masked: "********10".to_owned()
-            }
-        );
+        assert_eq!(error, DomainError::NhsNumberCheckDigit);
         assert_eq!(
             error.to_string(),
-            "NHS number ********10 fails the modulus 11 check digit; check it for a typing error"
+            "NHS number is not valid: the NHS number's check digit is wrong (modulus 11); \
+             check it for a typing error"
+        );
+        assert_eq!(
+            NhsNumber::parse("943 476 591").unwrap_err().to_string(),
+            "NHS number is not in the accepted form: an NHS number has 10 digits, this has 9"
         );
     }
 
@@ -506,6 +529,84 @@ mod tests {
                 "{message}"
             );
             assert!(!message.contains("943"), "{message}");
+        }
+    }
+
+    /// Every error from reading an NHS number, for inputs of every shape.
+    const INVALID_NHS_NUMBERS: [&str; 16] = [
+        "943 476 5910",
+        "9434765910",
+        "943-476-5911",
+        "4010232251",
+        "0000000060",
+        "943 476 591",
+        "9434 76 5919",
+        "943  476 5919",
+        "943.476.5919",
+        "943 476 59190",
+        "94347659191",
+        "9",
+        "943_476_5919",
+        "",
+        "٩٤٣٤٧٦٥٩١٩",
+        "12345678901234567890",
+    ];
+
+    /// Adds `shift` to every ASCII digit, modulo 10: the same shape, and
+    /// (for a shift of 1 to 9) every digit different.
+    fn shift_digits(raw: &str, shift: u32) -> String {
+        raw.chars()
+            .map(|character| match character {
+                '0'..='9' => {
+                    let digit = character.to_digit(10).unwrap();
+                    char::from_digit((digit + shift) % 10, 10).unwrap()
+                }
+                _ => character,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nhs_number_errors_show_no_digit_of_the_number() {
+        for raw in INVALID_NHS_NUMBERS {
+            let error = NhsNumber::parse(raw).unwrap_err();
+            let texts = |error: &DomainError| {
+                [
+                    error.to_string(),
+                    format!("{error:?}"),
+                    format!("{error:#?}"),
+                ]
+            };
+            // Changing every digit of the input changes nothing in the
+            // message or the Debug form, so neither carries any digit of it.
+            // (A shifted number that happens to be valid has no error.)
+            let mut compared = 0;
+            for shift in 1..10 {
+                let shifted = shift_digits(raw, shift);
+                if let Err(shifted_error) = NhsNumber::parse(&shifted) {
+                    assert_eq!(
+                        texts(&error),
+                        texts(&shifted_error),
+                        "{raw:?} / {shifted:?}"
+                    );
+                    compared += 1;
+                }
+            }
+            assert!(compared >= 5, "{raw:?}: only {compared} shifts compared");
+            let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+            for text in texts(&error) {
+                assert!(
+                    digits.len() < 3 || !text.contains(&digits[digits.len() - 3..]),
+                    "{raw:?}: {text}"
+                );
+            }
+            // The same error comes through `pseudonymise`.
+            if !raw.trim().is_empty() {
+                assert_eq!(
+                    pseudonymise(&key(), IdentifierKind::NhsNumber, raw).unwrap_err(),
+                    error
+                );
+            }
         }
     }
 
@@ -569,7 +670,10 @@ mod tests {
             let first = pseudonymise(&key(), IdentifierKind::Accession, &raw).unwrap();
             prop_assert!(is_pseudonym(first.as_str()));
             prop_assert_eq!(&first, &pseudonymise(&key(), IdentifierKind::Accession, &raw).unwrap());
-            prop_assert_eq!(&first, &pseudonymise(&key(), IdentifierKind::Accession, first.as_str()).unwrap());
+            // A pseudonym given as input is hashed again, never kept.
+            let again = pseudonymise(&key(), IdentifierKind::Accession, first.as_str()).unwrap();
+            prop_assert!(is_pseudonym(again.as_str()));
+            prop_assert_ne!(&first, &again);
         }
     }
 }

@@ -32,8 +32,13 @@ impl PostgresStore {
 
     /// Connects to a `postgres://` URL and applies pending migrations.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
-        let options: PgConnectOptions = url.parse().map_err(|error| {
-            StoreError::InvalidReference(format!("{url:?} is not a PostgreSQL URL: {error}"))
+        // The URL may hold a password: neither it nor the parser's message
+        // (which may quote it) goes into the error.
+        let options: PgConnectOptions = url.parse().map_err(|_| {
+            StoreError::InvalidReference(
+                "the PostgreSQL URL could not be read; expected postgres://USER@HOST:PORT/DATABASE"
+                    .to_owned(),
+            )
         })?;
         Self::connect(options).await
     }

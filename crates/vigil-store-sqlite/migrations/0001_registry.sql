@@ -53,9 +53,11 @@ CREATE TABLE deployments (
     change_control  TEXT NOT NULL,
     state           TEXT NOT NULL,
     revision        INTEGER NOT NULL,
-    created_at      TEXT NOT NULL,
-    UNIQUE (product_id, site)
+    created_at      TEXT NOT NULL
 );
+-- One active deployment of a product per site; a retired one may be followed
+-- by a new deployment.
+CREATE UNIQUE INDEX deployments_active_per_site ON deployments (product_id, site) WHERE state <> 'retired';
 
 CREATE TABLE decisions (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,3 +109,10 @@ CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are never edited'); END;
 CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are never deleted'); END;
+-- The recorded head only moves forward, to an entry that exists.
+CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+BEGIN SELECT RAISE(ABORT, 'the audit head is never deleted'); END;
+CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head
+WHEN NEW.sequence <= OLD.sequence
+  OR NOT EXISTS (SELECT 1 FROM audit_log WHERE sequence = NEW.sequence AND hash = NEW.hash)
+BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward to an existing entry'); END;

@@ -47,15 +47,35 @@ impl SqliteStore {
         Self::connect(options).await
     }
 
-    /// Opens a database from a `sqlite://` URL or a plain path.
-    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
-        match url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            Some(path) => Self::open(Path::new(path)).await,
-            None => Self::open(Path::new(url)).await,
+    /// Opens an existing database file; a missing file is an error rather
+    /// than a new, empty database (a mistyped path must not look like an
+    /// empty, intact audit trail).
+    pub async fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound {
+                what: "Vigil database",
+                id: format!(
+                    "{} (create one with `vigil init`, or pass --db)",
+                    path.display()
+                ),
+            });
         }
+        Self::open(path).await
+    }
+
+    /// Opens (creating if needed) a database from a `sqlite://` URL or a
+    /// plain path.
+    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
+        Self::open(Self::path_of(url)).await
+    }
+
+    /// The file path of a `sqlite://` URL or a plain path.
+    pub fn path_of(url: &str) -> &Path {
+        Path::new(
+            url.strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url),
+        )
     }
 
     async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {

@@ -4,12 +4,12 @@
 use serde_json::{Value, json};
 use vigil_audit::{ChainHash, next_entry};
 use vigil_domain::{
-    ChangeKind, Code, Decision, LifecycleState, SignOffPolicy, TransitionRequest, decide,
+    ChangeKind, Code, Decision, LifecycleState, Role, SignOffPolicy, TransitionRequest, decide,
     state_for_new_version,
 };
 
 use crate::StoreError;
-use crate::records::{ChangeContext, DeploymentId, ProductRecord};
+use crate::records::{ChangeContext, DeploymentId, ProductRecord, VersionId};
 use crate::rows::{
     AuditHeadRow, AuditRow, DeploymentRow, OrganisationRow, ProductRow, UserRow, VersionRow,
     evidence_json, sign_offs_json, stored_timestamp,
@@ -69,14 +69,15 @@ pub fn audit_row(
 
 /// Checks a transition request against the deployment as it is now, inside
 /// the write transaction: the state the caller saw must still be current,
-/// and the lifecycle policy must allow it.
+/// and the lifecycle policy must allow it. Returns the decision and the roles
+/// the policy required, which the audit entry records.
 pub fn check_transition(
     current: &DeploymentRow,
     radiotherapy: bool,
     request: TransitionRequest,
     policy: &SignOffPolicy,
     context: &ChangeContext,
-) -> Result<Decision, StoreError> {
+) -> Result<(Decision, Vec<Role>), StoreError> {
     let state = current.state()?;
     if state != request.from {
         return Err(StoreError::Conflict(format!(
@@ -84,7 +85,8 @@ pub fn check_transition(
             current.id, state, request.from
         )));
     }
-    Ok(decide(request, policy, radiotherapy, context.at)?)
+    let required = policy.required_roles(request.from, request.to, radiotherapy);
+    Ok((decide(request, policy, radiotherapy, context.at)?, required))
 }
 
 /// The audit payload of a recorded decision.
@@ -93,8 +95,10 @@ pub fn decision_payload(
     version: i64,
     revision: i64,
     decision: &Decision,
+    required_roles: &[Role],
 ) -> Value {
     json!({
+        "required_roles": required_roles.iter().map(|role| role.as_str()).collect::<Vec<_>>(),
         "deployment": deployment.0,
         "version": version,
         "revision": revision,
@@ -105,18 +109,6 @@ pub fn decision_payload(
         "evidence": evidence_json(&decision.evidence),
         "decided_at": stored_timestamp(decision.decided_at),
     })
-}
-
-/// The state a deployment moves to when it is upgraded to a version with
-/// the given kind of change, and whether its change-control plan covered it.
-pub fn upgraded_state(
-    current: &DeploymentRow,
-    change: ChangeKind,
-) -> Result<(LifecycleState, bool), StoreError> {
-    let state = current.state()?;
-    let plan = current.change_control()?;
-    let next = state_for_new_version(state, &plan, change);
-    Ok((next, plan.covers(change)))
 }
 
 /// The audit payload of a new organisation.
@@ -217,23 +209,42 @@ pub struct UpgradePlan {
     pub payload: Value,
 }
 
-/// Plans the upgrade of a deployment from `previous` to `target`, which must
-/// be another version of the same product.
+/// Plans the upgrade of a deployment to `target`, which must be another
+/// version of the same product. `versions` are all the product's versions in
+/// the order they were registered. The deployment keeps its state only if its
+/// change-control plan covers every kind of change between the deployed
+/// version and the target (a version skipped over still changed the model);
+/// going back to an earlier version is never covered.
 pub fn plan_upgrade(
     current: &DeploymentRow,
-    previous: &VersionRow,
-    target: &VersionRow,
+    versions: &[VersionRow],
+    target: VersionId,
 ) -> Result<UpgradePlan, StoreError> {
-    if target.product_id != current.product_id {
+    let position = |id: i64| versions.iter().position(|version| version.id == id);
+    let target_position = position(target.0).ok_or(StoreError::NotFound {
+        what: "version",
+        id: target.to_string(),
+    })?;
+    let target_row = &versions[target_position];
+    if target_row.product_id != current.product_id {
         return Err(StoreError::InvalidReference(format!(
             "version {} belongs to product {}, but deployment {} deploys product {}",
-            target.id, target.product_id, current.id, current.product_id
+            target_row.id, target_row.product_id, current.id, current.product_id
         )));
     }
-    if target.id == current.version_id {
+    let current_position = position(current.version_id).ok_or_else(|| {
+        StoreError::corrupt(
+            "deployment version",
+            format!(
+                "version {} is not a version of its product",
+                current.version_id
+            ),
+        )
+    })?;
+    if target_position == current_position {
         return Err(StoreError::InvalidReference(format!(
             "deployment {} already runs version {}",
-            current.id, target.version
+            current.id, target_row.version
         )));
     }
     let state_before = current.state()?;
@@ -243,16 +254,37 @@ pub fn plan_upgrade(
             current.id
         )));
     }
-    let change = ChangeKind::parse(&target.change_kind)
-        .map_err(|error| StoreError::corrupt("version change kind", error))?;
-    let (state_after, covered) = upgraded_state(current, change)?;
+    let plan = current.change_control()?;
+    let (state_after, covered, kinds) = if target_position < current_position {
+        // A rollback is treated as an uncovered change: it re-enters
+        // validation from shadow, live or suspended.
+        let state = state_for_new_version(
+            state_before,
+            &vigil_domain::ChangeControlPlan::none(),
+            ChangeKind::PerformanceUpdate,
+        );
+        (state, false, vec!["rollback".to_owned()])
+    } else {
+        let mut state = state_before;
+        let mut covered = true;
+        let mut kinds = Vec::new();
+        for version in &versions[current_position + 1..=target_position] {
+            let change = ChangeKind::parse(&version.change_kind)
+                .map_err(|error| StoreError::corrupt("version change kind", error))?;
+            covered &= plan.covers(change);
+            state = state_for_new_version(state, &plan, change);
+            kinds.push(change.as_str().to_owned());
+        }
+        (state, covered, kinds)
+    };
+    let previous = &versions[current_position];
     let payload = json!({
         "deployment": current.id,
         "from_version": previous.id,
         "from_version_string": previous.version,
-        "to_version": target.id,
-        "to_version_string": target.version,
-        "change_kind": target.change_kind,
+        "to_version": target_row.id,
+        "to_version_string": target_row.version,
+        "change_kinds": kinds,
         "covered_by_change_control": covered,
         "state_before": state_before.as_str(),
         "state_after": state_after.as_str(),

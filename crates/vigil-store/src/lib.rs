@@ -37,6 +37,16 @@ pub use records::{
     ProductRecord, UserRecord, VersionId, VersionRecord,
 };
 
+/// The stored audit trail and its recorded head, read together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditTrail {
+    pub entries: Vec<StoredEntry>,
+    pub head: Option<RecordedHead>,
+    /// Whether the registry holds anything (organisations or users): an
+    /// empty chain beside a non-empty registry means the chain was removed.
+    pub registry_is_empty: bool,
+}
+
 /// What every database backend provides. Each mutating method runs in one
 /// transaction that also appends its audit entry: it either happens
 /// completely, audit entry included, or not at all.
@@ -125,11 +135,9 @@ pub trait Store: Send + Sync {
         version: VersionId,
     ) -> impl Future<Output = Result<DeploymentRecord, StoreError>> + Send;
 
-    /// The audit trail in insertion order, as stored.
-    fn audit_entries(&self) -> impl Future<Output = Result<Vec<StoredEntry>, StoreError>> + Send;
-
-    /// The separately recorded head of the audit chain.
-    fn audit_head(&self) -> impl Future<Output = Result<Option<RecordedHead>, StoreError>> + Send;
+    /// The audit trail in insertion order, as stored, and the separately
+    /// recorded head of the chain, both read from one consistent snapshot.
+    fn audit_trail(&self) -> impl Future<Output = Result<AuditTrail, StoreError>> + Send;
 
     /// Everything, as a portable archive.
     fn export_archive(&self) -> impl Future<Output = Result<Archive, StoreError>> + Send;

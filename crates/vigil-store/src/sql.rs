@@ -12,6 +12,13 @@
 /// so that they can be listed as a tree and re-inserted in order.
 pub const ORGANISATIONS_PARENTS_FIRST: &str = "SELECT * FROM organisations ORDER BY CASE kind WHEN 'nation' THEN 0 WHEN 'region' THEN 1 WHEN 'trust' THEN 2 ELSE 3 END, code";
 
+/// The audit log in insertion order, every column cast to the type the chain
+/// expects.
+pub const AUDIT_LOG_IN_ORDER: &str = "SELECT CAST(sequence AS BIGINT) AS sequence, CAST(recorded_at AS TEXT) AS recorded_at, \
+     CAST(actor AS TEXT) AS actor, CAST(role AS TEXT) AS role, CAST(organisation AS TEXT) AS organisation, \
+     CAST(action AS TEXT) AS action, CAST(subject AS TEXT) AS subject, CAST(payload AS TEXT) AS payload, \
+     CAST(previous_hash AS TEXT) AS previous_hash, CAST(hash AS TEXT) AS hash FROM audit_log ORDER BY position";
+
 /// Implements [`Store`](crate::Store) for `$store`, a backend over the sqlx
 /// database `$database`. The backend must provide, as inherent items:
 /// `const BACKEND_NAME: &str`, `const MIGRATIONS: EmbeddedMigrations`, a pool
@@ -32,7 +39,7 @@ macro_rules! impl_sql_store {
         use $crate::rows::{
             AuditRow, DecisionRow, DeploymentRow, OrganisationRow, ProductRow, UserRow, VersionRow, stored_timestamp,
         };
-        use $crate::sql::ORGANISATIONS_PARENTS_FIRST;
+        use $crate::sql::{AUDIT_LOG_IN_ORDER, ORGANISATIONS_PARENTS_FIRST};
         use $crate::{
             Archive, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord, NewUser, ProductId, ProductRecord,
             StoreError, UserRecord, VersionId,
@@ -445,7 +452,7 @@ macro_rules! impl_sql_store {
                 self.write(async |connection| {
                     let current = deployment_in(connection, id).await?;
                     let radiotherapy = product_modality(connection, current.product_id).await? == Modality::Radiotherapy;
-                    let decision = check_transition(&current, radiotherapy, request, policy, context)?;
+                    let (decision, required_roles) = check_transition(&current, radiotherapy, request, policy, context)?;
                     let updated = ::sqlx::query("UPDATE deployments SET state = $1, revision = revision + 1 WHERE id = $2 AND revision = $3")
                         .bind(decision.to.as_str())
                         .bind(id.0)
@@ -458,7 +465,7 @@ macro_rules! impl_sql_store {
                             "deployment {id} changed while this decision was being recorded; reload it and decide again"
                         )));
                     }
-                    let payload = decision_payload(id, current.version_id, current.revision + 1, &decision);
+                    let payload = decision_payload(id, current.version_id, current.revision + 1, &decision, &required_roles);
                     let sequence =
                         append_audit(connection, context, "deployment.transition", &format!("deployment:{id}"), &payload).await?;
                     let mut row = DecisionRow::new(
@@ -498,25 +505,32 @@ macro_rules! impl_sql_store {
             ) -> Result<DeploymentRecord, StoreError> {
                 self.write(async |connection| {
                     let current = deployment_in(connection, id).await?;
-                    let target = ::sqlx::query("SELECT * FROM product_versions WHERE id = $1")
-                        .bind(version.0)
-                        .fetch_optional(&mut *connection)
+                    let versions: Vec<VersionRow> = ::sqlx::query("SELECT * FROM product_versions WHERE product_id = $1 ORDER BY id")
+                        .bind(current.product_id)
+                        .fetch_all(&mut *connection)
                         .await
                         .map_err(database_error)?
-                        .ok_or(StoreError::NotFound {
-                            what: "version",
-                            id: version.to_string(),
-                        })?;
-                    let target = version_row(&target).map_err(database_error)?;
-                    let previous = ::sqlx::query("SELECT * FROM product_versions WHERE id = $1")
-                        .bind(current.version_id)
-                        .fetch_one(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
-                    let previous = version_row(&previous).map_err(database_error)?;
-                    let plan = vigil_store::governance::plan_upgrade(&current, &previous, &target)?;
-                    ::sqlx::query("UPDATE deployments SET version_id = $1, state = $2, revision = revision + 1 WHERE id = $3 AND revision = $4")
-                        .bind(target.id)
+                        .iter()
+                        .map(|row| version_row(row).map_err(database_error))
+                        .collect::<Result<_, _>>()?;
+                    let target_belongs = versions.iter().any(|row| row.id == version.0);
+                    if !target_belongs {
+                        let exists: Option<i64> = ::sqlx::query_scalar("SELECT product_id FROM product_versions WHERE id = $1")
+                            .bind(version.0)
+                            .fetch_optional(&mut *connection)
+                            .await
+                            .map_err(database_error)?;
+                        return Err(match exists {
+                            Some(product) => StoreError::InvalidReference(format!(
+                                "version {version} belongs to product {product}, but deployment {id} deploys product {}",
+                                current.product_id
+                            )),
+                            None => StoreError::NotFound { what: "version", id: version.to_string() },
+                        });
+                    }
+                    let plan = $crate::governance::plan_upgrade(&current, &versions, version)?;
+                    let updated = ::sqlx::query("UPDATE deployments SET version_id = $1, state = $2, revision = revision + 1 WHERE id = $3 AND revision = $4")
+                        .bind(version.0)
                         .bind(plan.state_after.as_str())
                         .bind(id.0)
                         .bind(current.revision)
@@ -530,30 +544,40 @@ macro_rules! impl_sql_store {
                 .await
             }
 
-            async fn audit_entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
-                let rows = fetch_rows(
-                    &self.pool,
-                    "SELECT * FROM audit_log ORDER BY position",
-                    audit_log_row,
-                )
-                .await?;
-                Ok(rows.iter().map(AuditRow::to_stored_entry).collect())
-            }
-
-            async fn audit_head(&self) -> Result<Option<RecordedHead>, StoreError> {
-                let row = ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
-                    .fetch_optional(&self.pool)
+            async fn audit_trail(&self) -> Result<$crate::AuditTrail, StoreError> {
+                let mut transaction = self.snapshot().await?;
+                let connection = &mut *transaction;
+                // Every column is cast to the type the chain expects, so that
+                // a value of the wrong type written outside Vigil shows up as
+                // a broken entry rather than a read failure.
+                let rows = fetch_rows(&mut *connection, AUDIT_LOG_IN_ORDER, audit_log_row).await?;
+                let head = ::sqlx::query("SELECT CAST(sequence AS BIGINT) AS sequence, CAST(hash AS TEXT) AS hash FROM audit_head WHERE singleton = 1")
+                    .fetch_optional(&mut *connection)
                     .await
+                    .map_err(database_error)?
+                    .map(|row| audit_head_row(&row))
+                    .transpose()
                     .map_err(database_error)?;
-                row.map(|row| {
-                    let head = audit_head_row(&row).map_err(database_error)?;
-                    Ok(RecordedHead {
-                        sequence: u64::try_from(head.sequence)
-                            .map_err(|error| StoreError::corrupt("audit head", error))?,
-                        hash: head.hash,
-                    })
+                let registry_rows: i64 = ::sqlx::query_scalar(
+                    "SELECT (SELECT COUNT(*) FROM organisations) + (SELECT COUNT(*) FROM users)",
+                )
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(database_error)?;
+                transaction.commit().await.map_err(database_error)?;
+                Ok($crate::AuditTrail {
+                    entries: rows.iter().map(AuditRow::to_stored_entry).collect(),
+                    head: head
+                        .map(|head| -> Result<RecordedHead, StoreError> {
+                            Ok(RecordedHead {
+                                sequence: u64::try_from(head.sequence)
+                                    .map_err(|error| StoreError::corrupt("audit head", error))?,
+                                hash: head.hash,
+                            })
+                        })
+                        .transpose()?,
+                    registry_is_empty: registry_rows == 0,
                 })
-                .transpose()
             }
 
             async fn export_archive(&self) -> Result<Archive, StoreError> {
@@ -600,11 +624,7 @@ macro_rules! impl_sql_store {
                         decision_row,
                     )
                     .await?,
-                    audit_log: fetch_rows(
-                        &mut *connection,
-                        "SELECT * FROM audit_log ORDER BY position",
-                        audit_log_row,
-                    )
+                    audit_log: fetch_rows(&mut *connection, AUDIT_LOG_IN_ORDER, audit_log_row)
                     .await?,
                     audit_head: ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
                         .fetch_optional(&mut *connection)

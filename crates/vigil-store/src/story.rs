@@ -208,9 +208,8 @@ pub async fn walk_to(
 }
 
 async fn audit_is_intact(store: &impl Store) -> u64 {
-    let entries = store.audit_entries().await.expect("audit entries");
-    let head = store.audit_head().await.expect("audit head");
-    match verify(entries, head.as_ref()) {
+    let trail = store.audit_trail().await.expect("audit trail");
+    match verify(trail.entries, trail.head.as_ref()) {
         Verification::Intact { entries, .. } => entries,
         broken => panic!("the audit chain is broken: {broken}"),
     }
@@ -422,7 +421,7 @@ pub async fn the_lifecycle_records_every_decision(store: impl Store) {
     assert_eq!(go_live.version, version_id);
     assert_eq!(go_live.recorded_by, "ai-lead");
     assert_eq!(go_live.decision.evidence[0].as_str(), "evaluation:1");
-    let entries = store.audit_entries().await.expect("entries");
+    let entries = store.audit_trail().await.expect("entries").entries;
     let audited = &entries[go_live.audit_sequence as usize - 1];
     assert_eq!(audited.record.action, "deployment.transition");
     assert!(
@@ -603,7 +602,58 @@ pub async fn a_new_version_reenters_validation_unless_covered(store: impl Store)
         (LifecycleState::Validation, retrained),
         "not covered: back to validation"
     );
-    let again = store.upgrade_deployment(&admin(), id, retrained).await;
+    // Back to live, then a bug fix released after an uncovered retraining:
+    // jumping straight to it still includes the retraining.
+    let policy = SignOffPolicy::default();
+    for (step, (from, to)) in [
+        (LifecycleState::Validation, LifecycleState::Shadow),
+        (LifecycleState::Shadow, LifecycleState::Live),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .transition(
+                &context("x", Role::AiLead, 90 + step as i64),
+                id,
+                request(from, to, false),
+                &policy,
+            )
+            .await
+            .expect("back to live");
+    }
+    let retrained_again = store
+        .add_version(
+            &admin(),
+            product,
+            &version("3.0.0", ChangeKind::PerformanceUpdate),
+        )
+        .await
+        .expect("v3");
+    let fix_after = store
+        .add_version(&admin(), product, &version("3.0.1", ChangeKind::BugFix))
+        .await
+        .expect("v3.0.1");
+    let skipped = store
+        .upgrade_deployment(&admin(), id, fix_after)
+        .await
+        .expect("upgrade");
+    assert_eq!(
+        skipped.state,
+        LifecycleState::Validation,
+        "a skipped retraining is still a retraining"
+    );
+    assert_ne!(retrained_again, fix_after);
+    // Rolling back to an earlier version is never covered by the plan.
+    let rolled_back = store
+        .upgrade_deployment(&admin(), id, bug_fix)
+        .await
+        .expect("rollback");
+    assert_eq!(
+        (rolled_back.state, rolled_back.version),
+        (LifecycleState::Validation, bug_fix)
+    );
+    let again = store.upgrade_deployment(&admin(), id, bug_fix).await;
     assert!(
         matches!(again, Err(StoreError::InvalidReference(_))),
         "{again:?}"
@@ -620,13 +670,13 @@ pub async fn a_new_version_reenters_validation_unless_covered(store: impl Store)
         store.upgrade_deployment(&admin(), id, foreign).await,
         Err(StoreError::InvalidReference(_))
     ));
-    let entries = store.audit_entries().await.expect("entries");
+    let entries = store.audit_trail().await.expect("entries").entries;
     let upgrades: Vec<&str> = entries
         .iter()
         .filter(|e| e.record.action == "deployment.upgrade")
         .map(|e| e.record.payload.as_str())
         .collect();
-    assert_eq!(upgrades.len(), 2);
+    assert_eq!(upgrades.len(), 4);
     assert!(
         upgrades[1].contains("\"state_after\":\"validation\""),
         "{}",
@@ -647,7 +697,10 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
         Some((&code("rw3"), OrganisationKind::Trust)),
     )
     .expect("site");
-    source.add_organisation(&admin(), &clinic).await.expect("add site");
+    source
+        .add_organisation(&admin(), &clinic)
+        .await
+        .expect("add site");
     let archive = source.export_archive().await.expect("export");
     let text = archive.to_json();
     let parsed = crate::Archive::from_json(&text).expect("parse");

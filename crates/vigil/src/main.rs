@@ -49,13 +49,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints an error as one line and turns it into exit code 1.
+/// Prints an error as one line and turns it into exit code 2 (exit code 1
+/// is kept for a negative answer, such as a broken audit chain).
 fn report(outcome: anyhow::Result<ExitCode>) -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(1)
+            ExitCode::from(2)
         }
     }
 }

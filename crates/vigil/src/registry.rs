@@ -381,13 +381,27 @@ fn parse_id<T: std::str::FromStr<Err = String>>(field: &str, value: &str) -> Res
     value.parse().map_err(|error| anyhow!("{field}: {error}"))
 }
 
+/// The one-line result of a verification.
+fn verification_line(verification: &Result<Verification, String>) -> String {
+    match verification {
+        Ok(verification) => verification.to_string(),
+        Err(message) => message.clone(),
+    }
+}
+
 /// Writes a file that must not already exist, readable only by its owner.
 fn create_secret_file(path: &Path, contents: &str) -> Result<()> {
+    create_file(path, contents, true)
+}
+
+/// Writes and syncs a file that must not already exist; a secret one is
+/// readable only by its owner.
+fn create_file(path: &Path, contents: &str, secret: bool) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    {
+    if secret {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
@@ -411,7 +425,18 @@ pub fn run(store: &StoreArgs, command: RegistryCommand) -> Result<std::process::
             let backend = PostgresStore::open_url(&store.db).await?;
             execute(&backend, store, command).await
         } else {
-            let backend = SqliteStore::open_url(&store.db).await?;
+            let creates = matches!(
+                command,
+                RegistryCommand::Init(_)
+                    | RegistryCommand::Import { .. }
+                    | RegistryCommand::Migrate
+            );
+            let path = SqliteStore::path_of(&store.db);
+            let backend = if creates {
+                SqliteStore::open(path).await?
+            } else {
+                SqliteStore::open_existing(path).await?
+            };
             let outcome = execute(&backend, store, command).await;
             backend.close().await;
             outcome
@@ -430,16 +455,66 @@ async fn actor_context(store: &impl Store, actor: &ActorArgs) -> Result<ChangeCo
                 actor.actor
             )
         })?;
-    let role = match &actor.role {
-        Some(role) => Role::parse(role).map_err(|error| anyhow!("--role: {error}"))?,
-        None => user.role,
-    };
+    if let Some(role) = &actor.role {
+        let role = Role::parse(role).map_err(|error| anyhow!("--role: {error}"))?;
+        if role != user.role {
+            bail!(
+                "{} holds the role {}, not {role}; a user acts only in the role they hold",
+                user.user_name,
+                user.role
+            );
+        }
+    }
     Ok(ChangeContext::now(Actor {
         name: user.user_name.clone(),
-        role,
+        role: user.role,
         organisation: user.organisation.clone(),
     }))
 }
+
+/// The organisation tree as stored.
+async fn organisation_tree(store: &impl Store) -> Result<OrganisationTree> {
+    OrganisationTree::new(store.organisations().await?)
+        .map_err(|error| anyhow!("the stored organisation tree is invalid: {error}"))
+}
+
+/// Refuses a change to `target` by someone of `organisation` unless the
+/// target lies within that organisation's part of the tree.
+fn require_within(
+    tree: &OrganisationTree,
+    organisation: &Code,
+    target: &Code,
+    who: &str,
+) -> Result<()> {
+    if tree.is_within(target, organisation) {
+        Ok(())
+    } else {
+        bail!("{who} belongs to {organisation}, which does not include {target}")
+    }
+}
+
+/// Refuses a change unless the actor holds one of `roles`.
+fn require_role(context: &ChangeContext, roles: &[Role], action: &str) -> Result<()> {
+    if roles.contains(&context.actor.role) {
+        Ok(())
+    } else {
+        let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+        bail!(
+            "{} ({}) may not {action}; that needs one of: {}",
+            context.actor.name,
+            context.actor.role,
+            names.join(", ")
+        )
+    }
+}
+
+const ADMINISTRATORS: [Role; 2] = [Role::OrganisationAdmin, Role::NationalAdmin];
+const REGISTRARS: [Role; 4] = [
+    Role::AiLead,
+    Role::ProcurementLead,
+    Role::OrganisationAdmin,
+    Role::NationalAdmin,
+];
 
 fn print(json_output: bool, value: Value, human: impl FnOnce() -> String) {
     if json_output {
@@ -600,35 +675,31 @@ async fn execute(
             if tree.get(&admin_organisation).is_none() {
                 bail!("--admin-organisation {admin_organisation} is not in the organisation file");
             }
-            let admin = text("--admin", &init.admin)?;
+            // Everything is parsed and checked before anything is written.
+            let admin = NewUser {
+                user_name: text("--admin", &init.admin)?,
+                display_name: text(
+                    "--admin-name",
+                    init.admin_name.as_deref().unwrap_or(&init.admin),
+                )?,
+                role: if tree.get(&admin_organisation).map(|o| o.kind)
+                    == Some(OrganisationKind::Nation)
+                {
+                    Role::NationalAdmin
+                } else {
+                    Role::OrganisationAdmin
+                },
+                organisation: admin_organisation,
+            };
             let context = ChangeContext::now(Actor {
-                name: admin.clone(),
-                role: Role::NationalAdmin,
-                organisation: admin_organisation.clone(),
+                name: admin.user_name.clone(),
+                role: admin.role,
+                organisation: admin.organisation.clone(),
             });
             for organisation in &parsed {
                 store.add_organisation(&context, organisation).await?;
             }
-            let user = store
-                .add_user(
-                    &context,
-                    &NewUser {
-                        user_name: admin.clone(),
-                        display_name: text(
-                            "--admin-name",
-                            init.admin_name.as_deref().unwrap_or(&init.admin),
-                        )?,
-                        role: if tree.get(&admin_organisation).map(|o| o.kind)
-                            == Some(OrganisationKind::Nation)
-                        {
-                            Role::NationalAdmin
-                        } else {
-                            Role::OrganisationAdmin
-                        },
-                        organisation: admin_organisation,
-                    },
-                )
-                .await?;
+            let user = store.add_user(&context, &admin).await?;
             print(
                 json_output,
                 json!({"organisations": parsed.len(), "admin": user.user_name.as_str(), "role": user.role.as_str()}),
@@ -709,6 +780,18 @@ async fn execute(
                 parent.as_ref().zip(parent_kind),
             )
             .map_err(|error| anyhow!("{error}"))?;
+            require_role(&context, &ADMINISTRATORS, "add organisations")?;
+            match &organisation.parent {
+                Some(parent) => require_within(
+                    &organisation_tree(store).await?,
+                    &context.actor.organisation,
+                    parent,
+                    context.actor.name.as_str(),
+                )?,
+                None => bail!(
+                    "the nation is created by `vigil init`; a new organisation needs --parent"
+                ),
+            }
             store.add_organisation(&context, &organisation).await?;
             print(
                 json_output,
@@ -748,6 +831,16 @@ async fn execute(
                 role: Role::parse(&user_role).map_err(|error| anyhow!("--user-role: {error}"))?,
                 organisation: code("--organisation", &organisation)?,
             };
+            require_role(&context, &ADMINISTRATORS, "add users")?;
+            if user.role == Role::NationalAdmin && context.actor.role != Role::NationalAdmin {
+                bail!("only a national administrator may create another national administrator");
+            }
+            require_within(
+                &organisation_tree(store).await?,
+                &context.actor.organisation,
+                &user.organisation,
+                context.actor.name.as_str(),
+            )?;
             let record = store.add_user(&context, &user).await?;
             print(
                 json_output,
@@ -834,6 +927,7 @@ async fn execute(
                     .map_err(|error| anyhow!("--class: {error}"))?,
                 marking: text("--marking", &marking)?,
             };
+            require_role(&context, &REGISTRARS, "register products")?;
             let id = store.add_product(&context, &product).await?;
             print(json_output, json!({"id": id.0}), || {
                 format!("added product {id}\n")
@@ -858,6 +952,7 @@ async fn execute(
                 change_kind: ChangeKind::parse(&change)
                     .map_err(|error| anyhow!("--change: {error}"))?,
             };
+            require_role(&context, &REGISTRARS, "register product versions")?;
             let id = store.add_version(&context, product, &version).await?;
             print(json_output, json!({"id": id.0}), || {
                 format!("added version {id}\n")
@@ -954,6 +1049,13 @@ async fn execute(
                 change_control: ChangeControlPlan::new(kinds)
                     .map_err(|error| anyhow!("--change-control: {error}"))?,
             };
+            require_role(&context, &REGISTRARS, "register deployments")?;
+            require_within(
+                &organisation_tree(store).await?,
+                &context.actor.organisation,
+                &deployment.site,
+                context.actor.name.as_str(),
+            )?;
             let id = store
                 .add_deployment(
                     &context,
@@ -980,18 +1082,49 @@ async fn execute(
             let context = actor_context(store, &actor).await?;
             let id = parse_id::<DeploymentId>("deployment id", &id)?;
             let to = LifecycleState::parse(&to).map_err(|error| anyhow!("--to: {error}"))?;
+            let current = store.deployment(id).await?;
             let from = match from {
                 Some(from) => {
                     LifecycleState::parse(&from).map_err(|error| anyhow!("--from: {error}"))?
                 }
-                None => store.deployment(id).await?.state,
+                None => current.state,
             };
+            // The actor and every signer must be registered users holding the
+            // role they sign in, within the part of the organisation tree
+            // that includes the deployment's site.
+            let tree = organisation_tree(store).await?;
+            let site = &current.deployment.site;
+            require_within(
+                &tree,
+                &context.actor.organisation,
+                site,
+                context.actor.name.as_str(),
+            )?;
+            let users = store.users().await?;
             let mut signatures = vec![SignOff {
                 actor: context.actor.name.clone(),
                 role: context.actor.role,
             }];
             for sign_off in &sign_offs {
                 let parsed = parse_sign_off(sign_off)?;
+                let signer = users
+                    .iter()
+                    .find(|user| user.user_name == parsed.actor)
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "--sign-off {sign_off:?}: {} is not a registered user",
+                            parsed.actor
+                        )
+                    })?;
+                if signer.role != parsed.role {
+                    bail!(
+                        "--sign-off {sign_off:?}: {} holds the role {}, not {}",
+                        signer.user_name,
+                        signer.role,
+                        parsed.role
+                    );
+                }
+                require_within(&tree, &signer.organisation, site, signer.user_name.as_str())?;
                 if !signatures.contains(&parsed) {
                     signatures.push(parsed);
                 }
@@ -1030,7 +1163,17 @@ async fn execute(
             let context = actor_context(store, &actor).await?;
             let id = parse_id::<DeploymentId>("deployment id", &id)?;
             let record = store
-                .upgrade_deployment(&context, id, parse_id::<VersionId>("--version", &version)?)
+                .upgrade_deployment(&context, id, {
+                    require_role(&context, &REGISTRARS, "upgrade deployments")?;
+                    let site = store.deployment(id).await?.deployment.site;
+                    require_within(
+                        &organisation_tree(store).await?,
+                        &context.actor.organisation,
+                        &site,
+                        context.actor.name.as_str(),
+                    )?;
+                    parse_id::<VersionId>("--version", &version)?
+                })
                 .await?;
             print(json_output, deployment_json(&record), || {
                 format!(
@@ -1043,30 +1186,57 @@ async fn execute(
             checkpoint,
             public_key,
         }) => {
-            let entries = store.audit_entries().await?;
-            let head = store.audit_head().await?;
-            let verification = match &checkpoint {
-                Some(path) => {
-                    let checkpoint = Checkpoint::from_json(
-                        &std::fs::read_to_string(path)
-                            .with_context(|| format!("cannot read {}", path.display()))?,
-                    )?;
-                    checkpoint.verify_signature(public_key.as_deref())?;
-                    verify_against_trusted_checkpoint(
-                        entries,
-                        head.as_ref(),
-                        &checkpoint,
-                        public_key.as_deref(),
-                    )?
+            let trail = store.audit_trail().await?;
+            let verification = if trail.entries.is_empty()
+                && trail.head.is_none()
+                && !trail.registry_is_empty
+            {
+                // The registry exists but its whole audit trail is gone.
+                Err(
+                    "the audit trail is empty but the registry is not: the trail was removed"
+                        .to_owned(),
+                )
+            } else {
+                match &checkpoint {
+                    Some(path) => {
+                        let trusted = public_key.as_deref().ok_or_else(|| {
+                            anyhow!("--checkpoint needs --public-key: a checkpoint proves nothing unless it is signed with a key you trust")
+                        })?;
+                        let checkpoint = Checkpoint::from_json(
+                            &std::fs::read_to_string(path)
+                                .with_context(|| format!("cannot read {}", path.display()))?,
+                        )?;
+                        verify_against_trusted_checkpoint(
+                            trail.entries,
+                            trail.head.as_ref(),
+                            &checkpoint,
+                            Some(trusted),
+                        )
+                        .map_err(|error| {
+                            format!("the checkpoint {} does not hold: {error}", path.display())
+                        })
+                    }
+                    None => Ok(verify(trail.entries, trail.head.as_ref())),
                 }
-                None => verify(entries, head.as_ref()),
             };
-            let intact = matches!(verification, Verification::Intact { .. });
-            print(
-                json_output,
-                json!({"intact": intact, "result": verification.to_string(), "checkpoint": checkpoint.is_some()}),
-                || format!("{verification}\n"),
-            );
+            let (intact, value, line) = match &verification {
+                Ok(Verification::Intact { entries, head }) => (
+                    true,
+                    json!({"intact": true, "entries": entries, "head": head.to_hex(), "checkpoint": checkpoint.is_some()}),
+                    verification_line(&verification),
+                ),
+                Ok(Verification::Broken { sequence, reason }) => (
+                    false,
+                    json!({"intact": false, "sequence": sequence, "reason": reason.code(), "message": reason.to_string()}),
+                    verification_line(&verification),
+                ),
+                Err(message) => (
+                    false,
+                    json!({"intact": false, "reason": "checkpoint_or_trail_missing", "message": message}),
+                    message.clone(),
+                ),
+            };
+            print(json_output, value, || format!("{line}\n"));
             if !intact {
                 return Ok(std::process::ExitCode::from(1));
             }
@@ -1076,12 +1246,11 @@ async fn execute(
                 &std::fs::read_to_string(&key)
                     .with_context(|| format!("cannot read {}", key.display()))?,
             )?;
-            let entries = store.audit_entries().await?;
-            let head = store.audit_head().await?;
+            let trail = store.audit_trail().await?;
             let Verification::Intact {
                 entries: count,
                 head: hash,
-            } = verify(entries, head.as_ref())
+            } = verify(trail.entries, trail.head.as_ref())
             else {
                 bail!(
                     "the audit chain is broken; run `vigil audit verify` — a checkpoint is only signed over an intact chain"
@@ -1090,20 +1259,20 @@ async fn execute(
             let checkpoint = Checkpoint::sign(&key, count, &hash, jiff::Timestamp::now());
             match out {
                 Some(path) => {
-                    std::fs::write(&path, checkpoint.to_json())
-                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    create_file(&path, &checkpoint.to_json(), false)?;
                     print(
                         json_output,
-                        json!({"sequence": count, "head": hash.to_hex(), "file": path.display().to_string()}),
+                        json!({"sequence": count, "head": hash.to_hex(), "public_key": key.public_key_hex(), "file": path.display().to_string()}),
                         || {
                             format!(
-                                "checkpoint of entry {count} written to {}\n",
+                                "checkpoint of entry {count} signed by {} written to {}\n",
+                                key.public_key_hex(),
                                 path.display()
                             )
                         },
                     );
                 }
-                None => println!("{}", checkpoint.to_json()),
+                None => print!("{}", checkpoint.to_json()),
             }
         }
         RegistryCommand::Audit(AuditCommand::Keygen { out }) => {

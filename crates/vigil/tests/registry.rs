@@ -39,7 +39,7 @@ fn ok(db: &str, arguments: &[&str]) -> String {
 
 /// A registry with users, a product, a version and a live deployment:
 /// 7 organisations + admin + 4 users + product + version + deployment + 4
-/// decisions = 19 audit entries.
+/// decisions + one user of another Trust = 20 audit entries.
 fn populate(db: &str) {
     ok(
         db,
@@ -198,9 +198,27 @@ fn populate(db: &str) {
             "hazard-log:v3",
         ],
     );
+    // An AI lead of another Trust, outside rw3's part of the tree.
+    ok(
+        db,
+        &[
+            "user",
+            "add",
+            "--actor",
+            "admin",
+            "--user-name",
+            "outsider",
+            "--display-name",
+            "outsider",
+            "--user-role",
+            "ai_lead",
+            "--organisation",
+            "rxl",
+        ],
+    );
 }
 
-const POPULATED_ENTRIES: u64 = 19;
+const POPULATED_ENTRIES: u64 = 20;
 
 fn sqlite_database() -> (tempfile::TempDir, String) {
     let directory = tempfile::tempdir().expect("temporary directory");
@@ -234,10 +252,7 @@ fn check_verify(db: &str, expected: &str, code: i32) {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        stdout.starts_with(expected),
-        "expected {expected:?}, got {stdout:?}"
-    );
+    assert_eq!(stdout.trim_end(), expected, "the whole verdict line");
 }
 
 #[test]
@@ -403,10 +418,90 @@ fn refused_commands_say_why_and_write_nothing() {
             ],
             "region",
         ),
+        (
+            vec![
+                "deployment",
+                "transition",
+                "1",
+                "--actor",
+                "ailead",
+                "--role",
+                "clinical_safety_officer",
+                "--to",
+                "suspended",
+                "--reason",
+                "x",
+            ],
+            "holds the role ai_lead, not clinical_safety_officer",
+        ),
+        (
+            vec![
+                "deployment",
+                "transition",
+                "1",
+                "--actor",
+                "cso",
+                "--to",
+                "suspended",
+                "--reason",
+                "x",
+                "--sign-off",
+                "Anyone:clinical_lead",
+            ],
+            "Anyone is not a registered user",
+        ),
+        (
+            vec![
+                "deployment",
+                "transition",
+                "1",
+                "--actor",
+                "cso",
+                "--to",
+                "suspended",
+                "--reason",
+                "x",
+                "--sign-off",
+                "ailead:clinical_lead",
+            ],
+            "holds the role ai_lead, not clinical_lead",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "--actor",
+                "ailead",
+                "--user-name",
+                "x",
+                "--display-name",
+                "x",
+                "--user-role",
+                "national_admin",
+                "--organisation",
+                "england",
+            ],
+            "may not add users",
+        ),
+        (
+            vec![
+                "deployment",
+                "add",
+                "--actor",
+                "outsider",
+                "--version",
+                "1",
+                "--site",
+                "rw3-main",
+                "--team",
+                "x",
+            ],
+            "does not include rw3-main",
+        ),
     ] {
         let output = vigil(&db, &arguments);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{arguments:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}: {stderr}");
         assert!(
             stderr.starts_with("error: ") && stderr.contains(expected),
             "{arguments:?}: expected {expected:?} in {stderr:?}"
@@ -466,23 +561,31 @@ fn tampering_with_sqlite_is_detected_at_the_exact_entry() {
     for (sql, expected) in [
         (
             "UPDATE audit_log SET payload = replace(payload, 'shadow agreement', 'no agreement') WHERE sequence = 19",
-            "broken at entry 19",
+            "broken at entry 19: the stored hash does not match the entry's content, so the content or its hash was edited",
         ),
         (
             "UPDATE audit_log SET actor = 'someone-else' WHERE sequence = 8",
-            "broken at entry 8",
+            "broken at entry 8: the stored hash does not match the entry's content, so the content or its hash was edited",
         ),
         (
             "DELETE FROM audit_log WHERE sequence = 5",
-            "broken at entry 5",
+            "broken at entry 5: entry 5 is missing and entry 6 comes next, so entries were deleted",
         ),
         (
             "UPDATE audit_log SET sequence = CASE sequence WHEN 10 THEN 11 ELSE 10 END WHERE sequence IN (10, 11)",
-            "broken at entry 10",
+            "broken at entry 10: expected entry 10 but found entry 11 in its place, so entries were reordered or duplicated",
         ),
         (
             "DELETE FROM audit_log WHERE sequence > 16",
-            "broken at entry 17",
+            "broken at entry 17: the recorded head is entry 20 but the chain ends at entry 16, so the newest entries were deleted",
+        ),
+        (
+            "DROP TRIGGER audit_head_no_delete; DELETE FROM audit_head",
+            "broken at entry 20: the recorded head of the chain is missing, so entries removed from the end could not be detected",
+        ),
+        (
+            "UPDATE audit_log SET sequence = 'x' WHERE sequence = 6",
+            "broken at entry 6: expected entry 6 but found entry 0 in its place, so entries were reordered or duplicated",
         ),
     ] {
         let (_directory, db) = sqlite_database();
@@ -497,14 +600,127 @@ fn tampering_with_sqlite_is_detected_at_the_exact_entry() {
 fn the_append_only_triggers_refuse_edits() {
     let (_directory, db) = sqlite_database();
     populate(&db);
-    let output = Command::new("sqlite3")
-        .arg(&db)
-        .arg("DELETE FROM audit_log WHERE sequence = 3;")
-        .output()
-        .expect("sqlite3");
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("append-only"));
+    for (sql, refusal) in [
+        ("DELETE FROM audit_log WHERE sequence = 3;", "append-only"),
+        (
+            "UPDATE audit_log SET actor = 'x' WHERE sequence = 3;",
+            "append-only",
+        ),
+        ("DELETE FROM decisions;", "never deleted"),
+        ("DELETE FROM audit_head;", "never deleted"),
+        (
+            "UPDATE audit_head SET sequence = 3, hash = (SELECT hash FROM audit_log WHERE sequence = 3);",
+            "only moves forward",
+        ),
+    ] {
+        let output = Command::new("sqlite3")
+            .arg(&db)
+            .arg(sql)
+            .output()
+            .expect("sqlite3");
+        assert!(!output.status.success(), "{sql} was allowed");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(refusal),
+            "{sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     check_verify(&db, &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+}
+
+#[test]
+fn postgresql_refuses_truncation_of_the_trail() {
+    let Some(url) = postgres_url() else { return };
+    let schema = PostgresSchema::new(&url);
+    populate(&schema.db());
+    for table in ["audit_log", "decisions", "audit_head"] {
+        let output = Command::new("psql")
+            .arg(&url)
+            .arg("-v")
+            .arg("ON_ERROR_STOP=1")
+            .arg("-qc")
+            .arg(format!(
+                "SET search_path = {}; TRUNCATE {table} CASCADE;",
+                schema.name
+            ))
+            .output()
+            .expect("psql");
+        assert!(!output.status.success(), "TRUNCATE {table} was allowed");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("append-only"),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    check_verify(&schema.db(), &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+}
+
+#[test]
+fn a_mistyped_database_path_is_an_error_not_an_empty_trail() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let missing = directory.path().join("typo.db");
+    let output = vigil(missing.to_str().expect("path"), &["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
+    assert!(!missing.exists(), "no database is created by a read");
+}
+
+#[test]
+fn a_retired_deployment_can_be_followed_by_a_new_one() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    let again = vigil(
+        &db,
+        &[
+            "deployment",
+            "add",
+            "--actor",
+            "ailead",
+            "--version",
+            "1",
+            "--site",
+            "rw3-main",
+            "--team",
+            "x",
+        ],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "one active deployment per product and site"
+    );
+    ok(
+        &db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            "retired",
+            "--reason",
+            "replaced",
+        ],
+    );
+    let created: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "deployment",
+            "add",
+            "--actor",
+            "ailead",
+            "--version",
+            "1",
+            "--site",
+            "rw3-main",
+            "--team",
+            "x",
+            "--json",
+        ],
+    ))
+    .expect("JSON");
+    assert_eq!(created["id"], 2);
 }
 
 #[test]
@@ -547,24 +763,26 @@ fn a_signed_checkpoint_catches_a_consistent_truncation() {
         "--public-key",
         public_key.as_str(),
     ];
-    ok(&db, &checkpoint_arguments);
-    // Remove the last two entries and move the recorded head back to match:
-    // the chain alone now looks intact.
-    sqlite3(
+    let proven = ok(&db, &checkpoint_arguments);
+    assert_eq!(
+        proven.trim_end(),
+        format!("ok: {POPULATED_ENTRIES} entries")
+    );
+    // A checkpoint is no proof without a key to trust.
+    let untrusted = vigil(
         &db,
-        "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE sequence > 17; \
-         UPDATE audit_head SET sequence = 17, hash = (SELECT hash FROM audit_log WHERE sequence = 17);",
+        &[
+            "audit",
+            "verify",
+            "--checkpoint",
+            checkpoint.to_str().expect("path"),
+        ],
     );
-    check_verify(&db, "ok: 17 entries", 0);
-    let output = vigil(&db, &checkpoint_arguments);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("18"),
-        "the checkpoint names the first missing entry: {stderr}"
-    );
-    // A checkpoint signed by another key is refused.
+    assert_eq!(untrusted.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&untrusted.stderr).contains("--checkpoint needs --public-key"));
+    // A checkpoint signed by another key is refused when the trusted key is given.
     let other_key = directory.path().join("other.key");
+    let forged = directory.path().join("forged.json");
     ok(
         &db,
         &[
@@ -574,18 +792,52 @@ fn a_signed_checkpoint_catches_a_consistent_truncation() {
             other_key.to_str().expect("path"),
         ],
     );
+    ok(
+        &db,
+        &[
+            "audit",
+            "checkpoint",
+            "--key",
+            other_key.to_str().expect("path"),
+            "--out",
+            forged.to_str().expect("path"),
+        ],
+    );
     let output = vigil(
         &db,
         &[
             "audit",
             "verify",
             "--checkpoint",
-            checkpoint.to_str().expect("path"),
+            forged.to_str().expect("path"),
             "--public-key",
-            &"ab".repeat(32),
+            public_key.as_str(),
         ],
     );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("does not hold"));
+    // Remove the last three entries and move the recorded head back to match
+    // (dropping the triggers that refuse both): the chain alone now looks
+    // intact, and only the checkpoint shows what was removed.
+    sqlite3(
+        &db,
+        "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_head_forward_only; \
+         DELETE FROM audit_log WHERE sequence > 17; \
+         UPDATE audit_head SET sequence = 17, hash = (SELECT hash FROM audit_log WHERE sequence = 17);",
+    );
+    check_verify(&db, "ok: 17 entries", 0);
+    let output = vigil(&db, &checkpoint_arguments);
     assert_eq!(output.status.code(), Some(1));
+    let verdict = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        verdict.contains("does not hold") && verdict.contains("18"),
+        "the checkpoint names the first missing entry: {verdict}"
+    );
 }
 
 fn postgres_url() -> Option<String> {
@@ -661,19 +913,19 @@ fn tampering_with_postgresql_is_detected_at_the_exact_entry() {
     for (sql, expected) in [
         (
             "UPDATE audit_log SET payload = replace(payload, 'shadow agreement', 'no agreement') WHERE sequence = 19",
-            "broken at entry 19",
+            "broken at entry 19: the stored hash does not match the entry's content, so the content or its hash was edited",
         ),
         (
             "DELETE FROM audit_log WHERE sequence = 5",
-            "broken at entry 5",
+            "broken at entry 5: entry 5 is missing and entry 6 comes next, so entries were deleted",
         ),
         (
             "UPDATE audit_log SET sequence = CASE sequence WHEN 10 THEN 11 ELSE 10 END WHERE sequence IN (10, 11)",
-            "broken at entry 10",
+            "broken at entry 10: expected entry 10 but found entry 11 in its place, so entries were reordered or duplicated",
         ),
         (
             "DELETE FROM audit_log WHERE sequence > 16",
-            "broken at entry 17",
+            "broken at entry 17: the recorded head is entry 20 but the chain ends at entry 16, so the newest entries were deleted",
         ),
     ] {
         let schema = PostgresSchema::new(&url);
@@ -731,7 +983,7 @@ fn a_trust_moves_from_sqlite_to_postgresql_with_its_chain_intact() {
         &schema.db(),
         &["import", "--in", archive.to_str().expect("path")],
     );
-    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }
 
@@ -811,10 +1063,6 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
             "{name} was acknowledged but is missing"
         );
     }
-    println!(
-        "{} of {ATTEMPTS} writes were acknowledged before the kill",
-        acknowledged.len()
-    );
     assert!(
         !acknowledged.is_empty(),
         "no write completed, so durability was not tested"
@@ -822,6 +1070,85 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
     assert!(
         (acknowledged.len() as u64) < ATTEMPTS,
         "no write was interrupted, so crash safety was not tested"
+    );
+    // Then governance decisions: live ⇄ suspended, each killed at a moment
+    // in the same sweep; every decision acknowledged must be recorded.
+    let mut acknowledged_decisions = Vec::new();
+    for attempt in 0..ATTEMPTS {
+        let shown: serde_json::Value =
+            serde_json::from_str(&ok(&db, &["deployment", "show", "1", "--json"])).expect("JSON");
+        let to = if shown["state"] == "live" {
+            "suspended"
+        } else {
+            "live"
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args([
+                "deployment",
+                "transition",
+                "1",
+                "--actor",
+                "cso",
+                "--to",
+                to,
+                "--reason",
+                "kill test",
+                "--json",
+            ])
+            .env("VIGIL_DB", &db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn vigil");
+        std::thread::sleep(Duration::from_micros(attempt * 500));
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("wait");
+        if output.status.success() {
+            let recorded: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+            acknowledged_decisions.push(recorded["decision"].as_i64().expect("decision id"));
+        }
+    }
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&db, &["deployment", "show", "1", "--json"])).expect("JSON");
+    let recorded: Vec<i64> = shown["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .filter_map(|d| d["id"].as_i64())
+        .collect();
+    for id in &acknowledged_decisions {
+        assert!(
+            recorded.contains(id),
+            "decision {id} was acknowledged but is missing"
+        );
+    }
+    assert!(!acknowledged_decisions.is_empty(), "no decision completed");
+    assert!(
+        (acknowledged_decisions.len() as u64) < ATTEMPTS,
+        "no decision was interrupted"
+    );
+    let output = vigil(&db, &["audit", "verify"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let integrity = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA integrity_check; PRAGMA journal_mode;")
+        .output()
+        .expect("sqlite3");
+    assert_eq!(
+        String::from_utf8_lossy(&integrity.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["ok", "wal"]
+    );
+    println!(
+        "{} of {ATTEMPTS} writes and {} of {ATTEMPTS} decisions were acknowledged before the kill",
+        acknowledged.len(),
+        acknowledged_decisions.len()
     );
 }
 
@@ -867,7 +1194,7 @@ fn pseudonyms_are_keyed_stable_and_never_echo_the_identifier() {
         .args(["keygen", "--out", key_a.to_str().expect("path")])
         .output()
         .expect("keygen");
-    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(again.status.code(), Some(2));
     let first = pseudonymise(&key_a, "nhs_number", "943 476 5919\n9434765919\n");
     assert!(
         first.status.success(),
@@ -897,7 +1224,7 @@ fn pseudonyms_are_keyed_stable_and_never_echo_the_identifier() {
         "the kind is part of the pseudonym"
     );
     let invalid = pseudonymise(&key_a, "nhs_number", "9434765919\n9434765910\n");
-    assert_eq!(invalid.status.code(), Some(1));
+    assert_eq!(invalid.status.code(), Some(2));
     let message = String::from_utf8_lossy(&invalid.stderr);
     assert!(message.contains("line 2"), "{message}");
     assert!(
