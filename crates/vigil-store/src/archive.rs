@@ -49,20 +49,27 @@ impl Archive {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Verifies the archive's audit chain before anything is imported.
+    /// Verifies the archive's audit chain, and that its tables say what the
+    /// chain says, before anything is imported.
     pub fn verify_chain(&self) -> Result<u64, StoreError> {
         let head = self.audit_head.as_ref().map(|head| RecordedHead {
             sequence: u64::try_from(head.sequence).unwrap_or(u64::MAX),
             hash: head.hash.clone(),
         });
-        match verify(
+        let entries = match verify(
             self.audit_log.iter().map(AuditRow::to_stored_entry),
             head.as_ref(),
         ) {
-            Verification::Intact { entries, .. } => Ok(entries),
-            broken => Err(StoreError::ImportRefused(format!(
-                "the archive's audit trail is {broken}"
-            ))),
-        }
+            Verification::Intact { entries, .. } => entries,
+            broken => {
+                return Err(StoreError::ImportRefused(format!(
+                    "the archive's audit trail is {broken}"
+                )));
+            }
+        };
+        crate::consistency::check_registry(self).map_err(|divergence| {
+            StoreError::ImportRefused(format!("in the archive, {divergence}"))
+        })?;
+        Ok(entries)
     }
 }

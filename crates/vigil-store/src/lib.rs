@@ -12,6 +12,7 @@
 //! transaction as the change, and updates the recorded head of the chain.
 
 pub mod archive;
+pub mod consistency;
 #[cfg(feature = "sqlx")]
 pub mod decode;
 mod error;

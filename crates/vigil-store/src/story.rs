@@ -748,6 +748,18 @@ pub async fn a_tampered_archive_is_refused(source: impl Store, target: impl Stor
         target.organisations().await.expect("orgs").is_empty(),
         "nothing was imported"
     );
+    // An archive whose tables were edited, with an intact chain, is refused too.
+    let mut archive = source.export_archive().await.expect("export");
+    archive.deployments[0].state = "live".to_owned();
+    let refused = target.import_archive(&archive).await;
+    assert!(
+        matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("deployment 1: state is \"live\"")),
+        "{refused:?}"
+    );
+    assert!(
+        target.organisations().await.expect("orgs").is_empty(),
+        "nothing was imported"
+    );
 }
 
 /// Generates one `#[tokio::test]` per story. `$fresh` is an async expression

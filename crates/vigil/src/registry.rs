@@ -1186,11 +1186,23 @@ async fn execute(
             checkpoint,
             public_key,
         }) => {
-            let trail = store.audit_trail().await?;
-            let verification = if trail.entries.is_empty()
-                && trail.head.is_none()
-                && !trail.registry_is_empty
-            {
+            // One snapshot of everything: the chain, its head and the tables
+            // it describes.
+            let archive = store.export_archive().await?;
+            let entries: Vec<vigil_audit::StoredEntry> = archive
+                .audit_log
+                .iter()
+                .map(vigil_store::rows::AuditRow::to_stored_entry)
+                .collect();
+            let head = archive
+                .audit_head
+                .as_ref()
+                .map(|head| vigil_audit::RecordedHead {
+                    sequence: u64::try_from(head.sequence).unwrap_or(u64::MAX),
+                    hash: head.hash.clone(),
+                });
+            let registry_is_empty = archive.organisations.is_empty() && archive.users.is_empty();
+            let verification = if entries.is_empty() && head.is_none() && !registry_is_empty {
                 // The registry exists but its whole audit trail is gone.
                 Err(
                     "the audit trail is empty but the registry is not: the trail was removed"
@@ -1207,8 +1219,8 @@ async fn execute(
                                 .with_context(|| format!("cannot read {}", path.display()))?,
                         )?;
                         verify_against_trusted_checkpoint(
-                            trail.entries,
-                            trail.head.as_ref(),
+                            entries,
+                            head.as_ref(),
                             &checkpoint,
                             Some(trusted),
                         )
@@ -1216,8 +1228,18 @@ async fn execute(
                             format!("the checkpoint {} does not hold: {error}", path.display())
                         })
                     }
-                    None => Ok(verify(trail.entries, trail.head.as_ref())),
+                    None => Ok(verify(entries, head.as_ref())),
                 }
+            };
+            // An intact chain must also describe the tables as they are.
+            let verification = match verification {
+                Ok(Verification::Intact { .. }) => {
+                    match vigil_store::consistency::check_registry(&archive) {
+                        Ok(()) => verification,
+                        Err(divergence) => Err(divergence.to_string()),
+                    }
+                }
+                other => other,
             };
             let (intact, value, line) = match &verification {
                 Ok(Verification::Intact { entries, head }) => (
@@ -1232,7 +1254,7 @@ async fn execute(
                 ),
                 Err(message) => (
                     false,
-                    json!({"intact": false, "reason": "checkpoint_or_trail_missing", "message": message}),
+                    json!({"intact": false, "reason": "not_proven", "message": message}),
                     message.clone(),
                 ),
             };

@@ -596,6 +596,39 @@ fn tampering_with_sqlite_is_detected_at_the_exact_entry() {
     }
 }
 
+/// Editing the registry tables in place (not the audit log) is detected:
+/// replaying the trail gives a different registry.
+#[test]
+fn editing_the_registry_tables_is_detected() {
+    for (sql, expected) in [
+        (
+            "UPDATE deployments SET state = 'shadow' WHERE id = 1",
+            "the registry diverges from the audit trail at entry 19: deployment 1: state is \"shadow\" in the table but \"live\" in the trail",
+        ),
+        (
+            "UPDATE deployments SET change_control = '[\"performance_update\"]' WHERE id = 1",
+            "the registry diverges from the audit trail at entry 19: deployment 1: change_control is [\"performance_update\"] in the table but [] in the trail",
+        ),
+        (
+            "UPDATE products SET modality = 'ct' WHERE id = 1",
+            "the registry diverges from the audit trail at entry 13: product 1: modality is \"ct\" in the table but \"radiography\" in the trail",
+        ),
+        (
+            "DROP TRIGGER decisions_no_update; UPDATE decisions SET rationale = 'approved by the board' WHERE audit_sequence = 19",
+            "the registry diverges from the audit trail at entry 19: decision recorded by entry 19: rationale is \"approved by the board\" in the table but \"shadow agreement acceptable\" in the trail",
+        ),
+        (
+            "INSERT INTO users (user_name, display_name, role, organisation, created_at) VALUES ('ghost', 'ghost', 'clinical_safety_officer', 'rw3', '2026-01-01T00:00:00.000000Z')",
+            "the registry diverges from the audit trail: user 7 is in the table but no audit entry created it",
+        ),
+    ] {
+        let (_directory, db) = sqlite_database();
+        populate(&db);
+        sqlite3(&db, &format!("{sql};"));
+        check_verify(&db, expected, 1);
+    }
+}
+
 #[test]
 fn the_append_only_triggers_refuse_edits() {
     let (_directory, db) = sqlite_database();
@@ -823,12 +856,26 @@ fn a_signed_checkpoint_catches_a_consistent_truncation() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("does not hold"));
     // Remove the last three entries and move the recorded head back to match
     // (dropping the triggers that refuse both): the chain alone now looks
-    // intact, and only the checkpoint shows what was removed.
+    // intact, but the tables still hold what those entries created.
     sqlite3(
         &db,
         "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_head_forward_only; \
          DELETE FROM audit_log WHERE sequence > 17; \
          UPDATE audit_head SET sequence = 17, hash = (SELECT hash FROM audit_log WHERE sequence = 17);",
+    );
+    let output = vigil(&db, &["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim_end(),
+        "the registry diverges from the audit trail: user 6 is in the table but no audit entry created it"
+    );
+    // Rewriting the tables to match as well leaves the chain and the tables
+    // consistent: only the checkpoint shows what was removed.
+    sqlite3(
+        &db,
+        "DROP TRIGGER decisions_no_delete; DELETE FROM decisions WHERE audit_sequence > 17; \
+         DELETE FROM users WHERE user_name = 'outsider'; \
+         UPDATE deployments SET state = 'validation', revision = 2 WHERE id = 1;",
     );
     check_verify(&db, "ok: 17 entries", 0);
     let output = vigil(&db, &checkpoint_arguments);
