@@ -1283,3 +1283,64 @@ fn pseudonyms_are_keyed_stable_and_never_echo_the_identifier() {
         "nothing is printed when any line is invalid"
     );
 }
+
+/// Two processes record conflicting decisions at the same moment: exactly
+/// one is recorded, the other is refused as a conflict.
+#[test]
+fn concurrent_processes_record_exactly_one_of_two_conflicting_decisions() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    let mut state = "live";
+    for round in 0..6 {
+        let to = if state == "live" { "suspended" } else { "live" };
+        let racers: Vec<_> = (0..2)
+            .map(|racer| {
+                Command::new(env!("CARGO_BIN_EXE_vigil"))
+                    .args([
+                        "deployment",
+                        "transition",
+                        "1",
+                        "--actor",
+                        "cso",
+                        "--from",
+                        state,
+                        "--to",
+                        to,
+                    ])
+                    .args(["--reason", &format!("round {round}, racer {racer}")])
+                    .env("VIGIL_DB", &db)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn vigil")
+            })
+            .collect();
+        let outcomes: Vec<Output> = racers
+            .into_iter()
+            .map(|racer| racer.wait_with_output().expect("wait"))
+            .collect();
+        let winners = outcomes
+            .iter()
+            .filter(|outcome| outcome.status.success())
+            .count();
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one decision is recorded"
+        );
+        let loser = outcomes
+            .iter()
+            .find(|outcome| !outcome.status.success())
+            .expect("a refused decision");
+        assert_eq!(loser.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&loser.stderr).contains("conflict"),
+            "{}",
+            String::from_utf8_lossy(&loser.stderr)
+        );
+        state = to;
+    }
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&db, &["deployment", "show", "1", "--json"])).expect("JSON");
+    assert_eq!(shown["decisions"].as_array().map(Vec::len), Some(4 + 6));
+    check_verify(&db, &format!("ok: {} entries", POPULATED_ENTRIES + 6), 0);
+}
