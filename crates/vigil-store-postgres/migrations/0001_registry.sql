@@ -74,6 +74,16 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_by_deployment ON decisions (deployment_id, id);
 
+-- The sign-off policy in force: each change is a new version, audited; the
+-- newest version governs decisions (none stored: the built-in defaults).
+CREATE TABLE sign_off_policies (
+    version         BIGINT PRIMARY KEY,
+    entries         TEXT NOT NULL,
+    set_by          TEXT NOT NULL,
+    set_at          TEXT NOT NULL,
+    audit_sequence  BIGINT NOT NULL
+);
+
 -- The audit trail: append-only, hash-chained. `position` is the physical
 -- insertion order; `sequence` is part of the hashed content.
 CREATE TABLE audit_log (
@@ -110,6 +120,10 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION vigil_append_only();
 CREATE TRIGGER decisions_append_only BEFORE UPDATE OR DELETE ON decisions
     FOR EACH ROW EXECUTE FUNCTION vigil_append_only();
+CREATE TRIGGER sign_off_policies_append_only BEFORE UPDATE OR DELETE ON sign_off_policies
+    FOR EACH ROW EXECUTE FUNCTION vigil_append_only();
+CREATE TRIGGER sign_off_policies_no_truncate BEFORE TRUNCATE ON sign_off_policies
+    FOR EACH STATEMENT EXECUTE FUNCTION vigil_append_only();
 -- TRUNCATE bypasses row triggers: refuse it with statement triggers.
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION vigil_append_only();

@@ -74,6 +74,16 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_by_deployment ON decisions (deployment_id, id);
 
+-- The sign-off policy in force: each change is a new version, audited; the
+-- newest version governs decisions (none stored: the built-in defaults).
+CREATE TABLE sign_off_policies (
+    version         INTEGER PRIMARY KEY,
+    entries         TEXT NOT NULL,
+    set_by          TEXT NOT NULL,
+    set_at          TEXT NOT NULL,
+    audit_sequence  INTEGER NOT NULL
+);
+
 -- The audit trail: append-only, hash-chained. `position` is the physical
 -- insertion order; `sequence` is part of the hashed content.
 CREATE TABLE audit_log (
@@ -109,6 +119,10 @@ CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are never edited'); END;
 CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are never deleted'); END;
+CREATE TRIGGER sign_off_policies_no_update BEFORE UPDATE ON sign_off_policies
+BEGIN SELECT RAISE(ABORT, 'policy versions are never edited'); END;
+CREATE TRIGGER sign_off_policies_no_delete BEFORE DELETE ON sign_off_policies
+BEGIN SELECT RAISE(ABORT, 'policy versions are never deleted'); END;
 -- The recorded head only moves forward, to an entry that exists.
 CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
 BEGIN SELECT RAISE(ABORT, 'the audit head is never deleted'); END;

@@ -7,8 +7,8 @@ use vigil_audit::{RecordedHead, Verification, verify};
 
 use crate::StoreError;
 use crate::rows::{
-    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, OrganisationRow, ProductRow, UserRow,
-    VersionRow,
+    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, OrganisationRow, PolicyRow, ProductRow,
+    UserRow, VersionRow,
 };
 
 /// The archive format's name and version.
@@ -26,6 +26,8 @@ pub struct Archive {
     pub product_versions: Vec<VersionRow>,
     pub deployments: Vec<DeploymentRow>,
     pub decisions: Vec<DecisionRow>,
+    #[serde(default)]
+    pub sign_off_policies: Vec<PolicyRow>,
     pub audit_log: Vec<AuditRow>,
     pub audit_head: Option<AuditHeadRow>,
 }

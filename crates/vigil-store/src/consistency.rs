@@ -147,6 +147,7 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
     let mut versions = Expected::new();
     let mut deployments = Expected::new();
     let mut decisions = Expected::new();
+    let mut policies = Expected::new();
     for entry in &archive.audit_log {
         let sequence = u64::try_from(entry.sequence).unwrap_or(0);
         let body = payload(entry)?;
@@ -276,9 +277,29 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                 implied["revision"] = Value::from(implied["revision"].as_i64().unwrap_or(0) + 1);
                 deployments.insert(key, (implied, sequence));
             }
+            "policy.set" => {
+                policies.insert(
+                    key_of(&body, "version"),
+                    (pick(&body, &["version", "entries"]), sequence),
+                );
+            }
             _ => {}
         }
     }
+    compare(
+        "sign-off policy version",
+        &policies,
+        archive
+            .sign_off_policies
+            .iter()
+            .map(|row| {
+                (
+                    row.version.to_string(),
+                    serde_json::json!({"version": row.version, "entries": json_text(&row.entries)}),
+                )
+            })
+            .collect(),
+    )?;
 
     compare(
         "organisation",

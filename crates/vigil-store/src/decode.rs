@@ -4,8 +4,8 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::rows::{
-    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, OrganisationRow, ProductRow, UserRow,
-    VersionRow,
+    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, OrganisationRow, PolicyRow, ProductRow,
+    UserRow, VersionRow,
 };
 
 /// A database row from which text and 64-bit integers can be read by column
@@ -127,6 +127,16 @@ pub fn audit_row(row: &impl DecodeRow) -> Result<AuditRow, sqlx::Error> {
         payload: row.text("payload")?,
         previous_hash: row.text("previous_hash")?,
         hash: row.text("hash")?,
+    })
+}
+
+pub fn policy_row(row: &impl DecodeRow) -> Result<PolicyRow, sqlx::Error> {
+    Ok(PolicyRow {
+        version: row.integer("version")?,
+        entries: row.text("entries")?,
+        set_by: row.text("set_by")?,
+        set_at: row.text("set_at")?,
+        audit_sequence: row.integer("audit_sequence")?,
     })
 }
 

@@ -48,6 +48,16 @@ pub struct AuditTrail {
     pub registry_is_empty: bool,
 }
 
+/// The sign-off policy in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPolicy {
+    /// 0 for the built-in defaults.
+    pub version: i64,
+    /// The configuration entries (empty for the defaults).
+    pub entries: Vec<(String, Vec<String>)>,
+    pub policy: SignOffPolicy,
+}
+
 /// What every database backend provides. Each mutating method runs in one
 /// transaction that also appends its audit entry: it either happens
 /// completely, audit entry included, or not at all.
@@ -115,16 +125,29 @@ pub trait Store: Send + Sync {
         id: DeploymentId,
     ) -> impl Future<Output = Result<DeploymentRecord, StoreError>> + Send;
 
-    /// Moves a deployment through the lifecycle. The request names the state
-    /// the caller saw (`request.from`); if another decision changed it first,
-    /// this is a [`StoreError::Conflict`] and nothing is written.
+    /// Moves a deployment through the lifecycle under the sign-off policy
+    /// in force (read inside the same transaction). The request names the
+    /// state the caller saw (`request.from`); if another decision changed it
+    /// first, this is a [`StoreError::Conflict`] and nothing is written.
     fn transition(
         &self,
         context: &ChangeContext,
         id: DeploymentId,
         request: TransitionRequest,
-        policy: &SignOffPolicy,
     ) -> impl Future<Output = Result<DecisionRecord, StoreError>> + Send;
+
+    /// Stores a new version of the sign-off policy (configuration entries as
+    /// read by `SignOffPolicy::parse_toml_like`), audited; returns its
+    /// version number.
+    fn set_sign_off_policy(
+        &self,
+        context: &ChangeContext,
+        entries: &[(String, Vec<String>)],
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// The sign-off policy in force: the newest stored version, or the
+    /// built-in defaults (version 0).
+    fn sign_off_policy(&self) -> impl Future<Output = Result<StoredPolicy, StoreError>> + Send;
 
     /// Moves a deployment to a newer version of its product. It keeps its
     /// state only where its change-control plan covers the version's kind of

@@ -462,3 +462,29 @@ pub struct AuditHeadRow {
     pub sequence: i64,
     pub hash: String,
 }
+
+/// A row of `sign_off_policies`: one version of the sign-off policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRow {
+    pub version: i64,
+    /// JSON: `[["shadow->live", ["clinical_safety_officer", "clinical_lead"]], …]`,
+    /// the configuration entries as given.
+    pub entries: String,
+    pub set_by: String,
+    pub set_at: String,
+    pub audit_sequence: i64,
+}
+
+impl PolicyRow {
+    /// The configuration entries of this version.
+    pub fn entries(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        serde_json::from_str(&self.entries)
+            .map_err(|error| StoreError::corrupt("sign-off policy", error))
+    }
+
+    /// The policy this version configures.
+    pub fn to_policy(&self) -> Result<vigil_domain::SignOffPolicy, StoreError> {
+        vigil_domain::SignOffPolicy::parse_toml_like(&self.entries()?)
+            .map_err(|error| StoreError::corrupt("sign-off policy", error))
+    }
+}

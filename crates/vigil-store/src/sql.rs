@@ -33,7 +33,7 @@ macro_rules! impl_sql_store {
         use $crate::archive::ARCHIVE_FORMAT;
         use $crate::decode::{
             audit_head_row, audit_row as audit_log_row, database_error, decision_row, deployment_row, migrator,
-            organisation_row, product_row, user_row, version_row,
+            organisation_row, policy_row, product_row, user_row, version_row,
         };
         use $crate::governance::{audit_row, check_transition, decision_payload};
         use $crate::rows::{
@@ -148,7 +148,53 @@ macro_rules! impl_sql_store {
             Modality::parse(&modality).map_err(|error| StoreError::corrupt("product modality", error))
         }
 
+        /// The sign-off policy in force, read inside the caller's transaction.
+        async fn policy_in(connection: &mut Connection) -> Result<$crate::StoredPolicy, StoreError> {
+            let row = ::sqlx::query("SELECT * FROM sign_off_policies ORDER BY version DESC LIMIT 1")
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            match row {
+                None => Ok($crate::StoredPolicy { version: 0, entries: Vec::new(), policy: SignOffPolicy::default() }),
+                Some(row) => {
+                    let row = policy_row(&row).map_err(database_error)?;
+                    Ok($crate::StoredPolicy { version: row.version, entries: row.entries()?, policy: row.to_policy()? })
+                }
+            }
+        }
+
         impl $crate::Store for $store {
+            async fn set_sign_off_policy(
+                &self,
+                context: &ChangeContext,
+                entries: &[(String, Vec<String>)],
+            ) -> Result<i64, StoreError> {
+                // A policy that does not parse is refused before anything is written.
+                SignOffPolicy::parse_toml_like(entries)?;
+                let text = ::serde_json::to_string(entries).map_err(|error| StoreError::corrupt("sign-off policy", error))?;
+                self.write(async |connection| {
+                    let version = policy_in(connection).await?.version + 1;
+                    let payload = ::serde_json::json!({"version": version, "entries": entries});
+                    let sequence = append_audit(connection, context, "policy.set", &format!("policy:{version}"), &payload).await?;
+                    ::sqlx::query("INSERT INTO sign_off_policies (version, entries, set_by, set_at, audit_sequence) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(version)
+                        .bind(&text)
+                        .bind(context.actor.name.as_str())
+                        .bind(stored_timestamp(context.at))
+                        .bind(sequence as i64)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    Ok(version)
+                })
+                .await
+            }
+
+            async fn sign_off_policy(&self) -> Result<$crate::StoredPolicy, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                policy_in(&mut connection).await
+            }
+
             fn backend_name(&self) -> &'static str {
                 <$store>::BACKEND_NAME
             }
@@ -447,12 +493,15 @@ macro_rules! impl_sql_store {
                 context: &ChangeContext,
                 id: DeploymentId,
                 request: TransitionRequest,
-                policy: &SignOffPolicy,
             ) -> Result<DecisionRecord, StoreError> {
                 self.write(async |connection| {
                     let current = deployment_in(connection, id).await?;
                     let radiotherapy = product_modality(connection, current.product_id).await? == Modality::Radiotherapy;
-                    let (decision, required_roles) = check_transition(&current, radiotherapy, request, policy, context)?;
+                    // The policy in force is read under the write lock, so a
+                    // decision and a policy change cannot interleave.
+                    let policy = policy_in(connection).await?;
+                    let (decision, required_roles) =
+                        check_transition(&current, radiotherapy, request, &policy.policy, context)?;
                     let updated = ::sqlx::query("UPDATE deployments SET state = $1, revision = revision + 1 WHERE id = $2 AND revision = $3")
                         .bind(decision.to.as_str())
                         .bind(id.0)
@@ -465,7 +514,8 @@ macro_rules! impl_sql_store {
                             "deployment {id} changed while this decision was being recorded; reload it and decide again"
                         )));
                     }
-                    let payload = decision_payload(id, current.version_id, current.revision + 1, &decision, &required_roles);
+                    let mut payload = decision_payload(id, current.version_id, current.revision + 1, &decision, &required_roles);
+                    payload["policy_version"] = ::serde_json::Value::from(policy.version);
                     let sequence =
                         append_audit(connection, context, "deployment.transition", &format!("deployment:{id}"), &payload).await?;
                     let mut row = DecisionRow::new(
@@ -624,6 +674,7 @@ macro_rules! impl_sql_store {
                         decision_row,
                     )
                     .await?,
+                    sign_off_policies: fetch_rows(&mut *connection, "SELECT * FROM sign_off_policies ORDER BY version", policy_row).await?,
                     audit_log: fetch_rows(&mut *connection, AUDIT_LOG_IN_ORDER, audit_log_row)
                     .await?,
                     audit_head: ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
@@ -642,7 +693,7 @@ macro_rules! impl_sql_store {
                 archive.verify_chain()?;
                 self.write(async |connection| {
                     let existing: i64 = ::sqlx::query_scalar(
-                        "SELECT (SELECT COUNT(*) FROM organisations) + (SELECT COUNT(*) FROM audit_log)",
+                        "SELECT (SELECT COUNT(*) FROM organisations) + (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM sign_off_policies)",
                     )
                     .fetch_one(&mut *connection)
                     .await
@@ -748,6 +799,17 @@ macro_rules! impl_sql_store {
                         .execute(&mut *connection)
                         .await
                         .map_err(database_error)?;
+                    }
+                    for row in &archive.sign_off_policies {
+                        ::sqlx::query("INSERT INTO sign_off_policies (version, entries, set_by, set_at, audit_sequence) VALUES ($1, $2, $3, $4, $5)")
+                            .bind(row.version)
+                            .bind(&row.entries)
+                            .bind(&row.set_by)
+                            .bind(&row.set_at)
+                            .bind(row.audit_sequence)
+                            .execute(&mut *connection)
+                            .await
+                            .map_err(database_error)?;
                     }
                     for row in &archive.audit_log {
                         insert_audit_row(connection, row).await?;

@@ -190,7 +190,6 @@ pub async fn walk_to(
 ) {
     use LifecycleState::*;
     let path = [Proposed, Procurement, Validation, Shadow, Live];
-    let policy = SignOffPolicy::default();
     for (step, pair) in path.windows(2).enumerate() {
         if pair[0] == target {
             return;
@@ -200,7 +199,6 @@ pub async fn walk_to(
                 &context("ai-lead", Role::AiLead, 10 + step as i64),
                 deployment,
                 request(pair[0], pair[1], radiotherapy),
-                &policy,
             )
             .await
             .expect("transition along the main path");
@@ -436,13 +434,12 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
     let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
     walk_to(&store, id, LifecycleState::Shadow, false).await;
     let before = audit_is_intact(&store).await;
-    let policy = SignOffPolicy::default();
     let mut missing = request(LifecycleState::Shadow, LifecycleState::Live, false);
     missing
         .sign_offs
         .retain(|s| s.role != Role::ClinicalSafetyOfficer);
     let refused = store
-        .transition(&context("x", Role::AiLead, 50), id, missing, &policy)
+        .transition(&context("x", Role::AiLead, 50), id, missing)
         .await;
     match refused {
         Err(StoreError::Transition(TransitionError::MissingSignOff { missing, .. })) => {
@@ -455,7 +452,6 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
             &context("x", Role::AiLead, 51),
             id,
             request(LifecycleState::Shadow, LifecycleState::Suspended, false),
-            &policy,
         )
         .await;
     assert!(
@@ -470,7 +466,6 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
             &context("x", Role::AiLead, 52),
             id,
             request(LifecycleState::Validation, LifecycleState::Shadow, false),
-            &policy,
         )
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
@@ -479,7 +474,6 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
             &context("x", Role::AiLead, 53),
             DeploymentId(99),
             request(LifecycleState::Shadow, LifecycleState::Live, false),
-            &policy,
         )
         .await;
     assert!(
@@ -499,10 +493,9 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
 pub async fn radiotherapy_go_live_needs_the_medical_physics_expert(store: impl Store) {
     let (_, _, id) = seed_deployment(&store, auto_contouring(), ChangeControlPlan::none()).await;
     walk_to(&store, id, LifecycleState::Shadow, true).await;
-    let policy = SignOffPolicy::default();
     let without_mpe = request(LifecycleState::Shadow, LifecycleState::Live, false);
     let refused = store
-        .transition(&context("x", Role::AiLead, 60), id, without_mpe, &policy)
+        .transition(&context("x", Role::AiLead, 60), id, without_mpe)
         .await;
     match refused {
         Err(StoreError::Transition(TransitionError::MissingSignOff { missing, .. })) => {
@@ -515,7 +508,6 @@ pub async fn radiotherapy_go_live_needs_the_medical_physics_expert(store: impl S
             &context("x", Role::AiLead, 61),
             id,
             request(LifecycleState::Shadow, LifecycleState::Live, true),
-            &policy,
         )
         .await
         .expect("go-live with the MPE");
@@ -525,7 +517,6 @@ pub async fn concurrent_decisions_have_one_winner<S: Store + 'static>(store: S) 
     let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
     walk_to(&store, id, LifecycleState::Shadow, false).await;
     let store = Arc::new(store);
-    let policy = SignOffPolicy::default();
     let mut tasks = Vec::new();
     for (index, to) in [
         LifecycleState::Live,
@@ -537,14 +528,12 @@ pub async fn concurrent_decisions_have_one_winner<S: Store + 'static>(store: S) 
     .enumerate()
     {
         let store = Arc::clone(&store);
-        let policy = policy.clone();
         tasks.push(tokio::spawn(async move {
             store
                 .transition(
                     &context("racer", Role::AiLead, 70 + index as i64),
                     id,
                     request(LifecycleState::Shadow, to, false),
-                    &policy,
                 )
                 .await
         }));
@@ -604,7 +593,6 @@ pub async fn a_new_version_reenters_validation_unless_covered(store: impl Store)
     );
     // Back to live, then a bug fix released after an uncovered retraining:
     // jumping straight to it still includes the retraining.
-    let policy = SignOffPolicy::default();
     for (step, (from, to)) in [
         (LifecycleState::Validation, LifecycleState::Shadow),
         (LifecycleState::Shadow, LifecycleState::Live),
@@ -617,7 +605,6 @@ pub async fn a_new_version_reenters_validation_unless_covered(store: impl Store)
                 &context("x", Role::AiLead, 90 + step as i64),
                 id,
                 request(from, to, false),
-                &policy,
             )
             .await
             .expect("back to live");
@@ -762,6 +749,73 @@ pub async fn a_tampered_archive_is_refused(source: impl Store, target: impl Stor
     );
 }
 
+pub async fn the_stored_policy_governs_decisions(store: impl Store) {
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(&store, id, LifecycleState::Shadow, false).await;
+    assert_eq!(
+        store.sign_off_policy().await.expect("policy").version,
+        0,
+        "the defaults until one is stored"
+    );
+    let invalid = store
+        .set_sign_off_policy(
+            &admin(),
+            &[("live->validation".to_owned(), vec!["ai_lead".to_owned()])],
+        )
+        .await;
+    assert!(matches!(invalid, Err(StoreError::Domain(_))), "{invalid:?}");
+    // A Trust whose go-live needs the clinical safety officer and the
+    // medical physics expert, not the clinical lead.
+    let entries = vec![(
+        "shadow->live".to_owned(),
+        vec![
+            "clinical_safety_officer".to_owned(),
+            "medical_physics_expert".to_owned(),
+        ],
+    )];
+    assert_eq!(
+        store
+            .set_sign_off_policy(&admin(), &entries)
+            .await
+            .expect("set"),
+        1
+    );
+    let stored = store.sign_off_policy().await.expect("policy");
+    assert_eq!((stored.version, stored.entries.clone()), (1, entries));
+    let mut with_the_default_roles = request(LifecycleState::Shadow, LifecycleState::Live, false);
+    with_the_default_roles
+        .sign_offs
+        .retain(|s| s.role != Role::MedicalPhysicsExpert);
+    let refused = store
+        .transition(&context("x", Role::AiLead, 80), id, with_the_default_roles)
+        .await;
+    match refused {
+        Err(StoreError::Transition(TransitionError::MissingSignOff { missing, .. })) => {
+            assert_eq!(missing, [Role::MedicalPhysicsExpert]);
+        }
+        other => panic!("the stored policy must apply, got {other:?}"),
+    }
+    let mut under_the_policy = request(LifecycleState::Shadow, LifecycleState::Live, false);
+    under_the_policy.sign_offs = vec![
+        sign("cso", Role::ClinicalSafetyOfficer),
+        sign("mpe", Role::MedicalPhysicsExpert),
+    ];
+    let decision = store
+        .transition(&context("x", Role::AiLead, 81), id, under_the_policy)
+        .await
+        .expect("go live");
+    let entries = store.audit_trail().await.expect("trail").entries;
+    let payload = &entries[decision.audit_sequence as usize - 1].record.payload;
+    assert!(payload.contains("\"policy_version\":1"), "{payload}");
+    assert!(
+        payload.contains(
+            "\"required_roles\":[\"clinical_safety_officer\",\"medical_physics_expert\"]"
+        ),
+        "{payload}"
+    );
+    audit_is_intact(&store).await;
+}
+
 /// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
 /// giving `Some((store, guard))` for a fresh store — the guard keeps its
 /// database alive until the test ends (a temporary directory, a schema) —
@@ -772,7 +826,7 @@ macro_rules! story_tests {
         $crate::story_tests!(@one $fresh; organisation_tree_round_trips, products_versions_and_users,
             deployments_need_a_site, the_lifecycle_records_every_decision, refused_transitions_change_nothing,
             radiotherapy_go_live_needs_the_medical_physics_expert, concurrent_decisions_have_one_winner,
-            a_new_version_reenters_validation_unless_covered);
+            a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -74,6 +74,9 @@ pub enum RegistryCommand {
     /// Deployments of a product version at a site, and their lifecycle.
     #[command(subcommand)]
     Deployment(DeploymentCommand),
+    /// The sign-off policy: which roles must sign each lifecycle step.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -246,9 +249,6 @@ pub enum DeploymentCommand {
         /// An evidence reference (repeatable), e.g. evaluation:12 or a document reference.
         #[arg(long = "evidence", value_name = "REFERENCE")]
         evidence: Vec<String>,
-        /// A sign-off policy TOML file replacing the defaults.
-        #[arg(long, value_name = "FILE.toml")]
-        policy: Option<PathBuf>,
     },
     /// Moves a deployment to a newer version of its product.
     Upgrade {
@@ -257,6 +257,21 @@ pub enum DeploymentCommand {
         actor: ActorArgs,
         #[arg(long)]
         version: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Shows the policy in force and its version (0: the built-in defaults).
+    Show,
+    /// Stores a new version of the policy from a TOML file (administrators
+    /// only; audited). Format: `[sign_off]` with keys "FROM->TO" ("*" for
+    /// any source) or "radiotherapy:FROM->TO", each a list of roles.
+    Set {
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long, value_name = "FILE.toml")]
+        file: PathBuf,
     },
 }
 
@@ -586,7 +601,7 @@ fn parse_sign_off(value: &str) -> Result<SignOff> {
     })
 }
 
-fn read_policy(path: &Path) -> Result<SignOffPolicy> {
+fn read_policy_entries(path: &Path) -> Result<Vec<(String, Vec<String>)>> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct PolicyFile {
@@ -597,7 +612,9 @@ fn read_policy(path: &Path) -> Result<SignOffPolicy> {
     let file: PolicyFile = toml::from_str(&text)
         .with_context(|| format!("{} is not a valid policy", path.display()))?;
     let entries: Vec<(String, Vec<String>)> = file.sign_off.into_iter().collect();
-    SignOffPolicy::parse_toml_like(&entries).map_err(|error| anyhow!("{}: {error}", path.display()))
+    SignOffPolicy::parse_toml_like(&entries)
+        .map_err(|error| anyhow!("{}: {error}", path.display()))?;
+    Ok(entries)
 }
 
 async fn execute(
@@ -1077,7 +1094,6 @@ async fn execute(
             reason,
             sign_offs,
             evidence,
-            policy,
         }) => {
             let context = actor_context(store, &actor).await?;
             let id = parse_id::<DeploymentId>("deployment id", &id)?;
@@ -1143,11 +1159,7 @@ async fn execute(
                     .collect::<Result<Vec<_>>>()?,
                 proposed_by_alert: false,
             };
-            let policy = match policy {
-                Some(path) => read_policy(&path)?,
-                None => SignOffPolicy::default(),
-            };
-            let decision = store.transition(&context, id, request, &policy).await?;
+            let decision = store.transition(&context, id, request).await?;
             print(
                 json_output,
                 json!({"deployment": id.0, "from": decision.decision.from.as_str(), "to": decision.decision.to.as_str(), "decision": decision.id, "audit_sequence": decision.audit_sequence}),
@@ -1180,6 +1192,66 @@ async fn execute(
                     "deployment {id} now runs version {}; state {}\n",
                     record.version, record.state
                 )
+            });
+        }
+        RegistryCommand::Policy(PolicyCommand::Show) => {
+            let stored = store.sign_off_policy().await?;
+            let requirements: Vec<Value> = stored
+                .policy
+                .requirements()
+                .iter()
+                .map(|requirement| {
+                    json!({
+                        "from": requirement.from.as_str(),
+                        "to": requirement.to.as_str(),
+                        "roles": requirement.roles.iter().map(|role| role.as_str()).collect::<Vec<_>>(),
+                        "radiotherapy_roles": requirement.radiotherapy_roles.iter().map(|role| role.as_str()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            print(
+                json_output,
+                json!({"version": stored.version, "requirements": requirements}),
+                || {
+                    let mut out = format!(
+                        "sign-off policy version {}{}\n",
+                        stored.version,
+                        if stored.version == 0 {
+                            " (built-in defaults)"
+                        } else {
+                            ""
+                        }
+                    );
+                    for requirement in stored.policy.requirements() {
+                        let roles: Vec<&str> =
+                            requirement.roles.iter().map(|role| role.as_str()).collect();
+                        let extra: Vec<&str> = requirement
+                            .radiotherapy_roles
+                            .iter()
+                            .map(|role| role.as_str())
+                            .collect();
+                        out += &format!(
+                            "  {} → {}: {}",
+                            requirement.from,
+                            requirement.to,
+                            roles.join(", ")
+                        );
+                        if !extra.is_empty() {
+                            out += &format!(" (+ {} for radiotherapy)", extra.join(", "));
+                        }
+                        out += "\n";
+                    }
+                    out
+                },
+            );
+        }
+        RegistryCommand::Policy(PolicyCommand::Set { actor, file }) => {
+            let context = actor_context(store, &actor).await?;
+            require_role(&context, &ADMINISTRATORS, "change the sign-off policy")?;
+            let entries = read_policy_entries(&file)?;
+            let version = store.set_sign_off_policy(&context, &entries).await?;
+            print(json_output, json!({"version": version}), || {
+                format!("sign-off policy version {version} is in force\n")
             });
         }
         RegistryCommand::Audit(AuditCommand::Verify {

@@ -1344,3 +1344,84 @@ fn concurrent_processes_record_exactly_one_of_two_conflicting_decisions() {
     assert_eq!(shown["decisions"].as_array().map(Vec::len), Some(4 + 6));
     check_verify(&db, &format!("ok: {} entries", POPULATED_ENTRIES + 6), 0);
 }
+
+#[test]
+fn the_sign_off_policy_is_stored_audited_and_applied() {
+    let (directory, db) = sqlite_database();
+    populate(&db);
+    let policy = directory.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[sign_off]\n\"live->suspended\" = [\"clinical_safety_officer\", \"clinical_lead\"]\n",
+    )
+    .expect("write policy");
+    let refused = vigil(
+        &db,
+        &[
+            "policy",
+            "set",
+            "--actor",
+            "cso",
+            "--file",
+            policy.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("may not change the sign-off policy")
+    );
+    let set: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "policy",
+            "set",
+            "--actor",
+            "admin",
+            "--file",
+            policy.to_str().expect("path"),
+            "--json",
+        ],
+    ))
+    .expect("JSON");
+    assert_eq!(set["version"], 1);
+    let shown = ok(&db, &["policy", "show"]);
+    assert!(
+        shown.contains("version 1")
+            && shown.contains("live → suspended: clinical_safety_officer, clinical_lead"),
+        "{shown}"
+    );
+    // The default would let the CSO suspend alone; the stored policy does not.
+    let alone = vigil(
+        &db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            "suspended",
+            "--reason",
+            "alert",
+        ],
+    );
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("needs sign-off by: clinical_lead"));
+    ok(
+        &db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            "suspended",
+            "--reason",
+            "alert",
+            "--sign-off",
+            "lead:clinical_lead",
+        ],
+    );
+    check_verify(&db, &format!("ok: {} entries", POPULATED_ENTRIES + 2), 0);
+}
