@@ -128,12 +128,15 @@ pub trait Store: Send + Sync {
     /// Moves a deployment through the lifecycle under the sign-off policy
     /// in force (read inside the same transaction). The request names the
     /// state the caller saw (`request.from`); if another decision changed it
-    /// first, this is a [`StoreError::Conflict`] and nothing is written.
+    /// first, this is a [`StoreError::Conflict`] and nothing is written. With
+    /// `expected_revision`, any change since that revision is a conflict too
+    /// (even one that came back to the same state).
     fn transition(
         &self,
         context: &ChangeContext,
         id: DeploymentId,
         request: TransitionRequest,
+        expected_revision: Option<i64>,
     ) -> impl Future<Output = Result<DecisionRecord, StoreError>> + Send;
 
     /// Stores a new version of the sign-off policy (configuration entries as

@@ -493,9 +493,18 @@ macro_rules! impl_sql_store {
                 context: &ChangeContext,
                 id: DeploymentId,
                 request: TransitionRequest,
+                expected_revision: Option<i64>,
             ) -> Result<DecisionRecord, StoreError> {
                 self.write(async |connection| {
                     let current = deployment_in(connection, id).await?;
+                    if let Some(expected) = expected_revision {
+                        if expected != current.revision {
+                            return Err(StoreError::Conflict(format!(
+                                "deployment {id} is at revision {} now, not {expected}; reload it and decide again",
+                                current.revision
+                            )));
+                        }
+                    }
                     let radiotherapy = product_modality(connection, current.product_id).await? == Modality::Radiotherapy;
                     // The policy in force is read under the write lock, so a
                     // decision and a policy change cannot interleave.

@@ -199,6 +199,7 @@ pub async fn walk_to(
                 &context("ai-lead", Role::AiLead, 10 + step as i64),
                 deployment,
                 request(pair[0], pair[1], radiotherapy),
+                None,
             )
             .await
             .expect("transition along the main path");
@@ -439,7 +440,7 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
         .sign_offs
         .retain(|s| s.role != Role::ClinicalSafetyOfficer);
     let refused = store
-        .transition(&context("x", Role::AiLead, 50), id, missing)
+        .transition(&context("x", Role::AiLead, 50), id, missing, None)
         .await;
     match refused {
         Err(StoreError::Transition(TransitionError::MissingSignOff { missing, .. })) => {
@@ -452,6 +453,7 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
             &context("x", Role::AiLead, 51),
             id,
             request(LifecycleState::Shadow, LifecycleState::Suspended, false),
+            None,
         )
         .await;
     assert!(
@@ -466,6 +468,7 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
             &context("x", Role::AiLead, 52),
             id,
             request(LifecycleState::Validation, LifecycleState::Shadow, false),
+            None,
         )
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
@@ -474,11 +477,24 @@ pub async fn refused_transitions_change_nothing(store: impl Store) {
             &context("x", Role::AiLead, 53),
             DeploymentId(99),
             request(LifecycleState::Shadow, LifecycleState::Live, false),
+            None,
         )
         .await;
     assert!(
         matches!(missing_deployment, Err(StoreError::NotFound { .. })),
         "{missing_deployment:?}"
+    );
+    let stale_revision = store
+        .transition(
+            &context("x", Role::AiLead, 54),
+            id,
+            request(LifecycleState::Shadow, LifecycleState::Live, false),
+            Some(2),
+        )
+        .await;
+    assert!(
+        matches!(stale_revision, Err(StoreError::Conflict(ref m)) if m.contains("revision 3")),
+        "{stale_revision:?}"
     );
     let record = store.deployment(id).await.expect("show");
     assert_eq!(record.state, LifecycleState::Shadow);
@@ -495,7 +511,7 @@ pub async fn radiotherapy_go_live_needs_the_medical_physics_expert(store: impl S
     walk_to(&store, id, LifecycleState::Shadow, true).await;
     let without_mpe = request(LifecycleState::Shadow, LifecycleState::Live, false);
     let refused = store
-        .transition(&context("x", Role::AiLead, 60), id, without_mpe)
+        .transition(&context("x", Role::AiLead, 60), id, without_mpe, None)
         .await;
     match refused {
         Err(StoreError::Transition(TransitionError::MissingSignOff { missing, .. })) => {
@@ -508,6 +524,7 @@ pub async fn radiotherapy_go_live_needs_the_medical_physics_expert(store: impl S
             &context("x", Role::AiLead, 61),
             id,
             request(LifecycleState::Shadow, LifecycleState::Live, true),
+            None,
         )
         .await
         .expect("go-live with the MPE");
@@ -534,6 +551,7 @@ pub async fn concurrent_decisions_have_one_winner<S: Store + 'static>(store: S) 
                     &context("racer", Role::AiLead, 70 + index as i64),
                     id,
                     request(LifecycleState::Shadow, to, false),
+                    None,
                 )
                 .await
         }));
@@ -605,6 +623,7 @@ pub async fn a_new_version_reenters_validation_unless_covered(store: impl Store)
                 &context("x", Role::AiLead, 90 + step as i64),
                 id,
                 request(from, to, false),
+                None,
             )
             .await
             .expect("back to live");
@@ -787,7 +806,12 @@ pub async fn the_stored_policy_governs_decisions(store: impl Store) {
         .sign_offs
         .retain(|s| s.role != Role::MedicalPhysicsExpert);
     let refused = store
-        .transition(&context("x", Role::AiLead, 80), id, with_the_default_roles)
+        .transition(
+            &context("x", Role::AiLead, 80),
+            id,
+            with_the_default_roles,
+            None,
+        )
         .await;
     match refused {
         Err(StoreError::Transition(TransitionError::MissingSignOff { missing, .. })) => {
@@ -801,7 +825,7 @@ pub async fn the_stored_policy_governs_decisions(store: impl Store) {
         sign("mpe", Role::MedicalPhysicsExpert),
     ];
     let decision = store
-        .transition(&context("x", Role::AiLead, 81), id, under_the_policy)
+        .transition(&context("x", Role::AiLead, 81), id, under_the_policy, None)
         .await
         .expect("go live");
     let entries = store.audit_trail().await.expect("trail").entries;

@@ -246,6 +246,10 @@ pub enum DeploymentCommand {
         /// A sign-off, NAME:ROLE (repeatable); the actor signs in their role too.
         #[arg(long = "sign-off", value_name = "NAME:ROLE")]
         sign_offs: Vec<String>,
+        /// The deployment's revision the decision was made on (shown by
+        /// `deployment show`); any change since is refused as a conflict.
+        #[arg(long)]
+        revision: Option<i64>,
         /// An evidence reference (repeatable), e.g. evaluation:12 or a document reference.
         #[arg(long = "evidence", value_name = "REFERENCE")]
         evidence: Vec<String>,
@@ -999,13 +1003,14 @@ async fn execute(
                 .await?;
             print(json_output, deployment_json(&record), || {
                 let mut out = format!(
-                    "deployment {} of product {} version {} at {} ({}): {}\n",
+                    "deployment {} of product {} version {} at {} ({}): {} (revision {})\n",
                     record.id,
                     record.product,
                     record.version,
                     record.deployment.site,
                     record.deployment.owning_team,
-                    record.state
+                    record.state,
+                    record.revision
                 );
                 for decision in &record.decisions {
                     let signers: Vec<String> = decision
@@ -1094,6 +1099,7 @@ async fn execute(
             reason,
             sign_offs,
             evidence,
+            revision,
         }) => {
             let context = actor_context(store, &actor).await?;
             let id = parse_id::<DeploymentId>("deployment id", &id)?;
@@ -1159,7 +1165,7 @@ async fn execute(
                     .collect::<Result<Vec<_>>>()?,
                 proposed_by_alert: false,
             };
-            let decision = store.transition(&context, id, request).await?;
+            let decision = store.transition(&context, id, request, revision).await?;
             print(
                 json_output,
                 json!({"deployment": id.0, "from": decision.decision.from.as_str(), "to": decision.decision.to.as_str(), "decision": decision.id, "audit_sequence": decision.audit_sequence}),

@@ -1425,3 +1425,60 @@ fn the_sign_off_policy_is_stored_audited_and_applied() {
     );
     check_verify(&db, &format!("ok: {} entries", POPULATED_ENTRIES + 2), 0);
 }
+
+#[test]
+fn a_decision_on_a_stale_revision_is_refused() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&db, &["deployment", "show", "1", "--json"])).expect("JSON");
+    let seen = shown["revision"].as_i64().expect("revision").to_string();
+    // Someone suspends and restores the deployment: the state is live again,
+    // but the decision was made on what was seen before.
+    ok(
+        &db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            "suspended",
+            "--reason",
+            "alert",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            "live",
+            "--reason",
+            "cleared",
+        ],
+    );
+    let stale = vigil(
+        &db,
+        &[
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            "suspended",
+            "--reason",
+            "x",
+            "--revision",
+            &seen,
+        ],
+    );
+    assert_eq!(stale.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("conflict"));
+}
