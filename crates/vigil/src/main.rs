@@ -40,10 +40,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Evaluate(arguments) => evaluate::run(arguments),
         Command::Keygen(arguments) => {
-            report(registry::keygen(&arguments).map(|()| ExitCode::SUCCESS))
+            report(registry::keygen(&arguments, cli.store.json).map(|()| ExitCode::SUCCESS))
         }
         Command::Pseudonymise(arguments) => {
-            report(registry::pseudonymise(&arguments).map(|()| ExitCode::SUCCESS))
+            report(registry::pseudonymise(&arguments, cli.store.json).map(|()| ExitCode::SUCCESS))
         }
         Command::Registry(command) => report(registry::run(&cli.store, command)),
     }

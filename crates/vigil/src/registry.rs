@@ -38,7 +38,7 @@ pub struct StoreArgs {
     db: String,
     /// Print results as JSON.
     #[arg(long, global = true)]
-    json: bool,
+    pub json: bool,
 }
 
 /// The registered user making a change (environment `VIGIL_ACTOR`).
@@ -350,7 +350,7 @@ pub fn load_pseudonym_key(file: Option<&Path>) -> Result<PseudonymKey> {
 /// `vigil pseudonymise`: one pseudonym per input line, in order. A line
 /// that is not a valid identifier stops the run with its line number and
 /// nothing after it is printed; the identifier itself is never echoed.
-pub fn pseudonymise(arguments: &PseudonymiseArgs) -> Result<()> {
+pub fn pseudonymise(arguments: &PseudonymiseArgs, json_output: bool) -> Result<()> {
     use std::io::{BufRead, Write};
     let key = load_pseudonym_key(arguments.key.as_deref())?;
     let kind =
@@ -366,8 +366,16 @@ pub fn pseudonymise(arguments: &PseudonymiseArgs) -> Result<()> {
         pseudonyms.push(pseudonym);
     }
     let mut output = std::io::stdout().lock();
-    for pseudonym in pseudonyms {
-        writeln!(output, "{}", pseudonym.as_str())?;
+    if json_output {
+        let list: Vec<&str> = pseudonyms
+            .iter()
+            .map(|pseudonym| pseudonym.as_str())
+            .collect();
+        writeln!(output, "{}", json!(list))?;
+    } else {
+        for pseudonym in pseudonyms {
+            writeln!(output, "{}", pseudonym.as_str())?;
+        }
     }
     Ok(())
 }
@@ -1431,15 +1439,21 @@ async fn execute(
 }
 
 /// `vigil keygen`: a new pseudonymisation key file.
-pub fn keygen(arguments: &KeygenArgs) -> Result<()> {
+pub fn keygen(arguments: &KeygenArgs, json_output: bool) -> Result<()> {
     let mut bytes = [0_u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|error| anyhow!("cannot read the operating system's randomness: {error}"))?;
     let key = PseudonymKey::from_hex(&hex::encode(bytes)).map_err(|error| anyhow!("{error}"))?;
     create_secret_file(&arguments.out, &format!("{}\n", key.to_hex()))?;
-    println!(
-        "pseudonymisation key written to {} (keep it outside the database and back it up)",
-        arguments.out.display()
+    print(
+        json_output,
+        json!({"file": arguments.out.display().to_string()}),
+        || {
+            format!(
+                "pseudonymisation key written to {} (keep it outside the database and back it up)\n",
+                arguments.out.display()
+            )
+        },
     );
     Ok(())
 }
