@@ -31,7 +31,10 @@ named_enum! {
         NuclearMedicine = "nuclear_medicine",
         /// Positron emission tomography.
         Pet = "pet",
-        /// Radiotherapy planning and delivery, for example auto-contouring.
+        /// Radiotherapy planning and delivery, for example auto-contouring
+        /// or dose prediction — whatever the images it reads (a planning-CT
+        /// auto-contouring tool is registered here, not under CT), because
+        /// this is what brings in the Medical Physics Expert's sign-offs.
         Radiotherapy = "radiotherapy",
         /// Anything else.
         Other = "other",
