@@ -74,6 +74,16 @@ pub trait Store: Send + Sync {
         organisation: &Organisation,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Creates the organisation tree and the first administrator of an
+    /// empty database, all in one transaction: either everything is written
+    /// or nothing.
+    fn initialise(
+        &self,
+        context: &ChangeContext,
+        organisations: &[Organisation],
+        administrator: &NewUser,
+    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
+
     /// All organisations, parents before children.
     fn organisations(&self) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
 

@@ -163,6 +163,70 @@ macro_rules! impl_sql_store {
             }
         }
 
+        /// Inserts one organisation and its audit entry in the caller's transaction.
+        async fn insert_organisation(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            organisation: &Organisation,
+        ) -> Result<(), StoreError> {
+            let row = OrganisationRow::new(organisation, context.at);
+            ::sqlx::query("INSERT INTO organisations (code, name, kind, parent, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&row.code)
+                .bind(&row.name)
+                .bind(&row.kind)
+                .bind(&row.parent)
+                .bind(&row.created_at)
+                .execute(&mut *connection)
+                .await
+                .map_err(|error| match database_error(error) {
+                    StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                        what: "organisation",
+                        key: row.code.clone(),
+                    },
+                    other => other,
+                })?;
+            let payload = $crate::governance::organisation_payload(&row);
+            append_audit(connection, context, "organisation.add", &format!("organisation:{}", row.code), &payload).await?;
+            Ok(())
+        }
+
+        /// Inserts one user and its audit entry in the caller's transaction.
+        async fn insert_user(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            user: &NewUser,
+        ) -> Result<UserRecord, StoreError> {
+            let created_at = stored_timestamp(context.at);
+            let id: i64 = ::sqlx::query_scalar(
+                "INSERT INTO users (user_name, display_name, role, organisation, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(user.user_name.as_str())
+            .bind(user.display_name.as_str())
+            .bind(user.role.as_str())
+            .bind(user.organisation.as_str())
+            .bind(&created_at)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(|error| match database_error(error) {
+                StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
+                    what: "user",
+                    key: user.user_name.to_string(),
+                },
+                other => other,
+            })?;
+            let row = UserRow {
+                id,
+                user_name: user.user_name.to_string(),
+                display_name: user.display_name.to_string(),
+                role: user.role.as_str().to_owned(),
+                organisation: user.organisation.to_string(),
+                created_at,
+            };
+            let payload = $crate::governance::user_payload(&row);
+            append_audit(connection, context, "user.add", &format!("user:{id}"), &payload).await?;
+            row.to_domain()
+        }
+
         impl $crate::Store for $store {
             async fn set_sign_off_policy(
                 &self,
@@ -212,27 +276,30 @@ macro_rules! impl_sql_store {
                 context: &ChangeContext,
                 organisation: &Organisation,
             ) -> Result<(), StoreError> {
-                let row = OrganisationRow::new(organisation, context.at);
+                self.write(async |connection| insert_organisation(connection, context, organisation).await).await
+            }
+
+            async fn initialise(
+                &self,
+                context: &ChangeContext,
+                organisations: &[Organisation],
+                administrator: &NewUser,
+            ) -> Result<UserRecord, StoreError> {
                 self.write(async |connection| {
-                    ::sqlx::query("INSERT INTO organisations (code, name, kind, parent, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(&row.code)
-                        .bind(&row.name)
-                        .bind(&row.kind)
-                        .bind(&row.parent)
-                        .bind(&row.created_at)
-                        .execute(&mut *connection)
+                    let existing: i64 = ::sqlx::query_scalar("SELECT COUNT(*) FROM organisations")
+                        .fetch_one(&mut *connection)
                         .await
-                        .map_err(|error| match database_error(error) {
-                            StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
-                                what: "organisation",
-                                key: row.code.clone(),
-                            },
-                            other => other,
-                        })?;
-                    let payload = vigil_store::governance::organisation_payload(&row);
-                    append_audit(connection, context, "organisation.add", &format!("organisation:{}", row.code), &payload)
-                        .await?;
-                    Ok(())
+                        .map_err(database_error)?;
+                    if existing > 0 {
+                        return Err(StoreError::AlreadyExists {
+                            what: "organisation tree",
+                            key: "(this database is already initialised)".to_owned(),
+                        });
+                    }
+                    for organisation in organisations {
+                        insert_organisation(connection, context, organisation).await?;
+                    }
+                    insert_user(connection, context, administrator).await
                 })
                 .await
             }
@@ -252,38 +319,7 @@ macro_rules! impl_sql_store {
                 context: &ChangeContext,
                 user: &NewUser,
             ) -> Result<UserRecord, StoreError> {
-                let created_at = stored_timestamp(context.at);
-                self.write(async |connection| {
-                    let id: i64 = ::sqlx::query_scalar(
-                        "INSERT INTO users (user_name, display_name, role, organisation, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                    )
-                    .bind(user.user_name.as_str())
-                    .bind(user.display_name.as_str())
-                    .bind(user.role.as_str())
-                    .bind(user.organisation.as_str())
-                    .bind(&created_at)
-                    .fetch_one(&mut *connection)
-                    .await
-                    .map_err(|error| match database_error(error) {
-                        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
-                            what: "user",
-                            key: user.user_name.to_string(),
-                        },
-                        other => other,
-                    })?;
-                    let row = UserRow {
-                        id,
-                        user_name: user.user_name.to_string(),
-                        display_name: user.display_name.to_string(),
-                        role: user.role.as_str().to_owned(),
-                        organisation: user.organisation.to_string(),
-                        created_at: created_at.clone(),
-                    };
-                    let payload = vigil_store::governance::user_payload(&row);
-                    append_audit(connection, context, "user.add", &format!("user:{id}"), &payload).await?;
-                    row.to_domain()
-                })
-                .await
+                self.write(async |connection| insert_user(connection, context, user).await).await
             }
 
             async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
@@ -320,7 +356,7 @@ macro_rules! impl_sql_store {
                         },
                         other => other,
                     })?;
-                    let payload = vigil_store::governance::product_payload(&row);
+                    let payload = $crate::governance::product_payload(&row);
                     append_audit(connection, context, "product.add", &format!("product:{}", row.id), &payload).await?;
                     Ok(ProductId(row.id))
                 })
@@ -340,7 +376,7 @@ macro_rules! impl_sql_store {
                     version_row,
                 )
                 .await?;
-                vigil_store::governance::assemble_products(&products, &versions)
+                $crate::governance::assemble_products(&products, &versions)
             }
 
             async fn product(&self, id: ProductId) -> Result<ProductRecord, StoreError> {
@@ -363,7 +399,7 @@ macro_rules! impl_sql_store {
                         .iter()
                         .map(|row| version_row(row).map_err(database_error))
                         .collect::<Result<_, _>>()?;
-                vigil_store::governance::assemble_products(&[product], &versions)?
+                $crate::governance::assemble_products(&[product], &versions)?
                     .pop()
                     .ok_or(StoreError::NotFound {
                         what: "product",
@@ -402,7 +438,7 @@ macro_rules! impl_sql_store {
                         },
                         other => other,
                     })?;
-                    let payload = vigil_store::governance::version_payload(&row);
+                    let payload = $crate::governance::version_payload(&row);
                     append_audit(connection, context, "version.add", &format!("version:{}", row.id), &payload).await?;
                     Ok(VersionId(row.id))
                 })
@@ -425,7 +461,7 @@ macro_rules! impl_sql_store {
                             what: "version",
                             id: version.to_string(),
                         })?;
-                    vigil_store::governance::require_site(
+                    $crate::governance::require_site(
                         ::sqlx::query_scalar::<_, String>("SELECT kind FROM organisations WHERE code = $1")
                             .bind(deployment.site.as_str())
                             .fetch_optional(&mut *connection)
@@ -456,7 +492,7 @@ macro_rules! impl_sql_store {
                         },
                         other => other,
                     })?;
-                    let payload = vigil_store::governance::deployment_payload(&row);
+                    let payload = $crate::governance::deployment_payload(&row);
                     append_audit(connection, context, "deployment.add", &format!("deployment:{}", row.id), &payload).await?;
                     Ok(DeploymentId(row.id))
                 })

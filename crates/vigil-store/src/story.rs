@@ -840,6 +840,54 @@ pub async fn the_stored_policy_governs_decisions(store: impl Store) {
     audit_is_intact(&store).await;
 }
 
+pub async fn initialising_is_all_or_nothing(store: impl Store) {
+    let nation = Organisation::new(
+        code("england"),
+        text("NHS England"),
+        OrganisationKind::Nation,
+        None,
+    )
+    .expect("nation");
+    let orphan = Organisation::new(
+        code("rxx"),
+        text("Orphan Trust"),
+        OrganisationKind::Trust,
+        Some((&code("nowhere"), OrganisationKind::Region)),
+    )
+    .expect("valid shape");
+    let administrator = NewUser {
+        user_name: text("admin"),
+        display_name: text("Admin"),
+        role: Role::NationalAdmin,
+        organisation: code("england"),
+    };
+    let failed = store
+        .initialise(&admin(), &[nation.clone(), orphan], &administrator)
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::InvalidReference(_))),
+        "{failed:?}"
+    );
+    assert!(
+        store.organisations().await.expect("orgs").is_empty(),
+        "nothing was written"
+    );
+    assert!(
+        store.audit_trail().await.expect("trail").entries.is_empty(),
+        "no audit entry either"
+    );
+    store
+        .initialise(&admin(), std::slice::from_ref(&nation), &administrator)
+        .await
+        .expect("initialise");
+    assert_eq!(audit_is_intact(&store).await, 2);
+    let again = store.initialise(&admin(), &[nation], &administrator).await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists { .. })),
+        "{again:?}"
+    );
+}
+
 /// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
 /// giving `Some((store, guard))` for a fresh store — the guard keeps its
 /// database alive until the test ends (a temporary directory, a schema) —
@@ -850,7 +898,7 @@ macro_rules! story_tests {
         $crate::story_tests!(@one $fresh; organisation_tree_round_trips, products_versions_and_users,
             deployments_need_a_site, the_lifecycle_records_every_decision, refused_transitions_change_nothing,
             radiotherapy_go_live_needs_the_medical_physics_expert, concurrent_decisions_have_one_winner,
-            a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions);
+            a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions, initialising_is_all_or_nothing);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -725,10 +725,7 @@ async fn execute(
                 role: admin.role,
                 organisation: admin.organisation.clone(),
             });
-            for organisation in &parsed {
-                store.add_organisation(&context, organisation).await?;
-            }
-            let user = store.add_user(&context, &admin).await?;
+            let user = store.initialise(&context, &parsed, &admin).await?;
             print(
                 json_output,
                 json!({"organisations": parsed.len(), "admin": user.user_name.as_str(), "role": user.role.as_str()}),
