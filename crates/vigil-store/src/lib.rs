@@ -65,6 +65,9 @@ pub trait Store: Send + Sync {
     /// A short name for messages, e.g. "sqlite".
     fn backend_name(&self) -> &'static str;
 
+    /// Checks that the database answers (for readiness probes).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Applies the embedded migrations that have not been applied yet.
     fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -228,6 +228,11 @@ macro_rules! impl_sql_store {
         }
 
         impl $crate::Store for $store {
+            async fn ping(&self) -> Result<(), StoreError> {
+                ::sqlx::query("SELECT 1").execute(&self.pool).await.map_err(database_error)?;
+                Ok(())
+            }
+
             async fn set_sign_off_policy(
                 &self,
                 context: &ChangeContext,

@@ -3,6 +3,7 @@
 
 mod evaluate;
 mod registry;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,9 @@ enum Command {
     /// Local validation (acceptance testing) of a classification or triage
     /// tool on a labelled case table, judged against a protocol.
     Evaluate(evaluate::EvaluateArgs),
+    /// Serves the HTTP interface (health, readiness and metrics so far) on
+    /// 127.0.0.1:8080 by default.
+    Serve(serve::ServeArgs),
     /// Makes a new pseudonymisation key (HMAC-SHA256) for patient and
     /// accession identifiers.
     Keygen(registry::KeygenArgs),
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Pseudonymise(arguments) => {
             report(registry::pseudonymise(&arguments, cli.store.json).map(|()| ExitCode::SUCCESS))
         }
+        Command::Serve(arguments) => report(serve::run(&cli.store, arguments)),
         Command::Registry(command) => report(registry::run(&cli.store, command)),
     }
 }

@@ -27,18 +27,20 @@ use vigil_store_sqlite::SqliteStore;
 /// Where the system of record lives and how to print results.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// SQLite file path (the default backend), or a postgres:// URL.
-    #[arg(
-        long,
-        global = true,
-        env = "VIGIL_DB",
-        default_value = "vigil.db",
-        value_name = "URL-or-path"
-    )]
-    db: String,
+    /// SQLite file path (the default backend; vigil.db if not given), or a
+    /// postgres:// URL.
+    #[arg(long, global = true, env = "VIGIL_DB", value_name = "URL-or-path")]
+    pub db: Option<String>,
     /// Print results as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+impl StoreArgs {
+    /// The database named by --db or VIGIL_DB, else `vigil.db`.
+    pub fn database(&self) -> &str {
+        self.db.as_deref().unwrap_or("vigil.db")
+    }
 }
 
 /// The registered user making a change (environment `VIGIL_ACTOR`).
@@ -448,8 +450,9 @@ pub fn run(store: &StoreArgs, command: RegistryCommand) -> Result<std::process::
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        if store.db.starts_with("postgres://") || store.db.starts_with("postgresql://") {
-            let backend = PostgresStore::open_url(&store.db).await?;
+        let database = store.database();
+        if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+            let backend = PostgresStore::open_url(database).await?;
             execute(&backend, store, command).await
         } else {
             let creates = matches!(
@@ -458,7 +461,7 @@ pub fn run(store: &StoreArgs, command: RegistryCommand) -> Result<std::process::
                     | RegistryCommand::Import { .. }
                     | RegistryCommand::Migrate
             );
-            let path = SqliteStore::path_of(&store.db);
+            let path = SqliteStore::path_of(database);
             let backend = if creates {
                 SqliteStore::open(path).await?
             } else {

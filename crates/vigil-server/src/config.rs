@@ -1,0 +1,278 @@
+//! Server configuration: a TOML file, overridden by `VIGIL_*` environment
+//! variables, with safe defaults. Secrets (the database URL's password) are
+//! redacted in `Debug` and logs.
+//!
+//! ```toml
+//! bind = "127.0.0.1:8080"
+//! database = "vigil.db"                 # or postgres://user:password@host/db
+//! request_body_limit_bytes = 67108864
+//! request_timeout_seconds = 60
+//! ```
+//!
+//! Environment: `VIGIL_BIND`, `VIGIL_DB`, `VIGIL_REQUEST_BODY_LIMIT_BYTES`,
+//! `VIGIL_REQUEST_TIMEOUT_SECONDS`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the configuration {path} is not valid: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{variable} = {value:?} is not valid: {reason}")]
+    Environment {
+        variable: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error(
+        "refusing to serve plain HTTP on {bind}, which is not a loopback address: hospital networks are shared. \
+         Put Vigil behind a TLS-terminating proxy and pass --insecure-http-behind-proxy, or bind 127.0.0.1"
+    )]
+    UnsafeBind { bind: SocketAddr },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    bind: Option<SocketAddr>,
+    database: Option<String>,
+    request_body_limit_bytes: Option<usize>,
+    request_timeout_seconds: Option<u64>,
+}
+
+/// Everything the server needs to start.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where to listen; 127.0.0.1:8080 by default.
+    pub bind: SocketAddr,
+    /// SQLite path or PostgreSQL URL.
+    pub database: String,
+    /// Largest accepted request body; 64 MiB by default (ingest batches).
+    pub request_body_limit_bytes: usize,
+    /// Longest a request may take; 60 s by default.
+    pub request_timeout_seconds: u64,
+    /// Serve plain HTTP on a non-loopback address (behind a proxy).
+    pub insecure_http_behind_proxy: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: "vigil.db".to_owned(),
+            request_body_limit_bytes: 64 << 20,
+            request_timeout_seconds: 60,
+            insecure_http_behind_proxy: false,
+        }
+    }
+}
+
+/// The database URL with any password replaced by `***`.
+pub fn redact_database(database: &str) -> String {
+    match (database.find("://"), database.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &database[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => {
+                    format!("{}{user}:***{}", &database[..scheme + 3], &database[at..])
+                }
+                None => database.to_owned(),
+            }
+        }
+        _ => database.to_owned(),
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ServerConfig")
+            .field("bind", &self.bind)
+            .field("database", &redact_database(&self.database))
+            .field("request_body_limit_bytes", &self.request_body_limit_bytes)
+            .field("request_timeout_seconds", &self.request_timeout_seconds)
+            .field(
+                "insecure_http_behind_proxy",
+                &self.insecure_http_behind_proxy,
+            )
+            .finish()
+    }
+}
+
+fn from_environment<T: std::str::FromStr>(
+    environment: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<T>, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    environment(variable)
+        .map(|value| {
+            value
+                .trim()
+                .parse::<T>()
+                .map_err(|error| ConfigError::Environment {
+                    variable,
+                    value: value.clone(),
+                    reason: error.to_string(),
+                })
+        })
+        .transpose()
+}
+
+impl ServerConfig {
+    /// The defaults, then the file (if any), then the environment.
+    pub fn load(
+        file: Option<&Path>,
+        environment: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = ServerConfig::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let parsed: ConfigFile =
+                toml::from_str(&text).map_err(|error| ConfigError::Invalid {
+                    path: path.display().to_string(),
+                    message: error.to_string(),
+                })?;
+            config.bind = parsed.bind.unwrap_or(config.bind);
+            config.database = parsed.database.unwrap_or(config.database);
+            config.request_body_limit_bytes = parsed
+                .request_body_limit_bytes
+                .unwrap_or(config.request_body_limit_bytes);
+            config.request_timeout_seconds = parsed
+                .request_timeout_seconds
+                .unwrap_or(config.request_timeout_seconds);
+        }
+        if let Some(bind) = from_environment(&environment, "VIGIL_BIND")? {
+            config.bind = bind;
+        }
+        if let Some(database) = environment("VIGIL_DB") {
+            config.database = database;
+        }
+        if let Some(limit) = from_environment(&environment, "VIGIL_REQUEST_BODY_LIMIT_BYTES")? {
+            config.request_body_limit_bytes = limit;
+        }
+        if let Some(timeout) = from_environment(&environment, "VIGIL_REQUEST_TIMEOUT_SECONDS")? {
+            config.request_timeout_seconds = timeout;
+        }
+        if config.request_timeout_seconds == 0 {
+            return Err(ConfigError::Environment {
+                variable: "request_timeout_seconds",
+                value: "0".to_owned(),
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(config)
+    }
+
+    /// Refuses plain HTTP on a non-loopback address unless the operator has
+    /// said a TLS-terminating proxy is in front.
+    pub fn check_bind(&self) -> Result<(), ConfigError> {
+        if self.bind.ip().is_loopback() || self.insecure_http_behind_proxy {
+            Ok(())
+        } else {
+            Err(ConfigError::UnsafeBind { bind: self.bind })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn environment(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    #[test]
+    fn defaults_file_and_environment_apply_in_order() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let file = directory.path().join("vigil.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\ndatabase = \"trust.db\"\nrequest_timeout_seconds = 30\n",
+        )
+        .expect("write");
+        let config = ServerConfig::load(
+            Some(&file),
+            environment(&[("VIGIL_BIND", "127.0.0.1:9100")]),
+        )
+        .expect("load");
+        assert_eq!(config.bind, "127.0.0.1:9100".parse().expect("address"));
+        assert_eq!(config.database, "trust.db");
+        assert_eq!(config.request_timeout_seconds, 30);
+        assert_eq!(config.request_body_limit_bytes, 64 << 20);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let error = ServerConfig::load(None, environment(&[("VIGIL_BIND", "everywhere")]))
+            .expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .starts_with("VIGIL_BIND = \"everywhere\" is not valid"),
+            "{error}"
+        );
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let file = directory.path().join("vigil.toml");
+        std::fs::write(&file, "port = 8080\n").expect("write");
+        let error = ServerConfig::load(Some(&file), environment(&[])).expect_err("refused");
+        assert!(
+            error.to_string().contains("unknown field `port`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_database_password_never_shows() {
+        let config = ServerConfig::load(
+            None,
+            environment(&[("VIGIL_DB", "postgres://vigil:s3cret@db.example:5432/vigil")]),
+        )
+        .expect("load");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://vigil:***@db.example:5432/vigil"),
+            "{shown}"
+        );
+        assert_eq!(redact_database("vigil.db"), "vigil.db");
+    }
+
+    #[test]
+    fn plain_http_stays_on_loopback_unless_a_proxy_is_declared() {
+        let mut config = ServerConfig::default();
+        assert!(config.check_bind().is_ok());
+        config.bind = "0.0.0.0:8080".parse().expect("address");
+        assert!(matches!(
+            config.check_bind(),
+            Err(ConfigError::UnsafeBind { .. })
+        ));
+        config.insecure_http_behind_proxy = true;
+        assert!(config.check_bind().is_ok());
+        config.bind = "[::1]:8080".parse().expect("address");
+        config.insecure_http_behind_proxy = false;
+        assert!(config.check_bind().is_ok());
+    }
+}

@@ -1,0 +1,233 @@
+//! Vigil's HTTP server: the only crate that knows HTTP.
+//!
+//! [`router`] builds the application over any [`Store`]; [`serve`] binds it
+//! according to the [`config::ServerConfig`] and its safety rules. Every
+//! response that is an error has the one shape of `vigil-api-types`, with a
+//! stable code; internal detail goes to the log under the request id and
+//! never to the client. Routes are denied by default: a path that no route
+//! declares answers `not_found` in that shape.
+//!
+//! So far the server offers the operational endpoints: `/healthz`
+//! (liveness), `/readyz` (the database answers) and `/metrics` (Prometheus
+//! text). The authenticated JSON API under `/api/v1/` is built on this.
+
+pub mod config;
+mod error;
+mod metrics;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use vigil_api_types::{ErrorCode, Health};
+use vigil_store::Store;
+
+pub use config::{ConfigError, ServerConfig};
+pub use error::ApiError;
+use metrics::Metrics;
+
+/// The header that carries the request id, set if the client sent none.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What every handler can reach.
+#[derive(Debug)]
+struct AppState<S> {
+    store: S,
+    metrics: Metrics,
+}
+
+/// The application over `store`, with its middleware: request ids, tracing,
+/// request metrics, body size limit and timeout.
+pub fn router<S: Store + 'static>(store: S, config: &ServerConfig) -> Router {
+    let state = Arc::new(AppState {
+        store,
+        metrics: Metrics::new(env!("CARGO_PKG_VERSION")),
+    });
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz::<S>))
+        .route("/metrics", get(metrics_text::<S>))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_request::<S>,
+        ))
+        .layer(middleware::from_fn(shape_framework_errors))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(config.request_timeout_seconds),
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            config.request_body_limit_bytes,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}
+
+async fn readyz<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+) -> Result<axum::Json<Health>, ApiError> {
+    state.store.ping().await.map_err(|error| {
+        ApiError::new(ErrorCode::Unavailable, "the database is not answering").internal(error)
+    })?;
+    Ok(axum::Json(Health {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }))
+}
+
+async fn metrics_text<S: Store>(State(state): State<Arc<AppState<S>>>) -> Response {
+    match state.metrics.encode() {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => ApiError::new(ErrorCode::Internal, "the metrics could not be encoded")
+            .internal(error)
+            .into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "there is nothing at this path")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this method is not allowed on this path",
+    )
+}
+
+/// Counts each request by method, matched route and status.
+async fn count_request<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().as_str().to_owned();
+    // Unmatched paths are counted under one label, so that probing many
+    // paths cannot grow the metrics without bound.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .record(&method, &route, response.status().as_u16());
+    response
+}
+
+/// Gives responses produced by the framework's layers (body too large,
+/// timeout) the one error shape.
+async fn shape_framework_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if is_json || !(response.status().is_client_error() || response.status().is_server_error()) {
+        return response;
+    }
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the request body is larger than the server accepts",
+        )
+        .into_response(),
+        StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => ApiError::new(
+            ErrorCode::Timeout,
+            "the request took longer than the server allows",
+        )
+        .into_response(),
+        StatusCode::BAD_REQUEST
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::new(ErrorCode::InvalidRequest, "the request could not be read")
+                .into_response()
+        }
+        _ => response,
+    }
+}
+
+/// Why the server stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Binds and serves until Ctrl-C or SIGTERM, refusing an unsafe bind
+/// address first (see [`ServerConfig::check_bind`]).
+pub async fn serve<S: Store + 'static>(store: S, config: ServerConfig) -> Result<(), ServeError> {
+    config.check_bind()?;
+    if config.insecure_http_behind_proxy && !config.bind.ip().is_loopback() {
+        tracing::warn!(
+            bind = %config.bind,
+            "serving plain HTTP on a non-loopback address because --insecure-http-behind-proxy was given: \
+             only do this behind a TLS-terminating proxy on a trusted network"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: config.bind,
+            source,
+        })?;
+    tracing::info!(address = %listener.local_addr()?, "vigil is listening");
+    axum::serve(listener, router(store, &config))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
