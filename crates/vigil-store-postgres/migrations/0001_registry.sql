@@ -73,6 +73,8 @@ CREATE TABLE decisions (
     audit_sequence BIGINT NOT NULL
 );
 CREATE INDEX decisions_by_deployment ON decisions (deployment_id, id);
+-- One decision per audit entry.
+CREATE UNIQUE INDEX decisions_by_audit_entry ON decisions (audit_sequence);
 
 -- The sign-off policy in force: each change is a new version, audited; the
 -- newest version governs decisions (none stored: the built-in defaults).

@@ -73,6 +73,8 @@ CREATE TABLE decisions (
     audit_sequence INTEGER NOT NULL
 );
 CREATE INDEX decisions_by_deployment ON decisions (deployment_id, id);
+-- One decision per audit entry.
+CREATE UNIQUE INDEX decisions_by_audit_entry ON decisions (audit_sequence);
 
 -- The sign-off policy in force: each change is a new version, audited; the
 -- newest version governs decisions (none stored: the built-in defaults).
@@ -123,7 +125,23 @@ CREATE TRIGGER sign_off_policies_no_update BEFORE UPDATE ON sign_off_policies
 BEGIN SELECT RAISE(ABORT, 'policy versions are never edited'); END;
 CREATE TRIGGER sign_off_policies_no_delete BEFORE DELETE ON sign_off_policies
 BEGIN SELECT RAISE(ABORT, 'policy versions are never deleted'); END;
+-- INSERT OR REPLACE deletes without firing delete triggers: refuse an insert
+-- that would replace an existing row.
+CREATE TRIGGER decisions_no_replace BEFORE INSERT ON decisions
+WHEN EXISTS (SELECT 1 FROM decisions WHERE id = NEW.id OR audit_sequence = NEW.audit_sequence)
+BEGIN SELECT RAISE(ABORT, 'decisions are never replaced'); END;
+CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log
+WHEN EXISTS (SELECT 1 FROM audit_log WHERE position = NEW.position)
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER sign_off_policies_no_replace BEFORE INSERT ON sign_off_policies
+WHEN EXISTS (SELECT 1 FROM sign_off_policies WHERE version = NEW.version)
+BEGIN SELECT RAISE(ABORT, 'policy versions are never replaced'); END;
 -- The recorded head only moves forward, to an entry that exists.
+CREATE TRIGGER audit_head_no_replace BEFORE INSERT ON audit_head
+WHEN EXISTS (SELECT 1 FROM audit_head)
+  AND (NEW.sequence <= (SELECT sequence FROM audit_head)
+       OR NOT EXISTS (SELECT 1 FROM audit_log WHERE sequence = NEW.sequence AND hash = NEW.hash))
+BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward to an existing entry'); END;
 CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
 BEGIN SELECT RAISE(ABORT, 'the audit head is never deleted'); END;
 CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head

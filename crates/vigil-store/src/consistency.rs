@@ -56,11 +56,16 @@ fn json_text(value: &str) -> Value {
 }
 
 /// Compares the stored objects of one kind with what the trail implies.
-fn compare(
-    kind: &str,
-    expected: &Expected,
-    stored: BTreeMap<String, Value>,
-) -> Result<(), Divergence> {
+fn compare(kind: &str, expected: &Expected, rows: Vec<(String, Value)>) -> Result<(), Divergence> {
+    let mut stored = BTreeMap::new();
+    for (key, value) in rows {
+        if stored.insert(key.clone(), value).is_some() {
+            return Err(diverge(
+                None,
+                format!("{kind} {key} appears twice in the table"),
+            ));
+        }
+    }
     for (key, value) in &stored {
         match expected.get(key) {
             None => {
@@ -130,6 +135,13 @@ fn pick(payload: &Value, fields: &[&str]) -> Value {
     )
 }
 
+/// The implied object of a creating entry, with the entry's time as its
+/// creation time.
+fn created(mut implied: Value, body: &Value) -> Value {
+    implied["created_at"] = body["created_at"].clone();
+    implied
+}
+
 fn key_of(payload: &Value, field: &str) -> String {
     match payload.get(field) {
         Some(Value::String(text)) => text.clone(),
@@ -150,65 +162,55 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
     let mut policies = Expected::new();
     for entry in &archive.audit_log {
         let sequence = u64::try_from(entry.sequence).unwrap_or(0);
-        let body = payload(entry)?;
+        let mut body = payload(entry)?;
+        // Who and when come from the entry itself, so that the tables'
+        // creation times and recorders are checked too.
+        if let Value::Object(fields) = &mut body {
+            fields.insert("created_at".to_owned(), text(&entry.recorded_at));
+            fields.insert("recorded_by".to_owned(), text(&entry.actor));
+            fields.insert("audit_sequence".to_owned(), Value::from(entry.sequence));
+        }
         match entry.action.as_str() {
             "organisation.add" => {
-                organisations.insert(
-                    key_of(&body, "code"),
-                    (pick(&body, &["code", "name", "kind", "parent"]), sequence),
-                );
+                let implied = pick(&body, &["code", "name", "kind", "parent"]);
+                organisations.insert(key_of(&body, "code"), (created(implied, &body), sequence));
             }
             "user.add" => {
-                users.insert(
-                    key_of(&body, "id"),
-                    (
-                        pick(
-                            &body,
-                            &["id", "user_name", "display_name", "role", "organisation"],
-                        ),
-                        sequence,
-                    ),
+                let implied = pick(
+                    &body,
+                    &["id", "user_name", "display_name", "role", "organisation"],
                 );
+                users.insert(key_of(&body, "id"), (created(implied, &body), sequence));
             }
             "product.add" => {
+                let fields = [
+                    "id",
+                    "vendor",
+                    "name",
+                    "intended_purpose",
+                    "modality",
+                    "body_part",
+                    "task_type",
+                    "regulatory_class",
+                    "marking",
+                ];
                 products.insert(
                     key_of(&body, "id"),
-                    (
-                        pick(
-                            &body,
-                            &[
-                                "id",
-                                "vendor",
-                                "name",
-                                "intended_purpose",
-                                "modality",
-                                "body_part",
-                                "task_type",
-                                "regulatory_class",
-                                "marking",
-                            ],
-                        ),
-                        sequence,
-                    ),
+                    (created(pick(&body, &fields), &body), sequence),
                 );
             }
             "version.add" => {
+                let fields = [
+                    "id",
+                    "product",
+                    "version",
+                    "release_date",
+                    "change_kind",
+                    "change_notes",
+                ];
                 versions.insert(
                     key_of(&body, "id"),
-                    (
-                        pick(
-                            &body,
-                            &[
-                                "id",
-                                "product",
-                                "version",
-                                "release_date",
-                                "change_kind",
-                                "change_notes",
-                            ],
-                        ),
-                        sequence,
-                    ),
+                    (created(pick(&body, &fields), &body), sequence),
                 );
             }
             "deployment.add" => {
@@ -226,6 +228,7 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                     ],
                 );
                 implied["revision"] = Value::from(0);
+                let implied = created(implied, &body);
                 deployments.insert(key_of(&body, "id"), (implied, sequence));
             }
             "deployment.transition" => {
@@ -257,6 +260,7 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                             );
                             decision["deployment"] = body["deployment"].clone();
                             decision["version"] = body["version"].clone();
+                            decision["recorded_by"] = body["recorded_by"].clone();
                             decision
                         },
                         sequence,
@@ -274,13 +278,26 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                 let mut implied = implied;
                 implied["state"] = body["state_after"].clone();
                 implied["version"] = body["to_version"].clone();
-                implied["revision"] = Value::from(implied["revision"].as_i64().unwrap_or(0) + 1);
+                implied["revision"] =
+                    Value::from(implied["revision"].as_i64().unwrap_or(0).saturating_add(1));
                 deployments.insert(key, (implied, sequence));
             }
             "policy.set" => {
                 policies.insert(
                     key_of(&body, "version"),
-                    (pick(&body, &["version", "entries"]), sequence),
+                    (
+                        pick(
+                            &body,
+                            &[
+                                "version",
+                                "entries",
+                                "recorded_by",
+                                "created_at",
+                                "audit_sequence",
+                            ],
+                        ),
+                        sequence,
+                    ),
                 );
             }
             _ => {}
@@ -295,7 +312,13 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
             .map(|row| {
                 (
                     row.version.to_string(),
-                    serde_json::json!({"version": row.version, "entries": json_text(&row.entries)}),
+                    serde_json::json!({
+                        "version": row.version,
+                        "entries": json_text(&row.entries),
+                        "recorded_by": row.set_by,
+                        "created_at": row.set_at,
+                        "audit_sequence": row.audit_sequence,
+                    }),
                 )
             })
             .collect(),
@@ -309,7 +332,7 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
             .iter()
             .map(|row| {
                 let parent = row.parent.as_deref().map_or(Value::Null, text);
-                (row.code.clone(), serde_json::json!({"code": row.code, "name": row.name, "kind": row.kind, "parent": parent}))
+                (row.code.clone(), serde_json::json!({"code": row.code, "name": row.name, "kind": row.kind, "parent": parent, "created_at": row.created_at}))
             })
             .collect(),
     )?;
@@ -322,7 +345,7 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
             .map(|row| {
                 (
                     row.id.to_string(),
-                    serde_json::json!({"id": row.id, "user_name": row.user_name, "display_name": row.display_name, "role": row.role, "organisation": row.organisation}),
+                    serde_json::json!({"id": row.id, "user_name": row.user_name, "display_name": row.display_name, "role": row.role, "organisation": row.organisation, "created_at": row.created_at}),
                 )
             })
             .collect(),
@@ -339,7 +362,7 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                     serde_json::json!({
                         "id": row.id, "vendor": row.vendor, "name": row.name, "intended_purpose": row.intended_purpose,
                         "modality": row.modality, "body_part": row.body_part, "task_type": row.task_type,
-                        "regulatory_class": row.regulatory_class, "marking": row.marking,
+                        "regulatory_class": row.regulatory_class, "marking": row.marking, "created_at": row.created_at,
                     }),
                 )
             })
@@ -356,7 +379,7 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                     row.id.to_string(),
                     serde_json::json!({
                         "id": row.id, "product": row.product_id, "version": row.version, "release_date": row.release_date,
-                        "change_kind": row.change_kind, "change_notes": row.change_notes,
+                        "change_kind": row.change_kind, "change_notes": row.change_notes, "created_at": row.created_at,
                     }),
                 )
             })
@@ -375,6 +398,7 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                         "id": row.id, "product": row.product_id, "version": row.version_id, "site": row.site,
                         "owning_team": row.owning_team, "thresholds": json_text(&row.thresholds),
                         "change_control": json_text(&row.change_control), "state": row.state, "revision": row.revision,
+                        "created_at": row.created_at,
                     }),
                 )
             })
@@ -392,10 +416,27 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                     serde_json::json!({
                         "from": row.from_state, "to": row.to_state, "sign_offs": json_text(&row.sign_offs),
                         "rationale": row.rationale, "evidence": json_text(&row.evidence), "decided_at": row.decided_at,
-                        "deployment": row.deployment_id, "version": row.version_id,
+                        "deployment": row.deployment_id, "version": row.version_id, "recorded_by": row.decided_by,
                     }),
                 )
             })
             .collect(),
-    )
+    )?;
+    // Decisions are listed by id: ids must follow the order of their entries.
+    let mut by_entry: Vec<(i64, i64)> = archive
+        .decisions
+        .iter()
+        .map(|row| (row.audit_sequence, row.id))
+        .collect();
+    by_entry.sort_unstable();
+    if let Some(pair) = by_entry.windows(2).find(|pair| pair[1].1 <= pair[0].1) {
+        return Err(diverge(
+            u64::try_from(pair[1].0).ok(),
+            format!(
+                "decision {} is numbered before decision {}, which an earlier entry recorded",
+                pair[1].1, pair[0].1
+            ),
+        ));
+    }
+    Ok(())
 }

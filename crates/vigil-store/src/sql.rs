@@ -564,7 +564,11 @@ macro_rules! impl_sql_store {
                             "deployment {id} changed while this decision was being recorded; reload it and decide again"
                         )));
                     }
-                    let mut payload = decision_payload(id, current.version_id, current.revision + 1, &decision, &required_roles);
+                    let next_revision = current
+                        .revision
+                        .checked_add(1)
+                        .ok_or_else(|| StoreError::corrupt("deployment revision", "it is at its largest value"))?;
+                    let mut payload = decision_payload(id, current.version_id, next_revision, &decision, &required_roles);
                     payload["policy_version"] = ::serde_json::Value::from(policy.version);
                     let sequence =
                         append_audit(connection, context, "deployment.transition", &format!("deployment:{id}"), &payload).await?;

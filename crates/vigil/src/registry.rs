@@ -861,8 +861,19 @@ async fn execute(
                 organisation: code("--organisation", &organisation)?,
             };
             require_role(&context, &ADMINISTRATORS, "add users")?;
-            if user.role == Role::NationalAdmin && context.actor.role != Role::NationalAdmin {
-                bail!("only a national administrator may create another national administrator");
+            if user.role == Role::NationalAdmin {
+                if context.actor.role != Role::NationalAdmin {
+                    bail!(
+                        "only a national administrator may create another national administrator"
+                    );
+                }
+                let tree = organisation_tree(store).await?;
+                if tree.get(&user.organisation).map(|o| o.kind) != Some(OrganisationKind::Nation) {
+                    bail!(
+                        "a national administrator belongs to the nation, not to {}",
+                        user.organisation
+                    );
+                }
             }
             require_within(
                 &organisation_tree(store).await?,
@@ -1124,12 +1135,41 @@ async fn execute(
             // that includes the deployment's site.
             let tree = organisation_tree(store).await?;
             let site = &current.deployment.site;
-            require_within(
-                &tree,
-                &context.actor.organisation,
-                site,
-                context.actor.name.as_str(),
-            )?;
+            // Decisions about a deployment are the deploying Trust's: the
+            // actor and every signer belong to that Trust or one of its sites.
+            let trust = tree
+                .ancestors(site)
+                .into_iter()
+                .find(|organisation| organisation.kind == OrganisationKind::Trust)
+                .map(|organisation| organisation.code.clone())
+                .ok_or_else(|| anyhow!("site {site} is not under a Trust"))?;
+            let within_trust = |organisation: &Code, who: &str| -> Result<()> {
+                if tree.is_within(organisation, &trust) {
+                    Ok(())
+                } else {
+                    bail!(
+                        "{who} belongs to {organisation}, outside {trust}, the Trust that runs this deployment"
+                    )
+                }
+            };
+            within_trust(&context.actor.organisation, context.actor.name.as_str())?;
+            // The person recording the decision holds one of the roles the
+            // policy requires for it.
+            let product = store.product(current.product).await?;
+            let required = store.sign_off_policy().await?.policy.required_roles(
+                from,
+                to,
+                product.product.is_radiotherapy(),
+            );
+            if !required.is_empty() && !required.contains(&context.actor.role) {
+                let names: Vec<&str> = required.iter().map(|role| role.as_str()).collect();
+                bail!(
+                    "{} ({}) may not record {from} → {to}; it is recorded by one of its signers: {}",
+                    context.actor.name,
+                    context.actor.role,
+                    names.join(", ")
+                );
+            }
             let users = store.users().await?;
             let mut signatures = vec![SignOff {
                 actor: context.actor.name.clone(),
@@ -1154,7 +1194,7 @@ async fn execute(
                         parsed.role
                     );
                 }
-                require_within(&tree, &signer.organisation, site, signer.user_name.as_str())?;
+                within_trust(&signer.organisation, signer.user_name.as_str())?;
                 if !signatures.contains(&parsed) {
                     signatures.push(parsed);
                 }
@@ -1261,7 +1301,13 @@ async fn execute(
         }
         RegistryCommand::Policy(PolicyCommand::Set { actor, file }) => {
             let context = actor_context(store, &actor).await?;
-            require_role(&context, &ADMINISTRATORS, "change the sign-off policy")?;
+            // One policy governs every organisation in the database, so only
+            // a national administrator may change it.
+            require_role(
+                &context,
+                &[Role::NationalAdmin],
+                "change the sign-off policy",
+            )?;
             let entries = read_policy_entries(&file)?;
             let version = store.set_sign_off_policy(&context, &entries).await?;
             print(json_output, json!({"version": version}), || {

@@ -286,7 +286,7 @@ fn refused_commands_say_why_and_write_nothing() {
                 "--reason",
                 "x",
             ],
-            "needs sign-off by: clinical_safety_officer",
+            "ailead (ai_lead) may not record live → suspended; it is recorded by one of its signers: clinical_safety_officer",
         ),
         (
             vec![
@@ -620,6 +620,17 @@ fn editing_the_registry_tables_is_detected() {
         (
             "INSERT INTO users (user_name, display_name, role, organisation, created_at) VALUES ('ghost', 'ghost', 'clinical_safety_officer', 'rw3', '2026-01-01T00:00:00.000000Z')",
             "the registry diverges from the audit trail: user 7 is in the table but no audit entry created it",
+        ),
+        (
+            "DROP INDEX decisions_by_audit_entry; DROP TRIGGER decisions_no_replace; \
+             INSERT INTO decisions (id, deployment_id, from_state, to_state, version_id, sign_offs, rationale, evidence, decided_by, decided_at, audit_sequence) \
+             SELECT -1, deployment_id, from_state, to_state, version_id, sign_offs, 'approved', evidence, decided_by, decided_at, audit_sequence FROM decisions WHERE audit_sequence = 19",
+            "the registry diverges from the audit trail: decision recorded by entry 19 appears twice in the table",
+        ),
+        (
+            "DROP TRIGGER decisions_no_replace; INSERT OR REPLACE INTO decisions \
+             SELECT id, deployment_id, from_state, to_state, version_id, sign_offs, rationale, evidence, 'mallory', decided_at, audit_sequence FROM decisions WHERE audit_sequence = 19",
+            "the registry diverges from the audit trail at entry 19: decision recorded by entry 19: recorded_by is \"mallory\" in the table but \"cso\" in the trail",
         ),
     ] {
         let (_directory, db) = sqlite_database();
