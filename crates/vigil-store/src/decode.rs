@@ -171,6 +171,20 @@ pub fn database_error(error: sqlx::Error) -> crate::StoreError {
     StoreError::Database(Box::new(error))
 }
 
+/// Like [`database_error`], naming the object when a unique key is taken:
+/// `.map_err(already_exists("product", || key))`.
+pub fn already_exists(
+    what: &'static str,
+    key: impl FnOnce() -> String,
+) -> impl FnOnce(sqlx::Error) -> crate::StoreError {
+    move |error| match database_error(error) {
+        crate::StoreError::AlreadyExists { .. } => {
+            crate::StoreError::AlreadyExists { what, key: key() }
+        }
+        other => other,
+    }
+}
+
 /// The embedded migrations of one backend as an sqlx migration source.
 #[derive(Debug, Clone, Copy)]
 pub struct EmbeddedMigrations(pub &'static [(i64, &'static str, &'static str)]);

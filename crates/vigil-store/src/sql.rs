@@ -32,7 +32,7 @@ macro_rules! impl_sql_store {
         const _: () = {
         use $crate::archive::ARCHIVE_FORMAT;
         use $crate::decode::{
-            audit_head_row, audit_row as audit_log_row, database_error, decision_row, deployment_row, migrator,
+            already_exists, audit_head_row, audit_row as audit_log_row, database_error, decision_row, deployment_row, migrator,
             organisation_row, policy_row, product_row, user_row, version_row,
         };
         use $crate::governance::{audit_row, check_transition, decision_payload};
@@ -178,13 +178,7 @@ macro_rules! impl_sql_store {
                 .bind(&row.created_at)
                 .execute(&mut *connection)
                 .await
-                .map_err(|error| match database_error(error) {
-                    StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
-                        what: "organisation",
-                        key: row.code.clone(),
-                    },
-                    other => other,
-                })?;
+                .map_err(already_exists("organisation", || row.code.clone()))?;
             let payload = $crate::governance::organisation_payload(&row);
             append_audit(connection, context, "organisation.add", &format!("organisation:{}", row.code), &payload).await?;
             Ok(())
@@ -207,13 +201,7 @@ macro_rules! impl_sql_store {
             .bind(&created_at)
             .fetch_one(&mut *connection)
             .await
-            .map_err(|error| match database_error(error) {
-                StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
-                    what: "user",
-                    key: user.user_name.to_string(),
-                },
-                other => other,
-            })?;
+            .map_err(already_exists("user", || user.user_name.to_string()))?;
             let row = UserRow {
                 id,
                 user_name: user.user_name.to_string(),
@@ -354,13 +342,7 @@ macro_rules! impl_sql_store {
                     .bind(&row.created_at)
                     .fetch_one(&mut *connection)
                     .await
-                    .map_err(|error| match database_error(error) {
-                        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
-                            what: "product",
-                            key: format!("{} {}", row.vendor, row.name),
-                        },
-                        other => other,
-                    })?;
+                    .map_err(already_exists("product", || format!("{} {}", row.vendor, row.name)))?;
                     let payload = $crate::governance::product_payload(&row);
                     append_audit(connection, context, "product.add", &format!("product:{}", row.id), &payload).await?;
                     Ok(ProductId(row.id))
@@ -432,11 +414,8 @@ macro_rules! impl_sql_store {
                     .bind(&row.created_at)
                     .fetch_one(&mut *connection)
                     .await
-                    .map_err(|error| match database_error(error) {
-                        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
-                            what: "version",
-                            key: format!("{} of product {}", row.version, row.product_id),
-                        },
+                    .map_err(already_exists("version", || format!("{} of product {}", row.version, row.product_id)))
+                    .map_err(|error| match error {
                         StoreError::InvalidReference(_) => StoreError::NotFound {
                             what: "product",
                             id: product.to_string(),
@@ -490,13 +469,7 @@ macro_rules! impl_sql_store {
                     .bind(&row.created_at)
                     .fetch_one(&mut *connection)
                     .await
-                    .map_err(|error| match database_error(error) {
-                        StoreError::AlreadyExists { .. } => StoreError::AlreadyExists {
-                            what: "deployment",
-                            key: format!("of product {} at site {}", row.product_id, row.site),
-                        },
-                        other => other,
-                    })?;
+                    .map_err(already_exists("deployment", || format!("of product {} at site {}", row.product_id, row.site)))?;
                     let payload = $crate::governance::deployment_payload(&row);
                     append_audit(connection, context, "deployment.add", &format!("deployment:{}", row.id), &payload).await?;
                     Ok(DeploymentId(row.id))
