@@ -1045,7 +1045,23 @@ fn a_trust_moves_from_sqlite_to_postgresql_with_its_chain_intact() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }
 
-/// Kills vigil at random moments during a stream of governance writes. The
+/// Starts vigil and kills it `attempt` × 0.5 ms later. The delays sweep
+/// from 0 to 30 ms (a write takes a few milliseconds): the early attempts die
+/// before or during their transaction, the late ones complete.
+fn run_and_kill(db: &str, arguments: &[&str], attempt: u64) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(arguments)
+        .env("VIGIL_DB", db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn vigil");
+    std::thread::sleep(Duration::from_micros(attempt * 500));
+    let _ = child.kill();
+    child.wait_with_output().expect("wait")
+}
+
+/// Kills vigil at a sweep of moments during a stream of governance writes. The
 /// file must stay intact, the chain must verify, and every write whose
 /// command reported success must be there.
 #[test]
@@ -1056,8 +1072,9 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
     let mut acknowledged = Vec::new();
     for attempt in 0..ATTEMPTS {
         let name = format!("Product {attempt}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-            .args([
+        let output = run_and_kill(
+            &db,
+            &[
                 "product",
                 "add",
                 "--actor",
@@ -1078,19 +1095,10 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
                 "IIa",
                 "--marking",
                 "UKCA",
-            ])
-            .env("VIGIL_DB", &db)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn vigil");
-        // Delays sweep from 0 to 30 ms (a write takes a few milliseconds):
-        // the early attempts die before or during their transaction, the
-        // late ones complete.
-        std::thread::sleep(Duration::from_micros(attempt * 500));
-        let _ = child.kill();
-        let status = child.wait().expect("wait");
-        if status.success() {
+            ],
+            attempt,
+        );
+        if output.status.success() {
             acknowledged.push(name);
         }
     }
@@ -1140,8 +1148,9 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
         } else {
             "live"
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-            .args([
+        let output = run_and_kill(
+            &db,
+            &[
                 "deployment",
                 "transition",
                 "1",
@@ -1152,15 +1161,9 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
                 "--reason",
                 "kill test",
                 "--json",
-            ])
-            .env("VIGIL_DB", &db)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn vigil");
-        std::thread::sleep(Duration::from_micros(attempt * 500));
-        let _ = child.kill();
-        let output = child.wait_with_output().expect("wait");
+            ],
+            attempt,
+        );
         if output.status.success() {
             let recorded: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
             acknowledged_decisions.push(recorded["decision"].as_i64().expect("decision id"));
