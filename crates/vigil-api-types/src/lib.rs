@@ -7,11 +7,14 @@
 //! details, when present, say which field or object is concerned. Internal
 //! detail (database errors, file paths, stack traces) never appears here.
 
+pub mod wire;
+
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Every error code the API can return, with its HTTP status. Adding a code
 /// is a contract change; renaming or removing one is a breaking change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request is malformed or a value breaks a rule (400).
@@ -29,6 +32,8 @@ pub enum ErrorCode {
     Conflict,
     /// The request body is larger than the server accepts (413).
     PayloadTooLarge,
+    /// The request body is not in a format this endpoint reads (415).
+    UnsupportedMediaType,
     /// The governance rules refuse the change (422), for example a missing
     /// sign-off.
     Refused,
@@ -44,7 +49,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in table order.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::InvalidRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -52,6 +57,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
         ErrorCode::Refused,
         ErrorCode::RateLimited,
         ErrorCode::Internal,
@@ -69,6 +75,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Refused => "refused",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
@@ -87,6 +94,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Refused => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
@@ -97,22 +105,23 @@ impl ErrorCode {
 }
 
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// What went wrong.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
 }
 
 /// The body of `/healthz` and `/readyz`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// "ok", or "unavailable" for a failed readiness check.
     pub status: String,

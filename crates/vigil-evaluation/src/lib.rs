@@ -12,3 +12,4 @@
 pub mod cases;
 pub mod evaluate;
 pub mod protocol;
+pub mod run;

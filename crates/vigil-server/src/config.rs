@@ -7,14 +7,23 @@
 //! database = "vigil.db"                 # or postgres://user:password@host/db
 //! request_body_limit_bytes = 67108864
 //! request_timeout_seconds = 60
+//! session_idle_minutes = 30             # a session unused this long ends
+//! session_absolute_hours = 12           # and every session ends after this
+//! secure_cookies = false                # true behind a TLS-terminating proxy
+//! tls_certificate = "/etc/vigil/cert.pem"   # both set: serve HTTPS (rustls)
+//! tls_private_key = "/etc/vigil/key.pem"
+//! login_failures_per_user = 5           # within 15 minutes, then 429
+//! login_failures_per_client = 20
 //! ```
 //!
 //! Environment: `VIGIL_BIND`, `VIGIL_DB`, `VIGIL_REQUEST_BODY_LIMIT_BYTES`,
-//! `VIGIL_REQUEST_TIMEOUT_SECONDS`.
+//! `VIGIL_REQUEST_TIMEOUT_SECONDS`, `VIGIL_SESSION_IDLE_MINUTES`,
+//! `VIGIL_SESSION_ABSOLUTE_HOURS`, `VIGIL_SECURE_COOKIES`,
+//! `VIGIL_TLS_CERTIFICATE`, `VIGIL_TLS_PRIVATE_KEY`.
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -36,7 +45,8 @@ pub enum ConfigError {
     },
     #[error(
         "refusing to serve plain HTTP on {bind}, which is not a loopback address: hospital networks are shared. \
-         Put Vigil behind a TLS-terminating proxy and pass --insecure-http-behind-proxy, or bind 127.0.0.1"
+         Configure tls_certificate and tls_private_key, or put Vigil behind a TLS-terminating proxy and pass \
+         --insecure-http-behind-proxy, or bind 127.0.0.1"
     )]
     UnsafeBind { bind: SocketAddr },
 }
@@ -48,6 +58,20 @@ struct ConfigFile {
     database: Option<String>,
     request_body_limit_bytes: Option<usize>,
     request_timeout_seconds: Option<u64>,
+    session_idle_minutes: Option<u64>,
+    session_absolute_hours: Option<u64>,
+    secure_cookies: Option<bool>,
+    tls_certificate: Option<PathBuf>,
+    tls_private_key: Option<PathBuf>,
+    login_failures_per_user: Option<usize>,
+    login_failures_per_client: Option<usize>,
+}
+
+/// Where the server's TLS certificate chain and private key are (PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
 }
 
 /// Everything the server needs to start.
@@ -63,6 +87,25 @@ pub struct ServerConfig {
     pub request_timeout_seconds: u64,
     /// Serve plain HTTP on a non-loopback address (behind a proxy).
     pub insecure_http_behind_proxy: bool,
+    /// A session unused for this long ends; 30 minutes by default.
+    pub session_idle_minutes: u64,
+    /// Every session ends this long after sign-in; 12 hours by default.
+    pub session_absolute_hours: u64,
+    /// Mark the session cookie `Secure` (always so under TLS).
+    pub secure_cookies: bool,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<TlsFiles>,
+    /// Sign-in failures allowed per user name within 15 minutes.
+    pub login_failures_per_user: usize,
+    /// Sign-in failures allowed per client address within 15 minutes.
+    pub login_failures_per_client: usize,
+}
+
+impl ServerConfig {
+    /// Whether the session cookie carries `Secure`.
+    pub fn cookies_are_secure(&self) -> bool {
+        self.secure_cookies || self.tls.is_some()
+    }
 }
 
 impl Default for ServerConfig {
@@ -73,6 +116,12 @@ impl Default for ServerConfig {
             request_body_limit_bytes: 64 << 20,
             request_timeout_seconds: 60,
             insecure_http_behind_proxy: false,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            secure_cookies: false,
+            tls: None,
+            login_failures_per_user: 5,
+            login_failures_per_client: 20,
         }
     }
 }
@@ -105,6 +154,12 @@ impl fmt::Debug for ServerConfig {
                 "insecure_http_behind_proxy",
                 &self.insecure_http_behind_proxy,
             )
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("tls", &self.tls)
+            .field("login_failures_per_user", &self.login_failures_per_user)
+            .field("login_failures_per_client", &self.login_failures_per_client)
             .finish()
     }
 }
@@ -155,6 +210,36 @@ impl ServerConfig {
             config.request_timeout_seconds = parsed
                 .request_timeout_seconds
                 .unwrap_or(config.request_timeout_seconds);
+            config.session_idle_minutes = parsed
+                .session_idle_minutes
+                .unwrap_or(config.session_idle_minutes);
+            config.session_absolute_hours = parsed
+                .session_absolute_hours
+                .unwrap_or(config.session_absolute_hours);
+            config.secure_cookies = parsed.secure_cookies.unwrap_or(config.secure_cookies);
+            config.login_failures_per_user = parsed
+                .login_failures_per_user
+                .unwrap_or(config.login_failures_per_user);
+            config.login_failures_per_client = parsed
+                .login_failures_per_client
+                .unwrap_or(config.login_failures_per_client);
+            match (parsed.tls_certificate, parsed.tls_private_key) {
+                (Some(certificate), Some(private_key)) => {
+                    config.tls = Some(TlsFiles {
+                        certificate,
+                        private_key,
+                    });
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        path: path.display().to_string(),
+                        message:
+                            "tls_certificate and tls_private_key go together: set both or neither"
+                                .to_owned(),
+                    });
+                }
+            }
         }
         if let Some(bind) = from_environment(&environment, "VIGIL_BIND")? {
             config.bind = bind;
@@ -168,6 +253,51 @@ impl ServerConfig {
         if let Some(timeout) = from_environment(&environment, "VIGIL_REQUEST_TIMEOUT_SECONDS")? {
             config.request_timeout_seconds = timeout;
         }
+        if let Some(minutes) = from_environment(&environment, "VIGIL_SESSION_IDLE_MINUTES")? {
+            config.session_idle_minutes = minutes;
+        }
+        if let Some(hours) = from_environment(&environment, "VIGIL_SESSION_ABSOLUTE_HOURS")? {
+            config.session_absolute_hours = hours;
+        }
+        if let Some(secure) = from_environment(&environment, "VIGIL_SECURE_COOKIES")? {
+            config.secure_cookies = secure;
+        }
+        match (
+            environment("VIGIL_TLS_CERTIFICATE"),
+            environment("VIGIL_TLS_PRIVATE_KEY"),
+        ) {
+            (Some(certificate), Some(private_key)) => {
+                config.tls = Some(TlsFiles {
+                    certificate: certificate.into(),
+                    private_key: private_key.into(),
+                });
+            }
+            (None, None) => {}
+            (certificate, _) => {
+                return Err(ConfigError::Environment {
+                    variable: if certificate.is_some() {
+                        "VIGIL_TLS_PRIVATE_KEY"
+                    } else {
+                        "VIGIL_TLS_CERTIFICATE"
+                    },
+                    value: String::new(),
+                    reason: "VIGIL_TLS_CERTIFICATE and VIGIL_TLS_PRIVATE_KEY go together: set both or neither"
+                        .to_owned(),
+                });
+            }
+        }
+        for (name, value) in [
+            ("session_idle_minutes", config.session_idle_minutes),
+            ("session_absolute_hours", config.session_absolute_hours),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Environment {
+                    variable: name,
+                    value: "0".to_owned(),
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+        }
         if config.request_timeout_seconds == 0 {
             return Err(ConfigError::Environment {
                 variable: "request_timeout_seconds",
@@ -178,10 +308,11 @@ impl ServerConfig {
         Ok(config)
     }
 
-    /// Refuses plain HTTP on a non-loopback address unless the operator has
-    /// said a TLS-terminating proxy is in front.
+    /// Refuses plain HTTP on a non-loopback address unless TLS is
+    /// configured or the operator has said a TLS-terminating proxy is in
+    /// front.
     pub fn check_bind(&self) -> Result<(), ConfigError> {
-        if self.bind.ip().is_loopback() || self.insecure_http_behind_proxy {
+        if self.bind.ip().is_loopback() || self.tls.is_some() || self.insecure_http_behind_proxy {
             Ok(())
         } else {
             Err(ConfigError::UnsafeBind { bind: self.bind })
@@ -271,6 +402,14 @@ mod tests {
         ));
         config.insecure_http_behind_proxy = true;
         assert!(config.check_bind().is_ok());
+        config.insecure_http_behind_proxy = false;
+        config.tls = Some(TlsFiles {
+            certificate: "cert.pem".into(),
+            private_key: "key.pem".into(),
+        });
+        assert!(config.check_bind().is_ok());
+        assert!(config.cookies_are_secure());
+        config.tls = None;
         config.bind = "[::1]:8080".parse().expect("address");
         config.insecure_http_behind_proxy = false;
         assert!(config.check_bind().is_ok());

@@ -7,14 +7,23 @@
 //! never to the client. Routes are denied by default: a path that no route
 //! declares answers `not_found` in that shape.
 //!
-//! So far the server offers the operational endpoints: `/healthz`
-//! (liveness), `/readyz` (the database answers) and `/metrics` (Prometheus
-//! text). The authenticated JSON API under `/api/v1/` is built on this.
+//! The operational endpoints are `/healthz` (liveness), `/readyz` (the
+//! database answers) and `/metrics` (Prometheus text). The JSON API under
+//! `/api/v1/` ([`api`]) authenticates every request (session cookie or API
+//! token, [`auth`]) and authorises it against the permission its route
+//! declares ([`access`]); its description is at `/api/v1/openapi.json`
+//! ([`openapi`]). Under TLS ([`tls`]) the server speaks HTTPS itself.
 
+pub mod access;
+pub mod api;
+pub mod auth;
 pub mod config;
 mod error;
 mod metrics;
+pub mod openapi;
+pub mod tls;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,20 +47,33 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// What every handler can reach.
 #[derive(Debug)]
-struct AppState<S> {
+pub(crate) struct AppState<S> {
     store: S,
     metrics: Metrics,
+    config: ServerConfig,
+    throttle: auth::Throttle,
 }
 
+/// How long sign-in failures are remembered by the throttle.
+const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
 /// The application over `store`, with its middleware: request ids, tracing,
-/// request metrics, body size limit and timeout.
+/// request metrics, response compression, request decompression with the
+/// body limit applied to the decompressed body, and a timeout.
 pub fn router<S: Store + 'static>(store: S, config: &ServerConfig) -> Router {
     let state = Arc::new(AppState {
         store,
         metrics: Metrics::new(env!("CARGO_PKG_VERSION")),
+        config: config.clone(),
+        throttle: auth::Throttle::new(
+            THROTTLE_WINDOW,
+            config.login_failures_per_user,
+            config.login_failures_per_client,
+        ),
     });
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
+        .merge(api::router(Arc::clone(&state)))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
         .route("/metrics", get(metrics_text::<S>))
@@ -66,9 +88,17 @@ pub fn router<S: Store + 'static>(store: S, config: &ServerConfig) -> Router {
             StatusCode::GATEWAY_TIMEOUT,
             Duration::from_secs(config.request_timeout_seconds),
         ))
+        // The limit sees the body after decompression, so that a small
+        // compressed body cannot expand past it; the layer outside it
+        // bounds the compressed body too.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             config.request_body_limit_bytes,
         ))
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            config.request_body_limit_bytes,
+        ))
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
@@ -163,11 +193,21 @@ async fn shape_framework_errors(request: Request, next: Next) -> Response {
             "the request took longer than the server allows",
         )
         .into_response(),
-        StatusCode::BAD_REQUEST
-        | StatusCode::UNPROCESSABLE_ENTITY
-        | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::new(ErrorCode::InvalidRequest, "the request could not be read")
-                .into_response()
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the request's content encoding or type is not accepted (gzip and JSON are)",
+        )
+        .into_response(),
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            // The framework's rejection text names the bad path segment or
+            // query parameter; it holds no server detail.
+            let text = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| "the request could not be read".to_owned());
+            ApiError::new(ErrorCode::InvalidRequest, text).into_response()
         }
         _ => response,
     }
@@ -178,9 +218,11 @@ async fn shape_framework_errors(request: Request, next: Next) -> Response {
 pub enum ServeError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
-        address: std::net::SocketAddr,
+        address: SocketAddr,
         source: std::io::Error,
     },
     #[error("the server stopped: {0}")]
@@ -204,10 +246,24 @@ pub async fn serve<S: Store + 'static>(store: S, config: ServerConfig) -> Result
             address: config.bind,
             source,
         })?;
-    tracing::info!(address = %listener.local_addr()?, "vigil is listening");
-    axum::serve(listener, router(store, &config))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let address = listener.local_addr()?;
+    let application =
+        router(store, &config).into_make_service_with_connect_info::<tls::ClientAddress>();
+    match &config.tls {
+        Some(files) => {
+            let acceptor = tls::acceptor(files)?;
+            tracing::info!(%address, "vigil is listening (HTTPS)");
+            axum::serve(tls::TlsListener::new(listener, acceptor), application)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+        None => {
+            tracing::info!(%address, "vigil is listening (HTTP)");
+            axum::serve(listener, application)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
     Ok(())
 }
 

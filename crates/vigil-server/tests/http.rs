@@ -67,10 +67,24 @@ async fn every_error_has_the_one_shape() {
     for (method, path, body, status, code) in [
         (
             "GET",
-            "/api/v1/deployments",
+            "/api/v1/no-such-thing",
             Vec::new(),
             StatusCode::NOT_FOUND,
             "not_found",
+        ),
+        (
+            "GET",
+            "/api/v1/deployments",
+            Vec::new(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "GET",
+            "/api/v1/deployments/not-a-number",
+            Vec::new(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
         ),
         (
             "GET",

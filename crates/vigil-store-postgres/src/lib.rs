@@ -24,11 +24,18 @@ impl PostgresStore {
     pub const BACKEND_NAME: &'static str = "postgresql";
 
     /// The schema migrations, compiled into the binary.
-    pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[(
-        1,
-        "registry",
-        include_str!("../migrations/0001_registry.sql"),
-    )]);
+    pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
+        (
+            1,
+            "registry",
+            include_str!("../migrations/0001_registry.sql"),
+        ),
+        (
+            2,
+            "access and evaluations",
+            include_str!("../migrations/0002_access_and_evaluations.sql"),
+        ),
+    ]);
 
     /// Connects to a `postgres://` URL and applies pending migrations.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
@@ -102,6 +109,7 @@ impl PostgresStore {
             ("product_versions", "id"),
             ("deployments", "id"),
             ("decisions", "id"),
+            ("evaluations", "id"),
             ("audit_log", "position"),
         ] {
             sqlx::query(&format!(

@@ -28,11 +28,18 @@ impl SqliteStore {
     pub const BACKEND_NAME: &'static str = "sqlite";
 
     /// The schema migrations, compiled into the binary.
-    pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[(
-        1,
-        "registry",
-        include_str!("../migrations/0001_registry.sql"),
-    )]);
+    pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
+        (
+            1,
+            "registry",
+            include_str!("../migrations/0001_registry.sql"),
+        ),
+        (
+            2,
+            "access and evaluations",
+            include_str!("../migrations/0002_access_and_evaluations.sql"),
+        ),
+    ]);
 
     /// Opens (creating if needed) the database file and applies pending
     /// migrations.

@@ -7,8 +7,8 @@ use vigil_audit::{RecordedHead, Verification, verify};
 
 use crate::StoreError;
 use crate::rows::{
-    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, OrganisationRow, PolicyRow, ProductRow,
-    UserRow, VersionRow,
+    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, EvaluationRow, OrganisationRow,
+    PendingSignOffRow, PolicyRow, ProductRow, UserRow, VersionRow,
 };
 
 /// The archive format's name and version.
@@ -28,6 +28,12 @@ pub struct Archive {
     pub decisions: Vec<DecisionRow>,
     #[serde(default)]
     pub sign_off_policies: Vec<PolicyRow>,
+    /// Stored evaluations (absent in archives made before they existed).
+    #[serde(default)]
+    pub evaluations: Vec<EvaluationRow>,
+    /// Signatures given ahead of decisions.
+    #[serde(default)]
+    pub pending_sign_offs: Vec<PendingSignOffRow>,
     pub audit_log: Vec<AuditRow>,
     pub audit_head: Option<AuditHeadRow>,
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::Archive;
-use crate::rows::AuditRow;
+use crate::rows::{AuditRow, sha256_hex};
 
 /// Where the stored registry departs from its audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +160,8 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
     let mut deployments = Expected::new();
     let mut decisions = Expected::new();
     let mut policies = Expected::new();
+    let mut evaluations = Expected::new();
+    let mut sign_offs = Expected::new();
     for entry in &archive.audit_log {
         let sequence = u64::try_from(entry.sequence).unwrap_or(0);
         let mut body = payload(entry)?;
@@ -180,7 +182,51 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                     &body,
                     &["id", "user_name", "display_name", "role", "organisation"],
                 );
-                users.insert(key_of(&body, "id"), (created(implied, &body), sequence));
+                let mut implied = created(implied, &body);
+                implied["disabled"] = Value::Bool(false);
+                users.insert(key_of(&body, "id"), (implied, sequence));
+            }
+            "user.update" => {
+                let key = key_of(&body, "id");
+                let (mut implied, _) = users.get(&key).cloned().ok_or_else(|| {
+                    diverge(
+                        Some(sequence),
+                        format!("a change to user {key}, whom no entry created"),
+                    )
+                })?;
+                implied["role"] = body["role"].clone();
+                implied["disabled"] = body["disabled"].clone();
+                users.insert(key, (implied, sequence));
+            }
+            "evaluation.add" => {
+                let fields = [
+                    "id",
+                    "deployment",
+                    "version",
+                    "verdict",
+                    "protocol_sha256",
+                    "options_sha256",
+                    "cases_sha256",
+                    "cases_bytes",
+                    "result_sha256",
+                    "report_sha256",
+                    "recorded_by",
+                    "created_at",
+                    "audit_sequence",
+                ];
+                evaluations.insert(key_of(&body, "id"), (pick(&body, &fields), sequence));
+            }
+            "deployment.sign_off" => {
+                let fields = [
+                    "deployment",
+                    "revision",
+                    "to",
+                    "user_name",
+                    "role",
+                    "created_at",
+                    "audit_sequence",
+                ];
+                sign_offs.insert(sequence.to_string(), (pick(&body, &fields), sequence));
             }
             "product.add" => {
                 let fields = [
@@ -345,7 +391,10 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
             .map(|row| {
                 (
                     row.id.to_string(),
-                    serde_json::json!({"id": row.id, "user_name": row.user_name, "display_name": row.display_name, "role": row.role, "organisation": row.organisation, "created_at": row.created_at}),
+                    serde_json::json!({
+                        "id": row.id, "user_name": row.user_name, "display_name": row.display_name, "role": row.role,
+                        "organisation": row.organisation, "created_at": row.created_at, "disabled": row.disabled != 0,
+                    }),
                 )
             })
             .collect(),
@@ -417,6 +466,44 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                         "from": row.from_state, "to": row.to_state, "sign_offs": json_text(&row.sign_offs),
                         "rationale": row.rationale, "evidence": json_text(&row.evidence), "decided_at": row.decided_at,
                         "deployment": row.deployment_id, "version": row.version_id, "recorded_by": row.decided_by,
+                    }),
+                )
+            })
+            .collect(),
+    )?;
+    compare(
+        "evaluation",
+        &evaluations,
+        archive
+            .evaluations
+            .iter()
+            .map(|row| {
+                (
+                    row.id.to_string(),
+                    serde_json::json!({
+                        "id": row.id, "deployment": row.deployment_id, "version": row.version_id, "verdict": row.verdict,
+                        "protocol_sha256": sha256_hex(&row.protocol), "options_sha256": sha256_hex(&row.options),
+                        "cases_sha256": row.cases_sha256, "cases_bytes": row.cases_bytes,
+                        "result_sha256": sha256_hex(&row.result), "report_sha256": sha256_hex(&row.report),
+                        "recorded_by": row.created_by, "created_at": row.created_at, "audit_sequence": row.audit_sequence,
+                    }),
+                )
+            })
+            .collect(),
+    )?;
+    compare(
+        "sign-off recorded by entry",
+        &sign_offs,
+        archive
+            .pending_sign_offs
+            .iter()
+            .map(|row| {
+                (
+                    row.audit_sequence.to_string(),
+                    serde_json::json!({
+                        "deployment": row.deployment_id, "revision": row.revision, "to": row.to_state,
+                        "user_name": row.user_name, "role": row.role, "created_at": row.signed_at,
+                        "audit_sequence": row.audit_sequence,
                     }),
                 )
             })

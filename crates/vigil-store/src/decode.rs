@@ -4,8 +4,8 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::rows::{
-    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, OrganisationRow, PolicyRow, ProductRow,
-    UserRow, VersionRow,
+    ApiTokenRow, AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, EvaluationRow,
+    OrganisationRow, PendingSignOffRow, PolicyRow, ProductRow, UserRow, VersionRow,
 };
 
 /// A database row from which text and 64-bit integers can be read by column
@@ -54,6 +54,51 @@ pub fn user_row(row: &impl DecodeRow) -> Result<UserRow, sqlx::Error> {
         role: row.text("role")?,
         organisation: row.text("organisation")?,
         created_at: row.text("created_at")?,
+        disabled: row.integer("disabled")?,
+    })
+}
+
+pub fn api_token_row(row: &impl DecodeRow) -> Result<ApiTokenRow, sqlx::Error> {
+    Ok(ApiTokenRow {
+        id: row.integer("id")?,
+        name: row.text("name")?,
+        organisation: row.text("organisation")?,
+        role: row.text("role")?,
+        created_by: row.text("created_by")?,
+        created_at: row.text("created_at")?,
+        last_used_at: row.optional_text("last_used_at")?,
+        revoked_at: row.optional_text("revoked_at")?,
+    })
+}
+
+pub fn pending_sign_off_row(row: &impl DecodeRow) -> Result<PendingSignOffRow, sqlx::Error> {
+    Ok(PendingSignOffRow {
+        deployment_id: row.integer("deployment_id")?,
+        revision: row.integer("revision")?,
+        to_state: row.text("to_state")?,
+        user_name: row.text("user_name")?,
+        role: row.text("role")?,
+        signed_at: row.text("signed_at")?,
+        audit_sequence: row.integer("audit_sequence")?,
+    })
+}
+
+/// An evaluation row; listings select empty `result` and `report`.
+pub fn evaluation_row(row: &impl DecodeRow) -> Result<EvaluationRow, sqlx::Error> {
+    Ok(EvaluationRow {
+        id: row.integer("id")?,
+        deployment_id: row.integer("deployment_id")?,
+        version_id: row.integer("version_id")?,
+        verdict: row.text("verdict")?,
+        protocol: row.text("protocol")?,
+        options: row.text("options")?,
+        cases_sha256: row.text("cases_sha256")?,
+        cases_bytes: row.integer("cases_bytes")?,
+        result: row.text("result")?,
+        report: row.text("report")?,
+        created_by: row.text("created_by")?,
+        created_at: row.text("created_at")?,
+        audit_sequence: row.integer("audit_sequence")?,
     })
 }
 

@@ -26,16 +26,19 @@ pub mod story;
 
 use std::future::Future;
 
+use jiff::Timestamp;
 use vigil_audit::{RecordedHead, StoredEntry};
 use vigil_domain::{
-    Deployment, Organisation, Product, ProductVersion, SignOffPolicy, TransitionRequest,
+    Deployment, LifecycleState, Organisation, Product, ProductVersion, SignOffPolicy,
+    TransitionRequest,
 };
 
 pub use archive::Archive;
 pub use error::StoreError;
 pub use records::{
-    Actor, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord, NewUser, ProductId,
-    ProductRecord, UserRecord, VersionId, VersionRecord,
+    Actor, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord,
+    EvaluationRecord, LoginRecord, NewApiToken, NewEvaluation, NewUser, PendingSignOff, ProductId,
+    ProductRecord, SessionRecord, UserChange, UserRecord, VersionId, VersionRecord,
 };
 
 /// The stored audit trail and its recorded head, read together.
@@ -174,6 +177,138 @@ pub trait Store: Send + Sync {
         id: DeploymentId,
         version: VersionId,
     ) -> impl Future<Output = Result<DeploymentRecord, StoreError>> + Send;
+
+    /// Changes a user's role or status, audited; ends their sessions, so
+    /// that a role change or a disabling takes effect at once.
+    fn update_user(
+        &self,
+        context: &ChangeContext,
+        user: i64,
+        change: UserChange,
+    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
+
+    /// Sets a user's password hash (argon2id, PHC string), audited without
+    /// the hash; ends their sessions.
+    fn set_password_hash(
+        &self,
+        context: &ChangeContext,
+        user: i64,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user of a user name with their password hash, for signing in.
+    fn login_record(
+        &self,
+        user_name: &str,
+    ) -> impl Future<Output = Result<Option<LoginRecord>, StoreError>> + Send;
+
+    /// Records a new session (by the SHA-256 of its token) for the actor of
+    /// `context`, with its audit entry `session.login`.
+    fn create_session(
+        &self,
+        context: &ChangeContext,
+        user: i64,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The session with this token hash and its user, if it exists.
+    fn session(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Records that a session was used at `at` (not audited).
+    fn touch_session(
+        &self,
+        token_hash: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Ends a session. With a context, the ending is audited as `action`
+    /// (`session.logout`, `session.expired`); returns whether it existed.
+    fn end_session(
+        &self,
+        context: Option<(&ChangeContext, &str)>,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Appends an audit entry that changes no table: a sign-in failure, a
+    /// denied request. Returns its sequence number.
+    fn record_event(
+        &self,
+        context: &ChangeContext,
+        action: &str,
+        subject: &str,
+        payload: &serde_json::Value,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Creates an API token (its hash only), audited.
+    fn add_api_token(
+        &self,
+        context: &ChangeContext,
+        token: &NewApiToken,
+    ) -> impl Future<Output = Result<ApiTokenRecord, StoreError>> + Send;
+
+    /// Every API token, revoked ones included.
+    fn api_tokens(&self) -> impl Future<Output = Result<Vec<ApiTokenRecord>, StoreError>> + Send;
+
+    /// The API token with this hash, if it exists (revoked or not).
+    fn api_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<ApiTokenRecord>, StoreError>> + Send;
+
+    /// Records that a token was used at `at` (not audited).
+    fn touch_api_token(
+        &self,
+        id: i64,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revokes an API token, audited; revoking twice is a conflict.
+    fn revoke_api_token(
+        &self,
+        context: &ChangeContext,
+        id: i64,
+    ) -> impl Future<Output = Result<ApiTokenRecord, StoreError>> + Send;
+
+    /// Records the actor's signature, in their role, for moving `deployment`
+    /// to `to` from the state it is in at `revision`; audited. A revision
+    /// that is no longer current is a conflict.
+    fn add_sign_off(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        revision: i64,
+        to: LifecycleState,
+    ) -> impl Future<Output = Result<PendingSignOff, StoreError>> + Send;
+
+    /// The signatures given for a deployment at its current revision.
+    fn pending_sign_offs(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<Output = Result<Vec<PendingSignOff>, StoreError>> + Send;
+
+    /// Stores an evaluation against a deployment, audited with the SHA-256
+    /// of its protocol, cases, result and report.
+    fn add_evaluation(
+        &self,
+        context: &ChangeContext,
+        evaluation: &NewEvaluation,
+    ) -> impl Future<Output = Result<EvaluationRecord, StoreError>> + Send;
+
+    /// The evaluations of a deployment (all when `None`), oldest first,
+    /// without their result and report.
+    fn evaluations(
+        &self,
+        deployment: Option<DeploymentId>,
+    ) -> impl Future<Output = Result<Vec<EvaluationRecord>, StoreError>> + Send;
+
+    /// One evaluation with its result and report.
+    fn evaluation(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<EvaluationRecord, StoreError>> + Send;
 
     /// The audit trail in insertion order, as stored, and the separately
     /// recorded head of the chain, both read from one consistent snapshot.

@@ -97,6 +97,103 @@ pub struct UserRecord {
     pub role: Role,
     pub organisation: Code,
     pub created_at: Timestamp,
+    /// A disabled user cannot sign in.
+    pub disabled: bool,
+}
+
+/// A change to a user's role or status; absent fields stay as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+}
+
+/// What signing in needs: the user and their password hash, if one is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginRecord {
+    pub user: UserRecord,
+    /// The argon2id hash in PHC string form.
+    pub password_hash: Option<String>,
+}
+
+/// A signed-in session, found by the SHA-256 of its token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+/// An API token to create: only the SHA-256 of the secret is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewApiToken {
+    pub name: NonEmptyText,
+    pub token_hash: String,
+    pub organisation: Code,
+    pub role: Role,
+}
+
+/// A stored API token (never its secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenRecord {
+    pub id: i64,
+    pub name: NonEmptyText,
+    pub organisation: Code,
+    pub role: Role,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A signature given ahead of a decision by a signed-in user, for one
+/// transition of a deployment at one revision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingSignOff {
+    pub deployment: DeploymentId,
+    pub revision: i64,
+    pub to: LifecycleState,
+    pub user_name: NonEmptyText,
+    pub role: Role,
+    pub signed_at: Timestamp,
+}
+
+/// An evaluation to store against a deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvaluation {
+    pub deployment: DeploymentId,
+    /// "pass", "fail" or "not_assessed".
+    pub verdict: String,
+    /// The protocol's TOML text, or empty when there was none.
+    pub protocol: String,
+    /// The options as JSON text.
+    pub options: String,
+    /// The SHA-256 of the case table, hex.
+    pub cases_sha256: String,
+    pub cases_bytes: i64,
+    /// The result's JSON text (the `vigil evaluate --json` contract).
+    pub result: String,
+    /// The self-contained HTML report.
+    pub report: String,
+}
+
+/// A stored evaluation; `result` and `report` are empty in listings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationRecord {
+    pub id: i64,
+    pub deployment: DeploymentId,
+    /// The product version deployed when the evaluation was stored.
+    pub version: VersionId,
+    pub verdict: String,
+    pub protocol: String,
+    pub options: String,
+    pub cases_sha256: String,
+    pub cases_bytes: i64,
+    pub result: String,
+    pub report: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub audit_sequence: u64,
 }
 
 /// A stored product version.

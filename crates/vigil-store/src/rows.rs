@@ -14,8 +14,8 @@ use vigil_domain::{
 
 use crate::StoreError;
 use crate::records::{
-    DecisionRecord, DeploymentId, DeploymentRecord, ProductId, ProductRecord, UserRecord,
-    VersionId, VersionRecord,
+    ApiTokenRecord, DecisionRecord, DeploymentId, DeploymentRecord, EvaluationRecord,
+    PendingSignOff, ProductId, ProductRecord, UserRecord, VersionId, VersionRecord,
 };
 
 fn text(what: &'static str, value: &str) -> Result<NonEmptyText, StoreError> {
@@ -83,6 +83,10 @@ pub struct UserRow {
     pub role: String,
     pub organisation: String,
     pub created_at: String,
+    /// 1 for a disabled user; absent in archives made before sign-in
+    /// existed.
+    #[serde(default)]
+    pub disabled: i64,
 }
 
 impl UserRow {
@@ -95,6 +99,16 @@ impl UserRow {
                 .map_err(|error| StoreError::corrupt("user role", error))?,
             organisation: code("user organisation", &self.organisation)?,
             created_at: timestamp("user creation time", &self.created_at)?,
+            disabled: match self.disabled {
+                0 => false,
+                1 => true,
+                other => {
+                    return Err(StoreError::corrupt(
+                        "user status",
+                        format!("disabled = {other}"),
+                    ));
+                }
+            },
         })
     }
 }
@@ -487,4 +501,114 @@ impl PolicyRow {
         vigil_domain::SignOffPolicy::parse_toml_like(&self.entries()?)
             .map_err(|error| StoreError::corrupt("sign-off policy", error))
     }
+}
+
+/// A row of `api_tokens`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub name: String,
+    pub organisation: String,
+    pub role: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl ApiTokenRow {
+    pub fn to_domain(&self) -> Result<ApiTokenRecord, StoreError> {
+        Ok(ApiTokenRecord {
+            id: self.id,
+            name: text("token name", &self.name)?,
+            organisation: code("token organisation", &self.organisation)?,
+            role: Role::parse(&self.role)
+                .map_err(|error| StoreError::corrupt("token role", error))?,
+            created_by: self.created_by.clone(),
+            created_at: timestamp("token creation time", &self.created_at)?,
+            last_used_at: self
+                .last_used_at
+                .as_deref()
+                .map(|at| timestamp("token last use", at))
+                .transpose()?,
+            revoked_at: self
+                .revoked_at
+                .as_deref()
+                .map(|at| timestamp("token revocation time", at))
+                .transpose()?,
+        })
+    }
+}
+
+/// A row of `pending_sign_offs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingSignOffRow {
+    pub deployment_id: i64,
+    pub revision: i64,
+    pub to_state: String,
+    pub user_name: String,
+    pub role: String,
+    pub signed_at: String,
+    pub audit_sequence: i64,
+}
+
+impl PendingSignOffRow {
+    pub fn to_domain(&self) -> Result<PendingSignOff, StoreError> {
+        Ok(PendingSignOff {
+            deployment: DeploymentId(self.deployment_id),
+            revision: self.revision,
+            to: LifecycleState::parse(&self.to_state)
+                .map_err(|error| StoreError::corrupt("sign-off state", error))?,
+            user_name: text("sign-off user", &self.user_name)?,
+            role: Role::parse(&self.role)
+                .map_err(|error| StoreError::corrupt("sign-off role", error))?,
+            signed_at: timestamp("sign-off time", &self.signed_at)?,
+        })
+    }
+}
+
+/// A row of `evaluations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationRow {
+    pub id: i64,
+    pub deployment_id: i64,
+    pub version_id: i64,
+    pub verdict: String,
+    pub protocol: String,
+    pub options: String,
+    pub cases_sha256: String,
+    pub cases_bytes: i64,
+    pub result: String,
+    pub report: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub audit_sequence: i64,
+}
+
+impl EvaluationRow {
+    pub fn to_domain(&self) -> Result<EvaluationRecord, StoreError> {
+        Ok(EvaluationRecord {
+            id: self.id,
+            deployment: DeploymentId(self.deployment_id),
+            version: VersionId(self.version_id),
+            verdict: self.verdict.clone(),
+            protocol: self.protocol.clone(),
+            options: self.options.clone(),
+            cases_sha256: self.cases_sha256.clone(),
+            cases_bytes: self.cases_bytes,
+            result: self.result.clone(),
+            report: self.report.clone(),
+            created_by: self.created_by.clone(),
+            created_at: timestamp("evaluation time", &self.created_at)?,
+            audit_sequence: u64::try_from(self.audit_sequence)
+                .map_err(|error| StoreError::corrupt("evaluation audit entry", error))?,
+        })
+    }
+}
+
+/// The SHA-256 of a text, hex: how the audit trail pins an evaluation's
+/// stored protocol, result and report.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }

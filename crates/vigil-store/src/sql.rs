@@ -34,19 +34,22 @@ macro_rules! impl_sql_store {
         use $crate::decode::{
             already_exists, audit_head_row, audit_row as audit_log_row, database_error, decision_row, deployment_row, migrator,
             organisation_row, policy_row, product_row, user_row, version_row,
+            api_token_row, evaluation_row, pending_sign_off_row,
         };
         use $crate::governance::{audit_row, check_transition, decision_payload};
         use $crate::rows::{
             AuditRow, DecisionRow, DeploymentRow, OrganisationRow, ProductRow, UserRow, VersionRow, stored_timestamp,
+            ApiTokenRow, sha256_hex,
         };
         use $crate::sql::{AUDIT_LOG_IN_ORDER, ORGANISATIONS_PARENTS_FIRST};
         use $crate::{
             Archive, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord, NewUser, ProductId, ProductRecord,
-            StoreError, UserRecord, VersionId,
+            StoreError, UserRecord, VersionId, ApiTokenRecord, EvaluationRecord, LoginRecord, NewApiToken, NewEvaluation,
+            PendingSignOff, SessionRecord, UserChange,
         };
         use ::vigil_audit::{RecordedHead, StoredEntry};
         use ::vigil_domain::{
-            Deployment, Modality, Organisation, Product, ProductVersion, SignOffPolicy, TransitionRequest,
+            Deployment, LifecycleState, Modality, Organisation, Product, ProductVersion, SignOffPolicy, TransitionRequest,
         };
 
         type Connection = <$database as ::sqlx::Database>::Connection;
@@ -209,13 +212,443 @@ macro_rules! impl_sql_store {
                 role: user.role.as_str().to_owned(),
                 organisation: user.organisation.to_string(),
                 created_at,
+                disabled: 0,
             };
             let payload = $crate::governance::user_payload(&row);
             append_audit(connection, context, "user.add", &format!("user:{id}"), &payload).await?;
             row.to_domain()
         }
 
+        /// One user by id, inside the caller's transaction.
+        async fn user_in(connection: &mut Connection, id: i64) -> Result<UserRow, StoreError> {
+            let row = ::sqlx::query("SELECT * FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .ok_or(StoreError::NotFound { what: "user", id: id.to_string() })?;
+            user_row(&row).map_err(database_error)
+        }
+
+        /// One API token by id, inside the caller's transaction.
+        async fn api_token_in(connection: &mut Connection, id: i64) -> Result<ApiTokenRow, StoreError> {
+            let row = ::sqlx::query("SELECT * FROM api_tokens WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .ok_or(StoreError::NotFound { what: "API token", id: id.to_string() })?;
+            api_token_row(&row).map_err(database_error)
+        }
+
+        /// Evaluations without their result and report (for listings).
+        const EVALUATION_SUMMARY_COLUMNS: &str = "id, deployment_id, version_id, verdict, protocol, options, cases_sha256, \
+             cases_bytes, '' AS result, '' AS report, created_by, created_at, audit_sequence";
+
         impl $crate::Store for $store {
+            async fn update_user(
+                &self,
+                context: &ChangeContext,
+                user: i64,
+                change: UserChange,
+            ) -> Result<UserRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = user_in(connection, user).await?;
+                    let role = change.role.map_or(current.role.clone(), |role| role.as_str().to_owned());
+                    let disabled = change.disabled.map_or(current.disabled, i64::from);
+                    ::sqlx::query("UPDATE users SET role = $1, disabled = $2 WHERE id = $3")
+                        .bind(&role)
+                        .bind(disabled)
+                        .bind(user)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    ::sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(user)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let payload = ::serde_json::json!({"id": user, "role": role, "disabled": disabled == 1});
+                    append_audit(connection, context, "user.update", &format!("user:{user}"), &payload).await?;
+                    user_in(connection, user).await?.to_domain()
+                })
+                .await
+            }
+
+            async fn set_password_hash(
+                &self,
+                context: &ChangeContext,
+                user: i64,
+                password_hash: &str,
+            ) -> Result<(), StoreError> {
+                self.write(async |connection| {
+                    user_in(connection, user).await?;
+                    let at = stored_timestamp(context.at);
+                    ::sqlx::query(
+                        "INSERT INTO user_credentials (user_id, password_hash, set_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, set_at = excluded.set_at",
+                    )
+                    .bind(user)
+                    .bind(password_hash)
+                    .bind(&at)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    ::sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(user)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let payload = ::serde_json::json!({"id": user});
+                    append_audit(connection, context, "user.password", &format!("user:{user}"), &payload).await?;
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn login_record(&self, user_name: &str) -> Result<Option<LoginRecord>, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                let Some(row) = ::sqlx::query("SELECT * FROM users WHERE user_name = $1")
+                    .bind(user_name)
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(database_error)?
+                else {
+                    return Ok(None);
+                };
+                let user = user_row(&row).map_err(database_error)?.to_domain()?;
+                let password_hash: Option<String> =
+                    ::sqlx::query_scalar("SELECT password_hash FROM user_credentials WHERE user_id = $1")
+                        .bind(user.id)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                Ok(Some(LoginRecord { user, password_hash }))
+            }
+
+            async fn create_session(
+                &self,
+                context: &ChangeContext,
+                user: i64,
+                token_hash: &str,
+            ) -> Result<(), StoreError> {
+                self.write(async |connection| {
+                    let at = stored_timestamp(context.at);
+                    ::sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+                        .bind(token_hash)
+                        .bind(user)
+                        .bind(&at)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let payload = ::serde_json::json!({"user": user});
+                    append_audit(connection, context, "session.login", &format!("user:{user}"), &payload).await?;
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                let Some(row) = ::sqlx::query(
+                    "SELECT users.*, sessions.created_at AS session_created_at, sessions.last_seen_at AS session_last_seen_at \
+                     FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?
+                else {
+                    return Ok(None);
+                };
+                use $crate::decode::DecodeRow as _;
+                let user = user_row(&row).map_err(database_error)?.to_domain()?;
+                let created_at: String = row.text("session_created_at").map_err(database_error)?;
+                let last_seen_at: String = row.text("session_last_seen_at").map_err(database_error)?;
+                Ok(Some(SessionRecord {
+                    user,
+                    created_at: ::vigil_audit::parse_timestamp(&created_at)
+                        .map_err(|error| StoreError::corrupt("session start", error))?,
+                    last_seen_at: ::vigil_audit::parse_timestamp(&last_seen_at)
+                        .map_err(|error| StoreError::corrupt("session last use", error))?,
+                }))
+            }
+
+            async fn touch_session(&self, token_hash: &str, at: ::jiff::Timestamp) -> Result<(), StoreError> {
+                ::sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                    .bind(stored_timestamp(at))
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn end_session(
+                &self,
+                context: Option<(&ChangeContext, &str)>,
+                token_hash: &str,
+            ) -> Result<bool, StoreError> {
+                self.write(async |connection| {
+                    let user: Option<i64> = ::sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+                        .bind(token_hash)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    if let (Some(user), Some((context, action))) = (user, context) {
+                        let payload = ::serde_json::json!({"user": user});
+                        append_audit(connection, context, action, &format!("user:{user}"), &payload).await?;
+                    }
+                    Ok(user.is_some())
+                })
+                .await
+            }
+
+            async fn record_event(
+                &self,
+                context: &ChangeContext,
+                action: &str,
+                subject: &str,
+                payload: &::serde_json::Value,
+            ) -> Result<u64, StoreError> {
+                self.write(async |connection| append_audit(connection, context, action, subject, payload).await).await
+            }
+
+            async fn add_api_token(
+                &self,
+                context: &ChangeContext,
+                token: &NewApiToken,
+            ) -> Result<ApiTokenRecord, StoreError> {
+                self.write(async |connection| {
+                    let at = stored_timestamp(context.at);
+                    let id: i64 = ::sqlx::query_scalar(
+                        "INSERT INTO api_tokens (name, token_hash, organisation, role, created_by, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    )
+                    .bind(token.name.as_str())
+                    .bind(&token.token_hash)
+                    .bind(token.organisation.as_str())
+                    .bind(token.role.as_str())
+                    .bind(context.actor.name.as_str())
+                    .bind(&at)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    let payload = ::serde_json::json!({
+                        "id": id, "name": token.name.as_str(), "organisation": token.organisation.as_str(), "role": token.role.as_str(),
+                    });
+                    append_audit(connection, context, "token.add", &format!("token:{id}"), &payload).await?;
+                    api_token_in(connection, id).await?.to_domain()
+                })
+                .await
+            }
+
+            async fn api_tokens(&self) -> Result<Vec<ApiTokenRecord>, StoreError> {
+                let rows = fetch_rows(&self.pool, "SELECT * FROM api_tokens ORDER BY id", api_token_row).await?;
+                rows.iter().map(ApiTokenRow::to_domain).collect()
+            }
+
+            async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
+                ::sqlx::query("SELECT * FROM api_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .map(|row| api_token_row(&row).map_err(database_error)?.to_domain())
+                    .transpose()
+            }
+
+            async fn touch_api_token(&self, id: i64, at: ::jiff::Timestamp) -> Result<(), StoreError> {
+                ::sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                    .bind(stored_timestamp(at))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                Ok(())
+            }
+
+            async fn revoke_api_token(&self, context: &ChangeContext, id: i64) -> Result<ApiTokenRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = api_token_in(connection, id).await?;
+                    if current.revoked_at.is_some() {
+                        return Err(StoreError::Conflict(format!("API token {id} is already revoked")));
+                    }
+                    ::sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2")
+                        .bind(stored_timestamp(context.at))
+                        .bind(id)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let payload = ::serde_json::json!({"id": id});
+                    append_audit(connection, context, "token.revoke", &format!("token:{id}"), &payload).await?;
+                    api_token_in(connection, id).await?.to_domain()
+                })
+                .await
+            }
+
+            async fn add_sign_off(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                revision: i64,
+                to: LifecycleState,
+            ) -> Result<PendingSignOff, StoreError> {
+                self.write(async |connection| {
+                    let current = deployment_in(connection, deployment).await?;
+                    if current.revision != revision {
+                        return Err(StoreError::Conflict(format!(
+                            "deployment {deployment} is at revision {} now, not {revision}; reload it and sign again",
+                            current.revision
+                        )));
+                    }
+                    let from = current.state()?;
+                    if !from.can_move_to(to) {
+                        return Err(StoreError::Transition(::vigil_domain::TransitionError::NotAllowed {
+                            from,
+                            to,
+                            allowed: from.allowed_targets(),
+                        }));
+                    }
+                    let payload = ::serde_json::json!({
+                        "deployment": deployment.0, "revision": revision, "from": from.as_str(), "to": to.as_str(),
+                        "user_name": context.actor.name.as_str(), "role": context.actor.role.as_str(),
+                    });
+                    let sequence = append_audit(connection, context, "deployment.sign_off", &format!("deployment:{deployment}"), &payload).await?;
+                    let row = $crate::rows::PendingSignOffRow {
+                        deployment_id: deployment.0,
+                        revision,
+                        to_state: to.as_str().to_owned(),
+                        user_name: context.actor.name.as_str().to_owned(),
+                        role: context.actor.role.as_str().to_owned(),
+                        signed_at: stored_timestamp(context.at),
+                        audit_sequence: sequence as i64,
+                    };
+                    ::sqlx::query(
+                        "INSERT INTO pending_sign_offs (deployment_id, revision, to_state, user_name, role, signed_at, audit_sequence) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(row.deployment_id)
+                    .bind(row.revision)
+                    .bind(&row.to_state)
+                    .bind(&row.user_name)
+                    .bind(&row.role)
+                    .bind(&row.signed_at)
+                    .bind(row.audit_sequence)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(already_exists("sign-off", || format!(
+                        "by {} as {} for deployment {deployment} → {to}", row.user_name, row.role
+                    )))?;
+                    row.to_domain()
+                })
+                .await
+            }
+
+            async fn pending_sign_offs(&self, deployment: DeploymentId) -> Result<Vec<PendingSignOff>, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                let current = deployment_in(&mut connection, deployment).await?;
+                ::sqlx::query("SELECT * FROM pending_sign_offs WHERE deployment_id = $1 AND revision = $2 ORDER BY audit_sequence")
+                    .bind(deployment.0)
+                    .bind(current.revision)
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(database_error)?
+                    .iter()
+                    .map(|row| pending_sign_off_row(row).map_err(database_error)?.to_domain())
+                    .collect()
+            }
+
+            async fn add_evaluation(
+                &self,
+                context: &ChangeContext,
+                evaluation: &NewEvaluation,
+            ) -> Result<EvaluationRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = deployment_in(connection, evaluation.deployment).await?;
+                    let next_id: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM evaluations")
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let payload = ::serde_json::json!({
+                        "id": next_id,
+                        "deployment": evaluation.deployment.0,
+                        "version": current.version_id,
+                        "verdict": evaluation.verdict,
+                        "protocol_sha256": sha256_hex(&evaluation.protocol),
+                        "options_sha256": sha256_hex(&evaluation.options),
+                        "cases_sha256": evaluation.cases_sha256,
+                        "cases_bytes": evaluation.cases_bytes,
+                        "result_sha256": sha256_hex(&evaluation.result),
+                        "report_sha256": sha256_hex(&evaluation.report),
+                    });
+                    let sequence = append_audit(
+                        connection,
+                        context,
+                        "evaluation.add",
+                        &format!("deployment:{}", evaluation.deployment),
+                        &payload,
+                    )
+                    .await?;
+                    ::sqlx::query(
+                        "INSERT INTO evaluations (id, deployment_id, version_id, verdict, protocol, options, cases_sha256, cases_bytes, \
+                         result, report, created_by, created_at, audit_sequence) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    )
+                    .bind(next_id)
+                    .bind(evaluation.deployment.0)
+                    .bind(current.version_id)
+                    .bind(&evaluation.verdict)
+                    .bind(&evaluation.protocol)
+                    .bind(&evaluation.options)
+                    .bind(&evaluation.cases_sha256)
+                    .bind(evaluation.cases_bytes)
+                    .bind(&evaluation.result)
+                    .bind(&evaluation.report)
+                    .bind(context.actor.name.as_str())
+                    .bind(stored_timestamp(context.at))
+                    .bind(sequence as i64)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    let row = ::sqlx::query(&format!("SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations WHERE id = $1"))
+                        .bind(next_id)
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    evaluation_row(&row).map_err(database_error)?.to_domain()
+                })
+                .await
+            }
+
+            async fn evaluations(&self, deployment: Option<DeploymentId>) -> Result<Vec<EvaluationRecord>, StoreError> {
+                let rows = match deployment {
+                    Some(deployment) => ::sqlx::query(&format!(
+                        "SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations WHERE deployment_id = $1 ORDER BY id"
+                    ))
+                    .bind(deployment.0)
+                    .fetch_all(&self.pool)
+                    .await,
+                    None => ::sqlx::query(&format!("SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations ORDER BY id"))
+                        .fetch_all(&self.pool)
+                        .await,
+                }
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|row| evaluation_row(row).map_err(database_error)?.to_domain())
+                    .collect()
+            }
+
+            async fn evaluation(&self, id: i64) -> Result<EvaluationRecord, StoreError> {
+                let row = ::sqlx::query("SELECT * FROM evaluations WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .ok_or(StoreError::NotFound { what: "evaluation", id: id.to_string() })?;
+                evaluation_row(&row).map_err(database_error)?.to_domain()
+            }
+
             async fn ping(&self) -> Result<(), StoreError> {
                 ::sqlx::query("SELECT 1").execute(&self.pool).await.map_err(database_error)?;
                 Ok(())
@@ -702,6 +1135,13 @@ macro_rules! impl_sql_store {
                     )
                     .await?,
                     sign_off_policies: fetch_rows(&mut *connection, "SELECT * FROM sign_off_policies ORDER BY version", policy_row).await?,
+                    evaluations: fetch_rows(&mut *connection, "SELECT * FROM evaluations ORDER BY id", evaluation_row).await?,
+                    pending_sign_offs: fetch_rows(
+                        &mut *connection,
+                        "SELECT * FROM pending_sign_offs ORDER BY audit_sequence",
+                        pending_sign_off_row,
+                    )
+                    .await?,
                     audit_log: fetch_rows(&mut *connection, AUDIT_LOG_IN_ORDER, audit_log_row)
                     .await?,
                     audit_head: ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
@@ -742,13 +1182,14 @@ macro_rules! impl_sql_store {
                             .map_err(database_error)?;
                     }
                     for row in &archive.users {
-                        ::sqlx::query("INSERT INTO users (id, user_name, display_name, role, organisation, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        ::sqlx::query("INSERT INTO users (id, user_name, display_name, role, organisation, created_at, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                             .bind(row.id)
                             .bind(&row.user_name)
                             .bind(&row.display_name)
                             .bind(&row.role)
                             .bind(&row.organisation)
                             .bind(&row.created_at)
+                            .bind(row.disabled)
                             .execute(&mut *connection)
                             .await
                             .map_err(database_error)?;
@@ -837,6 +1278,45 @@ macro_rules! impl_sql_store {
                             .execute(&mut *connection)
                             .await
                             .map_err(database_error)?;
+                    }
+                    for row in &archive.evaluations {
+                        ::sqlx::query(
+                            "INSERT INTO evaluations (id, deployment_id, version_id, verdict, protocol, options, cases_sha256, cases_bytes, \
+                             result, report, created_by, created_at, audit_sequence) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                        )
+                        .bind(row.id)
+                        .bind(row.deployment_id)
+                        .bind(row.version_id)
+                        .bind(&row.verdict)
+                        .bind(&row.protocol)
+                        .bind(&row.options)
+                        .bind(&row.cases_sha256)
+                        .bind(row.cases_bytes)
+                        .bind(&row.result)
+                        .bind(&row.report)
+                        .bind(&row.created_by)
+                        .bind(&row.created_at)
+                        .bind(row.audit_sequence)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    }
+                    for row in &archive.pending_sign_offs {
+                        ::sqlx::query(
+                            "INSERT INTO pending_sign_offs (deployment_id, revision, to_state, user_name, role, signed_at, audit_sequence) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(row.deployment_id)
+                        .bind(row.revision)
+                        .bind(&row.to_state)
+                        .bind(&row.user_name)
+                        .bind(&row.role)
+                        .bind(&row.signed_at)
+                        .bind(row.audit_sequence)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
                     }
                     for row in &archive.audit_log {
                         insert_audit_row(connection, row).await?;

@@ -13,7 +13,10 @@ use vigil_domain::{
     RegulatoryClass, Role, SignOff, SignOffPolicy, TaskType, TransitionError, TransitionRequest,
 };
 
-use crate::{Actor, ChangeContext, DeploymentId, NewUser, ProductId, Store, StoreError, VersionId};
+use crate::{
+    Actor, ChangeContext, DeploymentId, NewApiToken, NewEvaluation, NewUser, ProductId, Store,
+    StoreError, UserChange, VersionId,
+};
 
 fn text(value: &str) -> NonEmptyText {
     NonEmptyText::parse(value).expect("valid text")
@@ -691,6 +694,318 @@ pub async fn a_new_version_reenters_validation_unless_covered(store: impl Store)
     audit_is_intact(&store).await;
 }
 
+/// The registry replayed from the trail equals the tables.
+async fn registry_is_consistent(store: &impl Store) {
+    let archive = store.export_archive().await.expect("export");
+    crate::consistency::check_registry(&archive).expect("the tables agree with the trail");
+}
+
+fn new_evaluation(deployment: DeploymentId) -> NewEvaluation {
+    NewEvaluation {
+        deployment,
+        verdict: "pass".to_owned(),
+        protocol: "[operating_point]\nthreshold = 0.5\n".to_owned(),
+        options: "{\"label_column\":\"label\"}".to_owned(),
+        cases_sha256: "ab".repeat(32),
+        cases_bytes: 1234,
+        result: "{\"n\": 100}".to_owned(),
+        report: "<!doctype html><title>report</title>".to_owned(),
+    }
+}
+
+pub async fn sign_in_sessions_and_tokens(store: impl Store) {
+    seed_organisations(&store).await;
+    let user = store
+        .add_user(
+            &admin(),
+            &NewUser {
+                user_name: text("a.physicist"),
+                display_name: text("A Physicist"),
+                role: Role::AiLead,
+                organisation: code("rw3"),
+            },
+        )
+        .await
+        .expect("add user");
+    assert!(!user.disabled);
+    let login = store
+        .login_record("a.physicist")
+        .await
+        .expect("login record")
+        .expect("the user exists");
+    assert_eq!(login.password_hash, None);
+    assert_eq!(store.login_record("nobody").await.expect("lookup"), None);
+    store
+        .set_password_hash(
+            &admin(),
+            user.id,
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+        )
+        .await
+        .expect("set password");
+    let login = store
+        .login_record("a.physicist")
+        .await
+        .expect("login")
+        .expect("user");
+    assert_eq!(
+        login.password_hash.as_deref(),
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA")
+    );
+
+    let signed_in = context("a.physicist", Role::AiLead, 5);
+    store
+        .create_session(&signed_in, user.id, &"11".repeat(32))
+        .await
+        .expect("session");
+    let session = store
+        .session(&"11".repeat(32))
+        .await
+        .expect("session lookup")
+        .expect("the session exists");
+    assert_eq!(session.user.id, user.id);
+    assert_eq!(session.created_at, signed_in.at);
+    let later = signed_in.at + jiff::SignedDuration::from_secs(60);
+    store
+        .touch_session(&"11".repeat(32), later)
+        .await
+        .expect("touch");
+    assert_eq!(
+        store
+            .session(&"11".repeat(32))
+            .await
+            .expect("lookup")
+            .expect("session")
+            .last_seen_at,
+        later
+    );
+    assert_eq!(store.session(&"22".repeat(32)).await.expect("lookup"), None);
+
+    // A role change ends the user's sessions.
+    let changed = store
+        .update_user(
+            &admin(),
+            user.id,
+            UserChange {
+                role: Some(Role::MedicalPhysicsExpert),
+                disabled: None,
+            },
+        )
+        .await
+        .expect("change role");
+    assert_eq!(changed.role, Role::MedicalPhysicsExpert);
+    assert_eq!(store.session(&"11".repeat(32)).await.expect("lookup"), None);
+    // So does disabling.
+    store
+        .create_session(&signed_in, user.id, &"33".repeat(32))
+        .await
+        .expect("session");
+    let disabled = store
+        .update_user(
+            &admin(),
+            user.id,
+            UserChange {
+                role: None,
+                disabled: Some(true),
+            },
+        )
+        .await
+        .expect("disable");
+    assert!(disabled.disabled);
+    assert_eq!(disabled.role, Role::MedicalPhysicsExpert);
+    assert_eq!(store.session(&"33".repeat(32)).await.expect("lookup"), None);
+    let missing = store
+        .update_user(&admin(), 999, UserChange::default())
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+
+    // Logging out ends a session once.
+    store
+        .update_user(
+            &admin(),
+            user.id,
+            UserChange {
+                role: None,
+                disabled: Some(false),
+            },
+        )
+        .await
+        .expect("enable");
+    store
+        .create_session(&signed_in, user.id, &"44".repeat(32))
+        .await
+        .expect("session");
+    let logout = (&signed_in, "session.logout");
+    assert!(
+        store
+            .end_session(Some(logout), &"44".repeat(32))
+            .await
+            .expect("logout")
+    );
+    assert!(
+        !store
+            .end_session(Some(logout), &"44".repeat(32))
+            .await
+            .expect("logout again")
+    );
+
+    // API tokens: hash only, revocable once.
+    let token = store
+        .add_api_token(
+            &admin(),
+            &NewApiToken {
+                name: text("ingest from PACS"),
+                token_hash: "55".repeat(32),
+                organisation: code("rw3"),
+                role: Role::AiLead,
+            },
+        )
+        .await
+        .expect("token");
+    assert_eq!(token.last_used_at, None);
+    assert_eq!(token.created_by, "admin");
+    let found = store
+        .api_token_by_hash(&"55".repeat(32))
+        .await
+        .expect("lookup")
+        .expect("the token exists");
+    assert_eq!(found, token);
+    store.touch_api_token(token.id, later).await.expect("touch");
+    let revoked = store
+        .revoke_api_token(&admin(), token.id)
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.last_used_at, Some(later));
+    assert!(revoked.revoked_at.is_some());
+    let again = store.revoke_api_token(&admin(), token.id).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.api_tokens().await.expect("tokens").len(), 1);
+
+    let event = store
+        .record_event(
+            &signed_in,
+            "access.denied",
+            "route:POST /api/v1/users",
+            &serde_json::json!({"status": 403}),
+        )
+        .await
+        .expect("event");
+    let trail = store.audit_trail().await.expect("trail");
+    let actions: Vec<&str> = trail
+        .entries
+        .iter()
+        .map(|entry| entry.record.action.as_str())
+        .collect();
+    for action in [
+        "user.password",
+        "session.login",
+        "user.update",
+        "session.logout",
+        "token.add",
+        "token.revoke",
+        "access.denied",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} is not in the trail: {actions:?}"
+        );
+    }
+    assert_eq!(trail.entries.last().expect("entry").record.sequence, event);
+    // Neither the password hash nor a token hash is in the trail.
+    for entry in &trail.entries {
+        assert!(
+            !entry.record.payload.contains("argon2"),
+            "{}",
+            entry.record.payload
+        );
+        assert!(
+            !entry.record.payload.contains(&"55".repeat(32)),
+            "{}",
+            entry.record.payload
+        );
+    }
+    audit_is_intact(&store).await;
+    registry_is_consistent(&store).await;
+}
+
+pub async fn sign_offs_and_evaluations_are_recorded(store: impl Store) {
+    use LifecycleState::*;
+    let (_, version, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let signer = context("a.procurer", Role::ProcurementLead, 20);
+    let stale = store.add_sign_off(&signer, id, 7, Procurement).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let skipping = store.add_sign_off(&signer, id, 0, Live).await;
+    assert!(
+        matches!(
+            skipping,
+            Err(StoreError::Transition(TransitionError::NotAllowed { .. }))
+        ),
+        "{skipping:?}"
+    );
+    let signed = store
+        .add_sign_off(&signer, id, 0, Procurement)
+        .await
+        .expect("sign");
+    assert_eq!(signed.role, Role::ProcurementLead);
+    assert_eq!(signed.to, Procurement);
+    let twice = store.add_sign_off(&signer, id, 0, Procurement).await;
+    assert!(
+        matches!(twice, Err(StoreError::AlreadyExists { .. })),
+        "{twice:?}"
+    );
+    assert_eq!(
+        store.pending_sign_offs(id).await.expect("pending"),
+        vec![signed]
+    );
+    walk_to(&store, id, Procurement, false).await;
+    assert_eq!(store.pending_sign_offs(id).await.expect("pending"), vec![]);
+
+    let stored = store
+        .add_evaluation(&context("ai-lead", Role::AiLead, 30), &new_evaluation(id))
+        .await
+        .expect("store evaluation");
+    assert_eq!(stored.version, version);
+    assert_eq!(stored.result, "", "listings carry no result");
+    let full = store.evaluation(stored.id).await.expect("evaluation");
+    assert_eq!(full.result, "{\"n\": 100}");
+    assert!(full.report.starts_with("<!doctype html>"));
+    assert_eq!(full.created_by, "ai-lead");
+    let second = store
+        .add_evaluation(&context("ai-lead", Role::AiLead, 31), &new_evaluation(id))
+        .await
+        .expect("store another");
+    assert!(second.id > stored.id);
+    assert_eq!(store.evaluations(Some(id)).await.expect("list").len(), 2);
+    assert_eq!(
+        store
+            .evaluations(Some(DeploymentId(999)))
+            .await
+            .expect("list")
+            .len(),
+        0
+    );
+    let missing = store.evaluation(999).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let nowhere = store
+        .add_evaluation(
+            &context("ai-lead", Role::AiLead, 32),
+            &new_evaluation(DeploymentId(999)),
+        )
+        .await;
+    assert!(
+        matches!(nowhere, Err(StoreError::NotFound { .. })),
+        "{nowhere:?}"
+    );
+    audit_is_intact(&store).await;
+    registry_is_consistent(&store).await;
+}
+
 pub async fn archives_round_trip(source: impl Store, target: impl Store) {
     let (_, _, id) = seed_deployment(&source, chest_triage(), ChangeControlPlan::none()).await;
     walk_to(&source, id, LifecycleState::Live, false).await;
@@ -707,6 +1022,43 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
         .add_organisation(&admin(), &clinic)
         .await
         .expect("add site");
+    // Evaluations, sign-offs and user changes travel with the archive.
+    source
+        .add_evaluation(&context("ai-lead", Role::AiLead, 40), &new_evaluation(id))
+        .await
+        .expect("evaluation");
+    source
+        .add_sign_off(
+            &context("cso", Role::ClinicalSafetyOfficer, 41),
+            id,
+            4,
+            LifecycleState::Suspended,
+        )
+        .await
+        .expect("sign-off");
+    let user = source
+        .add_user(
+            &admin(),
+            &NewUser {
+                user_name: text("leaver"),
+                display_name: text("A Leaver"),
+                role: Role::Viewer,
+                organisation: code("rw3"),
+            },
+        )
+        .await
+        .expect("user");
+    source
+        .update_user(
+            &admin(),
+            user.id,
+            UserChange {
+                role: None,
+                disabled: Some(true),
+            },
+        )
+        .await
+        .expect("disable");
     let archive = source.export_archive().await.expect("export");
     let text = archive.to_json();
     let parsed = crate::Archive::from_json(&text).expect("parse");
@@ -727,6 +1079,19 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
         target.organisations().await.expect("orgs"),
         source.organisations().await.expect("orgs")
     );
+    assert_eq!(
+        target.evaluations(None).await.expect("evaluations"),
+        source.evaluations(None).await.expect("evaluations")
+    );
+    assert_eq!(
+        target.pending_sign_offs(id).await.expect("sign-offs").len(),
+        1
+    );
+    assert_eq!(
+        target.users().await.expect("users"),
+        source.users().await.expect("users")
+    );
+    registry_is_consistent(&target).await;
     let again = target.import_archive(&parsed).await;
     assert!(
         matches!(again, Err(StoreError::ImportRefused(_))),
@@ -898,7 +1263,8 @@ macro_rules! story_tests {
         $crate::story_tests!(@one $fresh; organisation_tree_round_trips, products_versions_and_users,
             deployments_need_a_site, the_lifecycle_records_every_decision, refused_transitions_change_nothing,
             radiotherapy_go_live_needs_the_medical_physics_expert, concurrent_decisions_have_one_winner,
-            a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions, initialising_is_all_or_nothing);
+            a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions, initialising_is_all_or_nothing,
+            sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

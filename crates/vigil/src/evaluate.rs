@@ -10,13 +10,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use vigil_evaluation::cases::{CaseTable, CaseTableSpec};
-use vigil_evaluation::evaluate::{
-    Evaluation, EvaluationSettings, ThresholdSource, Verdict, evaluate,
-};
-use vigil_evaluation::protocol::{OperatingPoint, Protocol};
-use vigil_stats::ConfidenceLevel;
-use vigil_stats::operating_point::OperatingPointRule;
+use vigil_evaluation::evaluate::{Evaluation, Verdict};
+use vigil_evaluation::protocol::Protocol;
+use vigil_evaluation::run::{NamedProtocol, RunError, RunOptions, check_usage};
 
 /// Arguments of `vigil evaluate`.
 #[derive(Debug, Args)]
@@ -96,117 +92,6 @@ fn progress_bar(length: u64) -> ProgressBar {
     bar
 }
 
-fn read_cases(arguments: &EvaluateArgs, subgroups: Vec<String>) -> Result<CaseTable> {
-    let path = &arguments.cases;
-    let file = File::open(path)
-        .with_context(|| format!("cannot open the case table {}", path.display()))?;
-    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
-    let bar = progress_bar(length);
-    let spec = CaseTableSpec {
-        label_column: arguments.label.clone(),
-        score_column: arguments.score.clone(),
-        positive_label: arguments.positive.clone(),
-        compare_column: arguments.compare.clone(),
-        subgroup_columns: subgroups,
-        drop_missing: arguments.drop_missing,
-    };
-    let table = CaseTable::read(
-        BufReader::with_capacity(1 << 20, file),
-        &path.display().to_string(),
-        &spec,
-        &mut |bytes| bar.set_position(bytes.min(length)),
-    );
-    bar.finish_and_clear();
-    Ok(table?)
-}
-
-/// Checks the combination of arguments and protocol before any data are
-/// read: each failure is a usage error (exit code 2).
-fn check_usage(arguments: &EvaluateArgs, protocol: Option<(&Protocol, &Path)>) -> Result<()> {
-    let Some((protocol, path)) = protocol else {
-        return Ok(());
-    };
-    let path = path.display();
-    anyhow::ensure!(
-        protocol.criteria.is_empty() || protocol.operating_point.is_some(),
-        "{path}: the protocol has acceptance criteria but no [operating_point]; the threshold must be fixed in the protocol before the data are seen, or the criteria would be judged at a threshold chosen afterwards (add [operating_point] with threshold = X, or a rule)"
-    );
-    anyhow::ensure!(
-        arguments.threshold.is_none() || protocol.operating_point.is_none(),
-        "{path}: the protocol fixes the operating point; remove --threshold or edit the protocol"
-    );
-    if arguments.compare.is_none() {
-        if let Some(criterion) = protocol.comparison_criteria().next() {
-            anyhow::bail!(
-                "{path}: criterion {:?} needs a comparison score; pass --compare COLUMN or remove the criterion",
-                criterion.text
-            );
-        }
-    }
-    Ok(())
-}
-
-fn settings(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Result<EvaluationSettings> {
-    let mut settings = EvaluationSettings::default();
-    if let Some(level) = protocol.and_then(|protocol| protocol.confidence_level) {
-        settings.level = ConfidenceLevel::new(level)?;
-    }
-    if let Some(minimum) = protocol.and_then(|protocol| protocol.minimum_subgroup_size) {
-        settings.minimum_subgroup_size = minimum;
-    }
-    if let Some(minimum) = protocol.and_then(|protocol| protocol.minimum_class_size) {
-        settings.minimum_class_size = minimum;
-    }
-    let from_protocol = protocol.and_then(|protocol| protocol.operating_point);
-    (settings.operating_point, settings.threshold_source) =
-        match (arguments.threshold, from_protocol) {
-            (Some(threshold), _) => {
-                anyhow::ensure!(threshold.is_finite(), "--threshold must be a finite number");
-                (
-                    OperatingPointRule::Fixed(threshold),
-                    ThresholdSource::CommandLine,
-                )
-            }
-            (None, Some(point)) => (
-                match point {
-                    OperatingPoint::Threshold { threshold } => OperatingPointRule::Fixed(threshold),
-                    OperatingPoint::Youden => OperatingPointRule::Youden,
-                    OperatingPoint::TargetSensitivity { target } => {
-                        OperatingPointRule::TargetSensitivity(target)
-                    }
-                    OperatingPoint::TargetSpecificity { target } => {
-                        OperatingPointRule::TargetSpecificity(target)
-                    }
-                },
-                ThresholdSource::Protocol,
-            ),
-            (None, None) => (OperatingPointRule::Youden, ThresholdSource::DefaultYouden),
-        };
-    Ok(settings)
-}
-
-fn subgroup_columns(arguments: &EvaluateArgs, protocol: Option<&Protocol>) -> Vec<String> {
-    let mut columns: Vec<String> = Vec::new();
-    let from_protocol = protocol.into_iter().flat_map(|protocol| {
-        protocol
-            .subgroups
-            .iter()
-            .map(String::as_str)
-            .chain(protocol.criterion_subgroup_columns())
-    });
-    for column in arguments
-        .subgroups
-        .iter()
-        .map(String::as_str)
-        .chain(from_protocol)
-    {
-        if !columns.iter().any(|existing| existing == column) {
-            columns.push(column.to_owned());
-        }
-    }
-    columns
-}
-
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let temporary = path.with_extension("partial");
     let mut file = File::create(&temporary)
@@ -233,16 +118,40 @@ fn run_inner(arguments: EvaluateArgs) -> Result<Verdict> {
         .as_deref()
         .map(read_protocol)
         .transpose()?;
-    check_usage(
-        &arguments,
-        protocol.as_ref().zip(arguments.protocol.as_deref()),
-    )?;
-    let settings = settings(&arguments, protocol.as_ref())?;
-    let table = read_cases(&arguments, subgroup_columns(&arguments, protocol.as_ref()))?;
-    let mut evaluation = evaluate(&table, &settings)?;
-    if let Some(protocol) = &protocol {
-        evaluation.assess(protocol);
-    }
+    let protocol_name = arguments
+        .protocol
+        .as_deref()
+        .map(|path| path.display().to_string())
+        .unwrap_or_default();
+    let options = RunOptions {
+        label_column: arguments.label.clone(),
+        score_column: arguments.score.clone(),
+        positive_label: arguments.positive.clone(),
+        compare_column: arguments.compare.clone(),
+        threshold: arguments.threshold,
+        subgroup_columns: arguments.subgroups.clone(),
+        drop_missing: arguments.drop_missing,
+    };
+    let named = protocol.as_ref().map(|protocol| NamedProtocol {
+        protocol,
+        source_name: &protocol_name,
+    });
+    // The usage is checked before the case table is opened.
+    check_usage(&options, named).map_err(command_line_usage)?;
+    let path = &arguments.cases;
+    let file = File::open(path)
+        .with_context(|| format!("cannot open the case table {}", path.display()))?;
+    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let bar = progress_bar(length);
+    let evaluation = vigil_evaluation::run::run(
+        &options,
+        named,
+        BufReader::with_capacity(1 << 20, file),
+        &path.display().to_string(),
+        &mut |bytes| bar.set_position(bytes.min(length)),
+    );
+    bar.finish_and_clear();
+    let evaluation = evaluation.map_err(command_line_usage)?;
     let json = serde_json::to_string_pretty(&evaluation)?;
     if let Some(directory) = &arguments.out {
         write_outputs(directory, &evaluation, &json)?;
@@ -256,4 +165,21 @@ fn run_inner(arguments: EvaluateArgs) -> Result<Verdict> {
         }
     }
     Ok(evaluation.verdict)
+}
+
+/// Says a usage error in terms of the command's flags.
+fn command_line_usage(error: RunError) -> anyhow::Error {
+    match error {
+        RunError::ThresholdNotFinite => anyhow::anyhow!("--threshold must be a finite number"),
+        RunError::ThresholdOverridesProtocol { source_name } => anyhow::anyhow!(
+            "{source_name}: the protocol fixes the operating point; remove --threshold or edit the protocol"
+        ),
+        RunError::ComparisonColumnMissing {
+            source_name,
+            criterion,
+        } => anyhow::anyhow!(
+            "{source_name}: criterion {criterion:?} needs a comparison score; pass --compare COLUMN or remove the criterion"
+        ),
+        other => other.into(),
+    }
 }

@@ -1,0 +1,427 @@
+//! Request and response bodies of the JSON API under `/api/v1/`.
+//!
+//! Values with a fixed vocabulary (roles, lifecycle states, modalities) are
+//! sent as their snake_case names and parsed by the server, which answers
+//! `invalid_request` naming the field and the accepted values. Times are
+//! RFC 3339 UTC. Requests refuse unknown fields, so that a misspelt field is
+//! an error rather than silently ignored.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Signing in with a user name and password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub user_name: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("LoginRequest")
+            .field("user_name", &self.user_name)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// Who the caller is, and how they are signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    /// The signed-in user; absent for an API token.
+    pub user: Option<UserView>,
+    /// The name the caller acts under in the audit trail.
+    pub actor: String,
+    pub role: String,
+    pub organisation: String,
+    /// "session" (cookie) or "token" (bearer).
+    pub authenticated_by: String,
+    /// For a cookie session: send it back in the `x-csrf-token` header of
+    /// every request that changes something.
+    pub csrf_token: Option<String>,
+    /// For a cookie session: when it ends at the latest.
+    pub expires_at: Option<String>,
+    /// What the caller's role may do.
+    pub permissions: Vec<String>,
+}
+
+/// An organisation: nation, region (imaging network), Trust or site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrganisationView {
+    pub code: String,
+    pub name: String,
+    /// nation, region, trust or site.
+    pub kind: String,
+    pub parent: Option<String>,
+}
+
+/// A new organisation below an existing one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganisation {
+    pub code: String,
+    pub name: String,
+    /// region, trust or site.
+    pub kind: String,
+    pub parent: String,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub user_name: String,
+    pub display_name: String,
+    pub role: String,
+    pub organisation: String,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+/// A new user; with a password, they can sign in at once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub user_name: String,
+    pub display_name: String,
+    pub role: String,
+    pub organisation: String,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("NewUser")
+            .field("user_name", &self.user_name)
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .field("organisation", &self.organisation)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// A change to a user's role or status; absent fields stay as they are.
+/// Either change ends the user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChangeRequest {
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// A new password (at least 12 characters); ends the user's sessions.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    pub password: String,
+}
+
+impl std::fmt::Debug for PasswordRequest {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("PasswordRequest { password: *** }")
+    }
+}
+
+/// An API token for a machine client; never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub organisation: String,
+    pub role: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A new API token, scoped to one organisation and role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub name: String,
+    pub organisation: String,
+    pub role: String,
+}
+
+/// A created token with its secret, shown this once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    /// Send as `Authorization: Bearer SECRET`. It is stored only as a hash
+    /// and cannot be shown again.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for CreatedToken {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CreatedToken")
+            .field("token", &self.token)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
+/// A product version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VersionView {
+    pub id: i64,
+    pub product: i64,
+    pub version: String,
+    /// YYYY-MM-DD.
+    pub release_date: String,
+    pub change_notes: String,
+    pub change_kind: String,
+    pub created_at: String,
+}
+
+/// A registered product with its versions, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProductView {
+    pub id: i64,
+    pub vendor: String,
+    pub name: String,
+    pub intended_purpose: String,
+    pub modality: String,
+    pub body_part: String,
+    pub task_type: String,
+    pub regulatory_class: String,
+    pub marking: String,
+    pub created_at: String,
+    pub versions: Vec<VersionView>,
+}
+
+/// A product to register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProduct {
+    pub vendor: String,
+    pub name: String,
+    pub intended_purpose: String,
+    pub modality: String,
+    pub body_part: String,
+    pub task_type: String,
+    pub regulatory_class: String,
+    pub marking: String,
+}
+
+/// A version of a product to register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVersion {
+    pub version: String,
+    /// YYYY-MM-DD.
+    pub release_date: String,
+    pub change_notes: String,
+    pub change_kind: String,
+}
+
+/// A named operating threshold of a deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdView {
+    pub name: String,
+    pub value: f64,
+}
+
+/// One signature on a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SignOffView {
+    pub actor: String,
+    pub role: String,
+}
+
+/// A recorded governance decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DecisionView {
+    pub id: i64,
+    /// The product version deployed when the decision was made.
+    pub version: i64,
+    pub from: String,
+    pub to: String,
+    pub sign_offs: Vec<SignOffView>,
+    pub rationale: String,
+    pub evidence: Vec<String>,
+    pub decided_at: String,
+    pub recorded_by: String,
+    /// The audit entry that records it.
+    pub audit_sequence: u64,
+}
+
+/// A deployment of a product version at a site, with its decisions (in
+/// listings, without).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentView {
+    pub id: i64,
+    pub product: i64,
+    pub version: i64,
+    pub site: String,
+    pub owning_team: String,
+    pub thresholds: Vec<ThresholdView>,
+    /// The change kinds the change-control plan covers.
+    pub change_control: Vec<String>,
+    pub state: String,
+    /// Incremented by every change of state; name it in sign-offs and
+    /// transitions so that a decision made on stale information is refused.
+    pub revision: i64,
+    pub created_at: String,
+    pub decisions: Vec<DecisionView>,
+}
+
+/// A deployment to register; it starts as `proposed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeployment {
+    pub version: i64,
+    pub site: String,
+    pub owning_team: String,
+    #[serde(default)]
+    pub thresholds: Vec<ThresholdView>,
+    #[serde(default)]
+    pub change_control: Vec<String>,
+}
+
+/// Moving a deployment to a newer version of its product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeRequest {
+    pub version: i64,
+}
+
+/// The caller's signature, in their role, for moving the deployment to
+/// `to` from the state it is in at `revision`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignOffRequest {
+    pub to: String,
+    pub revision: i64,
+}
+
+/// A signature given ahead of a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PendingSignOffView {
+    pub user_name: String,
+    pub role: String,
+    pub to: String,
+    pub revision: i64,
+    pub signed_at: String,
+}
+
+/// A governance decision to record. The caller signs in their own role;
+/// the signatures given ahead for the same transition and revision are
+/// collected with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub from: String,
+    pub to: String,
+    pub revision: i64,
+    pub rationale: String,
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// A local validation to run and store against a deployment: the case
+/// table (CSV text), the protocol (TOML text) and the options of
+/// `vigil evaluate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationRequest {
+    pub cases_csv: String,
+    #[serde(default)]
+    pub protocol_toml: Option<String>,
+    #[serde(default)]
+    pub label_column: Option<String>,
+    #[serde(default)]
+    pub score_column: Option<String>,
+    #[serde(default)]
+    pub positive_label: Option<String>,
+    #[serde(default)]
+    pub compare_column: Option<String>,
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    #[serde(default)]
+    pub subgroup_columns: Vec<String>,
+    #[serde(default)]
+    pub drop_missing: bool,
+}
+
+/// A stored evaluation. `result` (the JSON contract of `vigil evaluate`)
+/// is present when one evaluation is fetched, absent in listings; the HTML
+/// report is at `/api/v1/evaluations/{id}/report`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EvaluationView {
+    pub id: i64,
+    pub deployment: i64,
+    pub version: i64,
+    /// pass, fail or not_assessed.
+    pub verdict: String,
+    pub cases_sha256: String,
+    pub cases_bytes: i64,
+    pub created_by: String,
+    pub created_at: String,
+    pub audit_sequence: u64,
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryView {
+    pub sequence: u64,
+    pub recorded_at: String,
+    pub actor: String,
+    pub role: String,
+    pub organisation: String,
+    pub action: String,
+    pub subject: String,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub hash: String,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryView>,
+    /// Pass as `before` for the next (older) page; absent on the last.
+    pub next_before: Option<u64>,
+}
+
+/// The result of checking the whole audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerification {
+    /// "intact" or "broken".
+    pub status: String,
+    pub entries: u64,
+    /// The hash of the last entry, when intact.
+    pub head_hash: Option<String>,
+    /// What is wrong, when broken.
+    pub problem: Option<String>,
+}
+
+/// The roles one transition requires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyRequirement {
+    pub from: String,
+    pub to: String,
+    pub roles: Vec<String>,
+    /// Required as well for radiotherapy tools.
+    pub radiotherapy_roles: Vec<String>,
+}
+
+/// The sign-off policy in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyView {
+    /// 0 for the built-in defaults.
+    pub version: i64,
+    pub requirements: Vec<PolicyRequirement>,
+}

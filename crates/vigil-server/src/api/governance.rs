@@ -1,0 +1,494 @@
+//! Sign-offs and lifecycle decisions made by signed-in people, local
+//! validations run and stored against a deployment, and the audit trail.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use vigil_api_types::ErrorCode;
+use vigil_api_types::wire::{
+    AuditEntryView, AuditPage, AuditVerification, DecisionView, EvaluationRequest, EvaluationView,
+    PendingSignOffView, SignOffRequest, TransitionRequest as TransitionBody,
+};
+use vigil_audit::{Verification, verify};
+use vigil_domain::{Code, EvidenceReference, LifecycleState, SignOff, TransitionRequest};
+use vigil_evaluation::protocol::Protocol;
+use vigil_evaluation::run::{NamedProtocol, RunOptions};
+use vigil_store::rows::stored_timestamp;
+use vigil_store::{DeploymentId, DeploymentRecord, NewEvaluation, Store};
+
+use super::registry::deployment_in_scope;
+use super::{ApiJson, invalid, parse_text, scope_of, views};
+use crate::AppState;
+use crate::access::Scope;
+use crate::auth::Principal;
+use crate::error::ApiError;
+
+type AppStateOf<S> = State<Arc<AppState<S>>>;
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
+}
+
+fn parse_state(field: &str, value: &str) -> Result<LifecycleState, ApiError> {
+    LifecycleState::parse(value).map_err(|error| invalid(field, error))
+}
+
+/// Checks that a person (not an API token) of the deploying Trust is
+/// acting, and returns that Trust.
+fn signer_of_the_trust(
+    principal: &Principal,
+    scope: &Scope,
+    deployment: &DeploymentRecord,
+) -> Result<Code, ApiError> {
+    if principal.user.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "sign-offs and decisions are made by people signed in, not by API tokens",
+        ));
+    }
+    let site = &deployment.deployment.site;
+    let trust = scope
+        .trust_of(site)
+        .ok_or_else(|| internal(format!("site {site} is not under a Trust")))?;
+    if !scope.tree.is_within(&principal.actor.organisation, &trust) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "{} belongs to {}, outside {trust}, the Trust that runs this deployment; its decisions are that Trust's",
+                principal.actor.name, principal.actor.organisation
+            ),
+        ));
+    }
+    Ok(trust)
+}
+
+/// The roles the policy in force requires for a transition of this
+/// deployment.
+async fn required_roles<S: Store>(
+    state: &AppState<S>,
+    deployment: &DeploymentRecord,
+    from: LifecycleState,
+    to: LifecycleState,
+) -> Result<Vec<vigil_domain::Role>, ApiError> {
+    let product = state.store.product(deployment.product).await?;
+    let policy = state.store.sign_off_policy().await?;
+    Ok(policy
+        .policy
+        .required_roles(from, to, product.product.is_radiotherapy()))
+}
+
+/// The signatures given ahead of a decision at the deployment's current
+/// revision.
+#[utoipa::path(get, path = "/api/v1/deployments/{id}/sign-offs", tag = "deployments",
+    params(("id" = i64, Path, description = "Deployment id")),
+    responses((status = 200, description = "Signatures at the current revision", body = Vec<PendingSignOffView>)))]
+pub async fn list_sign_offs<S: Store>(
+    State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<PendingSignOffView>>, ApiError> {
+    let scope = scope_of(&state, &principal).await?;
+    deployment_in_scope(&state, &scope, id).await?;
+    let sign_offs = state.store.pending_sign_offs(DeploymentId(id)).await?;
+    Ok(Json(
+        sign_offs.iter().map(views::pending_sign_off).collect(),
+    ))
+}
+
+/// Signs a transition in the caller's own role, ahead of the decision.
+/// The signature counts only for the revision named: any change to the
+/// deployment first makes it stale.
+#[utoipa::path(post, path = "/api/v1/deployments/{id}/sign-offs", tag = "deployments", request_body = SignOffRequest,
+    params(("id" = i64, Path, description = "Deployment id")),
+    responses((status = 201, description = "Signed", body = PendingSignOffView)))]
+pub async fn sign<S: Store>(
+    State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<SignOffRequest>,
+) -> Result<(StatusCode, Json<PendingSignOffView>), ApiError> {
+    let scope = scope_of(&state, &principal).await?;
+    let deployment = deployment_in_scope(&state, &scope, id).await?;
+    signer_of_the_trust(&principal, &scope, &deployment)?;
+    let to = parse_state("to", &body.to)?;
+    let required = required_roles(&state, &deployment, deployment.state, to).await?;
+    if !required.contains(&principal.actor.role) {
+        let names: Vec<&str> = required.iter().map(|role| role.as_str()).collect();
+        return Err(ApiError::new(
+            ErrorCode::Refused,
+            format!(
+                "{} → {to} does not ask for the signature of a {}; it needs: {}",
+                deployment.state,
+                principal.actor.role,
+                names.join(", ")
+            ),
+        ));
+    }
+    let signed = state
+        .store
+        .add_sign_off(&principal.context(), DeploymentId(id), body.revision, to)
+        .await?;
+    Ok((StatusCode::CREATED, Json(views::pending_sign_off(&signed))))
+}
+
+/// Records a lifecycle decision. The caller signs in their own role, which
+/// must be one the sign-off policy requires; the signatures given ahead for
+/// the same transition at the same revision, by people of the deploying
+/// Trust who still hold the role they signed in, are collected with it.
+#[utoipa::path(post, path = "/api/v1/deployments/{id}/transitions", tag = "deployments", request_body = TransitionBody,
+    params(("id" = i64, Path, description = "Deployment id")),
+    responses((status = 201, description = "Recorded", body = DecisionView)))]
+pub async fn transition<S: Store>(
+    State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<TransitionBody>,
+) -> Result<(StatusCode, Json<DecisionView>), ApiError> {
+    let scope = scope_of(&state, &principal).await?;
+    let deployment = deployment_in_scope(&state, &scope, id).await?;
+    let trust = signer_of_the_trust(&principal, &scope, &deployment)?;
+    let from = parse_state("from", &body.from)?;
+    let to = parse_state("to", &body.to)?;
+    let required = required_roles(&state, &deployment, from, to).await?;
+    if !required.is_empty() && !required.contains(&principal.actor.role) {
+        let names: Vec<&str> = required.iter().map(|role| role.as_str()).collect();
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "{} ({}) may not record {from} → {to}; it is recorded by one of its signers: {}",
+                principal.actor.name,
+                principal.actor.role,
+                names.join(", ")
+            ),
+        ));
+    }
+    let users = state.store.users().await?;
+    let mut sign_offs = vec![SignOff {
+        actor: principal.actor.name.clone(),
+        role: principal.actor.role,
+    }];
+    for pending in state.store.pending_sign_offs(DeploymentId(id)).await? {
+        let still_qualified = users.iter().any(|user| {
+            user.user_name == pending.user_name
+                && user.role == pending.role
+                && !user.disabled
+                && scope.tree.is_within(&user.organisation, &trust)
+        });
+        let sign_off = SignOff {
+            actor: pending.user_name,
+            role: pending.role,
+        };
+        if pending.to == to
+            && pending.revision == body.revision
+            && still_qualified
+            && !sign_offs.contains(&sign_off)
+        {
+            sign_offs.push(sign_off);
+        }
+    }
+    let request = TransitionRequest {
+        from,
+        to,
+        sign_offs,
+        rationale: parse_text("rationale", &body.rationale)?,
+        evidence: body
+            .evidence
+            .iter()
+            .map(|reference| {
+                EvidenceReference::parse(reference).map_err(|error| invalid("evidence", error))
+            })
+            .collect::<Result<_, _>>()?,
+        proposed_by_alert: false,
+    };
+    let decision = state
+        .store
+        .transition(
+            &principal.context(),
+            DeploymentId(id),
+            request,
+            Some(body.revision),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(views::decision(&decision))))
+}
+
+/// The evaluations stored against a deployment, oldest first.
+#[utoipa::path(get, path = "/api/v1/deployments/{id}/evaluations", tag = "evaluations",
+    params(("id" = i64, Path, description = "Deployment id")),
+    responses((status = 200, description = "Evaluations (without their results)", body = Vec<EvaluationView>)))]
+pub async fn list_evaluations<S: Store>(
+    State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<EvaluationView>>, ApiError> {
+    let scope = scope_of(&state, &principal).await?;
+    deployment_in_scope(&state, &scope, id).await?;
+    let evaluations = state.store.evaluations(Some(DeploymentId(id))).await?;
+    Ok(Json(
+        evaluations
+            .iter()
+            .map(|record| views::evaluation(record, false))
+            .collect(),
+    ))
+}
+
+/// Runs a local validation (as `vigil evaluate` does) on the case table and
+/// protocol sent, and stores it with its result and HTML report against the
+/// deployment, audited with the SHA-256 of every input and output.
+#[utoipa::path(post, path = "/api/v1/deployments/{id}/evaluations", tag = "evaluations", request_body = EvaluationRequest,
+    params(("id" = i64, Path, description = "Deployment id")),
+    responses((status = 201, description = "Evaluated and stored", body = EvaluationView)))]
+pub async fn run_evaluation<S: Store>(
+    State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<EvaluationRequest>,
+) -> Result<(StatusCode, Json<EvaluationView>), ApiError> {
+    let scope = scope_of(&state, &principal).await?;
+    deployment_in_scope(&state, &scope, id).await?;
+    let options = RunOptions {
+        label_column: body
+            .label_column
+            .clone()
+            .unwrap_or_else(|| "label".to_owned()),
+        score_column: body
+            .score_column
+            .clone()
+            .unwrap_or_else(|| "score".to_owned()),
+        positive_label: body.positive_label.clone(),
+        compare_column: body.compare_column.clone(),
+        threshold: body.threshold,
+        subgroup_columns: body.subgroup_columns.clone(),
+        drop_missing: body.drop_missing,
+    };
+    let options_json = serde_json::json!({
+        "label_column": options.label_column,
+        "score_column": options.score_column,
+        "positive_label": options.positive_label,
+        "compare_column": options.compare_column,
+        "threshold": options.threshold,
+        "subgroup_columns": options.subgroup_columns,
+        "drop_missing": options.drop_missing,
+    })
+    .to_string();
+    let protocol_text = body.protocol_toml.clone().unwrap_or_default();
+    let cases = body.cases_csv;
+    let cases_sha256 = vigil_store::rows::sha256_hex(&cases);
+    let cases_bytes = i64::try_from(cases.len()).map_err(internal)?;
+    let computed =
+        tokio::task::spawn_blocking(move || -> Result<(String, String, String), ApiError> {
+            let protocol = body
+                .protocol_toml
+                .as_deref()
+                .map(|text| Protocol::parse(text, "protocol_toml"))
+                .transpose()
+                .map_err(|error| invalid("protocol_toml", error))?;
+            let named = protocol.as_ref().map(|protocol| NamedProtocol {
+                protocol,
+                source_name: "protocol_toml",
+            });
+            let evaluation = vigil_evaluation::run::run(
+                &options,
+                named,
+                cases.as_bytes(),
+                "cases_csv",
+                &mut |_| {},
+            )
+            .map_err(|error| ApiError::new(ErrorCode::InvalidRequest, error.to_string()))?;
+            let verdict = serde_json::to_value(evaluation.verdict)
+                .map_err(internal)?
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| internal("the verdict is not a name"))?;
+            let result = serde_json::to_string_pretty(&evaluation).map_err(internal)?;
+            let report = vigil_reports::evaluation_report(&evaluation);
+            Ok((verdict, result, report))
+        })
+        .await
+        .map_err(internal)??;
+    let (verdict, result, report) = computed;
+    let stored = state
+        .store
+        .add_evaluation(
+            &principal.context(),
+            &NewEvaluation {
+                deployment: DeploymentId(id),
+                verdict,
+                protocol: protocol_text,
+                options: options_json,
+                cases_sha256,
+                cases_bytes,
+                result,
+                report,
+            },
+        )
+        .await?;
+    let full = state.store.evaluation(stored.id).await?;
+    Ok((StatusCode::CREATED, Json(views::evaluation(&full, true))))
+}
+
+/// The evaluation with this id, if its deployment is within the caller's
+/// organisation.
+async fn evaluation_in_scope<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    id: i64,
+) -> Result<vigil_store::EvaluationRecord, ApiError> {
+    let scope = scope_of(state, principal).await?;
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("evaluation {id} does not exist"),
+        )
+    };
+    let record = match state.store.evaluation(id).await {
+        Ok(record) => record,
+        Err(vigil_store::StoreError::NotFound { .. }) => return Err(not_found()),
+        Err(error) => return Err(error.into()),
+    };
+    match deployment_in_scope(state, &scope, record.deployment.0).await {
+        Ok(_) => Ok(record),
+        Err(error) if error.code() == ErrorCode::NotFound => Err(not_found()),
+        Err(error) => Err(error),
+    }
+}
+
+/// One stored evaluation with its result (the JSON contract of
+/// `vigil evaluate --json`).
+#[utoipa::path(get, path = "/api/v1/evaluations/{id}", tag = "evaluations",
+    params(("id" = i64, Path, description = "Evaluation id")),
+    responses((status = 200, description = "The evaluation", body = EvaluationView)))]
+pub async fn get_evaluation<S: Store>(
+    State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<Json<EvaluationView>, ApiError> {
+    let record = evaluation_in_scope(&state, &principal, id).await?;
+    Ok(Json(views::evaluation(&record, true)))
+}
+
+/// The stored, self-contained HTML report of an evaluation.
+#[utoipa::path(get, path = "/api/v1/evaluations/{id}/report", tag = "evaluations",
+    params(("id" = i64, Path, description = "Evaluation id")),
+    responses((status = 200, description = "The HTML report", content_type = "text/html", body = String)))]
+pub async fn evaluation_report<S: Store>(
+    State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let record = evaluation_in_scope(&state, &principal, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // The report is self-contained: no script, no outside fetch.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            ),
+        ],
+        record.report,
+    )
+        .into_response())
+}
+
+/// Paging of the audit trail.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only entries with a sequence number below this.
+    before: Option<u64>,
+    /// At most this many entries (1 to 1000; 100 by default).
+    limit: Option<usize>,
+}
+
+/// The audit trail's entries made within the caller's organisation (by
+/// actors of that organisation or below), newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "A page of entries", body = AuditPage)))]
+pub async fn audit_entries<S: Store>(
+    State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(invalid("limit", "must be between 1 and 1000"));
+    }
+    let scope = scope_of(&state, &principal).await?;
+    let trail = state.store.audit_trail().await?;
+    let mut entries: Vec<AuditEntryView> = trail
+        .entries
+        .iter()
+        .rev()
+        .filter(|entry| {
+            query
+                .before
+                .is_none_or(|before| entry.record.sequence < before)
+        })
+        .filter(|entry| scope.includes_text(&entry.record.organisation))
+        .take(limit + 1)
+        .map(|entry| AuditEntryView {
+            sequence: entry.record.sequence,
+            recorded_at: stored_timestamp(entry.record.recorded_at),
+            actor: entry.record.actor.clone(),
+            role: entry.record.role.clone(),
+            organisation: entry.record.organisation.clone(),
+            action: entry.record.action.clone(),
+            subject: entry.record.subject.clone(),
+            payload: serde_json::from_str(&entry.record.payload)
+                .unwrap_or_else(|_| serde_json::Value::String(entry.record.payload.clone())),
+            hash: entry.hash.clone(),
+        })
+        .collect();
+    let next_before = (entries.len() > limit).then(|| {
+        entries.truncate(limit);
+        entries.last().map(|entry| entry.sequence)
+    });
+    Ok(Json(AuditPage {
+        entries,
+        next_before: next_before.flatten(),
+    }))
+}
+
+/// Checks the whole audit trail: the hash chain, its recorded head, and that
+/// the registry tables equal what replaying the trail implies.
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
+    responses((status = 200, description = "The verdict", body = AuditVerification)))]
+pub async fn verify_audit<S: Store>(
+    State(state): AppStateOf<S>,
+) -> Result<Json<AuditVerification>, ApiError> {
+    let trail = state.store.audit_trail().await?;
+    let broken = |entries: u64, problem: String| AuditVerification {
+        status: "broken".to_owned(),
+        entries,
+        head_hash: None,
+        problem: Some(problem),
+    };
+    let registry_is_empty = trail.registry_is_empty;
+    let count = trail.entries.len() as u64;
+    let verification = verify(trail.entries, trail.head.as_ref());
+    let answer = match verification {
+        Verification::Broken { .. } => broken(count, verification.to_string()),
+        Verification::Intact { entries, .. } if entries == 0 && !registry_is_empty => broken(
+            0,
+            "the audit trail is empty but the registry is not".to_owned(),
+        ),
+        Verification::Intact { entries, head } => {
+            let archive = state.store.export_archive().await?;
+            match vigil_store::consistency::check_registry(&archive) {
+                Ok(()) => AuditVerification {
+                    status: "intact".to_owned(),
+                    entries,
+                    head_hash: Some(head.to_hex()),
+                    problem: None,
+                },
+                Err(divergence) => broken(entries, divergence.to_string()),
+            }
+        }
+    };
+    Ok(Json(answer))
+}

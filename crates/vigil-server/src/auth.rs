@@ -1,0 +1,342 @@
+//! Authentication: passwords (argon2id), session cookies, API tokens, CSRF
+//! tokens and sign-in throttling.
+//!
+//! - Passwords are hashed with argon2id (the `argon2` crate's defaults:
+//!   19 MiB, 2 passes, 1 lane; OWASP's minimum) with a random 16-byte salt.
+//!   A sign-in for an unknown user still verifies against a fixed hash, so
+//!   that timing does not tell which user names exist.
+//! - A session token is 32 random bytes (256 bits) from the operating
+//!   system, sent as the `vigil_session` cookie (HttpOnly, SameSite=Strict,
+//!   Secure when served over TLS or configured so) and stored only as its
+//!   SHA-256. Each sign-in makes a new token (rotation) and ends the session
+//!   the request came with.
+//! - The CSRF token of a session is the SHA-256 of a label and the session
+//!   token: the server recomputes it, a page script reads it from the
+//!   sign-in answer, and another site can neither read the cookie nor
+//!   compute it. Every cookie-authenticated request that changes something
+//!   must carry it in `x-csrf-token`.
+//! - An API token is `vigil_` and 32 random bytes in hex, stored only as its
+//!   SHA-256, scoped to one organisation and role.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use vigil_store::{Actor, ChangeContext, UserRecord};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "vigil_session";
+/// The header that carries the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The prefix of API token secrets.
+pub const TOKEN_PREFIX: &str = "vigil_";
+/// The shortest password accepted.
+pub const MINIMUM_PASSWORD_LENGTH: usize = 12;
+
+/// Why randomness or hashing failed (internal: the caller answers 500).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the operating system's randomness is unavailable: {0}")]
+    Randomness(String),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// 32 random bytes from the operating system, in hex.
+pub fn random_secret() -> Result<String, AuthError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|error| AuthError::Randomness(error.to_string()))?;
+    Ok(hex::encode(bytes))
+}
+
+/// The SHA-256 of a secret, in hex: what the database holds.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The CSRF token of a session token.
+pub fn csrf_token(session_token: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"vigil csrf token\0");
+    hasher.update(session_token.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Compares two strings in time independent of where they differ.
+pub fn constant_time_equal(left: &str, right: &str) -> bool {
+    let (left, right) = (left.as_bytes(), right.as_bytes());
+    left.len() == right.len()
+        && left
+            .iter()
+            .zip(right)
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
+}
+
+/// Hashes a password with argon2id and a random salt (PHC string form).
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|error| AuthError::Randomness(error.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|error| AuthError::Hashing(error.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| AuthError::Hashing(error.to_string()))
+}
+
+/// A fixed argon2id hash of a random password, verified against when the
+/// user does not exist, so that both cases take the same time.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dmlnaWwgZGVjb3kgc2FsdA$xGfGnHUh0OC2NpM1jE1vX3cZVQm7yE0l0xG4xkq1tWk";
+
+/// Whether `password` matches the stored hash; `None` (no user or no
+/// password set) verifies against a decoy and answers false.
+pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    let candidate = stored.unwrap_or(DECOY_HASH);
+    let Ok(parsed) = PasswordHash::new(candidate) else {
+        return false;
+    };
+    let matches = argon2::Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    matches && stored.is_some()
+}
+
+/// Checks a new password against the rules, saying what is wrong.
+pub fn check_new_password(password: &str) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < MINIMUM_PASSWORD_LENGTH {
+        return Err(format!(
+            "the password has {length} characters; use at least {MINIMUM_PASSWORD_LENGTH}"
+        ));
+    }
+    if length > 1024 {
+        return Err("the password is longer than 1024 characters".to_owned());
+    }
+    Ok(())
+}
+
+/// The value of the named cookie in a `Cookie` header.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name).then_some(value)
+    })
+}
+
+/// The `Set-Cookie` value that gives the browser a session.
+pub fn session_cookie(token: &str, max_age_seconds: u64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn expired_session_cookie(secure: bool) -> String {
+    session_cookie("", 0, secure)
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    /// A session cookie; the token's hash and the session's start.
+    Session {
+        token: String,
+        created_at: jiff::Timestamp,
+    },
+    /// An API token, by id.
+    Token { id: i64 },
+}
+
+/// An authenticated caller: whom they act as, and how they signed in.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub actor: Actor,
+    /// The user behind a session; absent for an API token.
+    pub user: Option<UserRecord>,
+    pub credential: Credential,
+}
+
+impl Principal {
+    /// A change made by this caller now.
+    pub fn context(&self) -> ChangeContext {
+        ChangeContext::now(self.actor.clone())
+    }
+
+    /// The session token, for a cookie session.
+    pub fn session_token(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session { token, .. } => Some(token),
+            Credential::Token { .. } => None,
+        }
+    }
+}
+
+/// Counts recent sign-in failures per user name and per client address,
+/// and refuses further attempts past a limit until the window has passed.
+#[derive(Debug)]
+pub struct Throttle {
+    window: Duration,
+    per_user: usize,
+    per_client: usize,
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl Throttle {
+    pub fn new(window: Duration, per_user: usize, per_client: usize) -> Self {
+        Throttle {
+            window,
+            per_user,
+            per_client,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn keys(user_name: &str, client: &str) -> [(String, bool); 2] {
+        [
+            (format!("user\0{}", user_name.to_lowercase()), true),
+            (format!("client\0{client}"), false),
+        ]
+    }
+
+    /// How long the caller must wait before trying again, if at all.
+    pub fn retry_after(&self, user_name: &str, client: &str, now: Instant) -> Option<Duration> {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut wait: Option<Duration> = None;
+        for (key, is_user) in Self::keys(user_name, client) {
+            let limit = if is_user {
+                self.per_user
+            } else {
+                self.per_client
+            };
+            if let Some(times) = failures.get_mut(&key) {
+                while times
+                    .front()
+                    .is_some_and(|first| now.duration_since(*first) >= self.window)
+                {
+                    times.pop_front();
+                }
+                if times.len() >= limit {
+                    let oldest = times.front().copied().unwrap_or(now);
+                    let remaining = self.window.saturating_sub(now.duration_since(oldest));
+                    wait = Some(wait.map_or(remaining, |other| other.max(remaining)));
+                }
+            }
+        }
+        wait
+    }
+
+    /// Counts a failure.
+    pub fn record_failure(&self, user_name: &str, client: &str, now: Instant) {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bound the memory an attacker can make the server hold.
+        if failures.len() > 100_000 {
+            failures.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|last| now.duration_since(*last) < self.window)
+            });
+        }
+        for (key, _) in Self::keys(user_name, client) {
+            failures.entry(key).or_default().push_back(now);
+        }
+    }
+
+    /// Forgets the user's failures after a successful sign-in.
+    pub fn record_success(&self, user_name: &str) {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        failures.remove(&format!("user\0{}", user_name.to_lowercase()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery staple").expect("hash");
+        assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+        assert!(verify_password(Some(&hash), "correct horse battery staple"));
+        assert!(!verify_password(
+            Some(&hash),
+            "correct horse battery stapler"
+        ));
+        assert!(!verify_password(None, "correct horse battery staple"));
+        assert!(!verify_password(Some("not a hash"), "anything"));
+        let again = hash_password("correct horse battery staple").expect("hash");
+        assert_ne!(hash, again, "each hash has its own salt");
+    }
+
+    #[test]
+    fn secrets_are_256_bit_and_distinct() {
+        let first = random_secret().expect("secret");
+        let second = random_secret().expect("secret");
+        assert_eq!(first.len(), 64);
+        assert_ne!(first, second);
+        assert_eq!(secret_hash(&first).len(), 64);
+        assert_ne!(secret_hash(&first), first);
+        assert_ne!(csrf_token(&first), csrf_token(&second));
+        assert_ne!(csrf_token(&first), secret_hash(&first));
+    }
+
+    #[test]
+    fn cookies_are_read_and_written_with_their_attributes() {
+        assert_eq!(
+            cookie_value("a=1; vigil_session=abc; b=2", SESSION_COOKIE),
+            Some("abc")
+        );
+        assert_eq!(cookie_value("vigil_sessionx=abc", SESSION_COOKIE), None);
+        let cookie = session_cookie("abc", 3600, true);
+        assert_eq!(
+            cookie,
+            "vigil_session=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure"
+        );
+        assert!(!session_cookie("abc", 3600, false).contains("Secure"));
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_new_password("short").is_err());
+        assert!(check_new_password("twelve chars").is_ok());
+    }
+
+    #[test]
+    fn the_throttle_counts_per_user_and_per_client_within_the_window() {
+        let throttle = Throttle::new(Duration::from_secs(60), 3, 5);
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(throttle.retry_after("alice", "10.0.0.1", start), None);
+            throttle.record_failure("alice", "10.0.0.1", start);
+        }
+        assert!(throttle.retry_after("Alice", "10.0.0.2", start).is_some());
+        // Another user from the same client still has two attempts.
+        assert_eq!(throttle.retry_after("bob", "10.0.0.1", start), None);
+        throttle.record_failure("bob", "10.0.0.1", start);
+        throttle.record_failure("bob", "10.0.0.1", start);
+        assert!(throttle.retry_after("carol", "10.0.0.1", start).is_some());
+        let later = start + Duration::from_secs(61);
+        assert_eq!(throttle.retry_after("alice", "10.0.0.1", later), None);
+        throttle.record_success("alice");
+    }
+
+    #[test]
+    fn constant_time_comparison_compares() {
+        assert!(constant_time_equal("abc", "abc"));
+        assert!(!constant_time_equal("abc", "abd"));
+        assert!(!constant_time_equal("abc", "abcd"));
+    }
+}
