@@ -246,6 +246,16 @@ pub async fn serve<S: Store + 'static>(store: S, config: ServerConfig) -> Result
             address: config.bind,
             source,
         })?;
+    serve_on(listener, store, config).await
+}
+
+/// Serves on a listener already bound (HTTPS when TLS is configured) until
+/// Ctrl-C or SIGTERM.
+pub async fn serve_on<S: Store + 'static>(
+    listener: tokio::net::TcpListener,
+    store: S,
+    config: ServerConfig,
+) -> Result<(), ServeError> {
     let address = listener.local_addr()?;
     let application =
         router(store, &config).into_make_service_with_connect_info::<tls::ClientAddress>();

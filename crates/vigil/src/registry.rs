@@ -67,6 +67,9 @@ pub enum RegistryCommand {
     /// Users and their roles.
     #[command(subcommand)]
     User(UserCommand),
+    /// API tokens for machine clients.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// AI products in the registry.
     #[command(subcommand)]
     Product(ProductCommand),
@@ -148,6 +151,57 @@ pub enum UserCommand {
         user_role: String,
         #[arg(long)]
         organisation: String,
+    },
+    /// Sets a user's password for signing in to `vigil serve`, read from the
+    /// first line of standard input (at least 12 characters); ends the
+    /// user's sessions. An administrator sets anyone's within their
+    /// organisation; a user may set their own.
+    Password {
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long = "user-name")]
+        user_name: String,
+    },
+    /// Disables a user: they can no longer sign in, and their sessions end.
+    Disable {
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long = "user-name")]
+        user_name: String,
+    },
+    /// Enables a disabled user again.
+    Enable {
+        #[command(flatten)]
+        actor: ActorArgs,
+        #[arg(long = "user-name")]
+        user_name: String,
+    },
+}
+
+/// API tokens for machine clients (ingest, CI).
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Lists tokens (never their secrets).
+    List,
+    /// Creates a token scoped to one organisation and role, and prints its
+    /// secret this once; only its SHA-256 is stored.
+    Create {
+        #[command(flatten)]
+        actor: ActorArgs,
+        /// What the token is for, e.g. "ingest from PACS".
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        organisation: String,
+        /// The role the token acts in.
+        #[arg(long = "token-role")]
+        token_role: String,
+    },
+    /// Revokes a token at once.
+    Revoke {
+        #[command(flatten)]
+        actor: ActorArgs,
+        id: i64,
     },
 }
 
@@ -502,6 +556,74 @@ async fn actor_context(store: &impl Store, actor: &ActorArgs) -> Result<ChangeCo
     }))
 }
 
+/// Disables or enables a user, ending their sessions.
+async fn set_user_disabled(
+    store: &impl Store,
+    actor: &ActorArgs,
+    user_name: &str,
+    disabled: bool,
+    json_output: bool,
+) -> Result<()> {
+    let context = actor_context(store, actor).await?;
+    require_role(&context, &ADMINISTRATORS, "disable or enable users")?;
+    let user = registered_user(store, user_name).await?;
+    require_user_within(store, &context, &user).await?;
+    let record = store
+        .update_user(
+            &context,
+            user.id,
+            vigil_store::UserChange {
+                role: None,
+                disabled: Some(disabled),
+            },
+        )
+        .await?;
+    print(
+        json_output,
+        json!({"user_name": record.user_name.as_str(), "disabled": record.disabled}),
+        || {
+            format!(
+                "{} is {}\n",
+                record.user_name,
+                if record.disabled {
+                    "disabled"
+                } else {
+                    "enabled"
+                }
+            )
+        },
+    );
+    Ok(())
+}
+
+/// The registered user with this user name.
+async fn registered_user(store: &impl Store, user_name: &str) -> Result<vigil_store::UserRecord> {
+    store
+        .users()
+        .await?
+        .into_iter()
+        .find(|user| user.user_name.as_str() == user_name)
+        .ok_or_else(|| anyhow!("{user_name:?} is not a registered user (see `vigil user list`)"))
+}
+
+/// Refuses a change to a user outside the actor's organisation, or to a
+/// national administrator by anyone else.
+async fn require_user_within(
+    store: &impl Store,
+    context: &ChangeContext,
+    user: &vigil_store::UserRecord,
+) -> Result<()> {
+    if user.role == Role::NationalAdmin && context.actor.role != Role::NationalAdmin {
+        bail!("only a national administrator may change a national administrator");
+    }
+    require_within(
+        &organisation_tree(store).await?,
+        &context.actor.organisation,
+        &user.organisation,
+        context.actor.name.as_str(),
+    )
+}
+
 /// The organisation tree as stored.
 async fn organisation_tree(store: &impl Store) -> Result<OrganisationTree> {
     OrganisationTree::new(store.organisations().await?)
@@ -844,6 +966,126 @@ async fn execute(
                         )
                     })
                     .collect()
+            });
+        }
+        RegistryCommand::User(UserCommand::Password { actor, user_name }) => {
+            let context = actor_context(store, &actor).await?;
+            let user = registered_user(store, &user_name).await?;
+            if context.actor.name != user.user_name {
+                require_role(&context, &ADMINISTRATORS, "set other users' passwords")?;
+                require_user_within(store, &context, &user).await?;
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            vigil_server::auth::check_new_password(password).map_err(|error| anyhow!("{error}"))?;
+            let hash = vigil_server::auth::hash_password(password)?;
+            store.set_password_hash(&context, user.id, &hash).await?;
+            print(
+                json_output,
+                json!({"user_name": user.user_name.as_str()}),
+                || format!("password set for {}\n", user.user_name),
+            );
+        }
+        RegistryCommand::User(UserCommand::Disable { actor, user_name }) => {
+            set_user_disabled(store, &actor, &user_name, true, json_output).await?;
+        }
+        RegistryCommand::User(UserCommand::Enable { actor, user_name }) => {
+            set_user_disabled(store, &actor, &user_name, false, json_output).await?;
+        }
+        RegistryCommand::Token(TokenCommand::List) => {
+            let tokens = store.api_tokens().await?;
+            let value = json!(tokens.iter().map(|t| json!({
+                "id": t.id, "name": t.name.as_str(), "organisation": t.organisation.as_str(), "role": t.role.as_str(),
+                "created_by": t.created_by, "revoked": t.revoked_at.is_some(),
+            })).collect::<Vec<_>>());
+            print(json_output, value, || {
+                tokens
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{} {} ({}, {}){}\n",
+                            t.id,
+                            t.name,
+                            t.role,
+                            t.organisation,
+                            if t.revoked_at.is_some() {
+                                " revoked"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .collect()
+            });
+        }
+        RegistryCommand::Token(TokenCommand::Create {
+            actor,
+            name,
+            organisation,
+            token_role,
+        }) => {
+            let context = actor_context(store, &actor).await?;
+            require_role(&context, &ADMINISTRATORS, "create API tokens")?;
+            let organisation = code("--organisation", &organisation)?;
+            require_within(
+                &organisation_tree(store).await?,
+                &context.actor.organisation,
+                &organisation,
+                context.actor.name.as_str(),
+            )?;
+            let role =
+                Role::parse(&token_role).map_err(|error| anyhow!("--token-role: {error}"))?;
+            if role == Role::NationalAdmin && context.actor.role != Role::NationalAdmin {
+                bail!("only a national administrator may create a national_admin token");
+            }
+            let secret = format!(
+                "{}{}",
+                vigil_server::auth::TOKEN_PREFIX,
+                vigil_server::auth::random_secret()?
+            );
+            let token = store
+                .add_api_token(
+                    &context,
+                    &vigil_store::NewApiToken {
+                        name: text("--name", &name)?,
+                        token_hash: vigil_server::auth::secret_hash(&secret),
+                        organisation,
+                        role,
+                    },
+                )
+                .await?;
+            print(
+                json_output,
+                json!({"id": token.id, "secret": secret}),
+                || {
+                    format!(
+                        "token {} created; its secret, shown this once:\n{secret}\n",
+                        token.id
+                    )
+                },
+            );
+        }
+        RegistryCommand::Token(TokenCommand::Revoke { actor, id }) => {
+            let context = actor_context(store, &actor).await?;
+            require_role(&context, &ADMINISTRATORS, "revoke API tokens")?;
+            let token = store
+                .api_tokens()
+                .await?
+                .into_iter()
+                .find(|token| token.id == id)
+                .ok_or_else(|| anyhow!("API token {id} does not exist"))?;
+            require_within(
+                &organisation_tree(store).await?,
+                &context.actor.organisation,
+                &token.organisation,
+                context.actor.name.as_str(),
+            )?;
+            store.revoke_api_token(&context, id).await?;
+            print(json_output, json!({"id": id, "revoked": true}), || {
+                format!("token {id} revoked\n")
             });
         }
         RegistryCommand::User(UserCommand::Add {

@@ -46,7 +46,7 @@ fn signer_of_the_trust(
 ) -> Result<Code, ApiError> {
     if principal.user.is_none() {
         return Err(ApiError::new(
-            ErrorCode::Forbidden,
+            ErrorCode::Refused,
             "sign-offs and decisions are made by people signed in, not by API tokens",
         ));
     }
@@ -56,7 +56,7 @@ fn signer_of_the_trust(
         .ok_or_else(|| internal(format!("site {site} is not under a Trust")))?;
     if !scope.tree.is_within(&principal.actor.organisation, &trust) {
         return Err(ApiError::new(
-            ErrorCode::Forbidden,
+            ErrorCode::Refused,
             format!(
                 "{} belongs to {}, outside {trust}, the Trust that runs this deployment; its decisions are that Trust's",
                 principal.actor.name, principal.actor.organisation
@@ -157,7 +157,7 @@ pub async fn transition<S: Store>(
     if !required.is_empty() && !required.contains(&principal.actor.role) {
         let names: Vec<&str> = required.iter().map(|role| role.as_str()).collect();
         return Err(ApiError::new(
-            ErrorCode::Forbidden,
+            ErrorCode::Refused,
             format!(
                 "{} ({}) may not record {from} → {to}; it is recorded by one of its signers: {}",
                 principal.actor.name,

@@ -565,7 +565,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+                    || exceeds_length_limit(&rejection)
+                {
                     ApiError::new(
                         ErrorCode::PayloadTooLarge,
                         "the request body is larger than the server accepts",
@@ -594,6 +596,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 .details(serde_json::json!({"line": error.line(), "column": error.column()}))
             })
     }
+}
+
+/// Whether reading a body failed on the size limit somewhere down the
+/// chain of body layers (after decompression, the limit's error arrives
+/// wrapped in the decompressor's).
+fn exceeds_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 impl From<StoreError> for ApiError {

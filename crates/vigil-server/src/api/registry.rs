@@ -34,8 +34,10 @@ fn not_found(what: &str, id: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("{what} {id} does not exist"))
 }
 
-fn forbidden(message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::Forbidden, message)
+/// A governance rule refuses the change (403 is kept for the route's
+/// permission, checked by the middleware).
+fn refused(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::Refused, message)
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
@@ -52,7 +54,7 @@ fn check_granted_role(
 ) -> Result<(), ApiError> {
     if role == Role::NationalAdmin {
         if principal.actor.role != Role::NationalAdmin {
-            return Err(forbidden(
+            return Err(refused(
                 "only a national administrator may give the national_admin role",
             ));
         }
@@ -216,7 +218,7 @@ pub async fn change_user<S: Store>(
         check_granted_role(&principal, &scope, role, &user.organisation)?;
     }
     if user.role == Role::NationalAdmin && principal.actor.role != Role::NationalAdmin {
-        return Err(forbidden(
+        return Err(refused(
             "only a national administrator may change a national administrator",
         ));
     }
@@ -247,7 +249,7 @@ pub async fn set_password<S: Store>(
     let scope = scope_of(&state, &principal).await?;
     let user = user_in_scope(&state, &scope, id).await?;
     if user.role == Role::NationalAdmin && principal.actor.role != Role::NationalAdmin {
-        return Err(forbidden(
+        return Err(refused(
             "only a national administrator may set a national administrator's password",
         ));
     }

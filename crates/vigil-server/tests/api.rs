@@ -1,0 +1,1053 @@
+//! The JSON API in process: sign-in and sessions, API tokens, the role ×
+//! endpoint matrix generated from the API description, tenant isolation
+//! with canary rows, governance decisions, evaluations, limits, and the
+//! contract snapshot.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use support::{Auth, CANARY, Harness, PASSWORD, operations, user_name};
+use vigil_domain::Role;
+use vigil_server::ServerConfig;
+use vigil_store::Store;
+
+/// What the role list grants each permission to, written out
+/// independently of the server's table.
+fn expected_allowed(permission: &str, role: Role) -> bool {
+    use Role::*;
+    match permission {
+        "signed_in" | "read_registry" => true,
+        "manage_organisations" | "manage_users" | "manage_tokens" => {
+            [OrganisationAdmin, NationalAdmin].contains(&role)
+        }
+        "register_products" | "manage_deployments" => {
+            [AiLead, ProcurementLead, OrganisationAdmin, NationalAdmin].contains(&role)
+        }
+        "sign_off" | "record_decisions" => [
+            AiLead,
+            ProcurementLead,
+            ClinicalSafetyOfficer,
+            ClinicalLead,
+            MedicalPhysicsExpert,
+        ]
+        .contains(&role),
+        "run_evaluations" => [AiLead, MedicalPhysicsExpert].contains(&role),
+        "read_audit" => [ClinicalSafetyOfficer, OrganisationAdmin, NationalAdmin].contains(&role),
+        other => panic!("the test does not know the permission {other}"),
+    }
+}
+
+/// The path of an operation with its `{id}` filled for Trust A's (or
+/// Trust B's) object of the right kind.
+fn concrete(harness: &Harness, path: &str, trust_b: bool) -> String {
+    let pick = |a: i64, b: i64| if trust_b { b } else { a };
+    let id = if path.starts_with("/api/v1/deployments/") {
+        pick(harness.deployment_a, harness.deployment_b)
+    } else if path.starts_with("/api/v1/evaluations/") {
+        pick(harness.evaluation_a, harness.evaluation_b)
+    } else if path.starts_with("/api/v1/users/") {
+        pick(harness.user_a, harness.user_b)
+    } else if path.starts_with("/api/v1/tokens/") {
+        pick(harness.token_a, harness.token_b)
+    } else {
+        harness.product
+    };
+    path.replace("{id}", &id.to_string())
+}
+
+fn body_for(method: &str) -> Option<Value> {
+    matches!(method, "POST" | "PUT" | "PATCH").then(|| json!({}))
+}
+
+#[tokio::test]
+async fn every_route_answers_403_exactly_when_the_role_lacks_its_permission() {
+    let harness = Harness::new().await;
+    let operations = operations();
+    assert!(operations.len() >= 30, "{} operations", operations.len());
+    let mut checked = 0;
+    for (method, path, permission) in &operations {
+        if permission == "public" {
+            continue;
+        }
+        let target = concrete(&harness, path, false);
+        let anonymous = harness
+            .call(method, &target, &Auth::None, body_for(method))
+            .await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without credentials: {}",
+            anonymous.text
+        );
+        for role in Role::ALL {
+            let answer = harness
+                .call(method, &target, &harness.bearer(role), body_for(method))
+                .await;
+            let allowed = expected_allowed(permission, role);
+            if allowed {
+                assert!(
+                    answer.status != StatusCode::FORBIDDEN
+                        && answer.status != StatusCode::UNAUTHORIZED,
+                    "{role} should reach {method} {path}: {} {}",
+                    answer.status,
+                    answer.text
+                );
+                assert!(
+                    answer.status.as_u16() < 500,
+                    "{role} {method} {path}: {}",
+                    answer.text
+                );
+            } else {
+                assert_eq!(
+                    (answer.status, answer.code()),
+                    (StatusCode::FORBIDDEN, "forbidden"),
+                    "{role} must be refused {method} {path}: {}",
+                    answer.text
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 9 * 28, "{checked} checks");
+    // Every refusal is in the audit trail.
+    let actions = harness.audit_actions().await;
+    assert!(actions.iter().filter(|a| *a == "access.denied").count() > 50);
+    assert!(actions.iter().any(|a| a == "access.unauthenticated"));
+}
+
+#[tokio::test]
+async fn another_trusts_objects_look_exactly_like_missing_ones() {
+    let harness = Harness::new().await;
+    for (method, path, permission) in operations() {
+        if permission == "public" || !path.contains("{id}") || path.starts_with("/api/v1/products")
+        {
+            continue;
+        }
+        for role in [Role::NationalAdmin] {
+            // The national administrator sees everything: Trust B's object
+            // exists.
+            let answer = harness
+                .call(
+                    &method,
+                    &concrete(&harness, &path, true),
+                    &harness.bearer(role),
+                    body_for(&method),
+                )
+                .await;
+            assert_ne!(
+                answer.status,
+                StatusCode::NOT_FOUND,
+                "{method} {path}: {}",
+                answer.text
+            );
+        }
+        for role in Role::ALL {
+            if role == Role::NationalAdmin || !expected_allowed(&permission, role) {
+                continue;
+            }
+            let other = concrete(&harness, &path, true);
+            let answer = harness
+                .call(&method, &other, &harness.bearer(role), body_for(&method))
+                .await;
+            let missing = harness
+                .call(
+                    &method,
+                    &path.replace("{id}", "987654"),
+                    &harness.bearer(role),
+                    body_for(&method),
+                )
+                .await;
+            // Malformed bodies are read before the object is looked up; a
+            // request whose body is valid must not tell the two apart.
+            if missing.status == StatusCode::NOT_FOUND {
+                assert_eq!(
+                    answer.status,
+                    StatusCode::NOT_FOUND,
+                    "{role} {method} {other}: {}",
+                    answer.text
+                );
+                let id = other
+                    .rsplit('/')
+                    .find(|part| part.parse::<i64>().is_ok())
+                    .expect("id");
+                assert_eq!(
+                    answer.text.replace(id, "ID"),
+                    missing.text.replace("987654", "ID"),
+                    "{role} {method} {path}"
+                );
+            } else {
+                assert_eq!(
+                    answer.status, missing.status,
+                    "{role} {method} {path}: {}",
+                    answer.text
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn canary_rows_of_another_trust_appear_in_no_answer() {
+    let harness = Harness::new().await;
+    let mut answers = 0;
+    for (method, path, permission) in operations() {
+        if method != "GET" || permission == "public" {
+            continue;
+        }
+        for role in Role::ALL {
+            if role == Role::NationalAdmin {
+                continue;
+            }
+            for trust_b in [false, true] {
+                let answer = harness
+                    .call(
+                        &method,
+                        &concrete(&harness, &path, trust_b),
+                        &harness.bearer(role),
+                        None,
+                    )
+                    .await;
+                assert!(
+                    !answer.text.contains(CANARY),
+                    "{role} {method} {path} leaked another Trust's row: {}",
+                    answer.text
+                );
+                answers += 1;
+            }
+        }
+    }
+    assert!(answers > 100, "{answers}");
+    // The national administrator does see them (the canary is real).
+    let listing = harness
+        .call(
+            "GET",
+            "/api/v1/deployments",
+            &harness.bearer(Role::NationalAdmin),
+            None,
+        )
+        .await;
+    assert!(listing.text.contains(CANARY), "{}", listing.text);
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_safe_cookie_rotates_it_and_csrf_guards_every_change() {
+    let harness = Harness::new().await;
+    let admin = user_name("a", Role::OrganisationAdmin);
+    harness.set_password(&admin).await;
+    let answer = harness
+        .call(
+            "POST",
+            "/api/v1/session",
+            &Auth::None,
+            Some(json!({"user_name": admin, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let cookie = answer.headers[header::SET_COOKIE].to_str().expect("cookie");
+    let token = cookie
+        .strip_prefix("vigil_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("token");
+    assert!(
+        token.len() >= 32 && token.chars().all(|c| c.is_ascii_hexdigit()),
+        "{token}"
+    );
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: {cookie}"
+    );
+    assert_eq!(answer.json["user"]["user_name"], admin);
+    assert_eq!(answer.json["authenticated_by"], "session");
+    let csrf = answer.json["csrf_token"].as_str().expect("csrf").to_owned();
+
+    // The database holds only the token's hash.
+    let stored: Vec<String> = sqlx_rows(&harness, "SELECT token_hash FROM sessions").await;
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], token);
+
+    let session = Auth::Session {
+        cookie: token.to_owned(),
+        csrf: None,
+    };
+    let me = harness.call("GET", "/api/v1/session", &session, None).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    let site =
+        json!({"code": "trust-a-annex", "name": "Annex", "kind": "site", "parent": "trust-a"});
+    let without = harness
+        .call(
+            "POST",
+            "/api/v1/organisations",
+            &session,
+            Some(site.clone()),
+        )
+        .await;
+    assert_eq!(
+        (without.status, without.code()),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "{}",
+        without.text
+    );
+    let wrong = Auth::Session {
+        cookie: token.to_owned(),
+        csrf: Some("0".repeat(64)),
+    };
+    let with_wrong = harness
+        .call("POST", "/api/v1/organisations", &wrong, Some(site.clone()))
+        .await;
+    assert_eq!(with_wrong.status, StatusCode::FORBIDDEN);
+    let good = Auth::Session {
+        cookie: token.to_owned(),
+        csrf: Some(csrf.clone()),
+    };
+    let created = harness
+        .call("POST", "/api/v1/organisations", &good, Some(site))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+
+    // Signing in again with the old cookie ends the old session.
+    let mut request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, format!("vigil_session={token}"))
+        .body(Body::from(
+            json!({"user_name": admin, "password": PASSWORD}).to_string(),
+        ))
+        .expect("request");
+    request
+        .headers_mut()
+        .insert("x-request-id", "rotation".parse().expect("id"));
+    let rotated = harness.send(request).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    let new_cookie = rotated.headers[header::SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(!new_cookie.contains(token));
+    assert_eq!(
+        harness
+            .call("GET", "/api/v1/session", &session, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Signing out ends the session and removes the cookie.
+    let new_token = new_cookie
+        .strip_prefix("vigil_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("token")
+        .to_owned();
+    let new_session = Auth::Session {
+        cookie: new_token.clone(),
+        csrf: rotated.json["csrf_token"].as_str().map(str::to_owned),
+    };
+    let out = harness
+        .call("DELETE", "/api/v1/session", &new_session, None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    assert!(
+        out.headers[header::SET_COOKIE]
+            .to_str()
+            .expect("cookie")
+            .contains("Max-Age=0")
+    );
+    let after = harness
+        .call("GET", "/api/v1/session", &new_session, None)
+        .await;
+    assert_eq!(
+        (after.status, after.code()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+
+    let actions = harness.audit_actions().await;
+    for action in [
+        "session.login",
+        "access.denied",
+        "organisation.add",
+        "session.logout",
+        "access.unauthenticated",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} not audited: {actions:?}"
+        );
+    }
+}
+
+/// The values of one text column.
+async fn sqlx_rows(harness: &Harness, query: &str) -> Vec<String> {
+    sqlx::query_scalar(query)
+        .fetch_all(harness.store.pool())
+        .await
+        .expect("query")
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_refused_alike_throttled_and_audited() {
+    let harness = Harness::new().await;
+    let viewer = user_name("a", Role::Viewer);
+    harness.set_password(&viewer).await;
+    let attempt = |user: String, password: &'static str| {
+        let harness = &harness;
+        async move {
+            harness
+                .call(
+                    "POST",
+                    "/api/v1/session",
+                    &Auth::None,
+                    Some(json!({"user_name": user, "password": password})),
+                )
+                .await
+        }
+    };
+    let unknown = attempt("nobody".to_owned(), "whatever it is").await;
+    let wrong = attempt(viewer.clone(), "not the password").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        unknown.text, wrong.text,
+        "the answer does not tell which users exist"
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            attempt(viewer.clone(), "not the password").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let throttled = attempt(viewer.clone(), PASSWORD).await;
+    assert_eq!(
+        (throttled.status, throttled.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{}",
+        throttled.text
+    );
+    let retry: u64 = throttled.headers[header::RETRY_AFTER]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&retry), "{retry}");
+    // Another user is not locked out by this user's failures.
+    let other = user_name("a", Role::AiLead);
+    harness.set_password(&other).await;
+    assert_eq!(attempt(other, PASSWORD).await.status, StatusCode::OK);
+    let failures = harness
+        .audit_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "session.login_failed")
+        .count();
+    assert_eq!(failures, 7, "six failures and one throttled attempt");
+}
+
+#[tokio::test]
+async fn disabling_a_user_or_changing_their_role_ends_their_sessions() {
+    let harness = Harness::new().await;
+    let viewer = user_name("a", Role::Viewer);
+    harness.set_password(&viewer).await;
+    let admin = harness.bearer(Role::OrganisationAdmin);
+    let (cookie, _) = harness.sign_in(&viewer).await;
+    let session = Auth::Session { cookie, csrf: None };
+    let path = format!("/api/v1/users/{}", harness.user_a);
+    let disabled = harness
+        .call("PATCH", &path, &admin, Some(json!({"disabled": true})))
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
+    assert_eq!(disabled.json["disabled"], true);
+    assert_eq!(
+        harness
+            .call("GET", "/api/v1/session", &session, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refused = harness
+        .call(
+            "POST",
+            "/api/v1/session",
+            &Auth::None,
+            Some(json!({"user_name": viewer, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    harness
+        .call("PATCH", &path, &admin, Some(json!({"disabled": false})))
+        .await;
+    let (cookie, _) = harness.sign_in(&viewer).await;
+    let session = Auth::Session { cookie, csrf: None };
+    assert_eq!(
+        harness
+            .call("GET", "/api/v1/session", &session, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let promoted = harness
+        .call("PATCH", &path, &admin, Some(json!({"role": "clinician"})))
+        .await;
+    assert_eq!(promoted.json["role"], "clinician", "{}", promoted.text);
+    assert_eq!(
+        harness
+            .call("GET", "/api/v1/session", &session, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Only a national administrator gives the national_admin role.
+    let escalate = harness
+        .call(
+            "PATCH",
+            &path,
+            &admin,
+            Some(json!({"role": "national_admin"})),
+        )
+        .await;
+    assert_eq!(
+        (escalate.status, escalate.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
+        "{}",
+        escalate.text
+    );
+}
+
+#[tokio::test]
+async fn idle_and_old_sessions_end() {
+    let harness = Harness::new().await;
+    let viewer = user_name("a", Role::Viewer);
+    harness.set_password(&viewer).await;
+    for column in ["last_seen_at", "created_at"] {
+        let (cookie, _) = harness.sign_in(&viewer).await;
+        let session = Auth::Session { cookie, csrf: None };
+        assert_eq!(
+            harness
+                .call("GET", "/api/v1/session", &session, None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        sqlx::query(&format!(
+            "UPDATE sessions SET {column} = '2020-01-01T00:00:00.000000Z'"
+        ))
+        .execute(harness.store.pool())
+        .await
+        .expect("age the session");
+        let answer = harness.call("GET", "/api/v1/session", &session, None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "{column}: {}",
+            answer.text
+        );
+    }
+    let expired = harness
+        .audit_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "session.expired")
+        .count();
+    assert_eq!(expired, 2);
+}
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_stored_hashed_used_and_revoked() {
+    let harness = Harness::new().await;
+    let admin = harness.bearer(Role::OrganisationAdmin);
+    let created = harness
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            &admin,
+            Some(json!({"name": "PACS ingest", "organisation": "trust-a-main", "role": "ai_lead"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let secret = created.json["secret"].as_str().expect("secret").to_owned();
+    assert!(
+        secret.starts_with("vigil_") && secret.len() == 70,
+        "{secret}"
+    );
+    let id = created.json["token"]["id"].as_i64().expect("id");
+    let listing = harness.call("GET", "/api/v1/tokens", &admin, None).await;
+    assert!(!listing.text.contains(&secret));
+    assert!(!listing.text.contains("secret"), "{}", listing.text);
+    let hashes: Vec<String> = sqlx_rows(&harness, "SELECT token_hash FROM api_tokens").await;
+    assert!(hashes.iter().all(|hash| !hash.contains(&secret[6..])));
+    let trail = harness.store.audit_trail().await.expect("trail");
+    assert!(
+        trail
+            .entries
+            .iter()
+            .all(|entry| !entry.record.payload.contains(&secret[6..]))
+    );
+
+    let token = Auth::Bearer(secret.clone());
+    let me = harness.call("GET", "/api/v1/session", &token, None).await;
+    assert_eq!(me.json["role"], "ai_lead", "{}", me.text);
+    assert_eq!(me.json["organisation"], "trust-a-main");
+    assert_eq!(me.json["authenticated_by"], "token");
+    let used = harness.call("GET", "/api/v1/tokens", &admin, None).await;
+    let entry = used
+        .json
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .find(|t| t["id"] == id)
+        .expect("token")
+        .clone();
+    assert!(entry["last_used_at"].is_string(), "{entry}");
+    // A token for a site sees that site, not its Trust or the Trust's
+    // other sites.
+    let organisations = harness
+        .call("GET", "/api/v1/organisations", &token, None)
+        .await;
+    let codes: Vec<&str> = organisations
+        .json
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|o| o["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["trust-a-main"], "{}", organisations.text);
+
+    let revoked = harness
+        .call("DELETE", &format!("/api/v1/tokens/{id}"), &admin, None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+    assert!(revoked.json["revoked_at"].is_string());
+    assert_eq!(
+        harness
+            .call("GET", "/api/v1/session", &token, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = harness
+        .call("DELETE", &format!("/api/v1/tokens/{id}"), &admin, None)
+        .await;
+    assert_eq!(
+        (again.status, again.code()),
+        (StatusCode::CONFLICT, "conflict")
+    );
+    let garbage = harness
+        .call(
+            "GET",
+            "/api/v1/session",
+            &Auth::Bearer("vigil_nonsense".to_owned()),
+            None,
+        )
+        .await;
+    assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn decisions_collect_authenticated_sign_offs_from_the_deploying_trust() {
+    let harness = Harness::new().await;
+    let deployment = format!("/api/v1/deployments/{}", harness.deployment_a);
+    let mut sessions = std::collections::BTreeMap::new();
+    for role in [
+        Role::ProcurementLead,
+        Role::AiLead,
+        Role::ClinicalSafetyOfficer,
+        Role::ClinicalLead,
+    ] {
+        let name = user_name("a", role);
+        harness.set_password(&name).await;
+        let (cookie, csrf) = harness.sign_in(&name).await;
+        sessions.insert(
+            role,
+            Auth::Session {
+                cookie,
+                csrf: Some(csrf),
+            },
+        );
+    }
+    let steps = [
+        (Role::ProcurementLead, "proposed", "procurement"),
+        (Role::AiLead, "procurement", "validation"),
+        (Role::AiLead, "validation", "shadow"),
+    ];
+    for (revision, (role, from, to)) in steps.iter().enumerate() {
+        let answer = harness
+            .call(
+                "POST",
+                &format!("{deployment}/transitions"),
+                &sessions[role],
+                Some(json!({"from": from, "to": to, "revision": revision, "rationale": "reviewed", "evidence": ["evaluation:1"]})),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CREATED,
+            "{from} → {to}: {}",
+            answer.text
+        );
+        assert_eq!(answer.json["sign_offs"][0]["actor"], user_name("a", *role));
+    }
+    // Go-live needs the clinical safety officer and the clinical lead.
+    let alone = harness
+        .call(
+            "POST",
+            &format!("{deployment}/transitions"),
+            &sessions[&Role::ClinicalLead],
+            Some(json!({"from": "shadow", "to": "live", "revision": 3, "rationale": "shadow agreement 96%"})),
+        )
+        .await;
+    assert_eq!(
+        (alone.status, alone.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
+        "{}",
+        alone.text
+    );
+    assert!(
+        alone.text.contains("clinical_safety_officer"),
+        "{}",
+        alone.text
+    );
+    let stale = harness
+        .call(
+            "POST",
+            &format!("{deployment}/sign-offs"),
+            &sessions[&Role::ClinicalSafetyOfficer],
+            Some(json!({"to": "live", "revision": 2})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    let signed = harness
+        .call(
+            "POST",
+            &format!("{deployment}/sign-offs"),
+            &sessions[&Role::ClinicalSafetyOfficer],
+            Some(json!({"to": "live", "revision": 3})),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::CREATED, "{}", signed.text);
+    let pending = harness
+        .call(
+            "GET",
+            &format!("{deployment}/sign-offs"),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        pending.json[0]["role"], "clinical_safety_officer",
+        "{}",
+        pending.text
+    );
+    // An API token cannot sign: sign-offs are people's.
+    let by_token = harness
+        .call(
+            "POST",
+            &format!("{deployment}/sign-offs"),
+            &harness.bearer(Role::ClinicalSafetyOfficer),
+            Some(json!({"to": "live", "revision": 3})),
+        )
+        .await;
+    assert_eq!(
+        (by_token.status, by_token.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
+        "{}",
+        by_token.text
+    );
+    let live = harness
+        .call(
+            "POST",
+            &format!("{deployment}/transitions"),
+            &sessions[&Role::ClinicalLead],
+            Some(json!({"from": "shadow", "to": "live", "revision": 3, "rationale": "shadow agreement 96%"})),
+        )
+        .await;
+    assert_eq!(live.status, StatusCode::CREATED, "{}", live.text);
+    let roles: Vec<&str> = live.json["sign_offs"]
+        .as_array()
+        .expect("sign-offs")
+        .iter()
+        .filter_map(|s| s["role"].as_str())
+        .collect();
+    assert_eq!(roles, ["clinical_safety_officer", "clinical_lead"]);
+    let shown = harness
+        .call("GET", &deployment, &harness.bearer(Role::Viewer), None)
+        .await;
+    assert_eq!(shown.json["state"], "live");
+    assert_eq!(shown.json["decisions"].as_array().map(Vec::len), Some(4));
+    // People of another Trust cannot even see it.
+    let outsider = harness.call("GET", &deployment, &Auth::None, None).await;
+    assert_eq!(outsider.status, StatusCode::UNAUTHORIZED);
+    let verdict = harness
+        .call(
+            "GET",
+            "/api/v1/audit/verify",
+            &harness.bearer(Role::ClinicalSafetyOfficer),
+            None,
+        )
+        .await;
+    assert_eq!(verdict.json["status"], "intact", "{}", verdict.text);
+}
+
+#[tokio::test]
+async fn an_evaluation_sent_over_http_is_computed_stored_and_reported() {
+    let harness = Harness::new().await;
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/chest-xray-triage");
+    let cases = std::fs::read_to_string(root.join("cases.csv")).expect("cases");
+    let protocol = std::fs::read_to_string(root.join("protocol.toml")).expect("protocol");
+    let body = json!({"cases_csv": cases, "protocol_toml": protocol, "compare_column": "score_previous_version"});
+    let path = format!("/api/v1/deployments/{}/evaluations", harness.deployment_a);
+    let answer = harness
+        .call("POST", &path, &harness.bearer(Role::AiLead), Some(body))
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+
+    // The stored result is the library's, computed the same way as the
+    // command line computes it.
+    let parsed =
+        vigil_evaluation::protocol::Protocol::parse(&protocol, "protocol_toml").expect("protocol");
+    let options = vigil_evaluation::run::RunOptions {
+        compare_column: Some("score_previous_version".to_owned()),
+        ..Default::default()
+    };
+    let expected = vigil_evaluation::run::run(
+        &options,
+        Some(vigil_evaluation::run::NamedProtocol {
+            protocol: &parsed,
+            source_name: "protocol_toml",
+        }),
+        cases.as_bytes(),
+        "cases_csv",
+        &mut |_| {},
+    )
+    .expect("evaluation");
+    assert_eq!(
+        answer.json["result"],
+        serde_json::to_value(&expected).expect("json")
+    );
+    assert_eq!(
+        answer.json["verdict"],
+        serde_json::to_value(expected.verdict).expect("verdict")
+    );
+    assert_eq!(answer.json["cases_bytes"], cases.len());
+    let id = answer.json["id"].as_i64().expect("id");
+
+    let listed = harness
+        .call("GET", &path, &harness.bearer(Role::Viewer), None)
+        .await;
+    let ids: Vec<i64> = listed
+        .json
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|e| e["id"].as_i64())
+        .collect();
+    assert_eq!(ids, [harness.evaluation_a, id]);
+    assert!(
+        listed.json[1]["result"].is_null(),
+        "listings carry no result"
+    );
+    let report = harness
+        .call(
+            "GET",
+            &format!("/api/v1/evaluations/{id}/report"),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert!(
+        report.headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .starts_with("text/html")
+    );
+    assert!(
+        report.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'none'")
+    );
+    assert_eq!(report.text, vigil_reports::evaluation_report(&expected));
+
+    // A bad case table names the row and column, and stores nothing.
+    let bad = "label,score\n1,0.9\n0,abc\n";
+    let refused = harness
+        .call(
+            "POST",
+            &path,
+            &harness.bearer(Role::AiLead),
+            Some(json!({"cases_csv": bad})),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("cases_csv:3"), "{}", refused.text);
+    let after = harness
+        .call("GET", &path, &harness.bearer(Role::Viewer), None)
+        .await;
+    assert_eq!(after.json.as_array().map(Vec::len), Some(2));
+    let actions = harness.audit_actions().await;
+    assert_eq!(actions.iter().filter(|a| *a == "evaluation.add").count(), 3);
+}
+
+#[tokio::test]
+async fn bodies_are_limited_in_size_depth_type_and_decompressed_size() {
+    let config = ServerConfig {
+        request_body_limit_bytes: 64 * 1024,
+        ..ServerConfig::default()
+    };
+    let harness = Harness::with_config(config).await;
+    let admin = harness.bearer(Role::OrganisationAdmin);
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let mut request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/organisations")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::AUTHORIZATION,
+            match &admin {
+                Auth::Bearer(secret) => format!("Bearer {secret}"),
+                _ => unreachable!(),
+            },
+        );
+    let answer = harness
+        .send(request.body(Body::from(deep)).expect("request"))
+        .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{}",
+        answer.text
+    );
+    assert!(answer.text.contains("nests deeper"), "{}", answer.text);
+
+    let wrong_type = harness
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/session")
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("user_name=a"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(
+        (wrong_type.status, wrong_type.code()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+
+    let too_big = harness
+        .call(
+            "POST",
+            "/api/v1/session",
+            &Auth::None,
+            Some(json!({"user_name": "x".repeat(100_000), "password": "y"})),
+        )
+        .await;
+    assert_eq!(
+        (too_big.status, too_big.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        "{}",
+        too_big.text
+    );
+
+    // 10 MB of zeros compress to about 10 kB: the limit applies after
+    // decompression.
+    let bomb = gzip(&vec![b' '; 10 << 20]);
+    assert!(bomb.len() < 64 * 1024);
+    request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_ENCODING, "gzip");
+    let exploded = harness
+        .send(request.body(Body::from(bomb)).expect("request"))
+        .await;
+    assert_eq!(
+        (exploded.status, exploded.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        "{}",
+        exploded.text
+    );
+
+    // A small gzip body is read.
+    harness.set_password(&user_name("a", Role::Viewer)).await;
+    let login =
+        json!({"user_name": user_name("a", Role::Viewer), "password": PASSWORD}).to_string();
+    let zipped = harness
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/session")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_ENCODING, "gzip")
+                .body(Body::from(gzip(login.as_bytes())))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(zipped.status, StatusCode::OK, "{}", zipped.text);
+
+    // Responses are compressed for clients that accept it.
+    let compressed = harness
+        .send(
+            Request::builder()
+                .uri("/api/v1/openapi.json")
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(compressed.headers[header::CONTENT_ENCODING], "gzip");
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("compress");
+    encoder.finish().expect("compress")
+}
+
+#[tokio::test]
+async fn the_route_table_the_router_and_the_description_agree() {
+    let harness = Harness::new().await;
+    let described: std::collections::BTreeSet<(String, String)> = operations()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let table: std::collections::BTreeSet<(String, String)> = vigil_server::api::ROUTES
+        .iter()
+        .map(|route| (route.method.to_owned(), route.path.to_owned()))
+        .collect();
+    assert_eq!(described, table);
+    // Each described route is served: without credentials it answers 401
+    // (or, if public, anything but 404 and 405).
+    for (method, path) in &described {
+        let answer = harness
+            .call(
+                method,
+                &concrete(&harness, path, false),
+                &Auth::None,
+                body_for(method),
+            )
+            .await;
+        assert!(
+            answer.status != StatusCode::NOT_FOUND
+                && answer.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path} is described but not served: {}",
+            answer.text
+        );
+    }
+}
+
+#[test]
+fn the_api_description_is_the_contract() {
+    let document = vigil_server::openapi::description();
+    assert_eq!(document["openapi"], "3.1.0");
+    insta::assert_json_snapshot!("openapi", document);
+}
