@@ -1,0 +1,248 @@
+//! `vigil serve` end to end through the real binary: a password and an API
+//! token made on the command line, then used over a loopback socket.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn vigil(db: &str, arguments: &[&str], input: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(arguments)
+        .env("VIGIL_DB", db)
+        .env_remove("VIGIL_ACTOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the vigil binary runs");
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("vigil finishes")
+}
+
+#[track_caller]
+fn ok(db: &str, arguments: &[&str], input: Option<&str>) -> String {
+    let output = vigil(db, arguments, input);
+    assert!(
+        output.status.success(),
+        "vigil {arguments:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// One HTTP/1.1 exchange on a fresh connection.
+fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+}
+
+/// Stops the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+#[test]
+fn passwords_and_tokens_made_on_the_command_line_open_the_api() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let db = directory.path().join("vigil.db");
+    let db = db.to_str().expect("path");
+    let organisations =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/organisations.toml");
+    ok(
+        db,
+        &[
+            "init",
+            "--organisations",
+            organisations.to_str().expect("path"),
+            "--admin",
+            "admin",
+        ],
+        None,
+    );
+    let short = vigil(
+        db,
+        &[
+            "user",
+            "password",
+            "--actor",
+            "admin",
+            "--user-name",
+            "admin",
+        ],
+        Some("short\n"),
+    );
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12"));
+    ok(
+        db,
+        &[
+            "user",
+            "password",
+            "--actor",
+            "admin",
+            "--user-name",
+            "admin",
+        ],
+        Some("a long enough password\n"),
+    );
+    let created = ok(
+        db,
+        &[
+            "--json",
+            "token",
+            "create",
+            "--actor",
+            "admin",
+            "--name",
+            "ci",
+            "--organisation",
+            "rw3",
+            "--token-role",
+            "viewer",
+        ],
+        None,
+    );
+    let created: serde_json::Value = serde_json::from_str(&created).expect("JSON");
+    let secret = created["secret"].as_str().expect("secret").to_owned();
+    let listed = ok(db, &["token", "list"], None);
+    assert!(listed.contains("ci (viewer, rw3)"), "{listed}");
+    assert!(!listed.contains(&secret));
+
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["serve", "--bind", &address])
+            .env("VIGIL_DB", db)
+            .env("VIGIL_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("vigil serve starts"),
+    );
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "vigil serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let login = r#"{"user_name": "admin", "password": "a long enough password"}"#;
+    let answer = http(
+        port,
+        "POST",
+        "/api/v1/session",
+        &[("Content-Type", "application/json")],
+        login,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"role\":\"national_admin\""), "{answer}");
+    let bearer = format!("Bearer {secret}");
+    let me = http(
+        port,
+        "GET",
+        "/api/v1/session",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert!(me.starts_with("HTTP/1.1 200"), "{me}");
+    assert!(me.contains("\"organisation\":\"rw3\""), "{me}");
+
+    // Revoked on the command line, refused by the running server at once.
+    ok(
+        db,
+        &[
+            "token",
+            "revoke",
+            "--actor",
+            "admin",
+            &created["id"].to_string(),
+        ],
+        None,
+    );
+    let refused = http(
+        port,
+        "GET",
+        "/api/v1/session",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    // A disabled administrator can no longer sign in.
+    ok(
+        db,
+        &[
+            "user",
+            "add",
+            "--actor",
+            "admin",
+            "--user-name",
+            "second",
+            "--display-name",
+            "Second",
+            "--user-role",
+            "national_admin",
+            "--organisation",
+            "england",
+        ],
+        None,
+    );
+    ok(
+        db,
+        &[
+            "user",
+            "disable",
+            "--actor",
+            "second",
+            "--user-name",
+            "admin",
+        ],
+        None,
+    );
+    let disabled = http(
+        port,
+        "POST",
+        "/api/v1/session",
+        &[("Content-Type", "application/json")],
+        login,
+    );
+    assert!(disabled.starts_with("HTTP/1.1 401"), "{disabled}");
+}
