@@ -99,7 +99,8 @@ fn error_codes(permission: Permission, method: &str, has_path_id: bool) -> Vec<E
         ]);
     }
     if permission == Permission::Public && method == "POST" {
-        codes.push(ErrorCode::RateLimited);
+        // Signing in: a wrong password, and too many of them.
+        codes.extend([ErrorCode::Unauthenticated, ErrorCode::RateLimited]);
     }
     codes.extend([
         ErrorCode::Internal,

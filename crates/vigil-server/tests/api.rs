@@ -904,7 +904,7 @@ async fn bodies_are_limited_in_size_depth_type_and_decompressed_size() {
     };
     let harness = Harness::with_config(config).await;
     let admin = harness.bearer(Role::OrganisationAdmin);
-    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let deep = format!("{{\"a\": {}{}}}", "[".repeat(200), "]".repeat(200));
     let mut request = Request::builder()
         .method("POST")
         .uri("/api/v1/organisations")

@@ -385,10 +385,28 @@ pub(crate) fn session_token_of(headers: &HeaderMap) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
+/// Authenticates a request by its bearer token or its session cookie. A
+/// request presenting both is refused: which one counts would otherwise be
+/// a guess, and a stale cookie must not ride along with a valid token.
+/// Whether any `Cookie` header names the session cookie, whatever its
+/// value (even one that is not valid text).
+fn presents_session_cookie(headers: &HeaderMap) -> bool {
+    let name = format!("{}=", auth::SESSION_COOKIE);
+    headers.get_all(header::COOKIE).iter().any(|value| {
+        value
+            .as_bytes()
+            .windows(name.len())
+            .any(|window| window == name.as_bytes())
+    })
+}
+
 async fn authenticate<S: Store>(
     state: &AppState<S>,
     headers: &HeaderMap,
 ) -> Result<Principal, Refusal> {
+    if headers.contains_key(header::AUTHORIZATION) && presents_session_cookie(headers) {
+        return Err(unauthenticated("both a bearer token and a session cookie"));
+    }
     if let Some(authorization) = headers.get(header::AUTHORIZATION) {
         let secret = authorization
             .to_str()
@@ -580,6 +598,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     .internal(rejection.body_text())
                 }
             })?;
+        if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
+                "the JSON body must be an object",
+            ));
+        }
         if json_depth_exceeds(&bytes, MAXIMUM_JSON_DEPTH) {
             return Err(ApiError::new(
                 ErrorCode::InvalidRequest,
