@@ -79,11 +79,6 @@ pub fn router<S: Store + 'static>(store: S, config: &ServerConfig) -> Router {
         .route("/metrics", get(metrics_text::<S>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            Arc::clone(&state),
-            count_request::<S>,
-        ))
-        .layer(middleware::from_fn(shape_framework_errors))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             Duration::from_secs(config.request_timeout_seconds),
@@ -97,6 +92,14 @@ pub fn router<S: Store + 'static>(store: S, config: &ServerConfig) -> Router {
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             config.request_body_limit_bytes,
+        ))
+        // Outside the limits and the timeout, so that their answers get the
+        // one error shape and are counted; inside compression, so that it
+        // reads bodies as written.
+        .layer(middleware::from_fn(shape_framework_errors))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_request::<S>,
         ))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -957,6 +957,43 @@ async fn bodies_are_limited_in_size_depth_type_and_decompressed_size() {
         too_big.text
     );
 
+    // A declared length over the limit is refused before the body is read,
+    // in the same shape.
+    let declared = harness
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/session")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_LENGTH, "100000000")
+                .body(Body::from("{}"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(
+        (declared.status, declared.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        "{}",
+        declared.text
+    );
+    let unknown_encoding = harness
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/session")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_ENCODING, "compress")
+                .body(Body::from("{}"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(
+        (unknown_encoding.status, unknown_encoding.code()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        "{}",
+        unknown_encoding.text
+    );
+
     // 10 MB of zeros compress to about 10 kB: the limit applies after
     // decompression.
     let bomb = gzip(&vec![b' '; 10 << 20]);

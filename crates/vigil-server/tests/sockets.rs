@@ -329,3 +329,41 @@ async fn canary_secrets_and_identifiers_reach_no_log_line_and_no_error_body() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_stalls_times_out_in_the_error_shape() {
+    let config = ServerConfig {
+        request_timeout_seconds: 1,
+        ..ServerConfig::default()
+    };
+    let harness = Harness::with_config(config.clone()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let server = tokio::spawn(vigil_server::serve_on(
+        listener,
+        harness.store.clone(),
+        config,
+    ));
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    // A body announced but never sent.
+    stream
+        .write_all(b"POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .expect("write");
+    let mut response = vec![0u8; 4096];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read(&mut response),
+    )
+    .await
+    .expect("an answer within the timeout")
+    .expect("read");
+    let response = String::from_utf8_lossy(&response[..read]).into_owned();
+    assert!(response.starts_with("HTTP/1.1 504"), "{response}");
+    assert!(response.contains(r#""code":"timeout""#), "{response}");
+    server.abort();
+}

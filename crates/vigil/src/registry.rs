@@ -1038,8 +1038,14 @@ async fn execute(
             )?;
             let role =
                 Role::parse(&token_role).map_err(|error| anyhow!("--token-role: {error}"))?;
-            if role == Role::NationalAdmin && context.actor.role != Role::NationalAdmin {
-                bail!("only a national administrator may create a national_admin token");
+            if role == Role::NationalAdmin {
+                if context.actor.role != Role::NationalAdmin {
+                    bail!("only a national administrator may create a national_admin token");
+                }
+                let tree = organisation_tree(store).await?;
+                if tree.get(&organisation).map(|o| o.kind) != Some(OrganisationKind::Nation) {
+                    bail!("a national_admin token belongs to the nation, not to {organisation}");
+                }
             }
             let secret = format!(
                 "{}{}",

@@ -141,6 +141,24 @@ fn passwords_and_tokens_made_on_the_command_line_open_the_api() {
     );
     let created: serde_json::Value = serde_json::from_str(&created).expect("JSON");
     let secret = created["secret"].as_str().expect("secret").to_owned();
+    let misplaced = vigil(
+        db,
+        &[
+            "token",
+            "create",
+            "--actor",
+            "admin",
+            "--name",
+            "x",
+            "--organisation",
+            "rw3",
+            "--token-role",
+            "national_admin",
+        ],
+        None,
+    );
+    assert_eq!(misplaced.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&misplaced.stderr).contains("belongs to the nation"));
     let listed = ok(db, &["token", "list"], None);
     assert!(listed.contains("ci (viewer, rw3)"), "{listed}");
     assert!(!listed.contains(&secret));
