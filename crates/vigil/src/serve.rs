@@ -26,6 +26,12 @@ pub struct ServeArgs {
     /// proxy on a trusted network. Logged loudly.
     #[arg(long)]
     insecure_http_behind_proxy: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-private-key.
+    #[arg(long, value_name = "CERT.pem", requires = "tls_private_key")]
+    tls_certificate: Option<PathBuf>,
+    /// The private key (PEM) of --tls-certificate.
+    #[arg(long, value_name = "KEY.pem", requires = "tls_certificate")]
+    tls_private_key: Option<PathBuf>,
 }
 
 /// Loads the configuration and serves until interrupted.
@@ -47,6 +53,14 @@ pub fn run(store: &StoreArgs, arguments: ServeArgs) -> Result<ExitCode> {
         config.database = database.clone();
     }
     config.insecure_http_behind_proxy = arguments.insecure_http_behind_proxy;
+    if let (Some(certificate), Some(private_key)) =
+        (arguments.tls_certificate, arguments.tls_private_key)
+    {
+        config.tls = Some(vigil_server::config::TlsFiles {
+            certificate,
+            private_key,
+        });
+    }
     config.check_bind()?;
     tracing::info!(?config, "starting");
     let runtime = tokio::runtime::Builder::new_multi_thread()
