@@ -929,6 +929,12 @@ pub async fn sign_in_sessions_and_tokens(store: impl Store) {
     }
     audit_is_intact(&store).await;
     registry_is_consistent(&store).await;
+    // A user disabled in the table, behind Vigil's back.
+    let mut edited = store.export_archive().await.expect("export");
+    edited.users.iter_mut().for_each(|user| user.disabled = 1);
+    let divergence =
+        crate::consistency::check_registry(&edited).expect_err("a user disabled in the table");
+    assert!(divergence.to_string().contains("disabled"), "{divergence}");
 }
 
 pub async fn sign_offs_and_evaluations_are_recorded(store: impl Store) {
@@ -1004,6 +1010,25 @@ pub async fn sign_offs_and_evaluations_are_recorded(store: impl Store) {
     );
     audit_is_intact(&store).await;
     registry_is_consistent(&store).await;
+
+    // A stored report, verdict or sign-off edited behind Vigil's back no
+    // longer matches the trail.
+    let archive = store.export_archive().await.expect("export");
+    let mut edited = archive.clone();
+    edited.evaluations[0].report.push_str("<p>edited</p>");
+    let divergence = crate::consistency::check_registry(&edited).expect_err("an edited report");
+    assert!(
+        divergence.to_string().contains("report_sha256"),
+        "{divergence}"
+    );
+    let mut edited = archive.clone();
+    edited.evaluations[1].verdict = "fail".to_owned();
+    let divergence = crate::consistency::check_registry(&edited).expect_err("an edited verdict");
+    assert!(divergence.to_string().contains("verdict"), "{divergence}");
+    let mut edited = archive;
+    edited.pending_sign_offs[0].role = "clinical_safety_officer".to_owned();
+    let divergence = crate::consistency::check_registry(&edited).expect_err("an edited sign-off");
+    assert!(divergence.to_string().contains("role"), "{divergence}");
 }
 
 pub async fn archives_round_trip(source: impl Store, target: impl Store) {
