@@ -396,12 +396,14 @@ pub struct AuditPage {
     pub next_before: Option<u64>,
 }
 
-/// The result of checking the whole audit trail.
+/// The result of checking the whole audit trail. The trail is the whole
+/// database's: its size, head and problem are told to national
+/// administrators only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditVerification {
     /// "intact" or "broken".
     pub status: String,
-    pub entries: u64,
+    pub entries: Option<u64>,
     /// The hash of the last entry, when intact.
     pub head_hash: Option<String>,
     /// What is wrong, when broken.

@@ -33,6 +33,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const TOKEN_PREFIX: &str = "vigil_";
 /// The shortest password accepted.
 pub const MINIMUM_PASSWORD_LENGTH: usize = 12;
+/// The longest password accepted (argon2 would hash any length).
+pub const MAXIMUM_PASSWORD_LENGTH: usize = 1024;
 
 /// Why randomness or hashing failed (internal: the caller answers 500).
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +115,10 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
             "the password has {length} characters; use at least {MINIMUM_PASSWORD_LENGTH}"
         ));
     }
-    if length > 1024 {
-        return Err("the password is longer than 1024 characters".to_owned());
+    if length > MAXIMUM_PASSWORD_LENGTH {
+        return Err(format!(
+            "the password is longer than {MAXIMUM_PASSWORD_LENGTH} characters"
+        ));
     }
     Ok(())
 }
@@ -176,15 +180,24 @@ impl Principal {
     }
 }
 
-/// Counts recent sign-in failures per user name and per client address,
-/// and refuses further attempts past a limit until the window has passed.
+/// Counts recent sign-in attempts that did not succeed, per user name and
+/// per client address, and refuses further attempts past a limit until the
+/// window has passed.
+///
+/// An attempt is counted when it begins ([`Throttle::begin`], under one
+/// lock), so that many attempts sent at once cannot all pass the check
+/// before any of them is counted; a success takes its count back.
 #[derive(Debug)]
 pub struct Throttle {
     window: Duration,
     per_user: usize,
     per_client: usize,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    attempts: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
+
+/// The most keys the throttle remembers; past it, expired keys are dropped
+/// and, if that is not enough, the oldest half.
+const THROTTLE_CAPACITY: usize = 100_000;
 
 impl Throttle {
     pub fn new(window: Duration, per_user: usize, per_client: usize) -> Self {
@@ -192,73 +205,82 @@ impl Throttle {
             window,
             per_user,
             per_client,
-            failures: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    fn keys(user_name: &str, client: &str) -> [(String, bool); 2] {
-        [
-            (format!("user\0{}", user_name.to_lowercase()), true),
-            (format!("client\0{client}"), false),
-        ]
+    fn user_key(user_name: &str) -> String {
+        format!("user\0{}", user_name.to_lowercase())
     }
 
-    /// How long the caller must wait before trying again, if at all.
-    pub fn retry_after(&self, user_name: &str, client: &str, now: Instant) -> Option<Duration> {
-        let mut failures = self
-            .failures
+    fn client_key(client: &str) -> String {
+        format!("client\0{client}")
+    }
+
+    /// Begins an attempt: counts it and answers `Ok`, or answers how long to
+    /// wait when the user name or the client has used up its attempts.
+    pub fn begin(&self, user_name: &str, client: &str, now: Instant) -> Result<(), Duration> {
+        let mut attempts = self
+            .attempts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let keys = [
+            (Self::user_key(user_name), self.per_user),
+            (Self::client_key(client), self.per_client),
+        ];
         let mut wait: Option<Duration> = None;
-        for (key, is_user) in Self::keys(user_name, client) {
-            let limit = if is_user {
-                self.per_user
-            } else {
-                self.per_client
-            };
-            if let Some(times) = failures.get_mut(&key) {
+        for (key, limit) in &keys {
+            if let Some(times) = attempts.get_mut(key) {
                 while times
                     .front()
                     .is_some_and(|first| now.duration_since(*first) >= self.window)
                 {
                     times.pop_front();
                 }
-                if times.len() >= limit {
+                if times.len() >= *limit {
                     let oldest = times.front().copied().unwrap_or(now);
                     let remaining = self.window.saturating_sub(now.duration_since(oldest));
                     wait = Some(wait.map_or(remaining, |other| other.max(remaining)));
                 }
             }
         }
-        wait
-    }
-
-    /// Counts a failure.
-    pub fn record_failure(&self, user_name: &str, client: &str, now: Instant) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Bound the memory an attacker can make the server hold.
-        if failures.len() > 100_000 {
-            failures.retain(|_, times| {
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        if attempts.len() >= THROTTLE_CAPACITY {
+            attempts.retain(|_, times| {
                 times
                     .back()
                     .is_some_and(|last| now.duration_since(*last) < self.window)
             });
+            if attempts.len() >= THROTTLE_CAPACITY {
+                let mut newest: Vec<(Instant, String)> = attempts
+                    .iter()
+                    .filter_map(|(key, times)| times.back().map(|last| (*last, key.clone())))
+                    .collect();
+                newest.sort_unstable();
+                for (_, key) in newest.iter().take(newest.len() / 2) {
+                    attempts.remove(key);
+                }
+            }
         }
-        for (key, _) in Self::keys(user_name, client) {
-            failures.entry(key).or_default().push_back(now);
+        for (key, _) in keys {
+            attempts.entry(key).or_default().push_back(now);
         }
+        Ok(())
     }
 
-    /// Forgets the user's failures after a successful sign-in.
-    pub fn record_success(&self, user_name: &str) {
-        let mut failures = self
-            .failures
+    /// Takes back the count of an attempt that succeeded, and forgets the
+    /// user name's earlier failures.
+    pub fn succeeded(&self, user_name: &str, client: &str) {
+        let mut attempts = self
+            .attempts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        failures.remove(&format!("user\0{}", user_name.to_lowercase()));
+        attempts.remove(&Self::user_key(user_name));
+        if let Some(times) = attempts.get_mut(&Self::client_key(client)) {
+            times.pop_back();
+        }
     }
 }
 
@@ -319,18 +341,46 @@ mod tests {
         let throttle = Throttle::new(Duration::from_secs(60), 3, 5);
         let start = Instant::now();
         for _ in 0..3 {
-            assert_eq!(throttle.retry_after("alice", "10.0.0.1", start), None);
-            throttle.record_failure("alice", "10.0.0.1", start);
+            assert_eq!(throttle.begin("alice", "10.0.0.1", start), Ok(()));
         }
-        assert!(throttle.retry_after("Alice", "10.0.0.2", start).is_some());
+        assert!(throttle.begin("Alice", "10.0.0.2", start).is_err());
         // Another user from the same client still has two attempts.
-        assert_eq!(throttle.retry_after("bob", "10.0.0.1", start), None);
-        throttle.record_failure("bob", "10.0.0.1", start);
-        throttle.record_failure("bob", "10.0.0.1", start);
-        assert!(throttle.retry_after("carol", "10.0.0.1", start).is_some());
+        assert_eq!(throttle.begin("bob", "10.0.0.1", start), Ok(()));
+        assert_eq!(throttle.begin("bob", "10.0.0.1", start), Ok(()));
+        assert!(throttle.begin("carol", "10.0.0.1", start).is_err());
         let later = start + Duration::from_secs(61);
-        assert_eq!(throttle.retry_after("alice", "10.0.0.1", later), None);
-        throttle.record_success("alice");
+        assert_eq!(throttle.begin("alice", "10.0.0.1", later), Ok(()));
+        // A success takes its own count back and forgets the user's failures.
+        throttle.succeeded("alice", "10.0.0.1");
+        for _ in 0..3 {
+            assert_eq!(throttle.begin("alice", "10.0.0.3", later), Ok(()));
+        }
+    }
+
+    #[test]
+    fn the_throttle_forgets_the_oldest_keys_when_full() {
+        let throttle = Throttle::new(Duration::from_secs(60), 1, usize::MAX);
+        let start = Instant::now();
+        for index in 0..THROTTLE_CAPACITY {
+            let at = start + Duration::from_nanos(index as u64);
+            assert_eq!(
+                throttle.begin(&format!("user{index}"), "one client", at),
+                Ok(())
+            );
+        }
+        let full = throttle
+            .attempts
+            .lock()
+            .map(|attempts| attempts.len())
+            .unwrap_or(0);
+        assert!(full <= THROTTLE_CAPACITY, "{full}");
+        // The newest user is still remembered.
+        let last = format!("user{}", THROTTLE_CAPACITY - 1);
+        assert!(
+            throttle
+                .begin(&last, "one client", start + Duration::from_secs(1))
+                .is_err()
+        );
     }
 
     #[test]

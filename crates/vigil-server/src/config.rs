@@ -14,15 +14,17 @@
 //! tls_private_key = "/etc/vigil/key.pem"
 //! login_failures_per_user = 5           # within 15 minutes, then 429
 //! login_failures_per_client = 20
+//! trusted_proxies = ["127.0.0.1"]       # whose X-Forwarded-For names the client
 //! ```
 //!
 //! Environment: `VIGIL_BIND`, `VIGIL_DB`, `VIGIL_REQUEST_BODY_LIMIT_BYTES`,
 //! `VIGIL_REQUEST_TIMEOUT_SECONDS`, `VIGIL_SESSION_IDLE_MINUTES`,
 //! `VIGIL_SESSION_ABSOLUTE_HOURS`, `VIGIL_SECURE_COOKIES`,
-//! `VIGIL_TLS_CERTIFICATE`, `VIGIL_TLS_PRIVATE_KEY`.
+//! `VIGIL_TLS_CERTIFICATE`, `VIGIL_TLS_PRIVATE_KEY`, `VIGIL_TRUSTED_PROXIES`
+//! (comma-separated addresses).
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -65,6 +67,7 @@ struct ConfigFile {
     tls_private_key: Option<PathBuf>,
     login_failures_per_user: Option<usize>,
     login_failures_per_client: Option<usize>,
+    trusted_proxies: Option<Vec<IpAddr>>,
 }
 
 /// Where the server's TLS certificate chain and private key are (PEM).
@@ -99,12 +102,16 @@ pub struct ServerConfig {
     pub login_failures_per_user: usize,
     /// Sign-in failures allowed per client address within 15 minutes.
     pub login_failures_per_client: usize,
+    /// Proxies whose `X-Forwarded-For` names the client (for throttling and
+    /// the audit trail); none by default.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl ServerConfig {
-    /// Whether the session cookie carries `Secure`.
+    /// Whether the session cookie carries `Secure`: under TLS, behind a
+    /// TLS-terminating proxy, or when configured so.
     pub fn cookies_are_secure(&self) -> bool {
-        self.secure_cookies || self.tls.is_some()
+        self.secure_cookies || self.tls.is_some() || self.insecure_http_behind_proxy
     }
 }
 
@@ -122,6 +129,7 @@ impl Default for ServerConfig {
             tls: None,
             login_failures_per_user: 5,
             login_failures_per_client: 20,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -160,6 +168,7 @@ impl fmt::Debug for ServerConfig {
             .field("tls", &self.tls)
             .field("login_failures_per_user", &self.login_failures_per_user)
             .field("login_failures_per_client", &self.login_failures_per_client)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -223,6 +232,7 @@ impl ServerConfig {
             config.login_failures_per_client = parsed
                 .login_failures_per_client
                 .unwrap_or(config.login_failures_per_client);
+            config.trusted_proxies = parsed.trusted_proxies.unwrap_or(config.trusted_proxies);
             match (parsed.tls_certificate, parsed.tls_private_key) {
                 (Some(certificate), Some(private_key)) => {
                     config.tls = Some(TlsFiles {
@@ -252,6 +262,22 @@ impl ServerConfig {
         }
         if let Some(timeout) = from_environment(&environment, "VIGIL_REQUEST_TIMEOUT_SECONDS")? {
             config.request_timeout_seconds = timeout;
+        }
+        if let Some(proxies) = environment("VIGIL_TRUSTED_PROXIES") {
+            config.trusted_proxies = proxies
+                .split(',')
+                .map(str::trim)
+                .filter(|address| !address.is_empty())
+                .map(|address| {
+                    address.parse().map_err(|error: std::net::AddrParseError| {
+                        ConfigError::Environment {
+                            variable: "VIGIL_TRUSTED_PROXIES",
+                            value: proxies.clone(),
+                            reason: format!("{address:?}: {error}"),
+                        }
+                    })
+                })
+                .collect::<Result<_, _>>()?;
         }
         if let Some(minutes) = from_environment(&environment, "VIGIL_SESSION_IDLE_MINUTES")? {
             config.session_idle_minutes = minutes;
@@ -376,6 +402,28 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_read_from_the_environment() {
+        let config = ServerConfig::load(
+            None,
+            environment(&[("VIGIL_TRUSTED_PROXIES", "127.0.0.1, ::1")]),
+        )
+        .expect("load");
+        assert_eq!(
+            config.trusted_proxies,
+            vec![
+                "127.0.0.1".parse::<IpAddr>().expect("address"),
+                "::1".parse::<IpAddr>().expect("address")
+            ]
+        );
+        let error = ServerConfig::load(
+            None,
+            environment(&[("VIGIL_TRUSTED_PROXIES", "proxy.local")]),
+        )
+        .expect_err("refused");
+        assert!(error.to_string().contains("\"proxy.local\""), "{error}");
+    }
+
+    #[test]
     fn the_database_password_never_shows() {
         let config = ServerConfig::load(
             None,
@@ -402,7 +450,12 @@ mod tests {
         ));
         config.insecure_http_behind_proxy = true;
         assert!(config.check_bind().is_ok());
+        assert!(
+            config.cookies_are_secure(),
+            "behind a TLS-terminating proxy the browser speaks HTTPS"
+        );
         config.insecure_http_behind_proxy = false;
+        assert!(!config.cookies_are_secure());
         config.tls = Some(TlsFiles {
             certificate: "cert.pem".into(),
             private_key: "key.pem".into(),

@@ -39,10 +39,25 @@ fn expected_allowed(permission: &str, role: Role) -> bool {
     }
 }
 
-/// The path of an operation with its `{id}` filled for Trust A's (or
-/// Trust B's) object of the right kind.
-fn concrete(harness: &Harness, path: &str, trust_b: bool) -> String {
-    let pick = |a: i64, b: i64| if trust_b { b } else { a };
+/// Whose objects a request names: Trust A's (the caller's), Trust B's, or
+/// objects that do not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    TrustA,
+    TrustB,
+    Missing,
+}
+
+const MISSING_ID: i64 = 987_654;
+
+/// The path of an operation with its `{id}` filled for the target's object
+/// of the right kind.
+fn concrete(harness: &Harness, path: &str, target: Target) -> String {
+    let pick = |a: i64, b: i64| match target {
+        Target::TrustA => a,
+        Target::TrustB => b,
+        Target::Missing => MISSING_ID,
+    };
     let id = if path.starts_with("/api/v1/deployments/") {
         pick(harness.deployment_a, harness.deployment_b)
     } else if path.starts_with("/api/v1/evaluations/") {
@@ -57,8 +72,64 @@ fn concrete(harness: &Harness, path: &str, trust_b: bool) -> String {
     path.replace("{id}", &id.to_string())
 }
 
-fn body_for(method: &str) -> Option<Value> {
-    matches!(method, "POST" | "PUT" | "PATCH").then(|| json!({}))
+/// The codes of the target's Trust and site.
+fn codes(target: Target) -> (&'static str, &'static str) {
+    match target {
+        Target::TrustA => ("trust-a", "trust-a-main"),
+        Target::TrustB => ("trust-b", "trust-b-main"),
+        Target::Missing => ("trust-z", "trust-z-main"),
+    }
+}
+
+/// A valid body for a write, naming the target's organisations; `serial`
+/// keeps names unique.
+fn body_for(
+    harness: &Harness,
+    method: &str,
+    path: &str,
+    target: Target,
+    serial: usize,
+) -> Option<Value> {
+    if !matches!(method, "POST" | "PUT" | "PATCH") {
+        return None;
+    }
+    let (trust, site) = codes(target);
+    let body = match (method, path) {
+        ("POST", "/api/v1/session") => json!({"user_name": "nobody", "password": "not a password"}),
+        ("POST", "/api/v1/organisations") => {
+            json!({"code": format!("new-site-{serial}"), "name": "New site", "kind": "site", "parent": trust})
+        }
+        ("POST", "/api/v1/users") => json!({
+            "user_name": format!("new-user-{serial}"), "display_name": "New user", "role": "viewer", "organisation": trust,
+        }),
+        ("PATCH", "/api/v1/users/{id}") => json!({"disabled": false}),
+        ("PUT", "/api/v1/users/{id}/password") => json!({"password": "another long password"}),
+        ("POST", "/api/v1/tokens") => {
+            json!({"name": format!("token {serial}"), "organisation": trust, "role": "viewer"})
+        }
+        ("POST", "/api/v1/products") => json!({
+            "vendor": format!("Vendor {serial}"), "name": "Product", "intended_purpose": "Detection",
+            "modality": "ct", "body_part": "head", "task_type": "detection", "regulatory_class": "IIb", "marking": "UKCA",
+        }),
+        ("POST", "/api/v1/products/{id}/versions") => json!({
+            "version": format!("1.{serial}"), "release_date": "2026-03-01", "change_notes": "fixes", "change_kind": "bug_fix",
+        }),
+        ("POST", "/api/v1/deployments") => {
+            json!({"version": harness.version, "site": site, "owning_team": "Team", "thresholds": [{"name": "default", "value": 0.5}]})
+        }
+        ("POST", "/api/v1/deployments/{id}/upgrade") => json!({"version": harness.version}),
+        ("POST", "/api/v1/deployments/{id}/sign-offs") => {
+            json!({"to": "procurement", "revision": 0})
+        }
+        ("POST", "/api/v1/deployments/{id}/transitions") => {
+            json!({"from": "proposed", "to": "procurement", "revision": 0, "rationale": "approved"})
+        }
+        ("POST", "/api/v1/deployments/{id}/evaluations") => {
+            json!({"cases_csv": "label,score\n1,0.9\n0,0.1\n1,0.8\n0,0.3\n"})
+        }
+        (method, path) => panic!("the test has no body for {method} {path}"),
+    };
+    Some(body)
 }
 
 #[tokio::test]
@@ -71,9 +142,14 @@ async fn every_route_answers_403_exactly_when_the_role_lacks_its_permission() {
         if permission == "public" {
             continue;
         }
-        let target = concrete(&harness, path, false);
+        let target = concrete(&harness, path, Target::TrustA);
         let anonymous = harness
-            .call(method, &target, &Auth::None, body_for(method))
+            .call(
+                method,
+                &target,
+                &Auth::None,
+                body_for(&harness, method, path, Target::TrustA, checked),
+            )
             .await;
         assert_eq!(
             anonymous.status,
@@ -82,8 +158,10 @@ async fn every_route_answers_403_exactly_when_the_role_lacks_its_permission() {
             anonymous.text
         );
         for role in Role::ALL {
+            checked += 1;
+            let body = body_for(&harness, method, path, Target::TrustA, checked);
             let answer = harness
-                .call(method, &target, &harness.bearer(role), body_for(method))
+                .call(method, &target, &harness.bearer(role), body)
                 .await;
             let allowed = expected_allowed(permission, role);
             if allowed {
@@ -107,7 +185,6 @@ async fn every_route_answers_403_exactly_when_the_role_lacks_its_permission() {
                     answer.text
                 );
             }
-            checked += 1;
         }
     }
     assert!(checked >= 9 * 28, "{checked} checks");
@@ -120,72 +197,93 @@ async fn every_route_answers_403_exactly_when_the_role_lacks_its_permission() {
 #[tokio::test]
 async fn another_trusts_objects_look_exactly_like_missing_ones() {
     let harness = Harness::new().await;
+    let mut serial = 0;
+    let mut compared = 0;
     for (method, path, permission) in operations() {
-        if permission == "public" || !path.contains("{id}") || path.starts_with("/api/v1/products")
-        {
+        let names_an_organisation = matches!(
+            (method.as_str(), path.as_str()),
+            (
+                "POST",
+                "/api/v1/organisations"
+                    | "/api/v1/users"
+                    | "/api/v1/tokens"
+                    | "/api/v1/deployments"
+            )
+        );
+        let names_an_object = path.contains("{id}") && !path.starts_with("/api/v1/products");
+        if permission == "public" || !(names_an_organisation || names_an_object) {
             continue;
         }
-        for role in [Role::NationalAdmin] {
-            // The national administrator sees everything: Trust B's object
-            // exists.
-            let answer = harness
-                .call(
-                    &method,
-                    &concrete(&harness, &path, true),
-                    &harness.bearer(role),
-                    body_for(&method),
-                )
-                .await;
-            assert_ne!(
-                answer.status,
-                StatusCode::NOT_FOUND,
-                "{method} {path}: {}",
-                answer.text
-            );
-        }
         for role in Role::ALL {
-            if role == Role::NationalAdmin || !expected_allowed(&permission, role) {
+            if !expected_allowed(&permission, role) {
                 continue;
             }
-            let other = concrete(&harness, &path, true);
-            let answer = harness
-                .call(&method, &other, &harness.bearer(role), body_for(&method))
+            serial += 1;
+            let other = harness
+                .call(
+                    &method,
+                    &concrete(&harness, &path, Target::TrustB),
+                    &harness.bearer(role),
+                    body_for(&harness, &method, &path, Target::TrustB, serial),
+                )
                 .await;
+            if role == Role::NationalAdmin {
+                // The national administrator sees Trust B: the object is real.
+                assert_ne!(
+                    other.status,
+                    StatusCode::NOT_FOUND,
+                    "{method} {path}: {}",
+                    other.text
+                );
+                continue;
+            }
+            serial += 1;
             let missing = harness
                 .call(
                     &method,
-                    &path.replace("{id}", "987654"),
+                    &concrete(&harness, &path, Target::Missing),
                     &harness.bearer(role),
-                    body_for(&method),
+                    body_for(&harness, &method, &path, Target::Missing, serial),
                 )
                 .await;
-            // Malformed bodies are read before the object is looked up; a
-            // request whose body is valid must not tell the two apart.
-            if missing.status == StatusCode::NOT_FOUND {
-                assert_eq!(
-                    answer.status,
-                    StatusCode::NOT_FOUND,
-                    "{role} {method} {other}: {}",
-                    answer.text
-                );
-                let id = other
-                    .rsplit('/')
-                    .find(|part| part.parse::<i64>().is_ok())
-                    .expect("id");
-                assert_eq!(
-                    answer.text.replace(id, "ID"),
-                    missing.text.replace("987654", "ID"),
-                    "{role} {method} {path}"
-                );
-            } else {
-                assert_eq!(
-                    answer.status, missing.status,
-                    "{role} {method} {path}: {}",
-                    answer.text
-                );
-            }
+            assert_eq!(
+                (other.status, other.code()),
+                (StatusCode::NOT_FOUND, "not_found"),
+                "{role} {method} {path} on Trust B: {}",
+                other.text
+            );
+            let b_id = concrete(&harness, &path, Target::TrustB)
+                .rsplit('/')
+                .find_map(|part| part.parse::<i64>().ok())
+                .map(|id| id.to_string());
+            let normalise = |text: &str, codes: (&str, &str), id: Option<&str>| {
+                let mut text = text.replace(codes.1, "SITE").replace(codes.0, "TRUST");
+                if let Some(id) = id {
+                    text = text.replace(id, "ID");
+                }
+                text
+            };
+            assert_eq!(
+                normalise(&other.text, codes(Target::TrustB), b_id.as_deref()),
+                normalise(
+                    &missing.text,
+                    codes(Target::Missing),
+                    Some(&MISSING_ID.to_string())
+                ),
+                "{role} {method} {path}"
+            );
+            compared += 1;
         }
     }
+    assert!(compared > 40, "{compared} comparisons");
+    // Every one of those was a denied request, and is in the trail.
+    let not_found = harness
+        .audit_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "access.not_found")
+        .count();
+    assert!(not_found >= 2 * compared, "{not_found} of {compared}");
 }
 
 #[tokio::test]
@@ -200,11 +298,11 @@ async fn canary_rows_of_another_trust_appear_in_no_answer() {
             if role == Role::NationalAdmin {
                 continue;
             }
-            for trust_b in [false, true] {
+            for target in [Target::TrustA, Target::TrustB] {
                 let answer = harness
                     .call(
                         &method,
-                        &concrete(&harness, &path, trust_b),
+                        &concrete(&harness, &path, target),
                         &harness.bearer(role),
                         None,
                     )
@@ -459,6 +557,18 @@ async fn disabling_a_user_or_changing_their_role_ends_their_sessions() {
         .await;
     assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
     assert_eq!(disabled.json["disabled"], true);
+    let sessions: Vec<String> = sqlx_rows(
+        &harness,
+        &format!(
+            "SELECT token_hash FROM sessions WHERE user_id = {}",
+            harness.user_a
+        ),
+    )
+    .await;
+    assert!(
+        sessions.is_empty(),
+        "disabling ends the sessions: {sessions:?}"
+    );
     assert_eq!(
         harness
             .call("GET", "/api/v1/session", &session, None)
@@ -776,8 +886,13 @@ async fn decisions_collect_authenticated_sign_offs_from_the_deploying_trust() {
     assert_eq!(shown.json["state"], "live");
     assert_eq!(shown.json["decisions"].as_array().map(Vec::len), Some(4));
     // People of another Trust cannot even see it.
-    let outsider = harness.call("GET", &deployment, &Auth::None, None).await;
-    assert_eq!(outsider.status, StatusCode::UNAUTHORIZED);
+    let outsider = Auth::Bearer(harness.trust_b_ai_lead.clone());
+    let hidden = harness.call("GET", &deployment, &outsider, None).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.text);
+    let signs = harness
+        .call("GET", &format!("{deployment}/sign-offs"), &outsider, None)
+        .await;
+    assert_eq!(signs.status, StatusCode::NOT_FOUND, "{}", signs.text);
     let verdict = harness
         .call(
             "GET",
@@ -787,6 +902,21 @@ async fn decisions_collect_authenticated_sign_offs_from_the_deploying_trust() {
         )
         .await;
     assert_eq!(verdict.json["status"], "intact", "{}", verdict.text);
+    // The trail is the whole database's: its size and head are told to
+    // national administrators only.
+    assert!(verdict.json["entries"].is_null(), "{}", verdict.text);
+    assert!(verdict.json["head_hash"].is_null(), "{}", verdict.text);
+    let national = harness
+        .call(
+            "GET",
+            "/api/v1/audit/verify",
+            &harness.bearer(Role::NationalAdmin),
+            None,
+        )
+        .await;
+    assert_eq!(national.json["status"], "intact");
+    let entries = national.json["entries"].as_u64().expect("entries");
+    assert_eq!(entries, harness.audit_actions().await.len() as u64);
 }
 
 #[tokio::test]
@@ -1068,9 +1198,9 @@ async fn the_route_table_the_router_and_the_description_agree() {
         let answer = harness
             .call(
                 method,
-                &concrete(&harness, path, false),
+                &concrete(&harness, path, Target::TrustA),
                 &Auth::None,
-                body_for(method),
+                body_for(&harness, method, path, Target::TrustA, 0),
             )
             .await;
         assert!(
@@ -1087,4 +1217,130 @@ fn the_api_description_is_the_contract() {
     let document = vigil_server::openapi::description();
     assert_eq!(document["openapi"], "3.1.0");
     insta::assert_json_snapshot!("openapi", document);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_sent_at_once_are_counted_before_they_are_checked() {
+    let harness = Harness::new().await;
+    let viewer = user_name("a", Role::Viewer);
+    harness.set_password(&viewer).await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let app = harness.app.clone();
+        let body = json!({"user_name": viewer, "password": "guess guess guess"}).to_string();
+        attempts.spawn(async move {
+            use tower::ServiceExt;
+            let request = Request::builder()
+                .method("POST")
+                .uri("/api/v1/session")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body))
+                .expect("request");
+            app.oneshot(request).await.expect("response").status()
+        });
+    }
+    let statuses: Vec<StatusCode> = attempts.join_all().await;
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((wrong, throttled), (5, 11), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn an_overlong_user_name_or_password_is_refused_before_any_work() {
+    let harness = Harness::new().await;
+    for body in [
+        json!({"user_name": "x".repeat(10_000), "password": "whatever it is"}),
+        json!({"user_name": "someone", "password": "y".repeat(5_000)}),
+    ] {
+        let answer = harness
+            .call("POST", "/api/v1/session", &Auth::None, Some(body))
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "{}",
+            answer.text
+        );
+    }
+    assert!(
+        !harness
+            .audit_actions()
+            .await
+            .iter()
+            .any(|a| a == "session.login_failed")
+    );
+}
+
+#[tokio::test]
+async fn tokens_lose_their_authority_with_the_person_who_made_them() {
+    let harness = Harness::new().await;
+    let admin = user_name("a", Role::OrganisationAdmin);
+    harness.set_password(&admin).await;
+    let (cookie, csrf) = harness.sign_in(&admin).await;
+    let session = Auth::Session {
+        cookie,
+        csrf: Some(csrf),
+    };
+    let created = harness
+        .call("POST", "/api/v1/tokens", &session, Some(json!({"name": "spare key", "organisation": "trust-a", "role": "organisation_admin"})))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let token = Auth::Bearer(created.json["secret"].as_str().expect("secret").to_owned());
+    assert_eq!(
+        harness
+            .call("GET", "/api/v1/users", &token, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let admin_id = harness
+        .call(
+            "GET",
+            "/api/v1/users",
+            &harness.bearer(Role::NationalAdmin),
+            None,
+        )
+        .await
+        .json
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|user| user["user_name"] == admin.as_str())
+        .and_then(|user| user["id"].as_i64())
+        .expect("the admin's id");
+    let demoted = harness
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{admin_id}"),
+            &harness.bearer(Role::NationalAdmin),
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.text);
+    assert_eq!(
+        harness
+            .call("GET", "/api/v1/users", &token, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Tokens made by others are untouched.
+    assert_eq!(
+        harness
+            .call(
+                "GET",
+                "/api/v1/users",
+                &harness.bearer(Role::OrganisationAdmin),
+                None
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
 }

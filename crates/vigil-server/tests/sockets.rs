@@ -367,3 +367,50 @@ async fn a_request_that_stalls_times_out_in_the_error_shape() {
     assert!(response.contains(r#""code":"timeout""#), "{response}");
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_names_the_client_and_an_untrusted_one_does_not() {
+    for (trusted, expected) in [(true, "198.51.100.7"), (false, "127.0.0.1")] {
+        let config = ServerConfig {
+            trusted_proxies: if trusted {
+                vec!["127.0.0.1".parse().expect("address")]
+            } else {
+                Vec::new()
+            },
+            ..ServerConfig::default()
+        };
+        let harness = Harness::with_config(config.clone()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let server = tokio::spawn(vigil_server::serve_on(
+            listener,
+            harness.store.clone(),
+            config,
+        ));
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        let body = json!({"user_name": "nobody", "password": "not a password"}).to_string();
+        let request = format!(
+            "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n\
+             X-Forwarded-For: 203.0.113.9, 198.51.100.7\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response).await;
+        assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+        let trail = harness.store.audit_trail().await.expect("trail");
+        let failure = trail
+            .entries
+            .iter()
+            .find(|entry| entry.record.action == "session.login_failed")
+            .expect("audited");
+        let payload: serde_json::Value =
+            serde_json::from_str(&failure.record.payload).expect("payload");
+        assert_eq!(payload["client"], expected, "trusted: {trusted}");
+        server.abort();
+    }
+}

@@ -7,8 +7,8 @@ use vigil_audit::{RecordedHead, Verification, verify};
 
 use crate::StoreError;
 use crate::rows::{
-    AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, EvaluationRow, OrganisationRow,
-    PendingSignOffRow, PolicyRow, ProductRow, UserRow, VersionRow,
+    ApiTokenRow, AuditHeadRow, AuditRow, CredentialRow, DecisionRow, DeploymentRow, EvaluationRow,
+    OrganisationRow, PendingSignOffRow, PolicyRow, ProductRow, UserRow, VersionRow,
 };
 
 /// The archive format's name and version.
@@ -34,6 +34,12 @@ pub struct Archive {
     /// Signatures given ahead of decisions.
     #[serde(default)]
     pub pending_sign_offs: Vec<PendingSignOffRow>,
+    /// API tokens (their SHA-256 only).
+    #[serde(default)]
+    pub api_tokens: Vec<ApiTokenRow>,
+    /// Password hashes (argon2id). Sessions are not archived.
+    #[serde(default)]
+    pub user_credentials: Vec<CredentialRow>,
     pub audit_log: Vec<AuditRow>,
     pub audit_head: Option<AuditHeadRow>,
 }

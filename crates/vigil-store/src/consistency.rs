@@ -150,6 +150,19 @@ fn key_of(payload: &Value, field: &str) -> String {
     }
 }
 
+/// Marks a token revoked at the time of the entry that revoked it.
+fn revoke(tokens: &mut Expected, key: &str, body: &Value, sequence: u64) -> Result<(), Divergence> {
+    let (mut implied, _) = tokens.get(key).cloned().ok_or_else(|| {
+        diverge(
+            Some(sequence),
+            format!("a revocation of API token {key}, which no entry created"),
+        )
+    })?;
+    implied["revoked_at"] = body["created_at"].clone();
+    tokens.insert(key.to_owned(), (implied, sequence));
+    Ok(())
+}
+
 /// Replays the archive's audit trail and compares every table with it.
 /// Call it on a chain that `vigil_audit::verify` found intact.
 pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
@@ -161,6 +174,8 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
     let mut decisions = Expected::new();
     let mut policies = Expected::new();
     let mut evaluations = Expected::new();
+    let mut tokens = Expected::new();
+    let mut credentials = Expected::new();
     let mut sign_offs = Expected::new();
     for entry in &archive.audit_log {
         let sequence = u64::try_from(entry.sequence).unwrap_or(0);
@@ -197,7 +212,28 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                 implied["role"] = body["role"].clone();
                 implied["disabled"] = body["disabled"].clone();
                 users.insert(key, (implied, sequence));
+                for token in body["revoked_tokens"].as_array().into_iter().flatten() {
+                    revoke(&mut tokens, &token.to_string(), &body, sequence)?;
+                }
             }
+            "user.password" => {
+                let key = key_of(&body, "id");
+                credentials.insert(
+                    key.clone(),
+                    (
+                        serde_json::json!({"user_id": body["id"], "set_at": body["created_at"]}),
+                        sequence,
+                    ),
+                );
+            }
+            "token.add" => {
+                let mut implied = pick(&body, &["id", "name", "organisation", "role"]);
+                implied["created_by"] = body["recorded_by"].clone();
+                implied["created_at"] = body["created_at"].clone();
+                implied["revoked_at"] = Value::Null;
+                tokens.insert(key_of(&body, "id"), (implied, sequence));
+            }
+            "token.revoke" => revoke(&mut tokens, &key_of(&body, "id"), &body, sequence)?,
             "evaluation.add" => {
                 let fields = [
                     "id",
@@ -505,6 +541,37 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
                         "user_name": row.user_name, "role": row.role, "created_at": row.signed_at,
                         "audit_sequence": row.audit_sequence,
                     }),
+                )
+            })
+            .collect(),
+    )?;
+    compare(
+        "API token",
+        &tokens,
+        archive
+            .api_tokens
+            .iter()
+            .map(|row| {
+                (
+                    row.id.to_string(),
+                    serde_json::json!({
+                        "id": row.id, "name": row.name, "organisation": row.organisation, "role": row.role,
+                        "created_by": row.created_by, "created_at": row.created_at, "revoked_at": row.revoked_at,
+                    }),
+                )
+            })
+            .collect(),
+    )?;
+    compare(
+        "password of user",
+        &credentials,
+        archive
+            .user_credentials
+            .iter()
+            .map(|row| {
+                (
+                    row.user_id.to_string(),
+                    serde_json::json!({"user_id": row.user_id, "set_at": row.set_at}),
                 )
             })
             .collect(),

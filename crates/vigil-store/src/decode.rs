@@ -4,7 +4,7 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::rows::{
-    ApiTokenRow, AuditHeadRow, AuditRow, DecisionRow, DeploymentRow, EvaluationRow,
+    ApiTokenRow, AuditHeadRow, AuditRow, CredentialRow, DecisionRow, DeploymentRow, EvaluationRow,
     OrganisationRow, PendingSignOffRow, PolicyRow, ProductRow, UserRow, VersionRow,
 };
 
@@ -62,12 +62,21 @@ pub fn api_token_row(row: &impl DecodeRow) -> Result<ApiTokenRow, sqlx::Error> {
     Ok(ApiTokenRow {
         id: row.integer("id")?,
         name: row.text("name")?,
+        token_hash: row.text("token_hash")?,
         organisation: row.text("organisation")?,
         role: row.text("role")?,
         created_by: row.text("created_by")?,
         created_at: row.text("created_at")?,
         last_used_at: row.optional_text("last_used_at")?,
         revoked_at: row.optional_text("revoked_at")?,
+    })
+}
+
+pub fn credential_row(row: &impl DecodeRow) -> Result<CredentialRow, sqlx::Error> {
+    Ok(CredentialRow {
+        user_id: row.integer("user_id")?,
+        password_hash: row.text("password_hash")?,
+        set_at: row.text("set_at")?,
     })
 }
 

@@ -179,12 +179,23 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<DeploymentRecord, StoreError>> + Send;
 
     /// Changes a user's role or status, audited; ends their sessions, so
-    /// that a role change or a disabling takes effect at once.
+    /// that a role change or a disabling takes effect at once, and then
+    /// revokes the API tokens the user made (a token must not keep the
+    /// authority its maker lost).
     fn update_user(
         &self,
         context: &ChangeContext,
         user: i64,
         change: UserChange,
+    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
+
+    /// Creates a user with a password hash in one transaction (two audit
+    /// entries: `user.add`, `user.password`).
+    fn add_user_with_password(
+        &self,
+        context: &ChangeContext,
+        user: &NewUser,
+        password_hash: &str,
     ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
 
     /// Sets a user's password hash (argon2id, PHC string), audited without

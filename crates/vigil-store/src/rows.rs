@@ -503,11 +503,13 @@ impl PolicyRow {
     }
 }
 
-/// A row of `api_tokens`.
-#[derive(Debug, Clone, PartialEq)]
+/// A row of `api_tokens`. The hash is of a 256-bit random secret, so the
+/// archive may carry it: it cannot be reversed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiTokenRow {
     pub id: i64,
     pub name: String,
+    pub token_hash: String,
     pub organisation: String,
     pub role: String,
     pub created_by: String,
@@ -537,6 +539,26 @@ impl ApiTokenRow {
                 .map(|at| timestamp("token revocation time", at))
                 .transpose()?,
         })
+    }
+}
+
+/// A row of `user_credentials`: an argon2id hash, carried by the archive so
+/// that a Trust moved to another database keeps its sign-ins.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialRow {
+    pub user_id: i64,
+    pub password_hash: String,
+    pub set_at: String,
+}
+
+impl std::fmt::Debug for CredentialRow {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CredentialRow")
+            .field("user_id", &self.user_id)
+            .field("password_hash", &"***")
+            .field("set_at", &self.set_at)
+            .finish()
     }
 }
 

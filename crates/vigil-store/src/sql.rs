@@ -219,6 +219,36 @@ macro_rules! impl_sql_store {
             row.to_domain()
         }
 
+        /// Stores a user's password hash and ends their sessions, with the
+        /// audit entry `user.password` (without the hash), in the caller's
+        /// transaction.
+        async fn store_password_hash(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            user: i64,
+            password_hash: &str,
+        ) -> Result<(), StoreError> {
+            let at = stored_timestamp(context.at);
+            ::sqlx::query(
+                "INSERT INTO user_credentials (user_id, password_hash, set_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, set_at = excluded.set_at",
+            )
+            .bind(user)
+            .bind(password_hash)
+            .bind(&at)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            ::sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user)
+                .execute(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            let payload = ::serde_json::json!({"id": user});
+            append_audit(connection, context, "user.password", &format!("user:{user}"), &payload).await?;
+            Ok(())
+        }
+
         /// One user by id, inside the caller's transaction.
         async fn user_in(connection: &mut Connection, id: i64) -> Result<UserRow, StoreError> {
             let row = ::sqlx::query("SELECT * FROM users WHERE id = $1")
@@ -268,7 +298,26 @@ macro_rules! impl_sql_store {
                         .execute(&mut *connection)
                         .await
                         .map_err(database_error)?;
-                    let payload = ::serde_json::json!({"id": user, "role": role, "disabled": disabled == 1});
+                    // Tokens the user made lose their authority with them: a
+                    // token must not outlive its maker's role or account.
+                    let loses_authority = disabled == 1 || role != current.role;
+                    let revoked_tokens: Vec<i64> = if loses_authority {
+                        ::sqlx::query_scalar(
+                            "UPDATE api_tokens SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL RETURNING id",
+                        )
+                        .bind(stored_timestamp(context.at))
+                        .bind(&current.user_name)
+                        .fetch_all(&mut *connection)
+                        .await
+                        .map_err(database_error)?
+                    } else {
+                        Vec::new()
+                    };
+                    let mut revoked_tokens = revoked_tokens;
+                    revoked_tokens.sort_unstable();
+                    let payload = ::serde_json::json!({
+                        "id": user, "role": role, "disabled": disabled == 1, "revoked_tokens": revoked_tokens,
+                    });
                     append_audit(connection, context, "user.update", &format!("user:{user}"), &payload).await?;
                     user_in(connection, user).await?.to_domain()
                 })
@@ -283,25 +332,21 @@ macro_rules! impl_sql_store {
             ) -> Result<(), StoreError> {
                 self.write(async |connection| {
                     user_in(connection, user).await?;
-                    let at = stored_timestamp(context.at);
-                    ::sqlx::query(
-                        "INSERT INTO user_credentials (user_id, password_hash, set_at) VALUES ($1, $2, $3) \
-                         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, set_at = excluded.set_at",
-                    )
-                    .bind(user)
-                    .bind(password_hash)
-                    .bind(&at)
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(database_error)?;
-                    ::sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                        .bind(user)
-                        .execute(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
-                    let payload = ::serde_json::json!({"id": user});
-                    append_audit(connection, context, "user.password", &format!("user:{user}"), &payload).await?;
-                    Ok(())
+                    store_password_hash(connection, context, user, password_hash).await
+                })
+                .await
+            }
+
+            async fn add_user_with_password(
+                &self,
+                context: &ChangeContext,
+                user: &NewUser,
+                password_hash: &str,
+            ) -> Result<UserRecord, StoreError> {
+                self.write(async |connection| {
+                    let record = insert_user(connection, context, user).await?;
+                    store_password_hash(connection, context, record.id, password_hash).await?;
+                    Ok(record)
                 })
                 .await
             }
@@ -1136,6 +1181,13 @@ macro_rules! impl_sql_store {
                     .await?,
                     sign_off_policies: fetch_rows(&mut *connection, "SELECT * FROM sign_off_policies ORDER BY version", policy_row).await?,
                     evaluations: fetch_rows(&mut *connection, "SELECT * FROM evaluations ORDER BY id", evaluation_row).await?,
+                    api_tokens: fetch_rows(&mut *connection, "SELECT * FROM api_tokens ORDER BY id", api_token_row).await?,
+                    user_credentials: fetch_rows(
+                        &mut *connection,
+                        "SELECT * FROM user_credentials ORDER BY user_id",
+                        $crate::decode::credential_row,
+                    )
+                    .await?,
                     pending_sign_offs: fetch_rows(
                         &mut *connection,
                         "SELECT * FROM pending_sign_offs ORDER BY audit_sequence",
@@ -1278,6 +1330,33 @@ macro_rules! impl_sql_store {
                             .execute(&mut *connection)
                             .await
                             .map_err(database_error)?;
+                    }
+                    for row in &archive.user_credentials {
+                        ::sqlx::query("INSERT INTO user_credentials (user_id, password_hash, set_at) VALUES ($1, $2, $3)")
+                            .bind(row.user_id)
+                            .bind(&row.password_hash)
+                            .bind(&row.set_at)
+                            .execute(&mut *connection)
+                            .await
+                            .map_err(database_error)?;
+                    }
+                    for row in &archive.api_tokens {
+                        ::sqlx::query(
+                            "INSERT INTO api_tokens (id, name, token_hash, organisation, role, created_by, created_at, last_used_at, revoked_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(row.id)
+                        .bind(&row.name)
+                        .bind(&row.token_hash)
+                        .bind(&row.organisation)
+                        .bind(&row.role)
+                        .bind(&row.created_by)
+                        .bind(&row.created_at)
+                        .bind(&row.last_used_at)
+                        .bind(&row.revoked_at)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
                     }
                     for row in &archive.evaluations {
                         ::sqlx::query(

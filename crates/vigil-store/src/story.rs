@@ -929,6 +929,29 @@ pub async fn sign_in_sessions_and_tokens(store: impl Store) {
     }
     audit_is_intact(&store).await;
     registry_is_consistent(&store).await;
+    // A revoked token made valid again, or a password set, in the tables.
+    let archive = store.export_archive().await.expect("export");
+    let mut edited = archive.clone();
+    edited.api_tokens[0].revoked_at = None;
+    let divergence = crate::consistency::check_registry(&edited).expect_err("an un-revoked token");
+    assert!(
+        divergence.to_string().contains("revoked_at"),
+        "{divergence}"
+    );
+    let mut edited = archive.clone();
+    edited.api_tokens[0].role = "national_admin".to_owned();
+    assert!(crate::consistency::check_registry(&edited).is_err());
+    let mut edited = archive;
+    edited.user_credentials.push(crate::rows::CredentialRow {
+        user_id: 99,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$YQ$Yg".to_owned(),
+        set_at: "2026-01-01T00:00:00.000000Z".to_owned(),
+    });
+    let divergence = crate::consistency::check_registry(&edited).expect_err("a planted password");
+    assert!(
+        divergence.to_string().contains("no audit entry created it"),
+        "{divergence}"
+    );
     // A user disabled in the table, behind Vigil's back.
     let mut edited = store.export_archive().await.expect("export");
     edited.users.iter_mut().for_each(|user| user.disabled = 1);
@@ -1061,18 +1084,44 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
         )
         .await
         .expect("sign-off");
+    // So do passwords and tokens, and a leaver's tokens stay revoked.
     let user = source
-        .add_user(
+        .add_user_with_password(
             &admin(),
             &NewUser {
                 user_name: text("leaver"),
                 display_name: text("A Leaver"),
-                role: Role::Viewer,
+                role: Role::OrganisationAdmin,
                 organisation: code("rw3"),
             },
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
         )
         .await
         .expect("user");
+    let kept = source
+        .add_api_token(
+            &admin(),
+            &NewApiToken {
+                name: text("PACS"),
+                token_hash: "66".repeat(32),
+                organisation: code("rw3"),
+                role: Role::AiLead,
+            },
+        )
+        .await
+        .expect("token");
+    let leavers = source
+        .add_api_token(
+            &context("leaver", Role::OrganisationAdmin, 42),
+            &NewApiToken {
+                name: text("made by the leaver"),
+                token_hash: "77".repeat(32),
+                organisation: code("rw3"),
+                role: Role::OrganisationAdmin,
+            },
+        )
+        .await
+        .expect("token");
     source
         .update_user(
             &admin(),
@@ -1084,6 +1133,17 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
         )
         .await
         .expect("disable");
+    let tokens = source.api_tokens().await.expect("tokens");
+    let revoked: Vec<bool> = tokens.iter().map(|t| t.revoked_at.is_some()).collect();
+    assert_eq!(
+        tokens.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [kept.id, leavers.id]
+    );
+    assert_eq!(
+        revoked,
+        [false, true],
+        "the leaver's token is revoked with them"
+    );
     let archive = source.export_archive().await.expect("export");
     let text = archive.to_json();
     let parsed = crate::Archive::from_json(&text).expect("parse");
@@ -1115,6 +1175,21 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
     assert_eq!(
         target.users().await.expect("users"),
         source.users().await.expect("users")
+    );
+    assert_eq!(
+        target.api_tokens().await.expect("tokens"),
+        source.api_tokens().await.expect("tokens")
+    );
+    assert_eq!(
+        target.login_record("leaver").await.expect("login"),
+        source.login_record("leaver").await.expect("login")
+    );
+    assert!(
+        target
+            .api_token_by_hash(&"66".repeat(32))
+            .await
+            .expect("lookup")
+            .is_some()
     );
     registry_is_consistent(&target).await;
     let again = target.import_archive(&parsed).await;

@@ -455,40 +455,40 @@ pub async fn audit_entries<S: Store>(
 }
 
 /// Checks the whole audit trail: the hash chain, its recorded head, and that
-/// the registry tables equal what replaying the trail implies.
+/// the registry tables equal what replaying the trail implies. The trail is
+/// the whole database's, so only a national administrator is told its size,
+/// head and what is wrong; others learn whether it is intact.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, description = "The verdict", body = AuditVerification)))]
 pub async fn verify_audit<S: Store>(
     State(state): AppStateOf<S>,
+    Extension(principal): Extension<Principal>,
 ) -> Result<Json<AuditVerification>, ApiError> {
     let trail = state.store.audit_trail().await?;
-    let broken = |entries: u64, problem: String| AuditVerification {
-        status: "broken".to_owned(),
-        entries,
-        head_hash: None,
-        problem: Some(problem),
-    };
     let registry_is_empty = trail.registry_is_empty;
     let count = trail.entries.len() as u64;
     let verification = verify(trail.entries, trail.head.as_ref());
-    let answer = match verification {
-        Verification::Broken { .. } => broken(count, verification.to_string()),
-        Verification::Intact { entries, .. } if entries == 0 && !registry_is_empty => broken(
+    let (intact, entries, head, problem) = match verification {
+        Verification::Broken { .. } => (false, count, None, Some(verification.to_string())),
+        Verification::Intact { entries, .. } if entries == 0 && !registry_is_empty => (
+            false,
             0,
-            "the audit trail is empty but the registry is not".to_owned(),
+            None,
+            Some("the audit trail is empty but the registry is not".to_owned()),
         ),
         Verification::Intact { entries, head } => {
             let archive = state.store.export_archive().await?;
             match vigil_store::consistency::check_registry(&archive) {
-                Ok(()) => AuditVerification {
-                    status: "intact".to_owned(),
-                    entries,
-                    head_hash: Some(head.to_hex()),
-                    problem: None,
-                },
-                Err(divergence) => broken(entries, divergence.to_string()),
+                Ok(()) => (true, entries, Some(head.to_hex()), None),
+                Err(divergence) => (false, entries, None, Some(divergence.to_string())),
             }
         }
     };
-    Ok(Json(answer))
+    let national = principal.actor.role == vigil_domain::Role::NationalAdmin;
+    Ok(Json(AuditVerification {
+        status: if intact { "intact" } else { "broken" }.to_owned(),
+        entries: national.then_some(entries),
+        head_hash: head.filter(|_| national),
+        problem: problem.filter(|_| national),
+    }))
 }

@@ -347,8 +347,20 @@ async fn authorise<S: Store>(
         )
         .into_response();
     }
-    request.extensions_mut().insert(principal);
-    next.run(request).await
+    request.extensions_mut().insert(principal.clone());
+    let response = next.run(request).await;
+    // A request refused further in is a denied request too: an object not
+    // found (or outside the caller's organisation: the two are not told
+    // apart here either) or a governance rule that refused it.
+    let refusal = match response.status() {
+        axum::http::StatusCode::NOT_FOUND => Some(("access.not_found", "not_found")),
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY => Some(("access.refused", "refused")),
+        _ => None,
+    };
+    if let Some((action, reason)) = refusal {
+        audit_refusal(&state, Some(&principal), action, &method, &route, reason).await;
+    }
+    response
 }
 
 /// Why a request was not authenticated: the answer, and a reason for the

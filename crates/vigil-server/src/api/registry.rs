@@ -156,21 +156,18 @@ pub async fn add_user<S: Store>(
         return Err(not_found("organisation", &user.organisation));
     }
     check_granted_role(&principal, &scope, user.role, &user.organisation)?;
-    let password_hash = match &body.password {
+    let context = principal.context();
+    let record = match &body.password {
         Some(password) => {
             auth::check_new_password(password).map_err(|error| invalid("password", error))?;
-            Some(hash_off_thread(password.clone()).await?)
+            let hash = hash_off_thread(password.clone()).await?;
+            state
+                .store
+                .add_user_with_password(&context, &user, &hash)
+                .await?
         }
-        None => None,
+        None => state.store.add_user(&context, &user).await?,
     };
-    let context = principal.context();
-    let record = state.store.add_user(&context, &user).await?;
-    if let Some(hash) = password_hash {
-        state
-            .store
-            .set_password_hash(&context, record.id, &hash)
-            .await?;
-    }
     Ok((StatusCode::CREATED, Json(views::user(&record))))
 }
 

@@ -63,15 +63,27 @@ pub async fn sign_in<S: Store>(
     State(state): State<Arc<AppState<S>>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<crate::tls::ClientAddress>>()
-        .map_or_else(|| "unknown".to_owned(), |info| info.0.0.ip().to_string());
+    let client = client_address(&request, &state.config);
     let previous_session = super::session_token_of(request.headers()).map(auth::secret_hash);
     let ApiJson(login) = ApiJson::<LoginRequest>::from_request(request, &state).await?;
-    let now = Instant::now();
+    // Bounded before anything is looked up, counted or hashed.
+    if login.user_name.chars().count() > MAXIMUM_USER_NAME_LENGTH {
+        return Err(super::invalid(
+            "user_name",
+            format!("longer than {MAXIMUM_USER_NAME_LENGTH} characters"),
+        ));
+    }
+    if login.password.chars().count() > auth::MAXIMUM_PASSWORD_LENGTH {
+        return Err(super::invalid(
+            "password",
+            format!("longer than {} characters", auth::MAXIMUM_PASSWORD_LENGTH),
+        ));
+    }
     let record = state.store.login_record(&login.user_name).await?;
-    if let Some(wait) = state.throttle.retry_after(&login.user_name, &client, now) {
+    if let Err(wait) = state
+        .throttle
+        .begin(&login.user_name, &client, Instant::now())
+    {
         let principal_context = record
             .as_ref()
             .map(|record| ChangeContext::now(actor_of(&record.user)));
@@ -106,9 +118,6 @@ pub async fn sign_in<S: Store>(
         Some(_) => None,
     };
     if let Some(reason) = refusal {
-        state
-            .throttle
-            .record_failure(&login.user_name, &client, now);
         let context = record
             .as_ref()
             .map(|record| ChangeContext::now(actor_of(&record.user)));
@@ -122,10 +131,14 @@ pub async fn sign_in<S: Store>(
         ApiError::new(ErrorCode::Internal, "the server failed; see its log")
             .internal("a sign-in passed without a user")
     })?;
-    state.throttle.record_success(&login.user_name);
+    state.throttle.succeeded(&login.user_name, &client);
     // Rotation: the session the request came with, if any, ends.
     if let Some(previous) = previous_session {
-        state.store.end_session(None, &previous).await?;
+        let context = ChangeContext::now(actor_of(&record.user));
+        state
+            .store
+            .end_session(Some((&context, "session.rotated")), &previous)
+            .await?;
     }
     let token = auth::random_secret().map_err(|error| {
         ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
@@ -161,6 +174,33 @@ pub async fn sign_in<S: Store>(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// The longest user name a sign-in may give.
+const MAXIMUM_USER_NAME_LENGTH: usize = 256;
+
+/// The client's address: the TCP peer, or, when the peer is a configured
+/// trusted proxy, the last address that proxy added to `X-Forwarded-For`.
+fn client_address(request: &Request, config: &crate::ServerConfig) -> String {
+    let Some(peer) = request
+        .extensions()
+        .get::<ConnectInfo<crate::tls::ClientAddress>>()
+        .map(|info| info.0.0.ip())
+    else {
+        return "unknown".to_owned();
+    };
+    if !config.trusted_proxies.contains(&peer) {
+        return peer.to_string();
+    }
+    request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|address| address.trim().parse::<std::net::IpAddr>().ok())
+        .next_back()
+        .map_or_else(|| peer.to_string(), |address| address.to_string())
 }
 
 fn actor_of(user: &vigil_store::UserRecord) -> Actor {

@@ -79,6 +79,8 @@ pub struct Harness {
     pub user_b: i64,
     pub token_a: i64,
     pub token_b: i64,
+    /// The secret of an AI lead's token at Trust B.
+    pub trust_b_ai_lead: String,
 }
 
 pub fn context(name: &str, role: Role, organisation: &str) -> ChangeContext {
@@ -301,6 +303,22 @@ impl Harness {
                 .expect("token");
             tokens.insert(role, secret);
         }
+        let trust_b_ai_lead = format!(
+            "vigil_{}",
+            vigil_server::auth::random_secret().expect("secret")
+        );
+        store
+            .add_api_token(
+                &admin,
+                &NewApiToken {
+                    name: text("Trust B AI lead CANARY-B"),
+                    token_hash: vigil_server::auth::secret_hash(&trust_b_ai_lead),
+                    organisation: code("trust-b"),
+                    role: Role::AiLead,
+                },
+            )
+            .await
+            .expect("token");
         let mut target_tokens = Vec::new();
         for (organisation, name) in [("trust-a", "target A"), ("trust-b", "target CANARY-B")] {
             target_tokens.push(
@@ -335,6 +353,7 @@ impl Harness {
             user_b,
             token_a: target_tokens[0],
             token_b: target_tokens[1],
+            trust_b_ai_lead,
         }
     }
 
