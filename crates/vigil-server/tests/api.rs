@@ -1344,3 +1344,79 @@ async fn tokens_lose_their_authority_with_the_person_who_made_them() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_audit_trail_is_read_in_pages_within_the_callers_organisation() {
+    let harness = Harness::new().await;
+    // Refusals by Trust A, Trust B and anonymous callers.
+    harness
+        .call("GET", "/api/v1/users", &harness.bearer(Role::Viewer), None)
+        .await;
+    harness
+        .call(
+            "GET",
+            "/api/v1/users",
+            &Auth::Bearer(harness.trust_b_ai_lead.clone()),
+            None,
+        )
+        .await;
+    harness
+        .call("GET", "/api/v1/users", &Auth::None, None)
+        .await;
+    let officer = harness.bearer(Role::ClinicalSafetyOfficer);
+    let mut seen = Vec::new();
+    let mut before: Option<u64> = None;
+    loop {
+        let path = match before {
+            Some(before) => format!("/api/v1/audit?limit=2&before={before}"),
+            None => "/api/v1/audit?limit=2".to_owned(),
+        };
+        let page = harness.call("GET", &path, &officer, None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let entries = page.json["entries"].as_array().expect("entries").clone();
+        assert!(entries.len() <= 2);
+        seen.extend(entries);
+        match page.json["next_before"].as_u64() {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    let sequences: Vec<u64> = seen.iter().filter_map(|e| e["sequence"].as_u64()).collect();
+    assert!(
+        sequences.windows(2).all(|pair| pair[0] > pair[1]),
+        "newest first: {sequences:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|e| e["organisation"] == "trust-a" || e["organisation"] == "trust-a-main"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| e["action"] == "access.denied"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| e["action"] == "evaluation.add"),
+        "{seen:?}"
+    );
+    let national = harness
+        .call(
+            "GET",
+            "/api/v1/audit?limit=1000",
+            &harness.bearer(Role::NationalAdmin),
+            None,
+        )
+        .await;
+    let everyone = national.json["entries"].as_array().expect("entries");
+    assert!(everyone.iter().any(|e| e["actor"] == "anonymous"));
+    assert!(everyone.iter().any(|e| e["organisation"] == "trust-b"));
+    let too_many = harness
+        .call("GET", "/api/v1/audit?limit=5000", &officer, None)
+        .await;
+    assert_eq!(
+        too_many.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        too_many.text
+    );
+}

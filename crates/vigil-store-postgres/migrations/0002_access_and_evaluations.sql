@@ -2,6 +2,11 @@
 -- stored evaluations (PostgreSQL). Secrets are stored only as hashes:
 -- argon2id for passwords, SHA-256 for random session and API tokens.
 
+-- Pages of the audit trail, newest first, all or by the actors'
+-- organisations.
+CREATE INDEX audit_log_by_sequence ON audit_log (sequence);
+CREATE INDEX audit_log_by_organisation ON audit_log (organisation, sequence);
+
 -- A disabled user cannot sign in; their sessions are ended when disabled.
 ALTER TABLE users ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
 

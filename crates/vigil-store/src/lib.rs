@@ -321,6 +321,16 @@ pub trait Store: Send + Sync {
         id: i64,
     ) -> impl Future<Output = Result<EvaluationRecord, StoreError>> + Send;
 
+    /// A page of the audit trail, newest first: at most `limit` entries
+    /// with a sequence number below `before` (all when `None`), made by
+    /// actors of the given organisations (any when `None`).
+    fn audit_page(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+        organisations: Option<&[String]>,
+    ) -> impl Future<Output = Result<Vec<StoredEntry>, StoreError>> + Send;
+
     /// The audit trail in insertion order, as stored, and the separately
     /// recorded head of the chain, both read from one consistent snapshot.
     fn audit_trail(&self) -> impl Future<Output = Result<AuditTrail, StoreError>> + Send;

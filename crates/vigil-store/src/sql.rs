@@ -12,12 +12,13 @@
 /// so that they can be listed as a tree and re-inserted in order.
 pub const ORGANISATIONS_PARENTS_FIRST: &str = "SELECT * FROM organisations ORDER BY CASE kind WHEN 'nation' THEN 0 WHEN 'region' THEN 1 WHEN 'trust' THEN 2 ELSE 3 END, code";
 
-/// The audit log in insertion order, every column cast to the type the chain
-/// expects.
-pub const AUDIT_LOG_IN_ORDER: &str = "SELECT CAST(sequence AS BIGINT) AS sequence, CAST(recorded_at AS TEXT) AS recorded_at, \
+/// The audit log's columns, each cast to the type the chain expects (a
+/// value of the wrong type written outside Vigil then shows as a broken
+/// entry rather than a read failure).
+pub const AUDIT_LOG_COLUMNS: &str = "SELECT CAST(sequence AS BIGINT) AS sequence, CAST(recorded_at AS TEXT) AS recorded_at, \
      CAST(actor AS TEXT) AS actor, CAST(role AS TEXT) AS role, CAST(organisation AS TEXT) AS organisation, \
      CAST(action AS TEXT) AS action, CAST(subject AS TEXT) AS subject, CAST(payload AS TEXT) AS payload, \
-     CAST(previous_hash AS TEXT) AS previous_hash, CAST(hash AS TEXT) AS hash FROM audit_log ORDER BY position";
+     CAST(previous_hash AS TEXT) AS previous_hash, CAST(hash AS TEXT) AS hash FROM audit_log";
 
 /// Implements [`Store`](crate::Store) for `$store`, a backend over the sqlx
 /// database `$database`. The backend must provide, as inherent items:
@@ -41,7 +42,7 @@ macro_rules! impl_sql_store {
             AuditRow, DecisionRow, DeploymentRow, OrganisationRow, ProductRow, UserRow, VersionRow, stored_timestamp,
             ApiTokenRow, sha256_hex,
         };
-        use $crate::sql::{AUDIT_LOG_IN_ORDER, ORGANISATIONS_PARENTS_FIRST};
+        use $crate::sql::{AUDIT_LOG_COLUMNS, ORGANISATIONS_PARENTS_FIRST};
         use $crate::{
             Archive, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord, NewUser, ProductId, ProductRecord,
             StoreError, UserRecord, VersionId, ApiTokenRecord, EvaluationRecord, LoginRecord, NewApiToken, NewEvaluation,
@@ -1099,13 +1100,43 @@ macro_rules! impl_sql_store {
                 .await
             }
 
+            async fn audit_page(
+                &self,
+                before: Option<u64>,
+                limit: u32,
+                organisations: Option<&[String]>,
+            ) -> Result<Vec<StoredEntry>, StoreError> {
+                let before = match before {
+                    Some(before) => i64::try_from(before).unwrap_or(i64::MAX),
+                    None => i64::MAX,
+                };
+                let mut sql = format!("{AUDIT_LOG_COLUMNS} WHERE audit_log.sequence < $1");
+                if let Some(organisations) = organisations {
+                    if organisations.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let placeholders: Vec<String> =
+                        (0..organisations.len()).map(|index| format!("${}", index + 3)).collect();
+                    sql.push_str(&format!(" AND audit_log.organisation IN ({})", placeholders.join(", ")));
+                }
+                sql.push_str(" ORDER BY audit_log.sequence DESC LIMIT $2");
+                let mut query = ::sqlx::query(&sql).bind(before).bind(i64::from(limit));
+                for organisation in organisations.into_iter().flatten() {
+                    query = query.bind(organisation);
+                }
+                let rows = query.fetch_all(&self.pool).await.map_err(database_error)?;
+                rows.iter()
+                    .map(|row| audit_log_row(row).map(|row| row.to_stored_entry()).map_err(database_error))
+                    .collect()
+            }
+
             async fn audit_trail(&self) -> Result<$crate::AuditTrail, StoreError> {
                 let mut transaction = self.snapshot().await?;
                 let connection = &mut *transaction;
                 // Every column is cast to the type the chain expects, so that
                 // a value of the wrong type written outside Vigil shows up as
                 // a broken entry rather than a read failure.
-                let rows = fetch_rows(&mut *connection, AUDIT_LOG_IN_ORDER, audit_log_row).await?;
+                let rows = fetch_rows(&mut *connection, &format!("{AUDIT_LOG_COLUMNS} ORDER BY position"), audit_log_row).await?;
                 let head = ::sqlx::query("SELECT CAST(sequence AS BIGINT) AS sequence, CAST(hash AS TEXT) AS hash FROM audit_head WHERE singleton = 1")
                     .fetch_optional(&mut *connection)
                     .await
@@ -1194,7 +1225,7 @@ macro_rules! impl_sql_store {
                         pending_sign_off_row,
                     )
                     .await?,
-                    audit_log: fetch_rows(&mut *connection, AUDIT_LOG_IN_ORDER, audit_log_row)
+                    audit_log: fetch_rows(&mut *connection, &format!("{AUDIT_LOG_COLUMNS} ORDER BY position"), audit_log_row)
                     .await?,
                     audit_head: ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
                         .fetch_optional(&mut *connection)

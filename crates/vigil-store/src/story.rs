@@ -1054,6 +1054,64 @@ pub async fn sign_offs_and_evaluations_are_recorded(store: impl Store) {
     assert!(divergence.to_string().contains("role"), "{divergence}");
 }
 
+pub async fn audit_pages_run_newest_first_by_organisation(store: impl Store) {
+    seed_organisations(&store).await;
+    for (index, organisation) in ["rw3", "rw3-main", "north-west", "rw3"].iter().enumerate() {
+        let mut at = context("someone", Role::Viewer, 100 + index as i64);
+        at.actor.organisation = code(organisation);
+        store
+            .record_event(
+                &at,
+                "access.denied",
+                "route:GET /x",
+                &serde_json::json!({"n": index}),
+            )
+            .await
+            .expect("event");
+    }
+    let all = store.audit_trail().await.expect("trail").entries;
+    let total = all.len() as u64;
+    let page = store.audit_page(None, 3, None).await.expect("page");
+    let sequences: Vec<u64> = page.iter().map(|entry| entry.record.sequence).collect();
+    assert_eq!(sequences, [total, total - 1, total - 2]);
+    assert_eq!(page[0], all[all.len() - 1], "entries come back as stored");
+    let older = store
+        .audit_page(Some(total - 2), 100, None)
+        .await
+        .expect("page");
+    assert_eq!(older.len() as u64, total - 3);
+    assert_eq!(older[0].record.sequence, total - 3);
+    let trust = ["rw3".to_owned(), "rw3-main".to_owned()];
+    let scoped = store
+        .audit_page(None, 100, Some(&trust))
+        .await
+        .expect("page");
+    assert!(
+        scoped
+            .iter()
+            .all(|entry| trust.contains(&entry.record.organisation))
+    );
+    let from_trust = all
+        .iter()
+        .filter(|entry| trust.contains(&entry.record.organisation))
+        .count();
+    assert_eq!(scoped.len(), from_trust);
+    assert!(
+        store
+            .audit_page(None, 100, Some(&[]))
+            .await
+            .expect("page")
+            .is_empty()
+    );
+    assert!(
+        store
+            .audit_page(Some(1), 100, None)
+            .await
+            .expect("page")
+            .is_empty()
+    );
+}
+
 pub async fn archives_round_trip(source: impl Store, target: impl Store) {
     let (_, _, id) = seed_deployment(&source, chest_triage(), ChangeControlPlan::none()).await;
     walk_to(&source, id, LifecycleState::Live, false).await;
@@ -1364,7 +1422,8 @@ macro_rules! story_tests {
             deployments_need_a_site, the_lifecycle_records_every_decision, refused_transitions_change_nothing,
             radiotherapy_go_live_needs_the_medical_physics_expert, concurrent_decisions_have_one_winner,
             a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions, initialising_is_all_or_nothing,
-            sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded);
+            sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded,
+            audit_pages_run_newest_first_by_organisation);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

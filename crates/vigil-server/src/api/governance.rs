@@ -419,18 +419,24 @@ pub async fn audit_entries<S: Store>(
         return Err(invalid("limit", "must be between 1 and 1000"));
     }
     let scope = scope_of(&state, &principal).await?;
-    let trail = state.store.audit_trail().await?;
-    let mut entries: Vec<AuditEntryView> = trail
-        .entries
+    // The nation sees every entry; anyone else those of actors within
+    // their organisation.
+    let organisations: Option<Vec<String>> =
+        (scope.organisation != scope.tree.nation().code).then(|| {
+            scope
+                .tree
+                .iter()
+                .filter(|organisation| scope.includes(&organisation.code))
+                .map(|organisation| organisation.code.to_string())
+                .collect()
+        });
+    let fetch = u32::try_from(limit + 1).map_err(internal)?;
+    let page = state
+        .store
+        .audit_page(query.before, fetch, organisations.as_deref())
+        .await?;
+    let mut entries: Vec<AuditEntryView> = page
         .iter()
-        .rev()
-        .filter(|entry| {
-            query
-                .before
-                .is_none_or(|before| entry.record.sequence < before)
-        })
-        .filter(|entry| scope.includes_text(&entry.record.organisation))
-        .take(limit + 1)
         .map(|entry| AuditEntryView {
             sequence: entry.record.sequence,
             recorded_at: stored_timestamp(entry.record.recorded_at),
