@@ -129,6 +129,21 @@ impl std::fmt::Debug for PasswordRequest {
     }
 }
 
+/// Changing one's own password: the current one, and the new one (at least
+/// 12 characters). Every session of the user ends, this one included.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnPasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for OwnPasswordRequest {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("OwnPasswordRequest { current_password: ***, new_password: *** }")
+    }
+}
+
 /// An API token for a machine client; never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenView {

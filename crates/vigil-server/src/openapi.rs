@@ -27,6 +27,7 @@ use crate::api::{self, ROUTES};
         api::session::sign_in,
         api::session::current,
         api::session::sign_out,
+        api::session::change_own_password,
         api::registry::list_organisations,
         api::registry::add_organisation,
         api::registry::list_users,

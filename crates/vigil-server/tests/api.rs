@@ -103,6 +103,9 @@ fn body_for(
             "user_name": format!("new-user-{serial}"), "display_name": "New user", "role": "viewer", "organisation": trust,
         }),
         ("PATCH", "/api/v1/users/{id}") => json!({"disabled": false}),
+        ("PUT", "/api/v1/session/password") => {
+            json!({"current_password": "not the password", "new_password": "another long password"})
+        }
         ("PUT", "/api/v1/users/{id}/password") => json!({"password": "another long password"}),
         ("POST", "/api/v1/tokens") => {
             json!({"name": format!("token {serial}"), "organisation": trust, "role": "viewer"})
@@ -1418,5 +1421,79 @@ async fn the_audit_trail_is_read_in_pages_within_the_callers_organisation() {
         StatusCode::BAD_REQUEST,
         "{}",
         too_many.text
+    );
+}
+
+#[tokio::test]
+async fn people_change_their_own_password_with_the_current_one() {
+    let harness = Harness::new().await;
+    let viewer = user_name("a", Role::Viewer);
+    harness.set_password(&viewer).await;
+    let (cookie, csrf) = harness.sign_in(&viewer).await;
+    let session = Auth::Session {
+        cookie,
+        csrf: Some(csrf),
+    };
+    let wrong = harness
+        .call(
+            "PUT",
+            "/api/v1/session/password",
+            &session,
+            Some(json!({"current_password": "not it at all", "new_password": "a brand new passphrase"})),
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
+        "{}",
+        wrong.text
+    );
+    let changed = harness
+        .call(
+            "PUT",
+            "/api/v1/session/password",
+            &session,
+            Some(json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    assert_eq!(
+        harness
+            .call("GET", "/api/v1/session", &session, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let old = harness
+        .call(
+            "POST",
+            "/api/v1/session",
+            &Auth::None,
+            Some(json!({"user_name": viewer, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = harness
+        .call(
+            "POST",
+            "/api/v1/session",
+            &Auth::None,
+            Some(json!({"user_name": viewer, "password": "a brand new passphrase"})),
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::OK, "{}", new.text);
+    let by_token = harness
+        .call(
+            "PUT",
+            "/api/v1/session/password",
+            &harness.bearer(Role::Viewer),
+            Some(json!({"current_password": "x", "new_password": "a brand new passphrase"})),
+        )
+        .await;
+    assert_eq!(
+        by_token.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        by_token.text
     );
 }

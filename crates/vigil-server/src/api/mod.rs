@@ -52,6 +52,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route("POST", "/api/v1/session", Permission::Public),
     route("GET", "/api/v1/session", Permission::SignedIn),
     route("DELETE", "/api/v1/session", Permission::SignedIn),
+    route("PUT", "/api/v1/session/password", Permission::SignedIn),
     route("GET", "/api/v1/organisations", Permission::ReadRegistry),
     route(
         "POST",
@@ -144,6 +145,10 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
             post(session::sign_in::<S>)
                 .get(session::current::<S>)
                 .delete(session::sign_out::<S>),
+        )
+        .route(
+            "/api/v1/session/password",
+            put(session::change_own_password::<S>),
         )
         .route(
             "/api/v1/organisations",

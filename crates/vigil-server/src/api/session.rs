@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use vigil_api_types::ErrorCode;
-use vigil_api_types::wire::{LoginRequest, SessionInfo};
+use vigil_api_types::wire::{LoginRequest, OwnPasswordRequest, SessionInfo};
 use vigil_store::rows::stored_timestamp;
 use vigil_store::{Actor, ChangeContext, Store};
 
@@ -283,6 +283,98 @@ pub async fn sign_out<S: Store>(
             Some((&context, "session.logout")),
             &auth::secret_hash(token),
         )
+        .await?;
+    let cookie = HeaderValue::from_str(&auth::expired_session_cookie(
+        state.config.cookies_are_secure(),
+    ))
+    .map_err(|error| {
+        ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
+    })?;
+    Ok((
+        axum::http::StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, cookie)],
+    )
+        .into_response())
+}
+
+/// Changes the signed-in user's own password, given the current one. Every
+/// session of the user ends, this one included: sign in again with the new
+/// password. Wrong current passwords count against the sign-in throttle.
+#[utoipa::path(
+    put,
+    path = "/api/v1/session/password",
+    tag = "session",
+    request_body = OwnPasswordRequest,
+    responses((status = 204, description = "Changed; signed out everywhere")),
+)]
+pub async fn change_own_password<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Extension(principal): Extension<Principal>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let client = client_address(&request, &state.config);
+    let ApiJson(body) = ApiJson::<OwnPasswordRequest>::from_request(request, &state).await?;
+    let Some(user) = principal.user.clone() else {
+        return Err(ApiError::new(
+            ErrorCode::Refused,
+            "an API token has no password; sign in as a person to change yours",
+        ));
+    };
+    if body.current_password.chars().count() > auth::MAXIMUM_PASSWORD_LENGTH {
+        return Err(super::invalid("current_password", "longer than allowed"));
+    }
+    auth::check_new_password(&body.new_password)
+        .map_err(|error| super::invalid("new_password", error))?;
+    if let Err(wait) = state
+        .throttle
+        .begin(user.user_name.as_str(), &client, Instant::now())
+    {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many wrong passwords; try again in {} seconds",
+                wait.as_secs().max(1)
+            ),
+        ));
+    }
+    let stored = state
+        .store
+        .login_record(user.user_name.as_str())
+        .await?
+        .and_then(|record| record.password_hash);
+    let current = body.current_password;
+    let new_password = body.new_password;
+    let outcome = tokio::task::spawn_blocking(move || {
+        if auth::verify_password(stored.as_deref(), &current) {
+            auth::hash_password(&new_password).map(Some)
+        } else {
+            Ok(None)
+        }
+    })
+    .await
+    .map_err(|error| {
+        ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
+    })?
+    .map_err(|error| {
+        ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
+    })?;
+    let Some(hash) = outcome else {
+        record_failure(
+            &state,
+            Some(&principal.context()),
+            "wrong current password",
+            &client,
+        )
+        .await;
+        return Err(ApiError::new(
+            ErrorCode::Refused,
+            "the current password is wrong",
+        ));
+    };
+    state.throttle.succeeded(user.user_name.as_str(), &client);
+    state
+        .store
+        .set_password_hash(&principal.context(), user.id, &hash)
         .await?;
     let cookie = HeaderValue::from_str(&auth::expired_session_cookie(
         state.config.cookies_are_secure(),
