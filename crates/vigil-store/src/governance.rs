@@ -296,3 +296,91 @@ pub fn plan_upgrade(
         payload,
     })
 }
+
+/// Why a person may not take part in a decision about a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParticipationError {
+    /// The deployment's site has no Trust above it.
+    #[error("site {site} is not under a Trust")]
+    NoTrust { site: Code },
+    /// The person belongs outside the deploying Trust.
+    #[error(
+        "{who} belongs to {organisation}, outside {trust}, the Trust that runs this deployment"
+    )]
+    OutsideTrust {
+        who: String,
+        organisation: Code,
+        trust: Code,
+    },
+    /// The person recording the decision holds none of the required roles.
+    #[error("{who} ({role}) may not record {from} → {to}; it is recorded by one of its signers: {}", join_roles(.required))]
+    NotASigner {
+        who: String,
+        role: Role,
+        from: LifecycleState,
+        to: LifecycleState,
+        required: Vec<Role>,
+    },
+}
+
+fn join_roles(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|role| role.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The Trust that runs a deployment at `site` (the site itself when it is a
+/// Trust). Decisions about a deployment are that Trust's: whoever records or
+/// signs one belongs to it or to one of its sites.
+pub fn deploying_trust(
+    tree: &vigil_domain::OrganisationTree,
+    site: &Code,
+) -> Result<Code, ParticipationError> {
+    tree.ancestors(site)
+        .into_iter()
+        .find(|organisation| organisation.kind == vigil_domain::OrganisationKind::Trust)
+        .map(|organisation| organisation.code.clone())
+        .ok_or_else(|| ParticipationError::NoTrust { site: site.clone() })
+}
+
+/// Refuses a participant who belongs outside the deploying Trust.
+pub fn check_within_trust(
+    tree: &vigil_domain::OrganisationTree,
+    trust: &Code,
+    who: &str,
+    organisation: &Code,
+) -> Result<(), ParticipationError> {
+    if tree.is_within(organisation, trust) {
+        Ok(())
+    } else {
+        Err(ParticipationError::OutsideTrust {
+            who: who.to_owned(),
+            organisation: organisation.clone(),
+            trust: trust.clone(),
+        })
+    }
+}
+
+/// Refuses a recorder who holds none of the roles the policy requires for
+/// the transition: a decision is recorded by one of its signers.
+pub fn check_recorder(
+    who: &str,
+    role: Role,
+    from: LifecycleState,
+    to: LifecycleState,
+    required: &[Role],
+) -> Result<(), ParticipationError> {
+    if required.is_empty() || required.contains(&role) {
+        Ok(())
+    } else {
+        Err(ParticipationError::NotASigner {
+            who: who.to_owned(),
+            role,
+            from,
+            to,
+            required: required.to_vec(),
+        })
+    }
+}

@@ -17,6 +17,7 @@ use vigil_domain::{
     OrganisationTree, Product, ProductVersion, PseudonymKey, RegulatoryClass, Role, SignOff,
     SignOffPolicy, TaskType, TransitionRequest,
 };
+use vigil_store::governance;
 use vigil_store::{
     Actor, Archive, ChangeContext, DeploymentId, DeploymentRecord, NewUser, ProductId,
     ProductRecord, Store, VersionId,
@@ -1385,20 +1386,14 @@ async fn execute(
             let site = &current.deployment.site;
             // Decisions about a deployment are the deploying Trust's: the
             // actor and every signer belong to that Trust or one of its sites.
-            let trust = tree
-                .ancestors(site)
-                .into_iter()
-                .find(|organisation| organisation.kind == OrganisationKind::Trust)
-                .map(|organisation| organisation.code.clone())
-                .ok_or_else(|| anyhow!("site {site} is not under a Trust"))?;
+            let trust = governance::deploying_trust(&tree, site)?;
             let within_trust = |organisation: &Code, who: &str| -> Result<()> {
-                if tree.is_within(organisation, &trust) {
-                    Ok(())
-                } else {
-                    bail!(
-                        "{who} belongs to {organisation}, outside {trust}, the Trust that runs this deployment"
-                    )
-                }
+                Ok(governance::check_within_trust(
+                    &tree,
+                    &trust,
+                    who,
+                    organisation,
+                )?)
             };
             within_trust(&context.actor.organisation, context.actor.name.as_str())?;
             // The person recording the decision holds one of the roles the
@@ -1409,15 +1404,13 @@ async fn execute(
                 to,
                 product.product.is_radiotherapy(),
             );
-            if !required.is_empty() && !required.contains(&context.actor.role) {
-                let names: Vec<&str> = required.iter().map(|role| role.as_str()).collect();
-                bail!(
-                    "{} ({}) may not record {from} → {to}; it is recorded by one of its signers: {}",
-                    context.actor.name,
-                    context.actor.role,
-                    names.join(", ")
-                );
-            }
+            governance::check_recorder(
+                context.actor.name.as_str(),
+                context.actor.role,
+                from,
+                to,
+                &required,
+            )?;
             let users = store.users().await?;
             let mut signatures = vec![SignOff {
                 actor: context.actor.name.clone(),

@@ -18,7 +18,7 @@ use vigil_domain::{Code, EvidenceReference, LifecycleState, SignOff, TransitionR
 use vigil_evaluation::protocol::Protocol;
 use vigil_evaluation::run::{NamedProtocol, RunOptions};
 use vigil_store::rows::stored_timestamp;
-use vigil_store::{DeploymentId, DeploymentRecord, NewEvaluation, Store};
+use vigil_store::{DeploymentId, DeploymentRecord, NewEvaluation, Store, governance};
 
 use super::registry::deployment_in_scope;
 use super::{ApiJson, invalid, parse_text, scope_of, views};
@@ -50,20 +50,21 @@ fn signer_of_the_trust(
             "sign-offs and decisions are made by people signed in, not by API tokens",
         ));
     }
-    let site = &deployment.deployment.site;
-    let trust = scope
-        .trust_of(site)
-        .ok_or_else(|| internal(format!("site {site} is not under a Trust")))?;
-    if !scope.tree.is_within(&principal.actor.organisation, &trust) {
-        return Err(ApiError::new(
-            ErrorCode::Refused,
-            format!(
-                "{} belongs to {}, outside {trust}, the Trust that runs this deployment; its decisions are that Trust's",
-                principal.actor.name, principal.actor.organisation
-            ),
-        ));
-    }
+    let trust =
+        governance::deploying_trust(&scope.tree, &deployment.deployment.site).map_err(internal)?;
+    governance::check_within_trust(
+        &scope.tree,
+        &trust,
+        principal.actor.name.as_str(),
+        &principal.actor.organisation,
+    )
+    .map_err(refused)?;
     Ok(trust)
+}
+
+/// A governance rule refuses the request.
+fn refused(error: governance::ParticipationError) -> ApiError {
+    ApiError::new(ErrorCode::Refused, error.to_string())
 }
 
 /// The roles the policy in force requires for a transition of this
@@ -154,18 +155,14 @@ pub async fn transition<S: Store>(
     let from = parse_state("from", &body.from)?;
     let to = parse_state("to", &body.to)?;
     let required = required_roles(&state, &deployment, from, to).await?;
-    if !required.is_empty() && !required.contains(&principal.actor.role) {
-        let names: Vec<&str> = required.iter().map(|role| role.as_str()).collect();
-        return Err(ApiError::new(
-            ErrorCode::Refused,
-            format!(
-                "{} ({}) may not record {from} → {to}; it is recorded by one of its signers: {}",
-                principal.actor.name,
-                principal.actor.role,
-                names.join(", ")
-            ),
-        ));
-    }
+    governance::check_recorder(
+        principal.actor.name.as_str(),
+        principal.actor.role,
+        from,
+        to,
+        &required,
+    )
+    .map_err(refused)?;
     let users = state.store.users().await?;
     let mut sign_offs = vec![SignOff {
         actor: principal.actor.name.clone(),
