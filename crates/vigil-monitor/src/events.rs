@@ -1,0 +1,857 @@
+//! A batch of inference events, read and validated whole before anything is
+//! stored.
+//!
+//! One event is one result of the tool on one case:
+//!
+//! | field | type | rule |
+//! | --- | --- | --- |
+//! | `event_id` | text | required, at most 128 characters; the idempotency key within a deployment |
+//! | `case_id` | text | required; an accession number, pseudonymised on arrival with the Trust's key, or a pseudonym (`psn:` + 32 hex) made with the same key |
+//! | `occurred_at` | RFC 3339 time | required; not more than 5 minutes after the batch arrived |
+//! | `model_version` | text | required |
+//! | `score` | number | in [0, 1]; `score` or `decision` (or both) is required |
+//! | `decision` | positive/negative (true/false, 1/0, yes/no) | |
+//! | `scanner_manufacturer`, `scanner_model`, `protocol`, `age_band` | text | optional |
+//! | `slice_thickness_mm`, `kvp` | number | optional, positive and finite |
+//! | `sex` | female/male/other/unknown (F/M/O/U) | optional |
+//! | `site` | organisation code | optional |
+//!
+//! NDJSON is one JSON object a line (blank lines are skipped); CSV has a
+//! header row naming these columns. An unknown field or column is an error,
+//! so that a misspelt one is not silently ignored; an empty CSV cell or a
+//! JSON `null` is absent. Rows are numbered from 1 in the order they appear.
+//! Every problem is named by row and field (the first [`LISTED_ERRORS`] are
+//! listed, and the total is counted); a case identifier is never repeated in
+//! a message.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use vigil_domain::{Code, IdentifierKind, Pseudonym, PseudonymKey, is_pseudonym, pseudonymise};
+
+/// The most rows a batch may have.
+pub const MAXIMUM_ROWS: usize = 100_000;
+/// The most row errors listed in an answer; the rest are counted.
+pub const LISTED_ERRORS: usize = 20;
+/// The longest text field.
+pub const MAXIMUM_TEXT: usize = 256;
+/// The longest event id.
+pub const MAXIMUM_EVENT_ID: usize = 128;
+/// How far after its arrival an event may say it occurred (clock skew).
+pub const FUTURE_TOLERANCE_SECONDS: i64 = 300;
+
+/// The fields an event may have, in the order of the module's table.
+pub const FIELDS: [&str; 14] = [
+    "event_id",
+    "case_id",
+    "occurred_at",
+    "model_version",
+    "score",
+    "decision",
+    "scanner_manufacturer",
+    "scanner_model",
+    "protocol",
+    "slice_thickness_mm",
+    "kvp",
+    "age_band",
+    "sex",
+    "site",
+];
+
+/// How a batch is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFormat {
+    /// One JSON object a line (`application/x-ndjson`).
+    Ndjson,
+    /// A header row and one row an event (`text/csv`).
+    Csv,
+}
+
+impl EventFormat {
+    /// The format of a `Content-Type`, if it is one of the two.
+    pub fn from_content_type(content_type: &str) -> Option<EventFormat> {
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match media.as_str() {
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+                Some(EventFormat::Ndjson)
+            }
+            "text/csv" => Some(EventFormat::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// The patient's recorded sex, as acquisition metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+    Unknown,
+}
+
+impl Sex {
+    /// Reads F/M/O/U or the words, in any case.
+    pub fn parse(raw: &str) -> Option<Sex> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "f" | "female" => Some(Sex::Female),
+            "m" | "male" => Some(Sex::Male),
+            "o" | "other" => Some(Sex::Other),
+            "u" | "unknown" => Some(Sex::Unknown),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Other => "other",
+            Sex::Unknown => "unknown",
+        }
+    }
+}
+
+/// What is known of the acquisition and the patient.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Metadata {
+    pub scanner_manufacturer: Option<String>,
+    pub scanner_model: Option<String>,
+    pub protocol: Option<String>,
+    pub slice_thickness_mm: Option<f64>,
+    pub kvp: Option<f64>,
+    pub age_band: Option<String>,
+    pub sex: Option<Sex>,
+    pub site: Option<Code>,
+}
+
+/// One validated inference event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub event_id: String,
+    /// The case, pseudonymised: no identifier is kept.
+    pub case: Pseudonym,
+    pub occurred_at: Timestamp,
+    pub model_version: String,
+    /// In [0, 1].
+    pub score: Option<f64>,
+    /// True for a positive call.
+    pub decision: Option<bool>,
+    pub metadata: Metadata,
+}
+
+/// A validated batch, in the order received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventBatch {
+    pub events: Vec<Event>,
+}
+
+/// One problem with one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// 1 for the first row.
+    pub row: usize,
+    /// The field concerned, if one is.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(formatter, "row {}: \"{field}\" {}", self.row, self.message),
+            None => write!(formatter, "row {}: {}", self.row, self.message),
+        }
+    }
+}
+
+/// Why a batch was refused; nothing of it is stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("the batch holds no event")]
+    Empty,
+    #[error("the batch has more than {MAXIMUM_ROWS} rows; send at most {MAXIMUM_ROWS} at a time")]
+    TooManyRows,
+    #[error("the CSV header {0}")]
+    Header(String),
+    #[error("{total} problem{} in the batch; nothing was stored. {}", if *.total == 1 { "" } else { "s" }, list(.errors, *.total))]
+    Rows {
+        /// The first [`LISTED_ERRORS`] problems.
+        errors: Vec<RowError>,
+        /// How many there are in all.
+        total: usize,
+    },
+}
+
+fn list(errors: &[RowError], total: usize) -> String {
+    let mut text = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if total > errors.len() {
+        text.push_str(&format!("; and {} more", total - errors.len()));
+    }
+    text
+}
+
+/// A value as it arrived, before its field's rule is applied.
+#[derive(Debug, Clone, PartialEq)]
+enum Raw<'a> {
+    Text(&'a str),
+    Number(f64),
+    Bool(bool),
+    /// A JSON array or object: never valid for an event field.
+    Nested,
+}
+
+/// Collects the problems of a batch, listing the first few.
+#[derive(Debug, Default)]
+struct Problems {
+    listed: Vec<RowError>,
+    total: usize,
+}
+
+impl Problems {
+    fn add(&mut self, row: usize, field: Option<&str>, message: impl Into<String>) {
+        self.total += 1;
+        if self.listed.len() < LISTED_ERRORS {
+            self.listed.push(RowError {
+                row,
+                field: field.map(str::to_owned),
+                message: message.into(),
+            });
+        }
+    }
+}
+
+/// Reads and validates a whole batch. `key` pseudonymises case
+/// identifiers; `received_at` bounds how late `occurred_at` may be.
+pub fn parse_batch(
+    bytes: &[u8],
+    format: EventFormat,
+    key: &PseudonymKey,
+    received_at: Timestamp,
+) -> Result<EventBatch, BatchError> {
+    let mut problems = Problems::default();
+    let mut events = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut accept = |row: usize, event: Option<Event>, problems: &mut Problems| {
+        if let Some(event) = event {
+            if let Some(first) = seen.get(&event.event_id) {
+                problems.add(
+                    row,
+                    Some("event_id"),
+                    format!("repeats the event_id of row {first}; each event is sent once a batch"),
+                );
+            } else {
+                seen.insert(event.event_id.clone(), row);
+                events.push(event);
+            }
+        }
+    };
+    match format {
+        EventFormat::Ndjson => {
+            let mut row = 0;
+            for line in bytes.split(|byte| *byte == b'\n') {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                row += 1;
+                if row > MAXIMUM_ROWS {
+                    return Err(BatchError::TooManyRows);
+                }
+                let event = ndjson_row(line, row, key, received_at, &mut problems);
+                accept(row, event, &mut problems);
+            }
+        }
+        EventFormat::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(false)
+                .from_reader(bytes);
+            let header = reader
+                .headers()
+                .map_err(|error| BatchError::Header(format!("cannot be read: {error}")))?
+                .clone();
+            let mut columns = Vec::with_capacity(header.len());
+            for name in header.iter() {
+                let name = name.trim();
+                match FIELDS.iter().find(|field| **field == name) {
+                    Some(field) if columns.contains(field) => {
+                        return Err(BatchError::Header(format!(
+                            "names the column {name:?} twice"
+                        )));
+                    }
+                    Some(field) => columns.push(*field),
+                    None => {
+                        return Err(BatchError::Header(format!(
+                            "names the unknown column {name:?}; the columns are: {}",
+                            FIELDS.join(", ")
+                        )));
+                    }
+                }
+            }
+            let mut record = csv::StringRecord::new();
+            let mut row = 0;
+            loop {
+                match reader.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(error) => {
+                        problems.add(row + 1, None, format!("cannot be read as CSV: {error}"));
+                        break;
+                    }
+                }
+                row += 1;
+                if row > MAXIMUM_ROWS {
+                    return Err(BatchError::TooManyRows);
+                }
+                let value = |field: &str| -> Option<Raw<'_>> {
+                    let index = columns.iter().position(|column| *column == field)?;
+                    let text = record.get(index)?.trim();
+                    (!text.is_empty()).then_some(Raw::Text(text))
+                };
+                let event = validate(row, &value, key, received_at, &mut problems);
+                accept(row, event, &mut problems);
+            }
+        }
+    }
+    if problems.total > 0 {
+        return Err(BatchError::Rows {
+            errors: problems.listed,
+            total: problems.total,
+        });
+    }
+    if events.is_empty() {
+        return Err(BatchError::Empty);
+    }
+    Ok(EventBatch { events })
+}
+
+/// Reads one NDJSON line into an event, or records why not.
+fn ndjson_row(
+    line: &[u8],
+    row: usize,
+    key: &PseudonymKey,
+    received_at: Timestamp,
+    problems: &mut Problems,
+) -> Option<Event> {
+    let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line) {
+        Ok(serde_json::Value::Object(object)) => object,
+        Ok(_) => {
+            problems.add(row, None, "is not a JSON object");
+            return None;
+        }
+        Err(error) => {
+            problems.add(row, None, format!("is not valid JSON: {error}"));
+            return None;
+        }
+    };
+    let mut unknown = false;
+    for name in object.keys() {
+        if !FIELDS.contains(&name.as_str()) {
+            unknown = true;
+            problems.add(
+                row,
+                Some(name),
+                format!(
+                    "is not a field of an event; the fields are: {}",
+                    FIELDS.join(", ")
+                ),
+            );
+        }
+    }
+    if unknown {
+        return None;
+    }
+    let value = |field: &str| -> Option<Raw<'_>> {
+        match object.get(field)? {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(text) => Some(Raw::Text(text.as_str())),
+            serde_json::Value::Number(number) => {
+                Some(Raw::Number(number.as_f64().unwrap_or(f64::NAN)))
+            }
+            serde_json::Value::Bool(flag) => Some(Raw::Bool(*flag)),
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => Some(Raw::Nested),
+        }
+    };
+    validate(row, &value, key, received_at, problems)
+}
+
+/// Applies every field's rule to one row.
+fn validate<'a>(
+    row: usize,
+    value: &dyn Fn(&str) -> Option<Raw<'a>>,
+    key: &PseudonymKey,
+    received_at: Timestamp,
+    problems: &mut Problems,
+) -> Option<Event> {
+    let before = problems.total;
+    let mut text = |field: &str, required: bool, maximum: usize| -> Option<String> {
+        match value(field) {
+            None if required => {
+                problems.add(row, Some(field), "is missing");
+                None
+            }
+            None => None,
+            Some(Raw::Text(text)) => {
+                let text = text.trim();
+                if text.is_empty() && required {
+                    problems.add(row, Some(field), "is empty");
+                    None
+                } else if text.chars().count() > maximum {
+                    problems.add(
+                        row,
+                        Some(field),
+                        format!("is longer than {maximum} characters"),
+                    );
+                    None
+                } else if text.chars().any(char::is_control) {
+                    problems.add(row, Some(field), "holds a control character");
+                    None
+                } else {
+                    (!text.is_empty()).then(|| text.to_owned())
+                }
+            }
+            Some(Raw::Number(number)) => {
+                problems.add(
+                    row,
+                    Some(field),
+                    format!("is the number {number}; text is expected"),
+                );
+                None
+            }
+            Some(Raw::Bool(_) | Raw::Nested) => {
+                problems.add(row, Some(field), "is not text");
+                None
+            }
+        }
+    };
+    let event_id = text("event_id", true, MAXIMUM_EVENT_ID);
+    let model_version = text("model_version", true, MAXIMUM_TEXT);
+    let scanner_manufacturer = text("scanner_manufacturer", false, MAXIMUM_TEXT);
+    let scanner_model = text("scanner_model", false, MAXIMUM_TEXT);
+    let protocol = text("protocol", false, MAXIMUM_TEXT);
+    let age_band = text("age_band", false, MAXIMUM_TEXT);
+    let case = match value("case_id") {
+        None => {
+            problems.add(row, Some("case_id"), "is missing");
+            None
+        }
+        Some(Raw::Text(raw)) if is_pseudonym(raw.trim()) => Pseudonym::parse(raw).ok(),
+        // The identifier is never repeated in a message.
+        Some(Raw::Text(raw)) => match pseudonymise(key, IdentifierKind::Accession, raw) {
+            Ok(pseudonym) => Some(pseudonym),
+            Err(_) => {
+                problems.add(row, Some("case_id"), "is empty");
+                None
+            }
+        },
+        Some(_) => {
+            problems.add(row, Some("case_id"), "is not text");
+            None
+        }
+    };
+    let occurred_at = match value("occurred_at") {
+        None => {
+            problems.add(row, Some("occurred_at"), "is missing");
+            None
+        }
+        Some(Raw::Text(raw)) => match raw.trim().parse::<Timestamp>() {
+            Ok(at) if at.as_second() > received_at.as_second() + FUTURE_TOLERANCE_SECONDS => {
+                problems.add(
+                    row,
+                    Some("occurred_at"),
+                    format!("{} is after the batch arrived ({received_at})", raw.trim()),
+                );
+                None
+            }
+            Ok(at) => Some(at),
+            Err(_) => {
+                problems.add(
+                    row,
+                    Some("occurred_at"),
+                    format!(
+                        "{:?} is not an RFC 3339 time such as 2026-11-30T09:15:00Z",
+                        shorten(raw)
+                    ),
+                );
+                None
+            }
+        },
+        Some(_) => {
+            problems.add(row, Some("occurred_at"), "is not text");
+            None
+        }
+    };
+    let mut number = |field: &str| -> Option<f64> {
+        let parsed = match value(field)? {
+            Raw::Number(number) => Some(number),
+            Raw::Text(raw) => match raw.trim().parse::<f64>() {
+                Ok(number) => Some(number),
+                Err(_) => {
+                    problems.add(
+                        row,
+                        Some(field),
+                        format!("{:?} is not a number", shorten(raw)),
+                    );
+                    return None;
+                }
+            },
+            Raw::Bool(_) | Raw::Nested => {
+                problems.add(row, Some(field), "is not a number");
+                return None;
+            }
+        };
+        parsed.filter(|number| {
+            let finite = number.is_finite();
+            if !finite {
+                problems.add(row, Some(field), "is not a finite number");
+            }
+            finite
+        })
+    };
+    let score = number("score");
+    let slice_thickness_mm = number("slice_thickness_mm");
+    let kvp = number("kvp");
+    if let Some(score) = score {
+        if !(0.0..=1.0).contains(&score) {
+            problems.add(row, Some("score"), format!("{score} is outside [0, 1]"));
+        }
+    }
+    for (field, measured) in [("slice_thickness_mm", slice_thickness_mm), ("kvp", kvp)] {
+        if measured.is_some_and(|measured| measured <= 0.0) {
+            problems.add(row, Some(field), "must be positive");
+        }
+    }
+    let decision = match value("decision") {
+        None => None,
+        Some(Raw::Bool(flag)) => Some(flag),
+        Some(Raw::Number(1.0)) => Some(true),
+        Some(Raw::Number(0.0)) => Some(false),
+        Some(Raw::Text(raw)) => match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "positive" => Some(true),
+            "0" | "false" | "no" | "negative" => Some(false),
+            _ => {
+                problems.add(
+                    row,
+                    Some("decision"),
+                    format!(
+                        "{:?} is not positive or negative (or true/false, 1/0, yes/no)",
+                        shorten(raw)
+                    ),
+                );
+                None
+            }
+        },
+        Some(_) => {
+            problems.add(row, Some("decision"), "is not positive or negative");
+            None
+        }
+    };
+    if value("score").is_none() && value("decision").is_none() {
+        problems.add(row, None, "has neither a score nor a decision");
+    }
+    let sex = match value("sex") {
+        None => None,
+        Some(Raw::Text(raw)) => {
+            let sex = Sex::parse(raw);
+            if sex.is_none() {
+                problems.add(
+                    row,
+                    Some("sex"),
+                    format!(
+                        "{:?} is not female, male, other or unknown (F/M/O/U)",
+                        shorten(raw)
+                    ),
+                );
+            }
+            sex
+        }
+        Some(_) => {
+            problems.add(row, Some("sex"), "is not text");
+            None
+        }
+    };
+    let site = match value("site") {
+        None => None,
+        Some(Raw::Text(raw)) => match Code::parse(raw) {
+            Ok(code) => Some(code),
+            Err(error) => {
+                problems.add(row, Some("site"), error.to_string());
+                None
+            }
+        },
+        Some(_) => {
+            problems.add(row, Some("site"), "is not text");
+            None
+        }
+    };
+    if problems.total > before {
+        return None;
+    }
+    Some(Event {
+        event_id: event_id?,
+        case: case?,
+        occurred_at: occurred_at?,
+        model_version: model_version?,
+        score,
+        decision,
+        metadata: Metadata {
+            scanner_manufacturer,
+            scanner_model,
+            protocol,
+            slice_thickness_mm,
+            kvp,
+            age_band,
+            sex,
+            site,
+        },
+    })
+}
+
+/// A value for a message, cut to 40 characters.
+fn shorten(raw: &str) -> String {
+    let raw = raw.trim();
+    if raw.chars().count() > 40 {
+        format!("{}…", raw.chars().take(40).collect::<String>())
+    } else {
+        raw.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::Strategy;
+
+    use super::*;
+
+    fn key() -> PseudonymKey {
+        PseudonymKey::from_bytes([7; 32])
+    }
+
+    fn arrival() -> Timestamp {
+        "2026-12-01T12:00:00Z".parse().expect("time")
+    }
+
+    fn ndjson(text: &str) -> Result<EventBatch, BatchError> {
+        parse_batch(text.as_bytes(), EventFormat::Ndjson, &key(), arrival())
+    }
+
+    fn csv(text: &str) -> Result<EventBatch, BatchError> {
+        parse_batch(text.as_bytes(), EventFormat::Csv, &key(), arrival())
+    }
+
+    const GOOD: &str = r#"{"event_id": "e1", "case_id": "ACC123", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2.3.0", "score": 0.91, "decision": "positive", "scanner_manufacturer": "Siemens", "scanner_model": "Ysio Max", "protocol": "CXR PA", "kvp": 125, "age_band": "40-59", "sex": "F", "site": "rw3-main"}"#;
+
+    /// Checks that a batch is refused with exactly these messages.
+    #[track_caller]
+    fn check_refused(outcome: Result<EventBatch, BatchError>, expected: &[&str]) {
+        match outcome {
+            Err(BatchError::Rows { errors, total }) => {
+                let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                assert_eq!(messages, expected);
+                assert_eq!(total, expected.len());
+            }
+            other => panic!("expected row errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_row_is_read_with_its_case_pseudonymised() {
+        let batch = ndjson(GOOD).expect("valid");
+        let event = &batch.events[0];
+        assert_eq!(event.event_id, "e1");
+        assert_eq!(event.score, Some(0.91));
+        assert_eq!(event.decision, Some(true));
+        assert_eq!(event.metadata.sex, Some(Sex::Female));
+        assert_eq!(event.metadata.kvp, Some(125.0));
+        assert_eq!(
+            event.metadata.site.as_ref().map(Code::as_str),
+            Some("rw3-main")
+        );
+        assert!(event.case.as_str().starts_with("psn:"));
+        assert_eq!(
+            event.case,
+            pseudonymise(&key(), IdentifierKind::Accession, "ACC123").expect("pseudonym")
+        );
+        // A pseudonym made upstream with the same key is kept as it is.
+        let upstream = GOOD.replace("ACC123", event.case.as_str());
+        assert_eq!(ndjson(&upstream).expect("valid").events[0].case, event.case);
+    }
+
+    #[test]
+    fn csv_and_ndjson_read_the_same_events() {
+        let text = "event_id,case_id,occurred_at,model_version,score,decision,scanner_manufacturer,scanner_model,protocol,kvp,age_band,sex,site\n\
+                    e1,ACC123,2026-11-30T09:15:00Z,2.3.0,0.91,positive,Siemens,Ysio Max,CXR PA,125,40-59,F,rw3-main\n";
+        assert_eq!(csv(text).expect("valid"), ndjson(GOOD).expect("valid"));
+    }
+
+    #[test]
+    fn every_bad_value_is_named_by_row_and_field() {
+        let rows = [
+            r#"{"event_id": "e1", "case_id": "A1", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 1.7}"#,
+            r#"{"event_id": "e2", "case_id": "A2", "occurred_at": "yesterday", "model_version": "2", "decision": "maybe"}"#,
+            r#"{"event_id": "e3", "case_id": "A3", "occurred_at": "2026-12-02T12:00:00Z", "model_version": "2", "score": "high", "sex": "X"}"#,
+            r#"{"event_id": "e4", "case_id": "A4", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2"}"#,
+            r#"{"event_id": "e1", "case_id": "A5", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 0.5, "kvp": -3, "colour": "red"}"#,
+            r#"[1, 2]"#,
+            r#"{"event_id": "e7", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 0.5, "site": "Not A Code!"}"#,
+        ];
+        check_refused(
+            ndjson(&rows.join("\n")),
+            &[
+                r#"row 1: "score" 1.7 is outside [0, 1]"#,
+                r#"row 2: "occurred_at" "yesterday" is not an RFC 3339 time such as 2026-11-30T09:15:00Z"#,
+                r#"row 2: "decision" "maybe" is not positive or negative (or true/false, 1/0, yes/no)"#,
+                r#"row 3: "occurred_at" 2026-12-02T12:00:00Z is after the batch arrived (2026-12-01T12:00:00Z)"#,
+                r#"row 3: "score" "high" is not a number"#,
+                r#"row 3: "sex" "X" is not female, male, other or unknown (F/M/O/U)"#,
+                "row 4: has neither a score nor a decision",
+                r#"row 5: "colour" is not a field of an event; the fields are: event_id, case_id, occurred_at, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, kvp, age_band, sex, site"#,
+                "row 6: is not a JSON object",
+                r#"row 7: "case_id" is missing"#,
+                r#"row 7: "site" code "Not A Code!" is invalid: 'N' is not allowed; use only lowercase letters a-z, digits and '-'"#,
+            ],
+        );
+    }
+
+    #[test]
+    fn repeated_event_ids_and_non_positive_measures_are_refused() {
+        let rows = [
+            r#"{"event_id": "e1", "case_id": "A1", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 0.5}"#,
+            r#"{"event_id": "e1", "case_id": "A2", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 0.5, "kvp": 0}"#,
+        ];
+        check_refused(
+            ndjson(&rows.join("\n")),
+            &[r#"row 2: "kvp" must be positive"#],
+        );
+        check_refused(
+            ndjson(&format!("{}\n{}", rows[0], rows[0])),
+            &[
+                r#"row 2: "event_id" repeats the event_id of row 1; each event is sent once a batch"#,
+            ],
+        );
+    }
+
+    #[test]
+    fn a_case_identifier_is_never_repeated_in_a_message() {
+        let secret = "ACC-CANARY-0042";
+        let line = format!(
+            r#"{{"event_id": "e1", "case_id": "{secret}", "occurred_at": "soon", "model_version": "2", "score": 3}}"#
+        );
+        let message = ndjson(&line).expect_err("refused").to_string();
+        assert!(!message.contains(secret), "{message}");
+        let numeric = r#"{"event_id": "e1", "case_id": 9434765919, "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 0.3}"#;
+        let message = ndjson(numeric).expect_err("refused").to_string();
+        assert!(!message.contains("9434765919"), "{message}");
+    }
+
+    #[test]
+    fn the_csv_header_must_name_known_columns_once() {
+        let unknown = csv("event_id,case,occurred_at\n").expect_err("refused");
+        assert!(
+            unknown
+                .to_string()
+                .starts_with(r#"the CSV header names the unknown column "case""#),
+            "{unknown}"
+        );
+        let twice = csv("event_id,event_id\n").expect_err("refused");
+        assert_eq!(
+            twice.to_string(),
+            r#"the CSV header names the column "event_id" twice"#
+        );
+        assert_eq!(csv("event_id,case_id\n"), Err(BatchError::Empty));
+        assert_eq!(ndjson("\n\n"), Err(BatchError::Empty));
+    }
+
+    #[test]
+    fn only_the_first_errors_are_listed_and_the_rest_counted() {
+        let rows: Vec<String> = (0..50)
+            .map(|index| format!(r#"{{"event_id": "e{index}", "case_id": "A", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 2}}"#))
+            .collect();
+        match ndjson(&rows.join("\n")) {
+            Err(BatchError::Rows { errors, total }) => {
+                assert_eq!(errors.len(), LISTED_ERRORS);
+                assert_eq!(total, 50);
+                let message = BatchError::Rows { errors, total }.to_string();
+                assert!(
+                    message.starts_with("50 problems in the batch; nothing was stored. row 1:"),
+                    "{message}"
+                );
+                assert!(message.ends_with("; and 30 more"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_batch_may_not_exceed_the_row_limit() {
+        let line = r#"{"event_id": "e", "case_id": "A", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 0.5}"#;
+        let text = std::iter::repeat_n(line, MAXIMUM_ROWS + 1)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(ndjson(&text), Err(BatchError::TooManyRows));
+    }
+
+    proptest::proptest! {
+        /// Any bytes give a batch or an error, never a panic (the fuzz
+        /// target `event_batch` explores further).
+        #[test]
+        fn any_bytes_are_read_or_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            for format in [EventFormat::Ndjson, EventFormat::Csv] {
+                if let Ok(batch) = parse_batch(&bytes, format, &key(), arrival()) {
+                    proptest::prop_assert!(!batch.events.is_empty());
+                }
+            }
+        }
+
+        /// Lines built from event fields and odd values never panic, and an
+        /// accepted score is in [0, 1].
+        #[test]
+        fn field_soup_is_read_or_refused(
+            fields in proptest::collection::vec(
+                (
+                    proptest::sample::select(FIELDS.to_vec()),
+                    proptest::prop_oneof![
+                        proptest::prelude::Just("null".to_owned()),
+                        proptest::prelude::Just("\"2026-11-30T09:15:00Z\"".to_owned()),
+                        proptest::prelude::Just("1e308".to_owned()),
+                        proptest::prelude::Just("-0.0".to_owned()),
+                        proptest::prelude::Just("[]".to_owned()),
+                        "[a-z0-9 ]{0,12}".prop_map(|text| format!("\"{text}\"")),
+                        (-2.0f64..2.0).prop_map(|number| number.to_string()),
+                    ],
+                ),
+                0..16,
+            )
+        ) {
+            let body: Vec<String> = fields.iter().map(|(field, value)| format!("\"{field}\": {value}")).collect();
+            let line = format!("{{{}}}", body.join(", "));
+            if let Ok(batch) = ndjson(&line) {
+                for event in batch.events {
+                    proptest::prop_assert!(event.score.is_none_or(|score| (0.0..=1.0).contains(&score)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn content_types_name_the_format() {
+        assert_eq!(
+            EventFormat::from_content_type("application/x-ndjson; charset=utf-8"),
+            Some(EventFormat::Ndjson)
+        );
+        assert_eq!(
+            EventFormat::from_content_type("text/csv"),
+            Some(EventFormat::Csv)
+        );
+        assert_eq!(EventFormat::from_content_type("application/json"), None);
+    }
+}

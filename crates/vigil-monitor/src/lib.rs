@@ -1,0 +1,20 @@
+//! Live monitoring of a deployed clinical AI tool.
+//!
+//! [`events`] reads a batch of inference events (NDJSON or CSV) and
+//! validates it whole before anything is stored: every bad value is named
+//! by row and field, case identifiers are pseudonymised on arrival with the
+//! Trust's key, and a batch is either accepted entire or refused entire.
+//! [`aggregate`] folds events into per-day, per-model-version aggregates
+//! (counts, a score histogram, decision counts, metadata category counts)
+//! that merge by addition, so that the sum of two sites' aggregates is the
+//! region's and rules never rescan raw events.
+//!
+//! The crate does no I/O: callers hand it bytes and store what it returns.
+
+pub mod aggregate;
+pub mod events;
+
+pub use aggregate::{DayAggregate, DayKey, SCORE_BINS, aggregate_by_day};
+pub use events::{
+    BatchError, Event, EventBatch, EventFormat, Metadata, RowError, Sex, parse_batch,
+};
