@@ -35,6 +35,11 @@ impl PostgresStore {
             "access and evaluations",
             include_str!("../migrations/0002_access_and_evaluations.sql"),
         ),
+        (
+            3,
+            "monitoring",
+            include_str!("../migrations/0003_monitoring.sql"),
+        ),
     ]);
 
     /// Connects to a `postgres://` URL and applies pending migrations.
@@ -110,6 +115,7 @@ impl PostgresStore {
             ("deployments", "id"),
             ("decisions", "id"),
             ("evaluations", "id"),
+            ("event_batches", "id"),
             ("audit_log", "position"),
         ] {
             sqlx::query(&format!(

@@ -39,6 +39,11 @@ impl SqliteStore {
             "access and evaluations",
             include_str!("../migrations/0002_access_and_evaluations.sql"),
         ),
+        (
+            3,
+            "monitoring",
+            include_str!("../migrations/0003_monitoring.sql"),
+        ),
     ]);
 
     /// Opens (creating if needed) the database file and applies pending

@@ -37,9 +37,12 @@ pub use archive::Archive;
 pub use error::StoreError;
 pub use records::{
     Actor, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord,
-    EvaluationRecord, LoginRecord, NewApiToken, NewEvaluation, NewUser, PendingSignOff, ProductId,
-    ProductRecord, SessionRecord, UserChange, UserRecord, VersionId, VersionRecord,
+    EvaluationRecord, IngestSummary, LoginRecord, NewApiToken, NewEvaluation, NewUser,
+    PendingSignOff, ProductId, ProductRecord, SessionRecord, UserChange, UserRecord, VersionId,
+    VersionRecord,
 };
+/// Re-exported for the backends, whose SQL (written here) stores events.
+pub use vigil_monitor;
 
 /// The stored audit trail and its recorded head, read together.
 #[derive(Debug, Clone, PartialEq)]
@@ -320,6 +323,34 @@ pub trait Store: Send + Sync {
         &self,
         id: i64,
     ) -> impl Future<Output = Result<EvaluationRecord, StoreError>> + Send;
+
+    /// Stores a validated batch of inference events for a deployment, all or
+    /// nothing, in one transaction: the events not stored before (by
+    /// `event_id`), the day aggregates they change, one batch row and its
+    /// audit entry `events.ingest` (with the SHA-256 of the body as sent).
+    /// A batch whose events were all stored before stores nothing but its
+    /// batch row and entry.
+    fn ingest_events(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        events: &[vigil_monitor::Event],
+        body_sha256: &str,
+    ) -> impl Future<Output = Result<IngestSummary, StoreError>> + Send;
+
+    /// The day aggregates of a deployment, oldest day first.
+    fn daily_aggregates(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<
+        Output = Result<Vec<(vigil_monitor::DayKey, vigil_monitor::DayAggregate)>, StoreError>,
+    > + Send;
+
+    /// How many inference events a deployment has.
+    fn event_count(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// A page of the audit trail, newest first: at most `limit` entries
     /// with a sequence number below `before` (all when `None`), made by

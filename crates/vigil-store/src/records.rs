@@ -196,6 +196,19 @@ pub struct EvaluationRecord {
     pub audit_sequence: u64,
 }
 
+/// What storing a batch of inference events did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// The batch's id.
+    pub batch: i64,
+    /// Events in the batch.
+    pub received: u64,
+    /// Events stored now.
+    pub stored: u64,
+    /// Events already stored by an earlier batch (same `event_id`).
+    pub duplicates: u64,
+}
+
 /// A stored product version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionRecord {

@@ -20,6 +20,36 @@ pub const AUDIT_LOG_COLUMNS: &str = "SELECT CAST(sequence AS BIGINT) AS sequence
      CAST(action AS TEXT) AS action, CAST(subject AS TEXT) AS subject, CAST(payload AS TEXT) AS payload, \
      CAST(previous_hash AS TEXT) AS previous_hash, CAST(hash AS TEXT) AS hash FROM audit_log";
 
+/// How many events one `INSERT` statement carries (17 parameters each, well
+/// under both databases' limits on parameters).
+pub const EVENT_ROWS_PER_STATEMENT: usize = 500;
+
+/// The multi-row insert of `rows` events that skips those already stored
+/// and answers the `event_id` of each one it stored.
+pub fn insert_events_statement(rows: usize) -> String {
+    const COLUMNS: usize = 17;
+    let mut sql = String::from(
+        "INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, occurred_at, day, model_version, \
+         score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, kvp, age_band, sex, site) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..COLUMNS {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * COLUMNS + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (deployment_id, event_id) DO NOTHING RETURNING event_id");
+    sql
+}
+
 /// Implements [`Store`](crate::Store) for `$store`, a backend over the sqlx
 /// database `$database`. The backend must provide, as inherent items:
 /// `const BACKEND_NAME: &str`, `const MIGRATIONS: EmbeddedMigrations`, a pool
@@ -1098,6 +1128,150 @@ macro_rules! impl_sql_store {
                     row.to_domain(Vec::new())
                 })
                 .await
+            }
+
+            async fn ingest_events(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                events: &[$crate::vigil_monitor::Event],
+                body_sha256: &str,
+            ) -> Result<$crate::IngestSummary, StoreError> {
+                self.write(async |connection| {
+                    deployment_in(connection, deployment).await?;
+                    let batch: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM event_batches")
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let received = events.len() as u64;
+                    let mut stored_ids: ::std::collections::HashSet<String> = ::std::collections::HashSet::new();
+                    for chunk in events.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
+                        let sql = $crate::sql::insert_events_statement(chunk.len());
+                        let mut query = ::sqlx::query(&sql);
+                        for event in chunk {
+                            let metadata = &event.metadata;
+                            query = query
+                                .bind(deployment.0)
+                                .bind(&event.event_id)
+                                .bind(batch)
+                                .bind(event.case.as_str())
+                                .bind(stored_timestamp(event.occurred_at))
+                                .bind(event.occurred_at.to_zoned(::jiff::tz::TimeZone::UTC).date().to_string())
+                                .bind(&event.model_version)
+                                .bind(event.score)
+                                .bind(event.decision.map(i64::from))
+                                .bind(metadata.scanner_manufacturer.as_deref())
+                                .bind(metadata.scanner_model.as_deref())
+                                .bind(metadata.protocol.as_deref())
+                                .bind(metadata.slice_thickness_mm)
+                                .bind(metadata.kvp)
+                                .bind(metadata.age_band.as_deref())
+                                .bind(metadata.sex.map(|sex| sex.as_str()))
+                                .bind(metadata.site.as_ref().map(|site| site.as_str()));
+                        }
+                        let inserted: Vec<String> = query
+                            .fetch_all(&mut *connection)
+                            .await
+                            .map_err(database_error)?
+                            .iter()
+                            .map(|row| {
+                                use $crate::decode::DecodeRow as _;
+                                row.text("event_id").map_err(database_error)
+                            })
+                            .collect::<Result<_, _>>()?;
+                        stored_ids.extend(inserted);
+                    }
+                    let stored_events = events.iter().filter(|event| stored_ids.contains(&event.event_id));
+                    for (key, aggregate) in $crate::vigil_monitor::aggregate_by_day(stored_events) {
+                        let day = key.day.to_string();
+                        let existing: Option<String> = ::sqlx::query_scalar(
+                            "SELECT aggregate FROM daily_aggregates WHERE deployment_id = $1 AND day = $2 AND model_version = $3",
+                        )
+                        .bind(deployment.0)
+                        .bind(&day)
+                        .bind(&key.model_version)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                        let mut total = match existing {
+                            Some(text) => ::serde_json::from_str::<$crate::vigil_monitor::DayAggregate>(&text)
+                                .map_err(|error| StoreError::corrupt("day aggregate", error))?,
+                            None => $crate::vigil_monitor::DayAggregate::empty(),
+                        };
+                        total.merge(&aggregate);
+                        let text = ::serde_json::to_string(&total).map_err(|error| StoreError::corrupt("day aggregate", error))?;
+                        ::sqlx::query(
+                            "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate",
+                        )
+                        .bind(deployment.0)
+                        .bind(&day)
+                        .bind(&key.model_version)
+                        .bind(&text)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    }
+                    let stored = stored_ids.len() as u64;
+                    let payload = ::serde_json::json!({
+                        "deployment": deployment.0, "batch": batch, "rows_received": received, "rows_stored": stored,
+                        "body_sha256": body_sha256,
+                    });
+                    let sequence = append_audit(connection, context, "events.ingest", &format!("deployment:{deployment}"), &payload).await?;
+                    ::sqlx::query(
+                        "INSERT INTO event_batches (id, deployment_id, received_at, received_by, body_sha256, rows_received, rows_stored, audit_sequence) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(batch)
+                    .bind(deployment.0)
+                    .bind(stored_timestamp(context.at))
+                    .bind(context.actor.name.as_str())
+                    .bind(body_sha256)
+                    .bind(received as i64)
+                    .bind(stored as i64)
+                    .bind(sequence as i64)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    Ok($crate::IngestSummary { batch, received, stored, duplicates: received - stored })
+                })
+                .await
+            }
+
+            async fn daily_aggregates(
+                &self,
+                deployment: DeploymentId,
+            ) -> Result<Vec<($crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate)>, StoreError> {
+                let rows = ::sqlx::query(
+                    "SELECT day, model_version, aggregate FROM daily_aggregates WHERE deployment_id = $1 ORDER BY day, model_version",
+                )
+                .bind(deployment.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?;
+                rows.iter()
+                    .map(|row| {
+                        use $crate::decode::DecodeRow as _;
+                        let day: String = row.text("day").map_err(database_error)?;
+                        let aggregate: String = row.text("aggregate").map_err(database_error)?;
+                        Ok((
+                            $crate::vigil_monitor::DayKey {
+                                day: day.parse().map_err(|error| StoreError::corrupt("aggregate day", error))?,
+                                model_version: row.text("model_version").map_err(database_error)?,
+                            },
+                            ::serde_json::from_str(&aggregate).map_err(|error| StoreError::corrupt("day aggregate", error))?,
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn event_count(&self, deployment: DeploymentId) -> Result<u64, StoreError> {
+                let count: i64 = ::sqlx::query_scalar("SELECT COUNT(*) FROM inference_events WHERE deployment_id = $1")
+                    .bind(deployment.0)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                Ok(u64::try_from(count).unwrap_or(0))
             }
 
             async fn audit_page(

@@ -1112,6 +1112,87 @@ pub async fn audit_pages_run_newest_first_by_organisation(store: impl Store) {
     );
 }
 
+fn event_lines(ids: &[u32]) -> String {
+    ids.iter()
+        .map(|id| {
+            format!(
+                r#"{{"event_id": "e{id}", "case_id": "ACC{id}", "occurred_at": "2026-11-{:02}T10:00:00Z", "model_version": "2.3.0", "score": 0.{id}, "decision": {}, "sex": "F", "site": "rw3-main"}}"#,
+                1 + id % 3,
+                id % 2 == 0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn events(ids: &[u32]) -> Vec<vigil_monitor::Event> {
+    vigil_monitor::parse_batch(
+        event_lines(ids).as_bytes(),
+        vigil_monitor::EventFormat::Ndjson,
+        &vigil_domain::PseudonymKey::from_bytes([9; 32]),
+        Timestamp::from_second(1_800_000_000).expect("time"),
+    )
+    .expect("a valid batch")
+    .events
+}
+
+pub async fn event_batches_are_stored_once_with_their_day_aggregates(store: impl Store) {
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let ingest = context("pacs-feed", Role::AiLead, 50);
+    let first = store
+        .ingest_events(&ingest, id, &events(&[1, 2, 3]), &"ab".repeat(32))
+        .await
+        .expect("ingest");
+    assert_eq!((first.received, first.stored, first.duplicates), (3, 3, 0));
+    let again = store
+        .ingest_events(&ingest, id, &events(&[1, 2, 3]), &"ab".repeat(32))
+        .await
+        .expect("resend");
+    assert_eq!((again.received, again.stored, again.duplicates), (3, 0, 3));
+    assert!(again.batch > first.batch);
+    let overlapping = store
+        .ingest_events(&ingest, id, &events(&[3, 4, 5, 6, 7, 8]), &"cd".repeat(32))
+        .await
+        .expect("overlap");
+    assert_eq!((overlapping.stored, overlapping.duplicates), (5, 1));
+    assert_eq!(store.event_count(id).await.expect("count"), 8);
+    // The stored aggregates are those of the distinct events.
+    let distinct = events(&[1, 2, 3, 4, 5, 6, 7, 8]);
+    let expected: Vec<_> = vigil_monitor::aggregate_by_day(&distinct)
+        .into_iter()
+        .collect();
+    assert_eq!(
+        store.daily_aggregates(id).await.expect("aggregates"),
+        expected
+    );
+    // A batch for a deployment that does not exist stores nothing.
+    let entries = store.audit_trail().await.expect("trail").entries.len();
+    let nowhere = store
+        .ingest_events(&ingest, DeploymentId(999), &events(&[9]), &"ef".repeat(32))
+        .await;
+    assert!(
+        matches!(nowhere, Err(StoreError::NotFound { .. })),
+        "{nowhere:?}"
+    );
+    assert_eq!(
+        store.audit_trail().await.expect("trail").entries.len(),
+        entries
+    );
+    assert_eq!(
+        store.event_count(DeploymentId(999)).await.expect("count"),
+        0
+    );
+    let trail = store.audit_trail().await.expect("trail");
+    let ingests = trail
+        .entries
+        .iter()
+        .filter(|entry| entry.record.action == "events.ingest")
+        .count();
+    assert_eq!(ingests, 3);
+    audit_is_intact(&store).await;
+    registry_is_consistent(&store).await;
+}
+
 pub async fn archives_round_trip(source: impl Store, target: impl Store) {
     let (_, _, id) = seed_deployment(&source, chest_triage(), ChangeControlPlan::none()).await;
     walk_to(&source, id, LifecycleState::Live, false).await;
@@ -1423,7 +1504,7 @@ macro_rules! story_tests {
             radiotherapy_go_live_needs_the_medical_physics_expert, concurrent_decisions_have_one_winner,
             a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions, initialising_is_all_or_nothing,
             sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded,
-            audit_pages_run_newest_first_by_organisation);
+            audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };
