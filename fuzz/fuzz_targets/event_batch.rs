@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let key = PseudonymKey::from_bytes([3; 32]);
     let arrival = jiff::Timestamp::from_second(1_800_000_000).expect("time");
     for format in [EventFormat::Ndjson, EventFormat::Csv] {
-        if let Ok(batch) = parse_batch(data, format, &key, arrival) {
+        if let Ok(batch) = parse_batch(data, format, Some(&key), arrival) {
             for event in &batch.events {
                 assert!(event.case.as_str().starts_with("psn:"));
                 assert!(event.score.is_none_or(|score| (0.0..=1.0).contains(&score)));

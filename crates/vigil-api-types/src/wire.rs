@@ -442,3 +442,31 @@ pub struct PolicyView {
     pub version: i64,
     pub requirements: Vec<PolicyRequirement>,
 }
+
+/// What storing a batch of inference events did. A resent batch stores
+/// nothing twice: its events count as duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IngestResult {
+    pub batch: i64,
+    pub received: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+}
+
+/// The counts of one day's events of one model version: events, a 20-bin
+/// score histogram over [0, 1], decisions, and metadata category counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayAggregateView {
+    /// YYYY-MM-DD, the UTC date of `occurred_at`.
+    pub day: String,
+    pub model_version: String,
+    pub events: u64,
+    pub scored: u64,
+    /// Bin i holds scores in [i/20, (i+1)/20); the last also 1.
+    pub score_histogram: Vec<u64>,
+    pub decided: u64,
+    pub positive_decisions: u64,
+    /// For each categorical field, the count of each value.
+    #[schema(value_type = Object)]
+    pub categories: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+}

@@ -231,11 +231,12 @@ impl Problems {
 }
 
 /// Reads and validates a whole batch. `key` pseudonymises case
-/// identifiers; `received_at` bounds how late `occurred_at` may be.
+/// identifiers (without one, only pseudonyms are accepted); `received_at`
+/// bounds how late `occurred_at` may be.
 pub fn parse_batch(
     bytes: &[u8],
     format: EventFormat,
-    key: &PseudonymKey,
+    key: Option<&PseudonymKey>,
     received_at: Timestamp,
 ) -> Result<EventBatch, BatchError> {
     let mut problems = Problems::default();
@@ -338,7 +339,7 @@ pub fn parse_batch(
 fn ndjson_row(
     line: &[u8],
     row: usize,
-    key: &PseudonymKey,
+    key: Option<&PseudonymKey>,
     received_at: Timestamp,
     problems: &mut Problems,
 ) -> Option<Event> {
@@ -388,7 +389,7 @@ fn ndjson_row(
 fn validate<'a>(
     row: usize,
     value: &dyn Fn(&str) -> Option<Raw<'a>>,
-    key: &PseudonymKey,
+    key: Option<&PseudonymKey>,
     received_at: Timestamp,
     problems: &mut Problems,
 ) -> Option<Event> {
@@ -446,12 +447,22 @@ fn validate<'a>(
         }
         Some(Raw::Text(raw)) if is_pseudonym(raw.trim()) => Pseudonym::parse(raw).ok(),
         // The identifier is never repeated in a message.
-        Some(Raw::Text(raw)) => match pseudonymise(key, IdentifierKind::Accession, raw) {
-            Ok(pseudonym) => Some(pseudonym),
-            Err(_) => {
-                problems.add(row, Some("case_id"), "is empty");
+        Some(Raw::Text(raw)) => match key {
+            None => {
+                problems.add(
+                    row,
+                    Some("case_id"),
+                    "is not a pseudonym, and this server holds no key to make one: send pseudonyms (psn:…), or configure the Trust's key",
+                );
                 None
             }
+            Some(key) => match pseudonymise(key, IdentifierKind::Accession, raw) {
+                Ok(pseudonym) => Some(pseudonym),
+                Err(_) => {
+                    problems.add(row, Some("case_id"), "is empty");
+                    None
+                }
+            },
         },
         Some(_) => {
             problems.add(row, Some("case_id"), "is not text");
@@ -641,11 +652,16 @@ mod tests {
     }
 
     fn ndjson(text: &str) -> Result<EventBatch, BatchError> {
-        parse_batch(text.as_bytes(), EventFormat::Ndjson, &key(), arrival())
+        parse_batch(
+            text.as_bytes(),
+            EventFormat::Ndjson,
+            Some(&key()),
+            arrival(),
+        )
     }
 
     fn csv(text: &str) -> Result<EventBatch, BatchError> {
-        parse_batch(text.as_bytes(), EventFormat::Csv, &key(), arrival())
+        parse_batch(text.as_bytes(), EventFormat::Csv, Some(&key()), arrival())
     }
 
     const GOOD: &str = r#"{"event_id": "e1", "case_id": "ACC123", "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2.3.0", "score": 0.91, "decision": "positive", "scanner_manufacturer": "Siemens", "scanner_model": "Ysio Max", "protocol": "CXR PA", "kvp": 125, "age_band": "40-59", "sex": "F", "site": "rw3-main"}"#;
@@ -684,6 +700,16 @@ mod tests {
         // A pseudonym made upstream with the same key is kept as it is.
         let upstream = GOOD.replace("ACC123", event.case.as_str());
         assert_eq!(ndjson(&upstream).expect("valid").events[0].case, event.case);
+        // Without a key, only pseudonyms are accepted.
+        let keyless = parse_batch(upstream.as_bytes(), EventFormat::Ndjson, None, arrival());
+        assert_eq!(keyless.expect("valid").events[0].case, event.case);
+        let refused = parse_batch(GOOD.as_bytes(), EventFormat::Ndjson, None, arrival());
+        assert!(
+            refused
+                .expect_err("no key")
+                .to_string()
+                .contains(r#"row 1: "case_id" is not a pseudonym"#)
+        );
     }
 
     #[test]
@@ -806,7 +832,7 @@ mod tests {
         #[test]
         fn any_bytes_are_read_or_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             for format in [EventFormat::Ndjson, EventFormat::Csv] {
-                if let Ok(batch) = parse_batch(&bytes, format, &key(), arrival()) {
+                if let Ok(batch) = parse_batch(&bytes, format, Some(&key()), arrival()) {
                     proptest::prop_assert!(!batch.events.is_empty());
                 }
             }

@@ -38,11 +38,13 @@ pub enum Permission {
     RunEvaluations,
     /// Read and verify the audit trail.
     ReadAudit,
+    /// Send inference events of a deployment (a data feed's token).
+    IngestEvents,
 }
 
 impl Permission {
     /// Every permission, in table order.
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::Public,
         Permission::SignedIn,
         Permission::ReadRegistry,
@@ -55,6 +57,7 @@ impl Permission {
         Permission::RecordDecisions,
         Permission::RunEvaluations,
         Permission::ReadAudit,
+        Permission::IngestEvents,
     ];
 
     /// The permission's name in the API description and in `/session`.
@@ -72,6 +75,7 @@ impl Permission {
             Permission::RecordDecisions => "record_decisions",
             Permission::RunEvaluations => "run_evaluations",
             Permission::ReadAudit => "read_audit",
+            Permission::IngestEvents => "ingest_events",
         }
     }
 
@@ -80,11 +84,11 @@ impl Permission {
     /// | role | beyond reading |
     /// | --- | --- |
     /// | viewer, clinician | nothing |
-    /// | ai_lead | register products and deployments, sign, decide, run evaluations |
+    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events |
     /// | procurement_lead | register products and deployments, sign, decide |
     /// | clinical_safety_officer | sign, decide, read the audit trail |
     /// | clinical_lead | sign, decide |
-    /// | medical_physics_expert | sign, decide, run evaluations |
+    /// | medical_physics_expert | sign, decide, run evaluations, send events |
     /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail |
     ///
     /// Which decisions a signer may record is the sign-off policy's to say.
@@ -108,7 +112,7 @@ impl Permission {
                     | ClinicalLead
                     | MedicalPhysicsExpert
             ),
-            RunEvaluations => matches!(role, AiLead | MedicalPhysicsExpert),
+            RunEvaluations | IngestEvents => matches!(role, AiLead | MedicalPhysicsExpert),
             ReadAudit => matches!(
                 role,
                 ClinicalSafetyOfficer | OrganisationAdmin | NationalAdmin

@@ -15,13 +15,15 @@
 //! login_failures_per_user = 5           # within 15 minutes, then 429
 //! login_failures_per_client = 20
 //! trusted_proxies = ["127.0.0.1"]       # whose X-Forwarded-For names the client
+//! pseudonym_key_file = "/etc/vigil/pseudonym.key"   # the Trust's key (vigil keygen)
 //! ```
 //!
 //! Environment: `VIGIL_BIND`, `VIGIL_DB`, `VIGIL_REQUEST_BODY_LIMIT_BYTES`,
 //! `VIGIL_REQUEST_TIMEOUT_SECONDS`, `VIGIL_SESSION_IDLE_MINUTES`,
 //! `VIGIL_SESSION_ABSOLUTE_HOURS`, `VIGIL_SECURE_COOKIES`,
 //! `VIGIL_TLS_CERTIFICATE`, `VIGIL_TLS_PRIVATE_KEY`, `VIGIL_TRUSTED_PROXIES`
-//! (comma-separated addresses).
+//! (comma-separated addresses), `VIGIL_PSEUDONYM_KEY` (the key itself, hex)
+//! or `VIGIL_PSEUDONYM_KEY_FILE`.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -68,7 +70,26 @@ struct ConfigFile {
     login_failures_per_user: Option<usize>,
     login_failures_per_client: Option<usize>,
     trusted_proxies: Option<Vec<IpAddr>>,
+    pseudonym_key_file: Option<PathBuf>,
 }
+
+/// The Trust's pseudonymisation key, redacted wherever it is shown.
+#[derive(Clone)]
+pub struct TrustKey(pub vigil_domain::PseudonymKey);
+
+impl fmt::Debug for TrustKey {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("TrustKey(***)")
+    }
+}
+
+impl PartialEq for TrustKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_hex() == other.0.to_hex()
+    }
+}
+
+impl Eq for TrustKey {}
 
 /// Where the server's TLS certificate chain and private key are (PEM).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +126,9 @@ pub struct ServerConfig {
     /// Proxies whose `X-Forwarded-For` names the client (for throttling and
     /// the audit trail); none by default.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The key that pseudonymises case identifiers of arriving events;
+    /// without one, only pseudonyms are accepted.
+    pub pseudonym_key: Option<TrustKey>,
 }
 
 impl ServerConfig {
@@ -130,6 +154,7 @@ impl Default for ServerConfig {
             login_failures_per_user: 5,
             login_failures_per_client: 20,
             trusted_proxies: Vec::new(),
+            pseudonym_key: None,
         }
     }
 }
@@ -169,6 +194,7 @@ impl fmt::Debug for ServerConfig {
             .field("login_failures_per_user", &self.login_failures_per_user)
             .field("login_failures_per_client", &self.login_failures_per_client)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("pseudonym_key", &self.pseudonym_key)
             .finish()
     }
 }
@@ -192,6 +218,20 @@ where
                 })
         })
         .transpose()
+}
+
+/// Reads the Trust's key from a file made by `vigil keygen`.
+fn read_key_file(path: &Path) -> Result<TrustKey, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    vigil_domain::PseudonymKey::from_hex(&text)
+        .map(TrustKey)
+        .map_err(|error| ConfigError::Invalid {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        })
 }
 
 impl ServerConfig {
@@ -233,6 +273,9 @@ impl ServerConfig {
                 .login_failures_per_client
                 .unwrap_or(config.login_failures_per_client);
             config.trusted_proxies = parsed.trusted_proxies.unwrap_or(config.trusted_proxies);
+            if let Some(key_file) = parsed.pseudonym_key_file {
+                config.pseudonym_key = Some(read_key_file(&key_file)?);
+            }
             match (parsed.tls_certificate, parsed.tls_private_key) {
                 (Some(certificate), Some(private_key)) => {
                     config.tls = Some(TlsFiles {
@@ -262,6 +305,20 @@ impl ServerConfig {
         }
         if let Some(timeout) = from_environment(&environment, "VIGIL_REQUEST_TIMEOUT_SECONDS")? {
             config.request_timeout_seconds = timeout;
+        }
+        if let Some(key_file) = environment("VIGIL_PSEUDONYM_KEY_FILE") {
+            config.pseudonym_key = Some(read_key_file(Path::new(&key_file))?);
+        }
+        if let Some(hex) = environment("VIGIL_PSEUDONYM_KEY") {
+            config.pseudonym_key = Some(TrustKey(
+                vigil_domain::PseudonymKey::from_hex(&hex).map_err(|error| {
+                    ConfigError::Environment {
+                        variable: "VIGIL_PSEUDONYM_KEY",
+                        value: "***".to_owned(),
+                        reason: error.to_string(),
+                    }
+                })?,
+            ));
         }
         if let Some(proxies) = environment("VIGIL_TRUSTED_PROXIES") {
             config.trusted_proxies = proxies
@@ -421,6 +478,24 @@ mod tests {
         )
         .expect_err("refused");
         assert!(error.to_string().contains("\"proxy.local\""), "{error}");
+    }
+
+    #[test]
+    fn the_pseudonym_key_is_read_and_never_shown() {
+        const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let config =
+            ServerConfig::load(None, environment(&[("VIGIL_PSEUDONYM_KEY", HEX)])).expect("load");
+        assert!(config.pseudonym_key.is_some());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        let error = ServerConfig::load(None, environment(&[("VIGIL_PSEUDONYM_KEY", "00")]))
+            .expect_err("refused");
+        assert!(
+            error
+                .to_string()
+                .starts_with("VIGIL_PSEUDONYM_KEY = \"***\" is not valid"),
+            "{error}"
+        );
     }
 
     #[test]

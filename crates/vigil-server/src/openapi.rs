@@ -53,6 +53,8 @@ use crate::api::{self, ROUTES};
         api::governance::run_evaluation,
         api::governance::get_evaluation,
         api::governance::evaluation_report,
+        api::monitoring::ingest_events,
+        api::monitoring::day_aggregates,
         api::governance::audit_entries,
         api::governance::verify_audit,
         openapi_document,
@@ -66,6 +68,7 @@ use crate::api::{self, ROUTES};
         (name = "products", description = "The product catalogue"),
         (name = "deployments", description = "Deployments, their lifecycle decisions and sign-offs"),
         (name = "evaluations", description = "Local validations stored against deployments"),
+        (name = "monitoring", description = "Inference events and their day aggregates"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "meta", description = "This description"),
     )

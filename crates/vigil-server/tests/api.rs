@@ -33,7 +33,7 @@ fn expected_allowed(permission: &str, role: Role) -> bool {
             MedicalPhysicsExpert,
         ]
         .contains(&role),
-        "run_evaluations" => [AiLead, MedicalPhysicsExpert].contains(&role),
+        "run_evaluations" | "ingest_events" => [AiLead, MedicalPhysicsExpert].contains(&role),
         "read_audit" => [ClinicalSafetyOfficer, OrganisationAdmin, NationalAdmin].contains(&role),
         other => panic!("the test does not know the permission {other}"),
     }
@@ -127,6 +127,8 @@ fn body_for(
         ("POST", "/api/v1/deployments/{id}/transitions") => {
             json!({"from": "proposed", "to": "procurement", "revision": 0, "rationale": "approved"})
         }
+        // JSON is not an event format: an allowed caller gets 415.
+        ("POST", "/api/v1/deployments/{id}/events") => json!({}),
         ("POST", "/api/v1/deployments/{id}/evaluations") => {
             json!({"cases_csv": "label,score\n1,0.9\n0,0.1\n1,0.8\n0,0.3\n"})
         }
@@ -1496,4 +1498,226 @@ async fn people_change_their_own_password_with_the_current_one() {
         "{}",
         by_token.text
     );
+}
+
+/// NDJSON events `e{first}`… with case identifiers `ACC{n}`.
+fn event_lines(ids: std::ops::Range<u32>) -> String {
+    ids.map(|id| {
+        format!(
+            r#"{{"event_id": "e{id}", "case_id": "ACC{id}", "occurred_at": "2026-11-30T10:00:00Z", "model_version": "2.3.0", "score": 0.{id:02}, "sex": "F", "scanner_model": "Ysio Max"}}"#
+        )
+    })
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+async fn send_events(
+    harness: &Harness,
+    deployment: i64,
+    content_type: &str,
+    body: Vec<u8>,
+    auth: &Auth,
+    gzip_it: bool,
+) -> support::Answer {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/deployments/{deployment}/events"))
+        .header(header::CONTENT_TYPE, content_type);
+    if let Auth::Bearer(secret) = auth {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {secret}"));
+    }
+    let body = if gzip_it {
+        request = request.header(header::CONTENT_ENCODING, "gzip");
+        gzip(&body)
+    } else {
+        body
+    };
+    harness
+        .send(request.body(Body::from(body)).expect("request"))
+        .await
+}
+
+#[tokio::test]
+async fn event_batches_are_stored_once_all_or_nothing_and_aggregated() {
+    let harness = Harness::new().await;
+    let feed = harness.bearer(Role::AiLead);
+    let first = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/x-ndjson",
+        event_lines(1..41).into_bytes(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(
+        (
+            first.json["received"].as_u64(),
+            first.json["stored"].as_u64()
+        ),
+        (Some(40), Some(40))
+    );
+    // Resent, gzipped: nothing is stored twice.
+    let again = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/x-ndjson",
+        event_lines(1..41).into_bytes(),
+        &feed,
+        true,
+    )
+    .await;
+    assert_eq!(
+        (
+            again.json["stored"].as_u64(),
+            again.json["duplicates"].as_u64()
+        ),
+        (Some(0), Some(40)),
+        "{}",
+        again.text
+    );
+    // CSV, overlapping.
+    let csv = "event_id,case_id,occurred_at,model_version,score,decision\ne40,ACC40,2026-11-30T10:00:00Z,2.3.0,0.4,positive\ne41,ACC41,2026-12-01T08:00:00Z,2.3.0,0.9,negative\n";
+    let mixed = send_events(
+        &harness,
+        harness.deployment_a,
+        "text/csv",
+        csv.as_bytes().to_vec(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(
+        (
+            mixed.json["stored"].as_u64(),
+            mixed.json["duplicates"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{}",
+        mixed.text
+    );
+    // One bad row refuses the whole batch, naming it.
+    let mut bad = event_lines(100..110);
+    bad.push_str("\n{\"event_id\": \"e200\", \"case_id\": \"ACC-CANARY-77\", \"occurred_at\": \"2026-11-30T10:00:00Z\", \"model_version\": \"2.3.0\", \"score\": 1.7}");
+    let refused = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/x-ndjson",
+        bad.into_bytes(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.json["error"]["details"]["errors"][0]["row"], 11);
+    assert_eq!(
+        refused.json["error"]["details"]["errors"][0]["field"],
+        "score"
+    );
+    assert!(
+        refused
+            .text
+            .contains(r#"row 11: \"score\" 1.7 is outside [0, 1]"#),
+        "{}",
+        refused.text
+    );
+    assert!(!refused.text.contains("CANARY"), "{}", refused.text);
+    let aggregates = harness
+        .call(
+            "GET",
+            &format!("/api/v1/deployments/{}/aggregates", harness.deployment_a),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    let days = aggregates.json.as_array().expect("days");
+    assert_eq!(days.len(), 2, "{}", aggregates.text);
+    assert_eq!(days[0]["day"], "2026-11-30");
+    assert_eq!(days[0]["events"], 40, "none of the refused batch");
+    assert_eq!(days[0]["categories"]["sex"]["female"], 40);
+    assert_eq!(
+        days[0]["score_histogram"].as_array().map(Vec::len),
+        Some(20)
+    );
+    assert_eq!(days[1]["positive_decisions"], 0);
+    assert_eq!(days[1]["decided"], 1);
+    // Another Trust's deployment does not exist for this feed.
+    let elsewhere = send_events(
+        &harness,
+        harness.deployment_b,
+        "application/x-ndjson",
+        event_lines(1..3).into_bytes(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    let wrong_type = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/json",
+        b"{}".to_vec(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // No case identifier reaches the database.
+    let stored: Vec<String> =
+        sqlx_rows(&harness, "SELECT case_pseudonym FROM inference_events").await;
+    assert_eq!(stored.len(), 41);
+    assert!(
+        stored.iter().all(|case| case.starts_with("psn:")),
+        "{stored:?}"
+    );
+    let dump: Vec<String> = sqlx_rows(
+        &harness,
+        "SELECT event_id || case_pseudonym FROM inference_events",
+    )
+    .await;
+    assert!(dump.iter().all(|row| !row.contains("ACC")), "{dump:?}");
+}
+
+#[tokio::test]
+async fn without_a_key_only_pseudonyms_are_accepted() {
+    let harness = Harness::with_config(ServerConfig::default()).await;
+    let feed = harness.bearer(Role::AiLead);
+    let refused = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/x-ndjson",
+        event_lines(1..3).into_bytes(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(
+        refused.text.contains("is not a pseudonym"),
+        "{}",
+        refused.text
+    );
+    let pseudonym = vigil_domain::pseudonymise(
+        &vigil_domain::PseudonymKey::from_bytes([5; 32]),
+        vigil_domain::IdentifierKind::Accession,
+        "ACC1",
+    )
+    .expect("pseudonym");
+    let line = event_lines(1..2).replace("ACC1", pseudonym.as_str());
+    let accepted = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/x-ndjson",
+        line.into_bytes(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
 }

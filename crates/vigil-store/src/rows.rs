@@ -631,6 +631,11 @@ impl EvaluationRow {
 /// The SHA-256 of a text, hex: how the audit trail pins an evaluation's
 /// stored protocol, result and report.
 pub fn sha256_hex(text: &str) -> String {
+    sha256_hex_bytes(text.as_bytes())
+}
+
+/// The SHA-256 of bytes, hex.
+pub fn sha256_hex_bytes(bytes: &[u8]) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    hex::encode(sha2::Sha256::digest(bytes))
 }

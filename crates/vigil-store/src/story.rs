@@ -1129,7 +1129,7 @@ fn events(ids: &[u32]) -> Vec<vigil_monitor::Event> {
     vigil_monitor::parse_batch(
         event_lines(ids).as_bytes(),
         vigil_monitor::EventFormat::Ndjson,
-        &vigil_domain::PseudonymKey::from_bytes([9; 32]),
+        Some(&vigil_domain::PseudonymKey::from_bytes([9; 32])),
         Timestamp::from_second(1_800_000_000).expect("time"),
     )
     .expect("a valid batch")

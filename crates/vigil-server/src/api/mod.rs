@@ -4,6 +4,7 @@
 //! limits.
 
 pub(crate) mod governance;
+pub(crate) mod monitoring;
 pub(crate) mod registry;
 pub(crate) mod session;
 pub(crate) mod views;
@@ -111,6 +112,16 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v1/deployments/{id}/evaluations",
         Permission::RunEvaluations,
     ),
+    route(
+        "POST",
+        "/api/v1/deployments/{id}/events",
+        Permission::IngestEvents,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/aggregates",
+        Permission::ReadRegistry,
+    ),
     route("GET", "/api/v1/evaluations/{id}", Permission::ReadRegistry),
     route(
         "GET",
@@ -200,6 +211,14 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
         .route(
             "/api/v1/deployments/{id}/evaluations",
             get(governance::list_evaluations::<S>).post(governance::run_evaluation::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/events",
+            post(monitoring::ingest_events::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/aggregates",
+            get(monitoring::day_aggregates::<S>),
         )
         .route(
             "/api/v1/evaluations/{id}",
@@ -599,22 +618,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
-                    || exceeds_length_limit(&rejection)
-                {
-                    ApiError::new(
-                        ErrorCode::PayloadTooLarge,
-                        "the request body is larger than the server accepts",
-                    )
-                } else {
-                    ApiError::new(
-                        ErrorCode::InvalidRequest,
-                        "the request body could not be read",
-                    )
-                    .internal(rejection.body_text())
-                }
-            })?;
+            .map_err(body_error)?;
         if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
             return Err(ApiError::new(
                 ErrorCode::InvalidRequest,
@@ -636,6 +640,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 )
                 .details(serde_json::json!({"line": error.line(), "column": error.column()}))
             })
+    }
+}
+
+/// The answer to a body that could not be read: too large (declared, or
+/// found so while reading, after decompression too), or unreadable.
+pub(crate) fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+        || exceeds_length_limit(&rejection)
+    {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the request body is larger than the server accepts",
+        )
+    } else {
+        ApiError::new(
+            ErrorCode::InvalidRequest,
+            "the request body could not be read",
+        )
+        .internal(rejection.body_text())
     }
 }
 

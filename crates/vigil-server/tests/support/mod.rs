@@ -110,8 +110,16 @@ fn evaluation(deployment: i64, marker: &str) -> NewEvaluation {
 }
 
 impl Harness {
+    /// The seeded registry behind a server with the Trust's pseudonym key
+    /// configured.
     pub async fn new() -> Harness {
-        Harness::with_config(ServerConfig::default()).await
+        Harness::with_config(ServerConfig {
+            pseudonym_key: Some(vigil_server::config::TrustKey(
+                vigil_domain::PseudonymKey::from_bytes([5; 32]),
+            )),
+            ..ServerConfig::default()
+        })
+        .await
     }
 
     pub async fn with_config(config: ServerConfig) -> Harness {

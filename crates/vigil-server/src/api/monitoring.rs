@@ -1,0 +1,132 @@
+//! Live monitoring: batches of inference events from the hospital's systems,
+//! and the day aggregates dashboards and rules read.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::{Extension, Json};
+use vigil_api_types::ErrorCode;
+use vigil_api_types::wire::{DayAggregateView, IngestResult};
+use vigil_monitor::{BatchError, EventFormat, parse_batch};
+use vigil_store::{DeploymentId, Store};
+
+use super::registry::deployment_in_scope;
+use super::scope_of;
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+
+/// Stores a batch of inference events (NDJSON, `application/x-ndjson`, or
+/// CSV, `text/csv`; gzip welcome) for a deployment. The batch is validated
+/// whole first: any problem refuses all of it, naming rows and fields, and
+/// stores nothing. Case identifiers are pseudonymised on arrival with the
+/// Trust's key. Events already stored (same `event_id`) are not stored
+/// again, so a batch may be resent safely. A 2xx answer means the events are
+/// on disk.
+#[utoipa::path(post, path = "/api/v1/deployments/{id}/events", tag = "monitoring",
+    params(("id" = i64, Path, description = "Deployment id")),
+    request_body(content(
+        (String = "application/x-ndjson"),
+        (String = "text/csv"),
+    ), description = "At most 100,000 events"),
+    responses((status = 200, description = "Stored", body = IngestResult)))]
+pub async fn ingest_events<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<IngestResult>, ApiError> {
+    let scope = scope_of(&state, &principal).await?;
+    deployment_in_scope(&state, &scope, id).await?;
+    let body = body.map_err(super::body_error)?;
+    let format = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(EventFormat::from_content_type)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send events as NDJSON (Content-Type: application/x-ndjson) or CSV (text/csv)",
+            )
+        })?;
+    let key = state.config.pseudonym_key.clone();
+    let received_at = jiff::Timestamp::now();
+    let body_sha256 = vigil_store::rows::sha256_hex_bytes(&body);
+    let batch = tokio::task::spawn_blocking(move || {
+        parse_batch(&body, format, key.as_ref().map(|key| &key.0), received_at)
+    })
+    .await
+    .map_err(|error| {
+        ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
+    })?
+    .map_err(batch_error)?;
+    let summary = state
+        .store
+        .ingest_events(
+            &principal.context(),
+            DeploymentId(id),
+            &batch.events,
+            &body_sha256,
+        )
+        .await?;
+    Ok(Json(IngestResult {
+        batch: summary.batch,
+        received: summary.received,
+        stored: summary.stored,
+        duplicates: summary.duplicates,
+    }))
+}
+
+/// A refused batch, with its listed row errors as details.
+fn batch_error(error: BatchError) -> ApiError {
+    let details = match &error {
+        BatchError::Rows { errors, total } => Some(serde_json::json!({
+            "total": total,
+            "errors": errors
+                .iter()
+                .map(|error| serde_json::json!({"row": error.row, "field": error.field, "message": error.message}))
+                .collect::<Vec<_>>(),
+        })),
+        _ => None,
+    };
+    let api_error = ApiError::new(ErrorCode::InvalidRequest, error.to_string());
+    match details {
+        Some(details) => api_error.details(details),
+        None => api_error,
+    }
+}
+
+/// The day aggregates of a deployment's events, oldest day first.
+#[utoipa::path(get, path = "/api/v1/deployments/{id}/aggregates", tag = "monitoring",
+    params(("id" = i64, Path, description = "Deployment id")),
+    responses((status = 200, description = "Day aggregates", body = Vec<DayAggregateView>)))]
+pub async fn day_aggregates<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<Vec<DayAggregateView>>), ApiError> {
+    let scope = scope_of(&state, &principal).await?;
+    deployment_in_scope(&state, &scope, id).await?;
+    let aggregates = state.store.daily_aggregates(DeploymentId(id)).await?;
+    Ok((
+        StatusCode::OK,
+        Json(
+            aggregates
+                .into_iter()
+                .map(|(key, aggregate)| DayAggregateView {
+                    day: key.day.to_string(),
+                    model_version: key.model_version,
+                    events: aggregate.events,
+                    scored: aggregate.scored,
+                    score_histogram: aggregate.score_histogram,
+                    decided: aggregate.decided,
+                    positive_decisions: aggregate.positive_decisions,
+                    categories: aggregate.categories,
+                })
+                .collect(),
+        ),
+    ))
+}
