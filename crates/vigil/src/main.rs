@@ -2,6 +2,7 @@
 //! library crates.
 
 mod evaluate;
+mod ingest;
 mod registry;
 mod serve;
 

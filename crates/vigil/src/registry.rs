@@ -92,6 +92,9 @@ pub enum RegistryCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Stores a file of inference events (NDJSON or CSV) for a deployment,
+    /// in batches, each validated whole; events already stored are skipped.
+    Ingest(Box<crate::ingest::IngestArgs>),
     /// Loads a portable archive into an empty database (for example to move
     /// a Trust from SQLite to PostgreSQL), keeping the audit chain.
     Import {
@@ -529,7 +532,7 @@ pub fn run(store: &StoreArgs, command: RegistryCommand) -> Result<std::process::
     })
 }
 
-async fn actor_context(store: &impl Store, actor: &ActorArgs) -> Result<ChangeContext> {
+pub(crate) async fn actor_context(store: &impl Store, actor: &ActorArgs) -> Result<ChangeContext> {
     let users = store.users().await?;
     let user = users
         .iter()
@@ -625,6 +628,20 @@ async fn require_user_within(
     )
 }
 
+/// Refuses a change to `target` by an actor outside its part of the tree.
+pub(crate) async fn require_within_tree(
+    store: &impl Store,
+    context: &ChangeContext,
+    target: &Code,
+) -> Result<()> {
+    require_within(
+        &organisation_tree(store).await?,
+        &context.actor.organisation,
+        target,
+        context.actor.name.as_str(),
+    )
+}
+
 /// The organisation tree as stored.
 async fn organisation_tree(store: &impl Store) -> Result<OrganisationTree> {
     OrganisationTree::new(store.organisations().await?)
@@ -669,7 +686,7 @@ const REGISTRARS: [Role; 4] = [
     Role::NationalAdmin,
 ];
 
-fn print(json_output: bool, value: Value, human: impl FnOnce() -> String) {
+pub(crate) fn print(json_output: bool, value: Value, human: impl FnOnce() -> String) {
     if json_output {
         println!(
             "{}",
@@ -1703,6 +1720,9 @@ async fn execute(
                     )
                 },
             );
+        }
+        RegistryCommand::Ingest(arguments) => {
+            crate::ingest::run(store, *arguments, json_output).await?;
         }
         RegistryCommand::Import { input } => {
             let archive = Archive::from_json(

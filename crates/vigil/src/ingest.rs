@@ -1,0 +1,203 @@
+//! `vigil ingest`: a file of inference events stored straight into the
+//! database, in batches, with a progress bar.
+//!
+//! The file is NDJSON (`.ndjson`, `.jsonl`) or CSV (`.csv`, with a header
+//! row), as `POST /api/v1/deployments/{id}/events` takes. It is cut into
+//! batches of `--batch-rows` events; each batch is validated whole and
+//! stored all or nothing, and events already stored (same `event_id`) are
+//! skipped, so after a refused batch the corrected file can be ingested
+//! again from the start without duplicating anything.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use vigil_domain::{PseudonymKey, Role};
+use vigil_monitor::{EventFormat, parse_batch};
+use vigil_store::{DeploymentId, Store};
+
+use crate::registry::ActorArgs;
+
+/// Arguments of `vigil ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    actor: ActorArgs,
+    /// The events: NDJSON (.ndjson, .jsonl) or CSV (.csv).
+    file: PathBuf,
+    /// The deployment the events belong to.
+    #[arg(long, value_name = "ID")]
+    deployment: i64,
+    /// The Trust's pseudonymisation key file (`vigil keygen`); else
+    /// `$VIGIL_PSEUDONYM_KEY`; without either, only pseudonyms are accepted.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Events per batch (at most 100,000).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    batch_rows: usize,
+}
+
+/// The format a file's extension names.
+fn format_of(path: &Path) -> Result<EventFormat> {
+    match path
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("ndjson" | "jsonl") => Ok(EventFormat::Ndjson),
+        Some("csv") => Ok(EventFormat::Csv),
+        _ => bail!(
+            "{}: name the file .ndjson, .jsonl or .csv so that its format is known",
+            path.display()
+        ),
+    }
+}
+
+/// Cuts a file into batches of at most `rows` events, each a complete
+/// NDJSON or CSV text (CSV batches repeat the header).
+fn batches(text: &[u8], format: EventFormat, rows: usize) -> Result<Vec<Vec<u8>>> {
+    let mut batches = Vec::new();
+    match format {
+        EventFormat::Ndjson => {
+            let lines: Vec<&[u8]> = text
+                .split(|byte| *byte == b'\n')
+                .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+                .collect();
+            for chunk in lines.chunks(rows) {
+                batches.push(chunk.join(&b'\n'));
+            }
+        }
+        EventFormat::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(true)
+                .from_reader(text);
+            let header = reader
+                .byte_headers()
+                .context("cannot read the CSV header")?
+                .clone();
+            let records: Vec<csv::ByteRecord> = reader
+                .byte_records()
+                .collect::<Result<_, _>>()
+                .context("cannot read the CSV")?;
+            for chunk in records.chunks(rows) {
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                writer.write_byte_record(&header)?;
+                for record in chunk {
+                    writer.write_byte_record(record)?;
+                }
+                batches.push(writer.into_inner().map_err(|error| anyhow!("{error}"))?);
+            }
+        }
+    }
+    Ok(batches)
+}
+
+/// Reads the key from a file or the environment, if either is given.
+fn optional_key(file: Option<&Path>) -> Result<Option<PseudonymKey>> {
+    if file.is_some() || std::env::var_os("VIGIL_PSEUDONYM_KEY").is_some() {
+        crate::registry::load_pseudonym_key(file).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Stores the file's events, batch by batch.
+pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -> Result<()> {
+    if !(1..=vigil_monitor::events::MAXIMUM_ROWS).contains(&arguments.batch_rows) {
+        bail!(
+            "--batch-rows must be between 1 and {}",
+            vigil_monitor::events::MAXIMUM_ROWS
+        );
+    }
+    let context = crate::registry::actor_context(store, &arguments.actor).await?;
+    if !matches!(
+        context.actor.role,
+        Role::AiLead | Role::MedicalPhysicsExpert
+    ) {
+        bail!(
+            "{} ({}) may not send events; that needs one of: ai_lead, medical_physics_expert",
+            context.actor.name,
+            context.actor.role
+        );
+    }
+    let deployment = DeploymentId(arguments.deployment);
+    let record = store.deployment(deployment).await?;
+    crate::registry::require_within_tree(store, &context, &record.deployment.site).await?;
+    let format = format_of(&arguments.file)?;
+    let key = optional_key(arguments.key.as_deref())?;
+    let text = std::fs::read(&arguments.file)
+        .with_context(|| format!("cannot read {}", arguments.file.display()))?;
+    let batches = batches(&text, format, arguments.batch_rows)?;
+    let bar =
+        ProgressBar::with_draw_target(Some(batches.len() as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("ingesting {bar:40} batch {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (mut received, mut stored, mut duplicates) = (0u64, 0u64, 0u64);
+    for (index, batch) in batches.iter().enumerate() {
+        let parsed = parse_batch(batch, format, key.as_ref(), jiff::Timestamp::now()).map_err(|error| {
+            anyhow!(
+                "{}: batch {} (events {} to {}): {error}. Earlier batches are stored; fix the file and ingest it again (stored events are skipped)",
+                arguments.file.display(),
+                index + 1,
+                index * arguments.batch_rows + 1,
+                (index + 1) * arguments.batch_rows
+            )
+        })?;
+        let body_sha256 = vigil_store::rows::sha256_hex_bytes(batch);
+        let summary = store
+            .ingest_events(
+                &vigil_store::ChangeContext::now(context.actor.clone()),
+                deployment,
+                &parsed.events,
+                &body_sha256,
+            )
+            .await?;
+        received += summary.received;
+        stored += summary.stored;
+        duplicates += summary.duplicates;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    crate::registry::print(
+        json_output,
+        json!({"batches": batches.len(), "received": received, "stored": stored, "duplicates": duplicates}),
+        || {
+            format!(
+                "{received} events in {} batches: {stored} stored, {duplicates} already stored\n",
+                batches.len()
+            )
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_batches_repeat_the_header_and_ndjson_skips_blank_lines() {
+        let csv = b"event_id,score\ne1,0.1\ne2,0.2\ne3,0.3\n";
+        let cut = batches(csv, EventFormat::Csv, 2).expect("batches");
+        assert_eq!(cut.len(), 2);
+        assert_eq!(cut[0], b"event_id,score\ne1,0.1\ne2,0.2\n");
+        assert_eq!(cut[1], b"event_id,score\ne3,0.3\n");
+        let ndjson = b"{\"a\": 1}\n\n{\"a\": 2}\n{\"a\": 3}\n";
+        let cut = batches(ndjson, EventFormat::Ndjson, 2).expect("batches");
+        assert_eq!(
+            cut,
+            vec![b"{\"a\": 1}\n{\"a\": 2}".to_vec(), b"{\"a\": 3}".to_vec()]
+        );
+        assert!(format_of(Path::new("events.txt")).is_err());
+        assert_eq!(
+            format_of(Path::new("x.JSONL")).expect("format"),
+            EventFormat::Ndjson
+        );
+    }
+}

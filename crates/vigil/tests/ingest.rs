@@ -1,0 +1,214 @@
+//! `vigil ingest` through the real binary: batches, resending, a refused
+//! batch, and pseudonyms only in the database.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn vigil(db: &str, arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(arguments)
+        .env("VIGIL_DB", db)
+        .env_remove("VIGIL_ACTOR")
+        .env_remove("VIGIL_PSEUDONYM_KEY")
+        .output()
+        .expect("the vigil binary runs")
+}
+
+#[track_caller]
+fn ok(db: &str, arguments: &[&str]) -> String {
+    let output = vigil(db, arguments);
+    assert!(
+        output.status.success(),
+        "vigil {arguments:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn events(ids: std::ops::Range<u32>, bad: Option<u32>) -> String {
+    ids.map(|id| {
+        let score = if Some(id) == bad { "1.5".to_owned() } else { format!("0.{id:02}") };
+        format!(
+            r#"{{"event_id": "e{id}", "case_id": "ACC{id:05}", "occurred_at": "2026-11-30T10:00:00Z", "model_version": "2.3.0", "score": {score}}}"#
+        )
+    })
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+#[test]
+fn a_file_of_events_is_stored_in_batches_once() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let db = directory.path().join("vigil.db");
+    let db = db.to_str().expect("path");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    ok(
+        db,
+        &[
+            "init",
+            "--organisations",
+            examples.join("organisations.toml").to_str().expect("path"),
+            "--admin",
+            "admin",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "user",
+            "add",
+            "--actor",
+            "admin",
+            "--user-name",
+            "ailead",
+            "--display-name",
+            "AI lead",
+            "--user-role",
+            "ai_lead",
+            "--organisation",
+            "rw3",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "product",
+            "add",
+            "--actor",
+            "admin",
+            "--vendor",
+            "Example AI",
+            "--name",
+            "ChestFlag",
+            "--intended-purpose",
+            "Triage",
+            "--modality",
+            "radiography",
+            "--body-part",
+            "chest",
+            "--task",
+            "triage",
+            "--class",
+            "IIa",
+            "--marking",
+            "UKCA",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "version",
+            "add",
+            "--actor",
+            "ailead",
+            "--product",
+            "1",
+            "--version",
+            "2.3.0",
+            "--released",
+            "2026-06-01",
+            "--notes",
+            "first",
+            "--change",
+            "initial",
+        ],
+    );
+    ok(
+        db,
+        &[
+            "deployment",
+            "add",
+            "--actor",
+            "ailead",
+            "--version",
+            "1",
+            "--site",
+            "rw3-main",
+            "--team",
+            "Imaging AI",
+            "--threshold",
+            "default=0.35",
+        ],
+    );
+    let key = directory.path().join("pseudonym.key");
+    ok(db, &["keygen", "--out", key.to_str().expect("path")]);
+    let file = directory.path().join("events.ndjson");
+    std::fs::write(&file, events(1..26, None)).expect("write");
+    let arguments = [
+        "ingest",
+        file.to_str().expect("path"),
+        "--deployment",
+        "1",
+        "--actor",
+        "ailead",
+        "--key",
+        key.to_str().expect("path"),
+        "--batch-rows",
+        "10",
+    ];
+    assert_eq!(
+        ok(db, &arguments),
+        "25 events in 3 batches: 25 stored, 0 already stored\n"
+    );
+    assert_eq!(
+        ok(db, &arguments),
+        "25 events in 3 batches: 0 stored, 25 already stored\n"
+    );
+
+    // A bad event in the second batch: the first is stored, the rest not,
+    // and the message says where and what to do.
+    std::fs::write(&file, events(30..55, Some(44))).expect("write");
+    let refused = vigil(db, &arguments);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("batch 2 (events 11 to 20)"), "{message}");
+    assert!(
+        message.contains(r#"row 5: "score" 1.5 is outside [0, 1]"#),
+        "{message}"
+    );
+    assert!(!message.contains("ACC"), "{message}");
+    std::fs::write(&file, events(30..55, None)).expect("write");
+    assert_eq!(
+        ok(db, &arguments),
+        "25 events in 3 batches: 15 stored, 10 already stored\n"
+    );
+
+    // Only an AI lead or a medical physics expert sends events.
+    let denied = vigil(
+        db,
+        &[
+            "ingest",
+            file.to_str().expect("path"),
+            "--deployment",
+            "1",
+            "--actor",
+            "admin",
+            "--key",
+            key.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(denied.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("may not send events"));
+    // Without a key, identifiers are refused.
+    let keyless = vigil(
+        db,
+        &[
+            "ingest",
+            file.to_str().expect("path"),
+            "--deployment",
+            "1",
+            "--actor",
+            "ailead",
+        ],
+    );
+    assert_eq!(keyless.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("is not a pseudonym"));
+    assert!(ok(db, &["audit", "verify"]).starts_with("ok:"));
+    // The database holds pseudonyms, never the accession numbers.
+    let counted = Command::new("sqlite3")
+        .arg(db)
+        .arg("SELECT COUNT(*), SUM(case_pseudonym LIKE 'psn:%'), SUM(instr(case_pseudonym, 'ACC') > 0) FROM inference_events")
+        .output()
+        .expect("the sqlite3 client runs (installed by .ci/run)");
+    assert_eq!(String::from_utf8_lossy(&counted.stdout).trim(), "50|50|0");
+}
