@@ -42,6 +42,16 @@ impl PostgresStore {
         ),
     ]);
 
+    /// Stores a chunk of events sent as one JSON parameter (see
+    /// `vigil_store::sql::events_json`), each value cast to its column's type.
+    pub const INSERT_EVENTS: &'static str = "INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, \
+         occurred_at, day, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, \
+         kvp, age_band, sex, site) \
+         SELECT $1, e ->> 0, $2, e ->> 1, e ->> 2, e ->> 3, e ->> 4, (e ->> 5)::double precision, (e ->> 6)::bigint, \
+         e ->> 7, e ->> 8, e ->> 9, (e ->> 10)::double precision, (e ->> 11)::double precision, e ->> 12, e ->> 13, e ->> 14 \
+         FROM jsonb_array_elements(($3::text)::jsonb) AS e \
+         ON CONFLICT (deployment_id, event_id) DO NOTHING RETURNING event_id";
+
     /// Connects to a `postgres://` URL and applies pending migrations.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
         // The URL may hold a password: neither it nor the parser's message

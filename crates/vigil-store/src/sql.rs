@@ -20,34 +20,63 @@ pub const AUDIT_LOG_COLUMNS: &str = "SELECT CAST(sequence AS BIGINT) AS sequence
      CAST(action AS TEXT) AS action, CAST(subject AS TEXT) AS subject, CAST(payload AS TEXT) AS payload, \
      CAST(previous_hash AS TEXT) AS previous_hash, CAST(hash AS TEXT) AS hash FROM audit_log";
 
-/// How many events one `INSERT` statement carries (17 parameters each, well
-/// under both databases' limits on parameters).
-pub const EVENT_ROWS_PER_STATEMENT: usize = 500;
+/// How many events one `INSERT` statement carries: they travel as one JSON
+/// parameter (binding thousands of separate parameters is quadratic in
+/// SQLite's driver), which each backend's `INSERT_EVENTS` unpacks.
+pub const EVENT_ROWS_PER_STATEMENT: usize = 5_000;
 
-/// The multi-row insert of `rows` events that skips those already stored
-/// and answers the `event_id` of each one it stored.
-pub fn insert_events_statement(rows: usize) -> String {
-    const COLUMNS: usize = 17;
-    let mut sql = String::from(
-        "INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, occurred_at, day, model_version, \
-         score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, kvp, age_band, sex, site) VALUES ",
-    );
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
+/// The events of one statement as the JSON array of arrays that the
+/// backends' `INSERT_EVENTS` reads: event id, case pseudonym, occurred at,
+/// day, model version, score, decision (0/1), scanner manufacturer, scanner
+/// model, protocol, slice thickness, kVp, age band, sex, site.
+pub fn events_json(events: &[vigil_monitor::Event]) -> String {
+    let rows: Vec<_> = events
+        .iter()
+        .map(|event| {
+            let metadata = &event.metadata;
+            (
+                (
+                    event.event_id.as_str(),
+                    event.case.as_str(),
+                    crate::rows::stored_timestamp(event.occurred_at),
+                    event
+                        .occurred_at
+                        .to_zoned(jiff::tz::TimeZone::UTC)
+                        .date()
+                        .to_string(),
+                    event.model_version.as_str(),
+                    event.score,
+                    event.decision.map(i64::from),
+                    metadata.scanner_manufacturer.as_deref(),
+                ),
+                (
+                    metadata.scanner_model.as_deref(),
+                    metadata.protocol.as_deref(),
+                    metadata.slice_thickness_mm,
+                    metadata.kvp,
+                    metadata.age_band.as_deref(),
+                    metadata.sex.map(|sex| sex.as_str()),
+                    metadata.site.as_ref().map(|site| site.as_str()),
+                ),
+            )
+        })
+        .collect();
+    // Two tuples per row keep within serde's tuple sizes; they are written
+    // as one flat array of 15 values.
+    let mut text = String::with_capacity(events.len() * 200);
+    text.push('[');
+    for (index, (first, second)) in rows.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
         }
-        sql.push('(');
-        for column in 0..COLUMNS {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(row * COLUMNS + column + 1).to_string());
-        }
-        sql.push(')');
+        let first = serde_json::to_string(first).unwrap_or_default();
+        let second = serde_json::to_string(second).unwrap_or_default();
+        text.push_str(&first[..first.len() - 1]);
+        text.push(',');
+        text.push_str(&second[1..]);
     }
-    sql.push_str(" ON CONFLICT (deployment_id, event_id) DO NOTHING RETURNING event_id");
-    sql
+    text.push(']');
+    text
 }
 
 /// Implements [`Store`](crate::Store) for `$store`, a backend over the sqlx
@@ -55,8 +84,11 @@ pub fn insert_events_statement(rows: usize) -> String {
 /// `const BACKEND_NAME: &str`, `const MIGRATIONS: EmbeddedMigrations`, a pool
 /// field `pool`, `async fn write<T>(&self, work: impl AsyncFnOnce(&mut
 /// Connection) -> Result<T, StoreError>) -> Result<T, StoreError>`,
-/// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`
-/// and `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`.
+/// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`,
+/// `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`
+/// and `const INSERT_EVENTS: &str`, the statement that stores the events of
+/// [`events_json`] (`$3`) for deployment `$1` and batch `$2`, skipping those
+/// stored before and returning the `event_id` of each one stored.
 #[macro_export]
 macro_rules! impl_sql_store {
     ($store:ty, $database:ty) => {
@@ -1146,30 +1178,10 @@ macro_rules! impl_sql_store {
                     let received = events.len() as u64;
                     let mut stored_ids: ::std::collections::HashSet<String> = ::std::collections::HashSet::new();
                     for chunk in events.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
-                        let sql = $crate::sql::insert_events_statement(chunk.len());
-                        let mut query = ::sqlx::query(&sql);
-                        for event in chunk {
-                            let metadata = &event.metadata;
-                            query = query
-                                .bind(deployment.0)
-                                .bind(&event.event_id)
-                                .bind(batch)
-                                .bind(event.case.as_str())
-                                .bind(stored_timestamp(event.occurred_at))
-                                .bind(event.occurred_at.to_zoned(::jiff::tz::TimeZone::UTC).date().to_string())
-                                .bind(&event.model_version)
-                                .bind(event.score)
-                                .bind(event.decision.map(i64::from))
-                                .bind(metadata.scanner_manufacturer.as_deref())
-                                .bind(metadata.scanner_model.as_deref())
-                                .bind(metadata.protocol.as_deref())
-                                .bind(metadata.slice_thickness_mm)
-                                .bind(metadata.kvp)
-                                .bind(metadata.age_band.as_deref())
-                                .bind(metadata.sex.map(|sex| sex.as_str()))
-                                .bind(metadata.site.as_ref().map(|site| site.as_str()));
-                        }
-                        let inserted: Vec<String> = query
+                        let inserted: Vec<String> = ::sqlx::query(<$store>::INSERT_EVENTS)
+                            .bind(deployment.0)
+                            .bind(batch)
+                            .bind($crate::sql::events_json(chunk))
                             .fetch_all(&mut *connection)
                             .await
                             .map_err(database_error)?
