@@ -36,7 +36,6 @@ CREATE TABLE inference_events (
     site                  TEXT,
     PRIMARY KEY (deployment_id, event_id)
 );
-CREATE INDEX inference_events_by_day ON inference_events (deployment_id, day);
 
 -- The aggregate of a day's events of one model version, as JSON counts
 -- (see vigil_monitor::DayAggregate).

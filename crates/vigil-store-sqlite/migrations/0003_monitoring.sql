@@ -15,7 +15,9 @@ CREATE TABLE event_batches (
 -- The case is stored only as its keyed pseudonym. `event_id` is the
 -- sender's idempotency key: a resent event is not stored twice. `batch_id`
 -- names the batch that stored it (its row is written after the events, with
--- their count, in the same transaction).
+-- their count, in the same transaction). Without a rowid, each event is
+-- one entry of one B-tree, keyed by what makes it unique; per-day questions
+-- are answered by the aggregates.
 CREATE TABLE inference_events (
     deployment_id         INTEGER NOT NULL REFERENCES deployments (id),
     event_id              TEXT NOT NULL,
@@ -35,8 +37,7 @@ CREATE TABLE inference_events (
     sex                   TEXT,
     site                  TEXT,
     PRIMARY KEY (deployment_id, event_id)
-);
-CREATE INDEX inference_events_by_day ON inference_events (deployment_id, day);
+) WITHOUT ROWID;
 
 -- The aggregate of a day's events of one model version, as JSON counts
 -- (see vigil_monitor::DayAggregate).
