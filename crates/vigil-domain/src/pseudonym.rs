@@ -181,6 +181,9 @@ named_enum! {
         Accession = "accession",
         /// A hospital's local patient identifier (MRN).
         LocalPatientId = "local_patient_id",
+        /// A data feed's identifier of an inference event, which may be an
+        /// accession number or a study UID.
+        EventId = "event_id",
     }
 }
 
@@ -290,7 +293,7 @@ pub fn pseudonymise(
     }
     Ok(match kind {
         IdentifierKind::NhsNumber => NhsNumber::parse(trimmed)?.pseudonym(key),
-        IdentifierKind::Accession | IdentifierKind::LocalPatientId => {
+        IdentifierKind::Accession | IdentifierKind::LocalPatientId | IdentifierKind::EventId => {
             keyed_pseudonym(key, kind, trimmed)
         }
     })

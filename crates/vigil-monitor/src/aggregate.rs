@@ -20,6 +20,26 @@ use crate::events::Event;
 /// The number of equal-width score bins over [0, 1].
 pub const SCORE_BINS: usize = 20;
 
+/// The most distinct values kept per categorical field and day; further
+/// values are counted under [`OTHER_VALUES`], so that a free-text field
+/// (a unique study description in `protocol`, say) cannot grow a day's
+/// aggregate without bound.
+pub const MAXIMUM_CATEGORY_VALUES: usize = 200;
+
+/// Where values beyond [`MAXIMUM_CATEGORY_VALUES`] are counted.
+pub const OTHER_VALUES: &str = "(other values)";
+
+/// Adds `count` to `value` of one field, within the cap.
+fn count_value(values: &mut BTreeMap<String, u64>, value: &str, count: u64) {
+    if let Some(existing) = values.get_mut(value) {
+        *existing += count;
+    } else if values.len() < MAXIMUM_CATEGORY_VALUES {
+        values.insert(value.to_owned(), count);
+    } else {
+        *values.entry(OTHER_VALUES.to_owned()).or_default() += count;
+    }
+}
+
 /// Which aggregate an event belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DayKey {
@@ -92,12 +112,11 @@ impl DayAggregate {
         ];
         for (field, value) in categorical {
             if let Some(value) = value {
-                *self
-                    .categories
-                    .entry(field.to_owned())
-                    .or_default()
-                    .entry(value.to_owned())
-                    .or_default() += 1;
+                let values = match self.categories.get_mut(field) {
+                    Some(values) => values,
+                    None => self.categories.entry(field.to_owned()).or_default(),
+                };
+                count_value(values, value, 1);
             }
         }
     }
@@ -120,7 +139,7 @@ impl DayAggregate {
         for (field, values) in &other.categories {
             let mine = self.categories.entry(field.clone()).or_default();
             for (value, count) in values {
-                *mine.entry(value.clone()).or_default() += count;
+                count_value(mine, value, *count);
             }
         }
     }
@@ -218,6 +237,20 @@ mod tests {
         assert_eq!(thirtieth.score_histogram[19], 1);
         assert_eq!(thirtieth.categories["sex"]["female"], 2);
         assert_eq!(thirtieth.categories["sex"]["male"], 1);
+    }
+
+    #[test]
+    fn free_text_fields_are_capped_and_their_total_kept() {
+        let mut day = DayAggregate::empty();
+        for index in 0..(MAXIMUM_CATEGORY_VALUES as u64 + 50) {
+            let mut unique = event(index, Some(0.5), None, 1, None);
+            unique.metadata.protocol = Some(format!("study description {index}"));
+            day.add(&unique);
+        }
+        let protocols = &day.categories["protocol"];
+        assert_eq!(protocols.len(), MAXIMUM_CATEGORY_VALUES + 1);
+        assert_eq!(protocols[OTHER_VALUES], 50);
+        assert_eq!(protocols.values().sum::<u64>(), day.events);
     }
 
     #[test]

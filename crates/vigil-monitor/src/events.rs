@@ -5,9 +5,9 @@
 //!
 //! | field | type | rule |
 //! | --- | --- | --- |
-//! | `event_id` | text | required, at most 128 characters; the idempotency key within a deployment |
+//! | `event_id` | text | required, at most 128 characters; the idempotency key within a deployment, kept as a keyed hash when the Trust's key is configured (feeds often use accession numbers) |
 //! | `case_id` | text | required; an accession number, pseudonymised on arrival with the Trust's key, or a pseudonym (`psn:` + 32 hex) made with the same key |
-//! | `occurred_at` | RFC 3339 time | required; not more than 5 minutes after the batch arrived |
+//! | `occurred_at` | RFC 3339 time | required; from 2000 on, and not more than 5 minutes after the batch arrived |
 //! | `model_version` | text | required |
 //! | `score` | number | in [0, 1]; `score` or `decision` (or both) is required |
 //! | `decision` | positive/negative (true/false, 1/0, yes/no) | |
@@ -21,8 +21,10 @@
 //! so that a misspelt one is not silently ignored; an empty CSV cell or a
 //! JSON `null` is absent. Rows are numbered from 1 in the order they appear.
 //! Every problem is named by row and field (the first [`LISTED_ERRORS`] are
-//! listed, and the total is counted); a case identifier is never repeated in
-//! a message.
+//! listed, and the total is counted). No value a row sent as text is ever
+//! repeated in a message — a misaligned column may put an identifier
+//! anywhere — only numbers that were read as numbers, and names of fields or
+//! columns that look like field names.
 
 use std::collections::HashMap;
 
@@ -39,6 +41,24 @@ pub const MAXIMUM_TEXT: usize = 256;
 pub const MAXIMUM_EVENT_ID: usize = 128;
 /// How far after its arrival an event may say it occurred (clock skew).
 pub const FUTURE_TOLERANCE_SECONDS: i64 = 300;
+/// The earliest year an event may say it occurred in.
+pub const EARLIEST_YEAR: i16 = 2000;
+
+/// A field or column name as it may appear in a message: only if it looks
+/// like a field name (lower-case letters, digits and `_`, at most 32), since
+/// a headerless CSV's first row or a misplaced value could be an identifier.
+fn shown_name(name: &str) -> String {
+    let looks_like_a_name = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
+    if looks_like_a_name {
+        format!("{name:?}")
+    } else {
+        "(a name that is not a field name, not shown)".to_owned()
+    }
+}
 
 /// The fields an event may have, in the order of the module's table.
 pub const FIELDS: [&str; 14] = [
@@ -286,13 +306,15 @@ pub fn parse_batch(
                 match FIELDS.iter().find(|field| **field == name) {
                     Some(field) if columns.contains(field) => {
                         return Err(BatchError::Header(format!(
-                            "names the column {name:?} twice"
+                            "names the column {} twice",
+                            shown_name(name)
                         )));
                     }
                     Some(field) => columns.push(*field),
                     None => {
                         return Err(BatchError::Header(format!(
-                            "names the unknown column {name:?}; the columns are: {}",
+                            "names the unknown column {}; the columns are: {} (is the header row missing?)",
+                            shown_name(name),
                             FIELDS.join(", ")
                         )));
                     }
@@ -360,9 +382,10 @@ fn ndjson_row(
             unknown = true;
             problems.add(
                 row,
-                Some(name),
+                None,
                 format!(
-                    "is not a field of an event; the fields are: {}",
+                    "names the unknown field {}; the fields are: {}",
+                    shown_name(name),
                     FIELDS.join(", ")
                 ),
             );
@@ -434,7 +457,14 @@ fn validate<'a>(
             }
         }
     };
-    let event_id = text("event_id", true, MAXIMUM_EVENT_ID);
+    let event_id = text("event_id", true, MAXIMUM_EVENT_ID).map(|event_id| match key {
+        // A feed's event id may be an accession number: with the Trust's key,
+        // only its keyed hash is kept.
+        Some(key) => pseudonymise(key, IdentifierKind::EventId, &event_id)
+            .map(String::from)
+            .unwrap_or(event_id),
+        None => event_id,
+    });
     let model_version = text("model_version", true, MAXIMUM_TEXT);
     let scanner_manufacturer = text("scanner_manufacturer", false, MAXIMUM_TEXT);
     let scanner_model = text("scanner_model", false, MAXIMUM_TEXT);
@@ -475,11 +505,19 @@ fn validate<'a>(
             None
         }
         Some(Raw::Text(raw)) => match raw.trim().parse::<Timestamp>() {
+            Ok(at) if at.to_zoned(jiff::tz::TimeZone::UTC).year() < EARLIEST_YEAR => {
+                problems.add(
+                    row,
+                    Some("occurred_at"),
+                    format!("is before {EARLIEST_YEAR}"),
+                );
+                None
+            }
             Ok(at) if at.as_second() > received_at.as_second() + FUTURE_TOLERANCE_SECONDS => {
                 problems.add(
                     row,
                     Some("occurred_at"),
-                    format!("{} is after the batch arrived ({received_at})", raw.trim()),
+                    format!("{at} is after the batch arrived ({received_at})"),
                 );
                 None
             }
@@ -488,10 +526,7 @@ fn validate<'a>(
                 problems.add(
                     row,
                     Some("occurred_at"),
-                    format!(
-                        "{:?} is not an RFC 3339 time such as 2026-11-30T09:15:00Z",
-                        shorten(raw)
-                    ),
+                    "is not an RFC 3339 time such as 2026-11-30T09:15:00Z",
                 );
                 None
             }
@@ -507,11 +542,7 @@ fn validate<'a>(
             Raw::Text(raw) => match raw.trim().parse::<f64>() {
                 Ok(number) => Some(number),
                 Err(_) => {
-                    problems.add(
-                        row,
-                        Some(field),
-                        format!("{:?} is not a number", shorten(raw)),
-                    );
+                    problems.add(row, Some(field), "is not a number");
                     return None;
                 }
             },
@@ -528,7 +559,8 @@ fn validate<'a>(
             finite
         })
     };
-    let score = number("score");
+    // -0.0 is stored as 0 by one database and as -0 by the other.
+    let score = number("score").map(|score| score + 0.0);
     let slice_thickness_mm = number("slice_thickness_mm");
     let kvp = number("kvp");
     if let Some(score) = score {
@@ -553,10 +585,7 @@ fn validate<'a>(
                 problems.add(
                     row,
                     Some("decision"),
-                    format!(
-                        "{:?} is not positive or negative (or true/false, 1/0, yes/no)",
-                        shorten(raw)
-                    ),
+                    "is not positive or negative (or true/false, 1/0, yes/no)",
                 );
                 None
             }
@@ -577,10 +606,7 @@ fn validate<'a>(
                 problems.add(
                     row,
                     Some("sex"),
-                    format!(
-                        "{:?} is not female, male, other or unknown (F/M/O/U)",
-                        shorten(raw)
-                    ),
+                    "is not female, male, other or unknown (F/M/O/U)",
                 );
             }
             sex
@@ -594,8 +620,12 @@ fn validate<'a>(
         None => None,
         Some(Raw::Text(raw)) => match Code::parse(raw) {
             Ok(code) => Some(code),
-            Err(error) => {
-                problems.add(row, Some("site"), error.to_string());
+            Err(_) => {
+                problems.add(
+                    row,
+                    Some("site"),
+                    "is not an organisation code (lower-case letters, digits and hyphens)",
+                );
                 None
             }
         },
@@ -625,16 +655,6 @@ fn validate<'a>(
             site,
         },
     })
-}
-
-/// A value for a message, cut to 40 characters.
-fn shorten(raw: &str) -> String {
-    let raw = raw.trim();
-    if raw.chars().count() > 40 {
-        format!("{}…", raw.chars().take(40).collect::<String>())
-    } else {
-        raw.to_owned()
-    }
 }
 
 #[cfg(test)]
@@ -683,7 +703,7 @@ mod tests {
     fn a_good_row_is_read_with_its_case_pseudonymised() {
         let batch = ndjson(GOOD).expect("valid");
         let event = &batch.events[0];
-        assert_eq!(event.event_id, "e1");
+        assert!(event.event_id.starts_with("psn:"));
         assert_eq!(event.score, Some(0.91));
         assert_eq!(event.decision, Some(true));
         assert_eq!(event.metadata.sex, Some(Sex::Female));
@@ -734,16 +754,16 @@ mod tests {
             ndjson(&rows.join("\n")),
             &[
                 r#"row 1: "score" 1.7 is outside [0, 1]"#,
-                r#"row 2: "occurred_at" "yesterday" is not an RFC 3339 time such as 2026-11-30T09:15:00Z"#,
-                r#"row 2: "decision" "maybe" is not positive or negative (or true/false, 1/0, yes/no)"#,
+                r#"row 2: "occurred_at" is not an RFC 3339 time such as 2026-11-30T09:15:00Z"#,
+                r#"row 2: "decision" is not positive or negative (or true/false, 1/0, yes/no)"#,
                 r#"row 3: "occurred_at" 2026-12-02T12:00:00Z is after the batch arrived (2026-12-01T12:00:00Z)"#,
-                r#"row 3: "score" "high" is not a number"#,
-                r#"row 3: "sex" "X" is not female, male, other or unknown (F/M/O/U)"#,
+                r#"row 3: "score" is not a number"#,
+                r#"row 3: "sex" is not female, male, other or unknown (F/M/O/U)"#,
                 "row 4: has neither a score nor a decision",
-                r#"row 5: "colour" is not a field of an event; the fields are: event_id, case_id, occurred_at, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, kvp, age_band, sex, site"#,
+                r#"row 5: names the unknown field "colour"; the fields are: event_id, case_id, occurred_at, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, kvp, age_band, sex, site"#,
                 "row 6: is not a JSON object",
                 r#"row 7: "case_id" is missing"#,
-                r#"row 7: "site" code "Not A Code!" is invalid: 'N' is not allowed; use only lowercase letters a-z, digits and '-'"#,
+                r#"row 7: "site" is not an organisation code (lower-case letters, digits and hyphens)"#,
             ],
         );
     }
@@ -777,6 +797,56 @@ mod tests {
         let numeric = r#"{"event_id": "e1", "case_id": 9434765919, "occurred_at": "2026-11-30T09:15:00Z", "model_version": "2", "score": 0.3}"#;
         let message = ndjson(numeric).expect_err("refused").to_string();
         assert!(!message.contains("9434765919"), "{message}");
+    }
+
+    #[test]
+    fn no_text_a_row_sent_is_repeated_even_when_columns_are_misplaced() {
+        let canary = "ACC-CANARY-0042";
+        // A CSV without its header row: the first row is read as the header.
+        let headerless =
+            csv(&format!("e1,{canary},2026-11-30T09:15:00Z,2,0.5\n")).expect_err("refused");
+        // Columns shifted by one: the identifier lands in other fields.
+        let shifted = csv(&format!(
+            "event_id,occurred_at,case_id,model_version,score,decision,sex,site,scanner_model\n\
+             e1,{canary},2026-11-30T09:15:00Z,2,{canary},{canary},{canary},{canary},x\n"
+        ))
+        .expect_err("refused");
+        // An identifier used as a JSON key, and as every kind of value.
+        let keyed = ndjson(&format!(
+            r#"{{"event_id": "e1", "{canary}": 1, "case_id": "A", "occurred_at": "{canary}", "model_version": "2", "score": "{canary}"}}"#
+        ))
+        .expect_err("refused");
+        for error in [headerless, shifted, keyed] {
+            let message = error.to_string();
+            assert!(!message.contains("CANARY"), "{message}");
+            assert!(!message.is_empty());
+        }
+    }
+
+    #[test]
+    fn event_ids_are_kept_as_keyed_hashes_when_there_is_a_key() {
+        let event = &ndjson(GOOD).expect("valid").events[0];
+        assert!(event.event_id.starts_with("psn:"), "{}", event.event_id);
+        assert_ne!(event.event_id, event.case.as_str());
+        let keyless = parse_batch(
+            GOOD.replace("ACC123", event.case.as_str()).as_bytes(),
+            EventFormat::Ndjson,
+            None,
+            arrival(),
+        )
+        .expect("valid");
+        assert_eq!(keyless.events[0].event_id, "e1");
+    }
+
+    #[test]
+    fn times_before_2000_and_negative_zero_scores_are_handled() {
+        let old = GOOD.replace("2026-11-30T09:15:00Z", "0001-01-01T00:00:00Z");
+        check_refused(ndjson(&old), &[r#"row 1: "occurred_at" is before 2000"#]);
+        let negative_zero = GOOD.replace("0.91", "-0.0");
+        let score = ndjson(&negative_zero).expect("valid").events[0]
+            .score
+            .expect("score");
+        assert!(score == 0.0 && score.is_sign_positive());
     }
 
     #[test]

@@ -14,7 +14,9 @@
 pub mod aggregate;
 pub mod events;
 
-pub use aggregate::{DayAggregate, DayKey, SCORE_BINS, aggregate_by_day};
+pub use aggregate::{
+    DayAggregate, DayKey, MAXIMUM_CATEGORY_VALUES, OTHER_VALUES, SCORE_BINS, aggregate_by_day,
+};
 pub use events::{
     BatchError, Event, EventBatch, EventFormat, Metadata, RowError, Sex, parse_batch,
 };

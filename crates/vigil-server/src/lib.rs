@@ -79,6 +79,11 @@ pub fn router<S: Store + 'static>(store: S, config: &ServerConfig) -> Router {
         .route("/metrics", get(metrics_text::<S>))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // The extractors' own default (2 MiB) gives way to the configured
+        // limit, which the layers below enforce.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            config.request_body_limit_bytes,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             Duration::from_secs(config.request_timeout_seconds),

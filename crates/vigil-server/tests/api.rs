@@ -1578,7 +1578,10 @@ async fn event_batches_are_stored_once_all_or_nothing_and_aggregated() {
         again.text
     );
     // CSV, overlapping.
-    let csv = "event_id,case_id,occurred_at,model_version,score,decision\ne40,ACC40,2026-11-30T10:00:00Z,2.3.0,0.4,positive\ne41,ACC41,2026-12-01T08:00:00Z,2.3.0,0.9,negative\n";
+    // e40 again, exactly as before, and a new e41.
+    let csv = "event_id,case_id,occurred_at,model_version,score,decision,sex,scanner_model\n\
+               e40,ACC40,2026-11-30T10:00:00Z,2.3.0,0.40,,F,Ysio Max\n\
+               e41,ACC41,2026-12-01T08:00:00Z,2.3.0,0.9,negative,,\n";
     let mixed = send_events(
         &harness,
         harness.deployment_a,
@@ -1675,6 +1678,34 @@ async fn event_batches_are_stored_once_all_or_nothing_and_aggregated() {
     assert!(
         stored.iter().all(|case| case.starts_with("psn:")),
         "{stored:?}"
+    );
+    // An event resent with other content is a conflict, and nothing of its
+    // batch is stored.
+    let changed = event_lines(1..2).replace("0.01", "0.02") + "\n" + &event_lines(300..301);
+    let conflict = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/x-ndjson",
+        changed.into_bytes(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(
+        (conflict.status, conflict.code()),
+        (StatusCode::CONFLICT, "conflict"),
+        "{}",
+        conflict.text
+    );
+    let types: Vec<String> = sqlx_rows(
+        &harness,
+        "SELECT DISTINCT typeof(score) || ',' || typeof(decision) || ',' || typeof(sex) FROM inference_events ORDER BY 1",
+    )
+    .await;
+    assert_eq!(
+        types,
+        ["real,integer,null", "real,null,text"],
+        "values keep their types"
     );
     let dump: Vec<String> = sqlx_rows(
         &harness,

@@ -34,6 +34,9 @@ CREATE TABLE inference_events (
     age_band              TEXT,
     sex                   TEXT,
     site                  TEXT,
+    -- The SHA-256 of the event as stored: an event resent with other
+    -- content is refused rather than taken for a duplicate.
+    content_sha256        TEXT NOT NULL,
     PRIMARY KEY (deployment_id, event_id)
 );
 

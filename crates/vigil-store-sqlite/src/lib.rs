@@ -47,15 +47,20 @@ impl SqliteStore {
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see
-    /// `vigil_store::sql::events_json`); `->>` gives each value its SQL type.
+    /// `vigil_store::sql::event_rows`); `->>` gives each value its SQL type.
     /// (`WHERE true` keeps the upsert clause from being read as a join's.)
     pub const INSERT_EVENTS: &'static str = "INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, \
          occurred_at, day, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, \
-         kvp, age_band, sex, site) \
+         kvp, age_band, sex, site, content_sha256) \
          SELECT $1, value ->> 0, $2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, \
-         value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, value ->> 14 \
+         value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, value ->> 14, value ->> 15 \
          FROM json_each($3) WHERE true \
          ON CONFLICT (deployment_id, event_id) DO NOTHING RETURNING event_id";
+
+    /// The stored content hashes of the events named in a JSON array (`$2`)
+    /// of a deployment (`$1`).
+    pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256 FROM inference_events \
+         WHERE deployment_id = $1 AND event_id IN (SELECT value FROM json_each($2))";
 
     /// Opens (creating if needed) the database file and applies pending
     /// migrations.

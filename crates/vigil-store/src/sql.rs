@@ -25,55 +25,62 @@ pub const AUDIT_LOG_COLUMNS: &str = "SELECT CAST(sequence AS BIGINT) AS sequence
 /// SQLite's driver), which each backend's `INSERT_EVENTS` unpacks.
 pub const EVENT_ROWS_PER_STATEMENT: usize = 5_000;
 
-/// The events of one statement as the JSON array of arrays that the
-/// backends' `INSERT_EVENTS` reads: event id, case pseudonym, occurred at,
-/// day, model version, score, decision (0/1), scanner manufacturer, scanner
-/// model, protocol, slice thickness, kVp, age band, sex, site.
-pub fn events_json(events: &[vigil_monitor::Event]) -> String {
-    let rows: Vec<_> = events
+/// Each event as the JSON array that the backends' `INSERT_EVENTS` reads —
+/// event id, case pseudonym, occurred at, day, model version, score,
+/// decision (0/1), scanner manufacturer, scanner model, protocol, slice
+/// thickness, kVp, age band, sex, site, and the SHA-256 of the first fifteen
+/// (the event's content) — with that hash.
+pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<(String, String)> {
+    events
         .iter()
         .map(|event| {
             let metadata = &event.metadata;
-            (
-                (
-                    event.event_id.as_str(),
-                    event.case.as_str(),
-                    crate::rows::stored_timestamp(event.occurred_at),
-                    event
-                        .occurred_at
-                        .to_zoned(jiff::tz::TimeZone::UTC)
-                        .date()
-                        .to_string(),
-                    event.model_version.as_str(),
-                    event.score,
-                    event.decision.map(i64::from),
-                    metadata.scanner_manufacturer.as_deref(),
-                ),
-                (
-                    metadata.scanner_model.as_deref(),
-                    metadata.protocol.as_deref(),
-                    metadata.slice_thickness_mm,
-                    metadata.kvp,
-                    metadata.age_band.as_deref(),
-                    metadata.sex.map(|sex| sex.as_str()),
-                    metadata.site.as_ref().map(|site| site.as_str()),
-                ),
-            )
+            let first = (
+                event.event_id.as_str(),
+                event.case.as_str(),
+                crate::rows::stored_timestamp(event.occurred_at),
+                event
+                    .occurred_at
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .date()
+                    .to_string(),
+                event.model_version.as_str(),
+                event.score,
+                event.decision.map(i64::from),
+                metadata.scanner_manufacturer.as_deref(),
+            );
+            let second = (
+                metadata.scanner_model.as_deref(),
+                metadata.protocol.as_deref(),
+                metadata.slice_thickness_mm,
+                metadata.kvp,
+                metadata.age_band.as_deref(),
+                metadata.sex.map(|sex| sex.as_str()),
+                metadata.site.as_ref().map(|site| site.as_str()),
+            );
+            // Two tuples keep within serde's tuple sizes; they are written as
+            // one flat array.
+            let first = serde_json::to_string(&first).unwrap_or_default();
+            let second = serde_json::to_string(&second).unwrap_or_default();
+            let content = format!(
+                "{},{}",
+                &first[..first.len() - 1],
+                &second[1..second.len() - 1]
+            );
+            let hash = crate::rows::sha256_hex(&content);
+            (format!("{content},\"{hash}\"]"), hash)
         })
-        .collect();
-    // Two tuples per row keep within serde's tuple sizes; they are written
-    // as one flat array of 15 values.
-    let mut text = String::with_capacity(events.len() * 200);
-    text.push('[');
-    for (index, (first, second)) in rows.iter().enumerate() {
+        .collect()
+}
+
+/// A JSON array of the given rows or texts.
+pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut text = String::from("[");
+    for (index, item) in items.into_iter().enumerate() {
         if index > 0 {
             text.push(',');
         }
-        let first = serde_json::to_string(first).unwrap_or_default();
-        let second = serde_json::to_string(second).unwrap_or_default();
-        text.push_str(&first[..first.len() - 1]);
-        text.push(',');
-        text.push_str(&second[1..]);
+        text.push_str(item);
     }
     text.push(']');
     text
@@ -86,9 +93,12 @@ pub fn events_json(events: &[vigil_monitor::Event]) -> String {
 /// Connection) -> Result<T, StoreError>) -> Result<T, StoreError>`,
 /// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`,
 /// `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`
-/// and `const INSERT_EVENTS: &str`, the statement that stores the events of
-/// [`events_json`] (`$3`) for deployment `$1` and batch `$2`, skipping those
-/// stored before and returning the `event_id` of each one stored.
+/// `const INSERT_EVENTS: &str`, the statement that stores the events of
+/// [`event_rows`] (a JSON array, `$3`) for deployment `$1` and batch `$2`,
+/// skipping those stored before and returning the `event_id` of each one
+/// stored, and `const STORED_EVENT_HASHES: &str`, which answers the
+/// `event_id` and `content_sha256` of the stored events of deployment `$1`
+/// named in the JSON array `$2`.
 #[macro_export]
 macro_rules! impl_sql_store {
     ($store:ty, $database:ty) => {
@@ -1176,12 +1186,25 @@ macro_rules! impl_sql_store {
                         .await
                         .map_err(database_error)?;
                     let received = events.len() as u64;
+                    // The same event twice in one call would be stored once
+                    // and counted twice in the aggregates.
+                    let mut first_seen: ::std::collections::HashMap<&str, usize> = ::std::collections::HashMap::new();
+                    for (index, event) in events.iter().enumerate() {
+                        if let Some(first) = first_seen.insert(event.event_id.as_str(), index) {
+                            return Err(StoreError::InvalidReference(format!(
+                                "events {} and {} (in the order sent) have the same event_id",
+                                first + 1,
+                                index + 1
+                            )));
+                        }
+                    }
+                    let rows = $crate::sql::event_rows(events);
                     let mut stored_ids: ::std::collections::HashSet<String> = ::std::collections::HashSet::new();
-                    for chunk in events.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
+                    for chunk in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
                         let inserted: Vec<String> = ::sqlx::query(<$store>::INSERT_EVENTS)
                             .bind(deployment.0)
                             .bind(batch)
-                            .bind($crate::sql::events_json(chunk))
+                            .bind($crate::sql::json_array(chunk.iter().map(|(row, _)| row.as_str())))
                             .fetch_all(&mut *connection)
                             .await
                             .map_err(database_error)?
@@ -1192,6 +1215,55 @@ macro_rules! impl_sql_store {
                             })
                             .collect::<Result<_, _>>()?;
                         stored_ids.extend(inserted);
+                    }
+                    // An event stored before must be the same event: a
+                    // correction sent under an old event_id is refused, not
+                    // silently dropped as a duplicate.
+                    let resent: Vec<(usize, &str, &str)> = events
+                        .iter()
+                        .zip(&rows)
+                        .enumerate()
+                        .filter(|(_, (event, _))| !stored_ids.contains(&event.event_id))
+                        .map(|(index, (event, (_, hash)))| (index, event.event_id.as_str(), hash.as_str()))
+                        .collect();
+                    let mut changed = Vec::new();
+                    for chunk in resent.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
+                        let names: Vec<String> = chunk
+                            .iter()
+                            .map(|(_, id, _)| ::serde_json::Value::from(*id).to_string())
+                            .collect();
+                        let stored: ::std::collections::HashMap<String, String> = ::sqlx::query(<$store>::STORED_EVENT_HASHES)
+                            .bind(deployment.0)
+                            .bind($crate::sql::json_array(names.iter().map(String::as_str)))
+                            .fetch_all(&mut *connection)
+                            .await
+                            .map_err(database_error)?
+                            .iter()
+                            .map(|row| {
+                                use $crate::decode::DecodeRow as _;
+                                Ok((
+                                    row.text("event_id").map_err(database_error)?,
+                                    row.text("content_sha256").map_err(database_error)?,
+                                ))
+                            })
+                            .collect::<Result<_, StoreError>>()?;
+                        for (index, id, hash) in chunk {
+                            if stored.get(*id).map(String::as_str) != Some(*hash) {
+                                changed.push(index + 1);
+                            }
+                        }
+                    }
+                    if !changed.is_empty() {
+                        let shown: Vec<String> = changed.iter().take(10).map(ToString::to_string).collect();
+                        return Err(StoreError::Conflict(format!(
+                            "{} event{} stored before with other content (event{} {}{} in the order sent); nothing was stored. \
+                             An event is never changed: send a correction as a new event",
+                            changed.len(),
+                            if changed.len() == 1 { " was" } else { "s were" },
+                            if changed.len() == 1 { "" } else { "s" },
+                            shown.join(", "),
+                            if changed.len() > 10 { ", …" } else { "" }
+                        )));
                     }
                     let stored_events = events.iter().filter(|event| stored_ids.contains(&event.event_id));
                     for (key, aggregate) in $crate::vigil_monitor::aggregate_by_day(stored_events) {
@@ -1255,13 +1327,13 @@ macro_rules! impl_sql_store {
                 deployment: DeploymentId,
             ) -> Result<Vec<($crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate)>, StoreError> {
                 let rows = ::sqlx::query(
-                    "SELECT day, model_version, aggregate FROM daily_aggregates WHERE deployment_id = $1 ORDER BY day, model_version",
+                    "SELECT day, model_version, aggregate FROM daily_aggregates WHERE deployment_id = $1",
                 )
                 .bind(deployment.0)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(database_error)?;
-                rows.iter()
+                let mut aggregates: Vec<($crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate)> = rows.iter()
                     .map(|row| {
                         use $crate::decode::DecodeRow as _;
                         let day: String = row.text("day").map_err(database_error)?;
@@ -1274,7 +1346,10 @@ macro_rules! impl_sql_store {
                             ::serde_json::from_str(&aggregate).map_err(|error| StoreError::corrupt("day aggregate", error))?,
                         ))
                     })
-                    .collect()
+                    .collect::<Result<_, StoreError>>()?;
+                // Sorted here, not by the database: text collations differ.
+                aggregates.sort_by(|left, right| left.0.cmp(&right.0));
+                Ok(aggregates)
             }
 
             async fn event_count(&self, deployment: DeploymentId) -> Result<u64, StoreError> {

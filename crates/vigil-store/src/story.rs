@@ -1156,6 +1156,42 @@ pub async fn event_batches_are_stored_once_with_their_day_aggregates(store: impl
         .expect("overlap");
     assert_eq!((overlapping.stored, overlapping.duplicates), (5, 1));
     assert_eq!(store.event_count(id).await.expect("count"), 8);
+    // An event resent with other content is refused, with the whole batch.
+    let mut corrected = events(&[2, 9]);
+    corrected[0].score = Some(0.99);
+    let entries_before = store.audit_trail().await.expect("trail").entries.len();
+    let refused = store
+        .ingest_events(&ingest, id, &corrected, &"ee".repeat(32))
+        .await;
+    match refused {
+        Err(StoreError::Conflict(message)) => {
+            assert!(
+                message.starts_with(
+                    "1 event was stored before with other content (event 1 in the order sent)"
+                ),
+                "{message}"
+            )
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        store.event_count(id).await.expect("count"),
+        8,
+        "event 9 was not stored either"
+    );
+    assert_eq!(
+        store.audit_trail().await.expect("trail").entries.len(),
+        entries_before
+    );
+    // The same event twice in one call is refused.
+    let twice = [events(&[20])[0].clone(), events(&[20])[0].clone()];
+    let repeated = store
+        .ingest_events(&ingest, id, &twice, &"ff".repeat(32))
+        .await;
+    assert!(
+        matches!(repeated, Err(StoreError::InvalidReference(_))),
+        "{repeated:?}"
+    );
     // The stored aggregates are those of the distinct events.
     let distinct = events(&[1, 2, 3, 4, 5, 6, 7, 8]);
     let expected: Vec<_> = vigil_monitor::aggregate_by_day(&distinct)
