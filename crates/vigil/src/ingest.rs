@@ -2,7 +2,8 @@
 //! database, in batches, with a progress bar.
 //!
 //! The file is NDJSON (`.ndjson`, `.jsonl`) or CSV (`.csv`, with a header
-//! row), as `POST /api/v1/deployments/{id}/events` takes. It is cut into
+//! row), as `POST /api/v1/deployments/{id}/events` takes. It is read as a
+//! stream (one batch in memory at a time) and cut into
 //! batches of `--batch-rows` events; each batch is validated whole and
 //! stored all or nothing, and events already stored (same `event_id`) are
 //! skipped, so after a refused batch the corrected file can be ingested
@@ -56,44 +57,92 @@ fn format_of(path: &Path) -> Result<EventFormat> {
     }
 }
 
-/// Cuts a file into batches of at most `rows` events, each a complete
-/// NDJSON or CSV text (CSV batches repeat the header).
-fn batches(text: &[u8], format: EventFormat, rows: usize) -> Result<Vec<Vec<u8>>> {
-    let mut batches = Vec::new();
-    match format {
-        EventFormat::Ndjson => {
-            let lines: Vec<&[u8]> = text
-                .split(|byte| *byte == b'\n')
-                .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-                .collect();
-            for chunk in lines.chunks(rows) {
-                batches.push(chunk.join(&b'\n'));
-            }
-        }
-        EventFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .flexible(true)
-                .from_reader(text);
-            let header = reader
-                .byte_headers()
-                .context("cannot read the CSV header")?
-                .clone();
-            let records: Vec<csv::ByteRecord> = reader
-                .byte_records()
-                .collect::<Result<_, _>>()
-                .context("cannot read the CSV")?;
-            for chunk in records.chunks(rows) {
-                let mut writer = csv::Writer::from_writer(Vec::new());
-                writer.write_byte_record(&header)?;
-                for record in chunk {
-                    writer.write_byte_record(record)?;
+/// Reads a file batch by batch, never holding more than one batch: each
+/// batch is a complete NDJSON or CSV text of at most `rows` events (CSV
+/// batches repeat the header).
+enum Batches<R: std::io::Read> {
+    Ndjson {
+        lines: std::io::Lines<std::io::BufReader<R>>,
+        rows: usize,
+    },
+    Csv {
+        reader: csv::Reader<R>,
+        header: csv::ByteRecord,
+        rows: usize,
+    },
+}
+
+impl<R: std::io::Read> Batches<R> {
+    fn new(input: R, format: EventFormat, rows: usize) -> Result<Self> {
+        Ok(match format {
+            EventFormat::Ndjson => Batches::Ndjson {
+                lines: std::io::BufRead::lines(std::io::BufReader::new(input)),
+                rows,
+            },
+            EventFormat::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(true)
+                    .from_reader(input);
+                let header = reader
+                    .byte_headers()
+                    .context("cannot read the CSV header")?
+                    .clone();
+                Batches::Csv {
+                    reader,
+                    header,
+                    rows,
                 }
-                batches.push(writer.into_inner().map_err(|error| anyhow!("{error}"))?);
+            }
+        })
+    }
+
+    /// The next batch, or `None` at the end of the file.
+    fn next_batch(&mut self) -> Result<Option<Vec<u8>>> {
+        match self {
+            Batches::Ndjson { lines, rows } => {
+                let mut batch = Vec::new();
+                let mut count = 0;
+                while count < *rows {
+                    match lines.next() {
+                        None => break,
+                        Some(line) => {
+                            let line = line.context("cannot read the file (is it UTF-8 text?)")?;
+                            if line.trim().is_empty() {
+                                continue;
+                            }
+                            if count > 0 {
+                                batch.push(b'\n');
+                            }
+                            batch.extend_from_slice(line.as_bytes());
+                            count += 1;
+                        }
+                    }
+                }
+                Ok((count > 0).then_some(batch))
+            }
+            Batches::Csv {
+                reader,
+                header,
+                rows,
+            } => {
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                writer.write_byte_record(header)?;
+                let mut record = csv::ByteRecord::new();
+                let mut count = 0;
+                while count < *rows
+                    && reader
+                        .read_byte_record(&mut record)
+                        .context("cannot read the CSV")?
+                {
+                    writer.write_byte_record(&record)?;
+                    count += 1;
+                }
+                let batch = writer.into_inner().map_err(|error| anyhow!("{error}"))?;
+                Ok((count > 0).then_some(batch))
             }
         }
     }
-    Ok(batches)
 }
 
 /// Reads the key from a file or the environment, if either is given.
@@ -129,18 +178,22 @@ pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -
     crate::registry::require_within_tree(store, &context, &record.deployment.site).await?;
     let format = format_of(&arguments.file)?;
     let key = optional_key(arguments.key.as_deref())?;
-    let text = std::fs::read(&arguments.file)
+    let file = std::fs::File::open(&arguments.file)
         .with_context(|| format!("cannot read {}", arguments.file.display()))?;
-    let batches = batches(&text, format, arguments.batch_rows)?;
-    let bar =
-        ProgressBar::with_draw_target(Some(batches.len() as u64), ProgressDrawTarget::stderr());
+    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("ingesting {bar:40} batch {pos}/{len} ({per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "ingesting {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let (mut received, mut stored, mut duplicates) = (0u64, 0u64, 0u64);
-    for (index, batch) in batches.iter().enumerate() {
-        let parsed = parse_batch(batch, format, key.as_ref(), jiff::Timestamp::now()).map_err(|error| {
+    let mut batches = Batches::new(bar.wrap_read(file), format, arguments.batch_rows)?;
+    let (mut received, mut stored, mut duplicates, mut count) = (0u64, 0u64, 0u64, 0usize);
+    while let Some(batch) = batches.next_batch()? {
+        let index = count;
+        count += 1;
+        let parsed = parse_batch(&batch, format, key.as_ref(), jiff::Timestamp::now()).map_err(|error| {
             anyhow!(
                 "{}: batch {} (events {} to {}): {error}. Earlier batches are stored; fix the file and ingest it again (stored events are skipped)",
                 arguments.file.display(),
@@ -149,7 +202,7 @@ pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -
                 (index + 1) * arguments.batch_rows
             )
         })?;
-        let body_sha256 = vigil_store::rows::sha256_hex_bytes(batch);
+        let body_sha256 = vigil_store::rows::sha256_hex_bytes(&batch);
         let summary = store
             .ingest_events(
                 &vigil_store::ChangeContext::now(context.actor.clone()),
@@ -157,20 +210,27 @@ pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -
                 &parsed.events,
                 &body_sha256,
             )
-            .await?;
+            .await
+            .map_err(|error| {
+                anyhow!(
+                    "{}: batch {} (events {} to {}): {error}",
+                    arguments.file.display(),
+                    index + 1,
+                    index * arguments.batch_rows + 1,
+                    (index + 1) * arguments.batch_rows
+                )
+            })?;
         received += summary.received;
         stored += summary.stored;
         duplicates += summary.duplicates;
-        bar.inc(1);
     }
     bar.finish_and_clear();
     crate::registry::print(
         json_output,
-        json!({"batches": batches.len(), "received": received, "stored": stored, "duplicates": duplicates}),
+        json!({"batches": count, "received": received, "stored": stored, "duplicates": duplicates}),
         || {
             format!(
-                "{received} events in {} batches: {stored} stored, {duplicates} already stored\n",
-                batches.len()
+                "{received} events in {count} batches: {stored} stored, {duplicates} already stored\n"
             )
         },
     );
@@ -181,19 +241,29 @@ pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -
 mod tests {
     use super::*;
 
+    fn all(input: &[u8], format: EventFormat, rows: usize) -> Vec<Vec<u8>> {
+        let mut batches = Batches::new(input, format, rows).expect("batches");
+        let mut all = Vec::new();
+        while let Some(batch) = batches.next_batch().expect("a batch") {
+            all.push(batch);
+        }
+        all
+    }
+
     #[test]
     fn csv_batches_repeat_the_header_and_ndjson_skips_blank_lines() {
         let csv = b"event_id,score\ne1,0.1\ne2,0.2\ne3,0.3\n";
-        let cut = batches(csv, EventFormat::Csv, 2).expect("batches");
+        let cut = all(csv, EventFormat::Csv, 2);
         assert_eq!(cut.len(), 2);
         assert_eq!(cut[0], b"event_id,score\ne1,0.1\ne2,0.2\n");
         assert_eq!(cut[1], b"event_id,score\ne3,0.3\n");
         let ndjson = b"{\"a\": 1}\n\n{\"a\": 2}\n{\"a\": 3}\n";
-        let cut = batches(ndjson, EventFormat::Ndjson, 2).expect("batches");
+        let cut = all(ndjson, EventFormat::Ndjson, 2);
         assert_eq!(
             cut,
             vec![b"{\"a\": 1}\n{\"a\": 2}".to_vec(), b"{\"a\": 3}".to_vec()]
         );
+        assert!(all(b"", EventFormat::Ndjson, 2).is_empty());
         assert!(format_of(Path::new("events.txt")).is_err());
         assert_eq!(
             format_of(Path::new("x.JSONL")).expect("format"),
