@@ -15,9 +15,10 @@ CREATE TABLE event_batches (
 -- The case is stored only as its keyed pseudonym. `event_id` is the
 -- sender's idempotency key: a resent event is not stored twice. `batch_id`
 -- names the batch that stored it (its row is written after the events, with
--- their count, in the same transaction). Without a rowid, each event is
--- one entry of one B-tree, keyed by what makes it unique; per-day questions
--- are answered by the aggregates.
+-- their count, in the same transaction). Rows are appended in arrival
+-- order (event ids are keyed hashes, so a table ordered by them would take
+-- every insert at a random page); per-day questions are answered by the
+-- aggregates.
 CREATE TABLE inference_events (
     deployment_id         INTEGER NOT NULL REFERENCES deployments (id),
     event_id              TEXT NOT NULL,
@@ -40,7 +41,7 @@ CREATE TABLE inference_events (
     -- content is refused rather than taken for a duplicate.
     content_sha256        TEXT NOT NULL,
     PRIMARY KEY (deployment_id, event_id)
-) WITHOUT ROWID;
+);
 
 -- The aggregate of a day's events of one model version, as JSON counts
 -- (see vigil_monitor::DayAggregate).
