@@ -357,6 +357,78 @@ pub fn parse_batch(
     Ok(EventBatch { events })
 }
 
+/// The start of the error a line with a repeated key gives.
+const REPEATED_KEY: &str = "a field is given twice";
+
+/// One NDJSON line: an object whose keys are all different (serde_json's
+/// own map keeps the last of two equal keys, silently), or anything else.
+enum Line {
+    Object(serde_json::Map<String, serde_json::Value>),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Line {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LineVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for LineVisitor {
+            type Value = Line;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a JSON value")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<Line, A::Error> {
+                let mut object = serde_json::Map::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    let value: serde_json::Value = access.next_value()?;
+                    if object.insert(key, value).is_some() {
+                        return Err(serde::de::Error::custom(REPEATED_KEY));
+                    }
+                }
+                Ok(Line::Object(object))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<Line, A::Error> {
+                while access.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Line::Other)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Line, E> {
+                Ok(Line::Other)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Line, E> {
+                Ok(Line::Other)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Line, E> {
+                Ok(Line::Other)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Line, E> {
+                Ok(Line::Other)
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<Line, E> {
+                Ok(Line::Other)
+            }
+
+            fn visit_unit<E>(self) -> Result<Line, E> {
+                Ok(Line::Other)
+            }
+        }
+
+        deserializer.deserialize_any(LineVisitor)
+    }
+}
+
 /// Reads one NDJSON line into an event, or records why not.
 fn ndjson_row(
     line: &[u8],
@@ -366,9 +438,13 @@ fn ndjson_row(
     problems: &mut Problems,
 ) -> Option<Event> {
     let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line) {
-        Ok(serde_json::Value::Object(object)) => object,
-        Ok(_) => {
+        Ok(Line::Object(object)) => object,
+        Ok(Line::Other) => {
             problems.add(row, None, "is not a JSON object");
+            return None;
+        }
+        Err(error) if error.to_string().starts_with(REPEATED_KEY) => {
+            problems.add(row, None, "names a field twice; each field is given once");
             return None;
         }
         Err(error) => {
@@ -836,6 +912,26 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(keyless.events[0].event_id, "e1");
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused() {
+        let twice = GOOD.replace(
+            r#""decision": "positive""#,
+            r#""decision": "positive", "decision": "negative""#,
+        );
+        check_refused(
+            ndjson(&twice),
+            &["row 1: names a field twice; each field is given once"],
+        );
+        check_refused(
+            ndjson("[1, 2]\n\"text\"\n3"),
+            &[
+                "row 1: is not a JSON object",
+                "row 2: is not a JSON object",
+                "row 3: is not a JSON object",
+            ],
+        );
     }
 
     #[test]
