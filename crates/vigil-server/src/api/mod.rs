@@ -238,15 +238,10 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
 /// credentials, attributed to the root of the organisation tree.
 fn anonymous_context(tree: &OrganisationTree) -> ChangeContext {
     ChangeContext::now(Actor {
-        name: NonEmptyText::parse("anonymous").unwrap_or_else(|_| unreachable_text()),
+        name: NonEmptyText::parse("anonymous").expect("a non-empty literal is valid text"),
         role: Role::Viewer,
         organisation: tree.nation().code.clone(),
     })
-}
-
-/// A fixed, valid text; `NonEmptyText::parse` accepts every literal used.
-fn unreachable_text() -> NonEmptyText {
-    NonEmptyText::parse("unknown").expect("a non-empty literal is valid text")
 }
 
 /// Records a refused request in the audit trail. A failure to record is
