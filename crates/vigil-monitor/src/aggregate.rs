@@ -65,6 +65,12 @@ pub struct DayAggregate {
     pub categories: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
+/// The day an event belongs to: the UTC date of when it occurred. The
+/// aggregates and the stored events use this one definition.
+pub fn utc_day(at: jiff::Timestamp) -> Date {
+    at.to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
 /// The bin of a score in [0, 1].
 pub fn score_bin(score: f64) -> usize {
     let scaled = (score * SCORE_BINS as f64).floor();
@@ -152,7 +158,7 @@ pub fn aggregate_by_day<'a>(
     let mut aggregates: BTreeMap<DayKey, DayAggregate> = BTreeMap::new();
     for event in events {
         let key = DayKey {
-            day: event.occurred_at.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            day: utc_day(event.occurred_at),
             model_version: event.model_version.clone(),
         };
         aggregates

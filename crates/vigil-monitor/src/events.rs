@@ -581,7 +581,7 @@ fn validate<'a>(
             None
         }
         Some(Raw::Text(raw)) => match raw.trim().parse::<Timestamp>() {
-            Ok(at) if at.to_zoned(jiff::tz::TimeZone::UTC).year() < EARLIEST_YEAR => {
+            Ok(at) if crate::aggregate::utc_day(at).year() < EARLIEST_YEAR => {
                 problems.add(
                     row,
                     Some("occurred_at"),

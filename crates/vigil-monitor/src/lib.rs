@@ -16,6 +16,7 @@ pub mod events;
 
 pub use aggregate::{
     DayAggregate, DayKey, MAXIMUM_CATEGORY_VALUES, OTHER_VALUES, SCORE_BINS, aggregate_by_day,
+    utc_day,
 };
 pub use events::{
     BatchError, Event, EventBatch, EventFormat, Metadata, RowError, Sex, parse_batch,

@@ -54,7 +54,7 @@ pub fn random_secret() -> Result<String, AuthError> {
 
 /// The SHA-256 of a secret, in hex: what the database holds.
 pub fn secret_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    vigil_store::rows::sha256_hex(secret)
 }
 
 /// The CSRF token of a session token.

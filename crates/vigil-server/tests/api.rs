@@ -1752,3 +1752,46 @@ async fn without_a_key_only_pseudonyms_are_accepted() {
     .await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
 }
+
+#[tokio::test]
+async fn verification_reads_one_snapshot_and_catches_tables_edited_behind_its_back() {
+    let harness = Harness::new().await;
+    let national = harness
+        .call(
+            "GET",
+            "/api/v1/audit/verify",
+            &harness.bearer(Role::NationalAdmin),
+            None,
+        )
+        .await;
+    assert_eq!(national.json["status"], "intact", "{}", national.text);
+    sqlx::query("UPDATE deployments SET state = 'live' WHERE id = $1")
+        .bind(harness.deployment_a)
+        .execute(harness.store.pool())
+        .await
+        .expect("edit the table");
+    let national = harness
+        .call(
+            "GET",
+            "/api/v1/audit/verify",
+            &harness.bearer(Role::NationalAdmin),
+            None,
+        )
+        .await;
+    assert_eq!(national.json["status"], "broken", "{}", national.text);
+    let problem = national.json["problem"].as_str().expect("the problem");
+    assert!(
+        problem.contains("state is \"live\" in the table"),
+        "{problem}"
+    );
+    let officer = harness
+        .call(
+            "GET",
+            "/api/v1/audit/verify",
+            &harness.bearer(Role::ClinicalSafetyOfficer),
+            None,
+        )
+        .await;
+    assert_eq!(officer.json["status"], "broken");
+    assert!(officer.json["problem"].is_null(), "{}", officer.text);
+}

@@ -15,6 +15,26 @@ use vigil_server::ServerConfig;
 use vigil_server::config::TlsFiles;
 use vigil_store::Store;
 
+/// Serves the harness's store on a loopback port; abort the task to stop.
+async fn serve(
+    harness: &Harness,
+    config: ServerConfig,
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<Result<(), vigil_server::ServeError>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let server = tokio::spawn(vigil_server::serve_on(
+        listener,
+        harness.store.clone(),
+        config,
+    ));
+    (address, server)
+}
+
 /// Sends one HTTP/1.1 request over any stream and reads the whole answer.
 async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     stream: &mut S,
@@ -52,15 +72,7 @@ async fn https_is_served_with_the_configured_certificate_and_secure_cookies() {
     };
     let harness = Harness::with_config(config.clone()).await;
     harness.set_password(&user_name("a", Role::Viewer)).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    let server = tokio::spawn(vigil_server::serve_on(
-        listener,
-        harness.store.clone(),
-        config,
-    ));
+    let (address, server) = serve(&harness, config).await;
 
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
     roots
@@ -107,15 +119,7 @@ async fn https_is_served_with_the_configured_certificate_and_secure_cookies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_sign_in_records_the_client_address() {
     let harness = Harness::new().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    let server = tokio::spawn(vigil_server::serve_on(
-        listener,
-        harness.store.clone(),
-        ServerConfig::default(),
-    ));
+    let (address, server) = serve(&harness, ServerConfig::default()).await;
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
@@ -337,15 +341,7 @@ async fn a_request_that_stalls_times_out_in_the_error_shape() {
         ..ServerConfig::default()
     };
     let harness = Harness::with_config(config.clone()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    let server = tokio::spawn(vigil_server::serve_on(
-        listener,
-        harness.store.clone(),
-        config,
-    ));
+    let (address, server) = serve(&harness, config).await;
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
@@ -380,15 +376,7 @@ async fn a_trusted_proxy_names_the_client_and_an_untrusted_one_does_not() {
             ..ServerConfig::default()
         };
         let harness = Harness::with_config(config.clone()).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = listener.local_addr().expect("address");
-        let server = tokio::spawn(vigil_server::serve_on(
-            listener,
-            harness.store.clone(),
-            config,
-        ));
+        let (address, server) = serve(&harness, config).await;
         let mut stream = tokio::net::TcpStream::connect(address)
             .await
             .expect("connect");

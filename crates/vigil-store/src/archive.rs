@@ -3,7 +3,7 @@
 //! PostgreSQL) with ids and the chain intact.
 
 use serde::{Deserialize, Serialize};
-use vigil_audit::{RecordedHead, Verification, verify};
+use vigil_audit::{RecordedHead, StoredEntry, Verification, verify};
 
 use crate::StoreError;
 use crate::rows::{
@@ -63,27 +63,61 @@ impl Archive {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Verifies the archive's audit chain, and that its tables say what the
-    /// chain says, before anything is imported.
-    pub fn verify_chain(&self) -> Result<u64, StoreError> {
+    /// The archive's audit entries, as stored, and its recorded head.
+    pub fn chain(&self) -> (Vec<StoredEntry>, Option<RecordedHead>) {
         let head = self.audit_head.as_ref().map(|head| RecordedHead {
             sequence: u64::try_from(head.sequence).unwrap_or(u64::MAX),
             hash: head.hash.clone(),
         });
-        let entries = match verify(
-            self.audit_log.iter().map(AuditRow::to_stored_entry),
-            head.as_ref(),
-        ) {
-            Verification::Intact { entries, .. } => entries,
-            broken => {
-                return Err(StoreError::ImportRefused(format!(
-                    "the archive's audit trail is {broken}"
-                )));
-            }
-        };
-        crate::consistency::check_registry(self).map_err(|divergence| {
-            StoreError::ImportRefused(format!("in the archive, {divergence}"))
-        })?;
-        Ok(entries)
+        (
+            self.audit_log
+                .iter()
+                .map(AuditRow::to_stored_entry)
+                .collect(),
+            head,
+        )
+    }
+
+    /// The verdict on one snapshot of a database: `check_chain` judges the
+    /// chain (plainly, or against a trusted checkpoint; `Err` says why it
+    /// proves nothing); a registry without any trail is not proven; and an
+    /// intact chain must also describe the tables as they are. Every caller
+    /// that verifies — the command line, the API, an import — reads one
+    /// snapshot and judges it here.
+    pub fn audit_verdict(
+        &self,
+        check_chain: impl FnOnce(
+            Vec<StoredEntry>,
+            Option<&RecordedHead>,
+        ) -> Result<Verification, String>,
+    ) -> Result<Verification, String> {
+        let (entries, head) = self.chain();
+        let registry_is_empty = self.organisations.is_empty() && self.users.is_empty();
+        if entries.is_empty() && head.is_none() && !registry_is_empty {
+            return Err(
+                "the audit trail is empty but the registry is not: the trail was removed"
+                    .to_owned(),
+            );
+        }
+        let verification = check_chain(entries, head.as_ref())?;
+        if verification.is_intact() {
+            crate::consistency::check_registry(self)
+                .map_err(|divergence| divergence.to_string())?;
+        }
+        Ok(verification)
+    }
+
+    /// Verifies the archive's audit chain, and that its tables say what the
+    /// chain says, before anything is imported.
+    pub fn verify_chain(&self) -> Result<u64, StoreError> {
+        match self.audit_verdict(|entries, head| Ok(verify(entries, head))) {
+            Ok(Verification::Intact { entries, .. }) => Ok(entries),
+            Ok(broken) => Err(StoreError::ImportRefused(format!(
+                "the archive's audit trail is {broken}"
+            ))),
+            Err(problem) => Err(StoreError::ImportRefused(format!(
+                "in the archive, {problem}"
+            ))),
+        }
     }
 }

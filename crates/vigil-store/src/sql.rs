@@ -39,11 +39,7 @@ pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<(String, String)> {
                 event.event_id.as_str(),
                 event.case.as_str(),
                 crate::rows::stored_timestamp(event.occurred_at),
-                event
-                    .occurred_at
-                    .to_zoned(jiff::tz::TimeZone::UTC)
-                    .date()
-                    .to_string(),
+                vigil_monitor::utc_day(event.occurred_at).to_string(),
                 event.model_version.as_str(),
                 event.score,
                 event.decision.map(i64::from),
@@ -320,6 +316,56 @@ macro_rules! impl_sql_store {
             let payload = ::serde_json::json!({"id": user});
             append_audit(connection, context, "user.password", &format!("user:{user}"), &payload).await?;
             Ok(())
+        }
+
+        /// Inserts one evaluation row (new or imported) in the caller's transaction.
+        async fn insert_evaluation_row(
+            connection: &mut Connection,
+            row: &$crate::rows::EvaluationRow,
+        ) -> Result<(), ::sqlx::Error> {
+            ::sqlx::query(
+                "INSERT INTO evaluations (id, deployment_id, version_id, verdict, protocol, options, cases_sha256, cases_bytes, \
+                 result, report, created_by, created_at, audit_sequence) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(row.id)
+            .bind(row.deployment_id)
+            .bind(row.version_id)
+            .bind(&row.verdict)
+            .bind(&row.protocol)
+            .bind(&row.options)
+            .bind(&row.cases_sha256)
+            .bind(row.cases_bytes)
+            .bind(&row.result)
+            .bind(&row.report)
+            .bind(&row.created_by)
+            .bind(&row.created_at)
+            .bind(row.audit_sequence)
+            .execute(&mut *connection)
+            .await
+            .map(|_| ())
+        }
+
+        /// Inserts one pending sign-off row (new or imported) in the caller's
+        /// transaction.
+        async fn insert_pending_sign_off_row(
+            connection: &mut Connection,
+            row: &$crate::rows::PendingSignOffRow,
+        ) -> Result<(), ::sqlx::Error> {
+            ::sqlx::query(
+                "INSERT INTO pending_sign_offs (deployment_id, revision, to_state, user_name, role, signed_at, audit_sequence) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(row.deployment_id)
+            .bind(row.revision)
+            .bind(&row.to_state)
+            .bind(&row.user_name)
+            .bind(&row.role)
+            .bind(&row.signed_at)
+            .bind(row.audit_sequence)
+            .execute(&mut *connection)
+            .await
+            .map(|_| ())
         }
 
         /// One user by id, inside the caller's transaction.
@@ -642,19 +688,8 @@ macro_rules! impl_sql_store {
                         signed_at: stored_timestamp(context.at),
                         audit_sequence: sequence as i64,
                     };
-                    ::sqlx::query(
-                        "INSERT INTO pending_sign_offs (deployment_id, revision, to_state, user_name, role, signed_at, audit_sequence) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(row.deployment_id)
-                    .bind(row.revision)
-                    .bind(&row.to_state)
-                    .bind(&row.user_name)
-                    .bind(&row.role)
-                    .bind(&row.signed_at)
-                    .bind(row.audit_sequence)
-                    .execute(&mut *connection)
-                    .await
+                    insert_pending_sign_off_row(connection, &row)
+                        .await
                     .map_err(already_exists("sign-off", || format!(
                         "by {} as {} for deployment {deployment} → {to}", row.user_name, row.role
                     )))?;
@@ -708,27 +743,22 @@ macro_rules! impl_sql_store {
                         &payload,
                     )
                     .await?;
-                    ::sqlx::query(
-                        "INSERT INTO evaluations (id, deployment_id, version_id, verdict, protocol, options, cases_sha256, cases_bytes, \
-                         result, report, created_by, created_at, audit_sequence) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    )
-                    .bind(next_id)
-                    .bind(evaluation.deployment.0)
-                    .bind(current.version_id)
-                    .bind(&evaluation.verdict)
-                    .bind(&evaluation.protocol)
-                    .bind(&evaluation.options)
-                    .bind(&evaluation.cases_sha256)
-                    .bind(evaluation.cases_bytes)
-                    .bind(&evaluation.result)
-                    .bind(&evaluation.report)
-                    .bind(context.actor.name.as_str())
-                    .bind(stored_timestamp(context.at))
-                    .bind(sequence as i64)
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(database_error)?;
+                    let stored = $crate::rows::EvaluationRow {
+                        id: next_id,
+                        deployment_id: evaluation.deployment.0,
+                        version_id: current.version_id,
+                        verdict: evaluation.verdict.clone(),
+                        protocol: evaluation.protocol.clone(),
+                        options: evaluation.options.clone(),
+                        cases_sha256: evaluation.cases_sha256.clone(),
+                        cases_bytes: evaluation.cases_bytes,
+                        result: evaluation.result.clone(),
+                        report: evaluation.report.clone(),
+                        created_by: context.actor.name.as_str().to_owned(),
+                        created_at: stored_timestamp(context.at),
+                        audit_sequence: sequence as i64,
+                    };
+                    insert_evaluation_row(connection, &stored).await.map_err(database_error)?;
                     let row = ::sqlx::query(&format!("SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations WHERE id = $1"))
                         .bind(next_id)
                         .fetch_one(&mut *connection)
@@ -1651,43 +1681,10 @@ macro_rules! impl_sql_store {
                         .map_err(database_error)?;
                     }
                     for row in &archive.evaluations {
-                        ::sqlx::query(
-                            "INSERT INTO evaluations (id, deployment_id, version_id, verdict, protocol, options, cases_sha256, cases_bytes, \
-                             result, report, created_by, created_at, audit_sequence) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                        )
-                        .bind(row.id)
-                        .bind(row.deployment_id)
-                        .bind(row.version_id)
-                        .bind(&row.verdict)
-                        .bind(&row.protocol)
-                        .bind(&row.options)
-                        .bind(&row.cases_sha256)
-                        .bind(row.cases_bytes)
-                        .bind(&row.result)
-                        .bind(&row.report)
-                        .bind(&row.created_by)
-                        .bind(&row.created_at)
-                        .bind(row.audit_sequence)
-                        .execute(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
+                        insert_evaluation_row(connection, row).await.map_err(database_error)?;
                     }
                     for row in &archive.pending_sign_offs {
-                        ::sqlx::query(
-                            "INSERT INTO pending_sign_offs (deployment_id, revision, to_state, user_name, role, signed_at, audit_sequence) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        )
-                        .bind(row.deployment_id)
-                        .bind(row.revision)
-                        .bind(&row.to_state)
-                        .bind(&row.user_name)
-                        .bind(&row.role)
-                        .bind(&row.signed_at)
-                        .bind(row.audit_sequence)
-                        .execute(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
+                        insert_pending_sign_off_row(connection, row).await.map_err(database_error)?;
                     }
                     for row in &archive.audit_log {
                         insert_audit_row(connection, row).await?;

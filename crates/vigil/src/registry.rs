@@ -1579,58 +1579,28 @@ async fn execute(
             // One snapshot of everything: the chain, its head and the tables
             // it describes.
             let archive = store.export_archive().await?;
-            let entries: Vec<vigil_audit::StoredEntry> = archive
-                .audit_log
-                .iter()
-                .map(vigil_store::rows::AuditRow::to_stored_entry)
-                .collect();
-            let head = archive
-                .audit_head
-                .as_ref()
-                .map(|head| vigil_audit::RecordedHead {
-                    sequence: u64::try_from(head.sequence).unwrap_or(u64::MAX),
-                    hash: head.hash.clone(),
-                });
-            let registry_is_empty = archive.organisations.is_empty() && archive.users.is_empty();
-            let verification = if entries.is_empty() && head.is_none() && !registry_is_empty {
-                // The registry exists but its whole audit trail is gone.
-                Err(
-                    "the audit trail is empty but the registry is not: the trail was removed"
-                        .to_owned(),
-                )
-            } else {
-                match &checkpoint {
-                    Some(path) => {
-                        let trusted = public_key.as_deref().ok_or_else(|| {
-                            anyhow!("--checkpoint needs --public-key: a checkpoint proves nothing unless it is signed with a key you trust")
-                        })?;
-                        let checkpoint = Checkpoint::from_json(
-                            &std::fs::read_to_string(path)
-                                .with_context(|| format!("cannot read {}", path.display()))?,
-                        )?;
-                        verify_against_trusted_checkpoint(
-                            entries,
-                            head.as_ref(),
-                            &checkpoint,
-                            Some(trusted),
-                        )
+            let trusted_checkpoint = match &checkpoint {
+                Some(path) => {
+                    let trusted = public_key.clone().ok_or_else(|| {
+                        anyhow!("--checkpoint needs --public-key: a checkpoint proves nothing unless it is signed with a key you trust")
+                    })?;
+                    let read = Checkpoint::from_json(
+                        &std::fs::read_to_string(path)
+                            .with_context(|| format!("cannot read {}", path.display()))?,
+                    )?;
+                    Some((path.clone(), read, trusted))
+                }
+                None => None,
+            };
+            let verification = archive.audit_verdict(|entries, head| match &trusted_checkpoint {
+                Some((path, checkpoint, trusted)) => {
+                    verify_against_trusted_checkpoint(entries, head, checkpoint, Some(trusted))
                         .map_err(|error| {
                             format!("the checkpoint {} does not hold: {error}", path.display())
                         })
-                    }
-                    None => Ok(verify(entries, head.as_ref())),
                 }
-            };
-            // An intact chain must also describe the tables as they are.
-            let verification = match verification {
-                Ok(Verification::Intact { .. }) => {
-                    match vigil_store::consistency::check_registry(&archive) {
-                        Ok(()) => verification,
-                        Err(divergence) => Err(divergence.to_string()),
-                    }
-                }
-                other => other,
-            };
+                None => Ok(verify(entries, head)),
+            });
             let (intact, value, line) = match &verification {
                 Ok(Verification::Intact { entries, head }) => (
                     true,

@@ -173,7 +173,13 @@ pub async fn transition<S: Store>(
             user.user_name == pending.user_name
                 && user.role == pending.role
                 && !user.disabled
-                && scope.tree.is_within(&user.organisation, &trust)
+                && governance::check_within_trust(
+                    &scope.tree,
+                    &trust,
+                    user.user_name.as_str(),
+                    &user.organisation,
+                )
+                .is_ok()
         });
         let sign_off = SignOff {
             actor: pending.user_name,
@@ -467,25 +473,19 @@ pub async fn verify_audit<S: Store>(
     State(state): AppStateOf<S>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<AuditVerification>, ApiError> {
-    let trail = state.store.audit_trail().await?;
-    let registry_is_empty = trail.registry_is_empty;
-    let count = trail.entries.len() as u64;
-    let verification = verify(trail.entries, trail.head.as_ref());
-    let (intact, entries, head, problem) = match verification {
-        Verification::Broken { .. } => (false, count, None, Some(verification.to_string())),
-        Verification::Intact { entries, .. } if entries == 0 && !registry_is_empty => (
+    // One snapshot: the chain and the tables it describes, judged together.
+    let archive = state.store.export_archive().await?;
+    let (intact, entries, head, problem) = match archive
+        .audit_verdict(|entries, head| Ok(verify(entries, head)))
+    {
+        Ok(Verification::Intact { entries, head }) => (true, entries, Some(head.to_hex()), None),
+        Ok(broken) => (
             false,
-            0,
+            archive.audit_log.len() as u64,
             None,
-            Some("the audit trail is empty but the registry is not".to_owned()),
+            Some(broken.to_string()),
         ),
-        Verification::Intact { entries, head } => {
-            let archive = state.store.export_archive().await?;
-            match vigil_store::consistency::check_registry(&archive) {
-                Ok(()) => (true, entries, Some(head.to_hex()), None),
-                Err(divergence) => (false, entries, None, Some(divergence.to_string())),
-            }
-        }
+        Err(problem) => (false, archive.audit_log.len() as u64, None, Some(problem)),
     };
     let national = principal.actor.role == vigil_domain::Role::NationalAdmin;
     Ok(Json(AuditVerification {
