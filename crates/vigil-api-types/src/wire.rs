@@ -453,8 +453,44 @@ pub struct IngestResult {
     pub duplicates: u64,
 }
 
+/// What storing a batch of outcomes did. A resent outcome (same case and
+/// source, same content) counts as a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OutcomeIngestResult {
+    pub batch: i64,
+    pub received: u64,
+    pub stored: u64,
+    pub duplicates: u64,
+    /// Stored events whose counts changed with these outcomes.
+    pub events_updated: u64,
+}
+
+/// A day's events counted against the outcomes of their cases (the ground
+/// truth is the most authoritative source: pathology, follow-up, report,
+/// reader).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OutcomeCountsView {
+    /// Events whose case has a ground truth.
+    pub labelled: u64,
+    /// Of those, events whose case is positive.
+    pub positives: u64,
+    pub true_positives: u64,
+    pub false_positives: u64,
+    pub true_negatives: u64,
+    pub false_negatives: u64,
+    /// Scores of events whose case is positive, in 100 bins over [0, 1].
+    pub positive_scores: Vec<u64>,
+    /// Scores of events whose case is negative, in 100 bins.
+    pub negative_scores: Vec<u64>,
+    /// Events a reader reviewed (agreement known) and those where the
+    /// reader disagreed with the tool.
+    pub reader_reviewed: u64,
+    pub reader_disagreed: u64,
+}
+
 /// The counts of one day's events of one model version: events, a 20-bin
-/// score histogram over [0, 1], decisions, and metadata category counts.
+/// score histogram over [0, 1], decisions, metadata category counts, and
+/// what the outcomes recorded so far say of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DayAggregateView {
     /// YYYY-MM-DD, the UTC date of `occurred_at`.
@@ -469,4 +505,5 @@ pub struct DayAggregateView {
     /// For each categorical field, the count of each value.
     #[schema(value_type = Object)]
     pub categories: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    pub outcomes: OutcomeCountsView,
 }

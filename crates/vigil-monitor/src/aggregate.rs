@@ -16,9 +16,16 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
+use crate::outcomes::CaseTruth;
 
 /// The number of equal-width score bins over [0, 1].
 pub const SCORE_BINS: usize = 20;
+
+/// The number of equal-width score bins over [0, 1] for events whose case
+/// has a ground truth: finer than [`SCORE_BINS`], since the ROC AUC of the
+/// binned scores is what a rule reads (and it can only fall short of the
+/// AUC of the exact scores by the pairs that fall in one bin).
+pub const LABELLED_SCORE_BINS: usize = 100;
 
 /// The most distinct values kept per categorical field and day; further
 /// values are counted under [`OTHER_VALUES`], so that a free-text field
@@ -63,6 +70,54 @@ pub struct DayAggregate {
     /// For each categorical field (`scanner_manufacturer`, `scanner_model`,
     /// `protocol`, `age_band`, `sex`, `site`), the count of each value seen.
     pub categories: BTreeMap<String, BTreeMap<String, u64>>,
+    /// What the outcomes recorded so far say of these events.
+    #[serde(default)]
+    pub outcomes: OutcomeCounts,
+}
+
+/// The day's events counted against the outcomes of their cases. An
+/// outcome that arrives late changes the day of the event it concerns,
+/// not the day it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OutcomeCounts {
+    /// Events whose case has a ground truth.
+    pub labelled: u64,
+    /// Of those, the events whose case is positive.
+    pub positives: u64,
+    /// Events with both a decision and a ground truth, by agreement.
+    pub true_positives: u64,
+    pub false_positives: u64,
+    pub true_negatives: u64,
+    pub false_negatives: u64,
+    /// Scores of events whose case is positive, in
+    /// [`LABELLED_SCORE_BINS`] bins.
+    pub positive_scores: Vec<u64>,
+    /// Scores of events whose case is negative.
+    pub negative_scores: Vec<u64>,
+    /// Events whose case a reader reviewed with a known agreement, and
+    /// those where the reader disagreed with the tool.
+    pub reader_reviewed: u64,
+    pub reader_disagreed: u64,
+}
+
+/// What an aggregate needs of a stored event to count it against its
+/// case's outcomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSummary {
+    pub key: DayKey,
+    pub score: Option<f64>,
+    pub decision: Option<bool>,
+}
+
+/// Stored aggregates that cannot hold the events they are said to count:
+/// taking an event's outcome away would make a count negative.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the day aggregate of {day} ({model_version}) does not hold the outcome counts it is asked to give back"
+)]
+pub struct InconsistentAggregate {
+    pub day: Date,
+    pub model_version: String,
 }
 
 /// The day an event belongs to: the UTC date of when it occurred. The
@@ -71,13 +126,120 @@ pub fn utc_day(at: jiff::Timestamp) -> Date {
     at.to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
-/// The bin of a score in [0, 1].
+/// The bin of a score in [0, 1] among [`SCORE_BINS`].
 pub fn score_bin(score: f64) -> usize {
-    let scaled = (score * SCORE_BINS as f64).floor();
+    bin_of(score, SCORE_BINS)
+}
+
+/// The bin of a score in [0, 1] among `bins` equal bins, the last closed.
+pub fn bin_of(score: f64, bins: usize) -> usize {
+    let scaled = (score * bins as f64).floor();
     if scaled.is_nan() || scaled < 0.0 {
         0
     } else {
-        (scaled as usize).min(SCORE_BINS - 1)
+        (scaled as usize).min(bins - 1)
+    }
+}
+
+impl OutcomeCounts {
+    /// No outcome counted, with both score histograms at their full length.
+    pub fn empty() -> Self {
+        OutcomeCounts {
+            positive_scores: vec![0; LABELLED_SCORE_BINS],
+            negative_scores: vec![0; LABELLED_SCORE_BINS],
+            ..OutcomeCounts::default()
+        }
+    }
+
+    /// Both score histograms at (at least) their full length.
+    fn size_histograms(&mut self) {
+        for histogram in [&mut self.positive_scores, &mut self.negative_scores] {
+            if histogram.len() < LABELLED_SCORE_BINS {
+                histogram.resize(LABELLED_SCORE_BINS, 0);
+            }
+        }
+    }
+
+    /// Adds (`sign` = 1) or takes away (`sign` = -1) one event of the given
+    /// score and decision counted against its case's truth. Returns false,
+    /// changing nothing, when taking away would make a count negative.
+    fn count(
+        &mut self,
+        score: Option<f64>,
+        decision: Option<bool>,
+        truth: &CaseTruth,
+        add: bool,
+    ) -> bool {
+        let mut changed = self.clone();
+        changed.size_histograms();
+        let step = |count: &mut u64| -> bool {
+            if add {
+                *count += 1;
+                true
+            } else if let Some(less) = count.checked_sub(1) {
+                *count = less;
+                true
+            } else {
+                false
+            }
+        };
+        let mut fine = true;
+        if let Some(label) = truth.label {
+            fine &= step(&mut changed.labelled);
+            if label {
+                fine &= step(&mut changed.positives);
+            }
+            if let Some(decision) = decision {
+                fine &= step(match (decision, label) {
+                    (true, true) => &mut changed.true_positives,
+                    (true, false) => &mut changed.false_positives,
+                    (false, false) => &mut changed.true_negatives,
+                    (false, true) => &mut changed.false_negatives,
+                });
+            }
+            if let Some(score) = score {
+                let histogram = if label {
+                    &mut changed.positive_scores
+                } else {
+                    &mut changed.negative_scores
+                };
+                fine &= step(&mut histogram[bin_of(score, LABELLED_SCORE_BINS)]);
+            }
+        }
+        if let Some(agrees) = truth.reader_agreement(decision) {
+            fine &= step(&mut changed.reader_reviewed);
+            if !agrees {
+                fine &= step(&mut changed.reader_disagreed);
+            }
+        }
+        if fine {
+            *self = changed;
+        }
+        fine
+    }
+
+    /// Adds another day's outcome counts to these.
+    pub fn merge(&mut self, other: &OutcomeCounts) {
+        self.labelled += other.labelled;
+        self.positives += other.positives;
+        self.true_positives += other.true_positives;
+        self.false_positives += other.false_positives;
+        self.true_negatives += other.true_negatives;
+        self.false_negatives += other.false_negatives;
+        self.size_histograms();
+        for (mine, theirs) in [
+            (&mut self.positive_scores, &other.positive_scores),
+            (&mut self.negative_scores, &other.negative_scores),
+        ] {
+            if mine.len() < theirs.len() {
+                mine.resize(theirs.len(), 0);
+            }
+            for (mine, theirs) in mine.iter_mut().zip(theirs) {
+                *mine += theirs;
+            }
+        }
+        self.reader_reviewed += other.reader_reviewed;
+        self.reader_disagreed += other.reader_disagreed;
     }
 }
 
@@ -86,6 +248,7 @@ impl DayAggregate {
     pub fn empty() -> Self {
         DayAggregate {
             score_histogram: vec![0; SCORE_BINS],
+            outcomes: OutcomeCounts::empty(),
             ..DayAggregate::default()
         }
     }
@@ -127,6 +290,11 @@ impl DayAggregate {
         }
     }
 
+    /// Counts one event against its case's outcomes.
+    pub fn add_outcome(&mut self, score: Option<f64>, decision: Option<bool>, truth: &CaseTruth) {
+        self.outcomes.count(score, decision, truth, true);
+    }
+
     /// Adds another aggregate's counts to this one.
     pub fn merge(&mut self, other: &DayAggregate) {
         self.events += other.events;
@@ -148,12 +316,56 @@ impl DayAggregate {
                 count_value(mine, value, *count);
             }
         }
+        self.outcomes.merge(&other.outcomes);
     }
+}
+
+/// Applies a change in what the outcomes say of a case (`before` →
+/// `after`) to the aggregates of the days of its `events`, which must all
+/// be present in `aggregates`: each event is taken away as counted under
+/// `before` and counted again under `after`. All or nothing: on an
+/// [`InconsistentAggregate`] the aggregates may be partly changed and must
+/// be discarded (the store's transaction is rolled back).
+pub fn apply_outcome_change(
+    aggregates: &mut BTreeMap<DayKey, DayAggregate>,
+    events: &[EventSummary],
+    before: &CaseTruth,
+    after: &CaseTruth,
+) -> Result<(), InconsistentAggregate> {
+    if before == after {
+        return Ok(());
+    }
+    for event in events {
+        let inconsistent = || InconsistentAggregate {
+            day: event.key.day,
+            model_version: event.key.model_version.clone(),
+        };
+        let aggregate = aggregates.get_mut(&event.key).ok_or_else(inconsistent)?;
+        if !aggregate
+            .outcomes
+            .count(event.score, event.decision, before, false)
+        {
+            return Err(inconsistent());
+        }
+        aggregate
+            .outcomes
+            .count(event.score, event.decision, after, true);
+    }
+    Ok(())
 }
 
 /// The aggregates of a set of events, by day and model version.
 pub fn aggregate_by_day<'a>(
     events: impl IntoIterator<Item = &'a Event>,
+) -> BTreeMap<DayKey, DayAggregate> {
+    aggregate_with_outcomes(events, |_| None)
+}
+
+/// The aggregates of a set of events, each counted against its case's
+/// outcomes as `truth_of` gives them.
+pub fn aggregate_with_outcomes<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+    truth_of: impl Fn(&Event) -> Option<CaseTruth>,
 ) -> BTreeMap<DayKey, DayAggregate> {
     let mut aggregates: BTreeMap<DayKey, DayAggregate> = BTreeMap::new();
     for event in events {
@@ -161,10 +373,11 @@ pub fn aggregate_by_day<'a>(
             day: utc_day(event.occurred_at),
             model_version: event.model_version.clone(),
         };
-        aggregates
-            .entry(key)
-            .or_insert_with(DayAggregate::empty)
-            .add(event);
+        let aggregate = aggregates.entry(key).or_insert_with(DayAggregate::empty);
+        aggregate.add(event);
+        if let Some(truth) = truth_of(event) {
+            aggregate.add_outcome(event.score, event.decision, &truth);
+        }
     }
     aggregates
 }
@@ -260,6 +473,50 @@ mod tests {
     }
 
     #[test]
+    fn taking_away_an_outcome_that_was_never_counted_is_refused() {
+        let events = [event(1, Some(0.9), Some(true), 2, None)];
+        let mut aggregates = aggregate_by_day(&events);
+        let counted_before = aggregates.clone();
+        let summary = EventSummary {
+            key: aggregates.keys().next().expect("a day").clone(),
+            score: Some(0.9),
+            decision: Some(true),
+        };
+        let positive = CaseTruth {
+            label: Some(true),
+            ..CaseTruth::default()
+        };
+        let refused = apply_outcome_change(
+            &mut aggregates,
+            std::slice::from_ref(&summary),
+            &positive,
+            &CaseTruth::default(),
+        );
+        assert!(refused.is_err());
+        assert_eq!(
+            aggregates, counted_before,
+            "a refused change changes nothing"
+        );
+        apply_outcome_change(
+            &mut aggregates,
+            &[summary],
+            &CaseTruth::default(),
+            &positive,
+        )
+        .expect("consistent");
+        let outcomes = &aggregates.values().next().expect("a day").outcomes;
+        assert_eq!(
+            (
+                outcomes.labelled,
+                outcomes.positives,
+                outcomes.true_positives
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(outcomes.positive_scores[90], 1);
+    }
+
+    #[test]
     fn the_day_is_the_utc_date() {
         let mut late = event(1, Some(0.5), None, 1, None);
         late.occurred_at = "2026-06-01T00:30:00+01:00".parse().expect("time");
@@ -303,7 +560,46 @@ mod tests {
         total
     }
 
+    fn arbitrary_truth() -> impl Strategy<Value = CaseTruth> {
+        (
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+        )
+            .prop_map(|(label, reader_label, reader_agrees)| CaseTruth {
+                label,
+                reader_label,
+                reader_agrees,
+            })
+    }
+
     proptest! {
+        #[test]
+        fn late_outcomes_change_the_days_of_their_events_as_if_known_from_the_start(
+            events in arbitrary_events(),
+            before in proptest::collection::vec(arbitrary_truth(), 7),
+            after in proptest::collection::vec(arbitrary_truth(), 7),
+        ) {
+            // Events share one of seven cases by their index.
+            let case_of = |event: &Event| event.event_id[1..].parse::<usize>().expect("index") % 7;
+            let mut aggregates = aggregate_with_outcomes(&events, |event| Some(before[case_of(event)]));
+            for case in 0..7 {
+                let summaries: Vec<EventSummary> = events
+                    .iter()
+                    .filter(|event| case_of(event) == case)
+                    .map(|event| EventSummary {
+                        key: DayKey { day: utc_day(event.occurred_at), model_version: event.model_version.clone() },
+                        score: event.score,
+                        decision: event.decision,
+                    })
+                    .collect();
+                apply_outcome_change(&mut aggregates, &summaries, &before[case], &after[case])
+                    .expect("consistent");
+            }
+            let known_from_the_start = aggregate_with_outcomes(&events, |event| Some(after[case_of(event)]));
+            prop_assert_eq!(aggregates, known_from_the_start);
+        }
+
         #[test]
         fn aggregates_of_parts_merge_into_the_aggregate_of_the_whole(
             events in arbitrary_events(),

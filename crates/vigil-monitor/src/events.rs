@@ -16,49 +16,24 @@
 //! | `sex` | female/male/other/unknown (F/M/O/U) | optional |
 //! | `site` | organisation code | optional |
 //!
-//! NDJSON is one JSON object a line (blank lines are skipped); CSV has a
-//! header row naming these columns. An unknown field or column is an error,
-//! so that a misspelt one is not silently ignored; an empty CSV cell or a
-//! JSON `null` is absent. Rows are numbered from 1 in the order they appear.
-//! Every problem is named by row and field (the first [`LISTED_ERRORS`] are
-//! listed, and the total is counted). No value a row sent as text is ever
-//! repeated in a message — a misaligned column may put an identifier
-//! anywhere — only numbers that were read as numbers, and names of fields or
-//! columns that look like field names.
+//! NDJSON is one JSON object a line; CSV has a header row naming these
+//! columns. The rules every batch follows (unknown fields refused, rows
+//! numbered from 1, problems named by row and field, no text a row sent
+//! repeated in a message) are those of [`crate::rows`].
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use vigil_domain::{Code, IdentifierKind, Pseudonym, PseudonymKey, is_pseudonym, pseudonymise};
+use vigil_domain::{Code, IdentifierKind, Pseudonym, PseudonymKey, pseudonymise};
 
-/// The most rows a batch may have.
-pub const MAXIMUM_ROWS: usize = 100_000;
-/// The most row errors listed in an answer; the rest are counted.
-pub const LISTED_ERRORS: usize = 20;
-/// The longest text field.
-pub const MAXIMUM_TEXT: usize = 256;
+pub use crate::rows::{
+    BatchError, EARLIEST_YEAR, EventFormat, FUTURE_TOLERANCE_SECONDS, LISTED_ERRORS, MAXIMUM_ROWS,
+    MAXIMUM_TEXT, RowError,
+};
+use crate::rows::{Problems, Raw, Values};
+
 /// The longest event id.
 pub const MAXIMUM_EVENT_ID: usize = 128;
-/// How far after its arrival an event may say it occurred (clock skew).
-pub const FUTURE_TOLERANCE_SECONDS: i64 = 300;
-/// The earliest year an event may say it occurred in.
-pub const EARLIEST_YEAR: i16 = 2000;
-
-/// A field or column name as it may appear in a message: only if it looks
-/// like a field name (lower-case letters, digits and `_`, at most 32), since
-/// a headerless CSV's first row or a misplaced value could be an identifier.
-fn shown_name(name: &str) -> String {
-    let looks_like_a_name = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
-    if looks_like_a_name {
-        format!("{name:?}")
-    } else {
-        "(a name that is not a field name, not shown)".to_owned()
-    }
-}
 
 /// The fields an event may have, in the order of the module's table.
 pub const FIELDS: [&str; 14] = [
@@ -77,34 +52,6 @@ pub const FIELDS: [&str; 14] = [
     "sex",
     "site",
 ];
-
-/// How a batch is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventFormat {
-    /// One JSON object a line (`application/x-ndjson`).
-    Ndjson,
-    /// A header row and one row an event (`text/csv`).
-    Csv,
-}
-
-impl EventFormat {
-    /// The format of a `Content-Type`, if it is one of the two.
-    pub fn from_content_type(content_type: &str) -> Option<EventFormat> {
-        let media = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match media.as_str() {
-            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
-                Some(EventFormat::Ndjson)
-            }
-            "text/csv" => Some(EventFormat::Csv),
-            _ => None,
-        }
-    }
-}
 
 /// The patient's recorded sex, as acquisition metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -171,85 +118,6 @@ pub struct EventBatch {
     pub events: Vec<Event>,
 }
 
-/// One problem with one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
-    /// 1 for the first row.
-    pub row: usize,
-    /// The field concerned, if one is.
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl std::fmt::Display for RowError {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.field {
-            Some(field) => write!(formatter, "row {}: \"{field}\" {}", self.row, self.message),
-            None => write!(formatter, "row {}: {}", self.row, self.message),
-        }
-    }
-}
-
-/// Why a batch was refused; nothing of it is stored.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BatchError {
-    #[error("the batch holds no event")]
-    Empty,
-    #[error("the batch has more than {MAXIMUM_ROWS} rows; send at most {MAXIMUM_ROWS} at a time")]
-    TooManyRows,
-    #[error("the CSV header {0}")]
-    Header(String),
-    #[error("{total} problem{} in the batch; nothing was stored. {}", if *.total == 1 { "" } else { "s" }, list(.errors, *.total))]
-    Rows {
-        /// The first [`LISTED_ERRORS`] problems.
-        errors: Vec<RowError>,
-        /// How many there are in all.
-        total: usize,
-    },
-}
-
-fn list(errors: &[RowError], total: usize) -> String {
-    let mut text = errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    if total > errors.len() {
-        text.push_str(&format!("; and {} more", total - errors.len()));
-    }
-    text
-}
-
-/// A value as it arrived, before its field's rule is applied.
-#[derive(Debug, Clone, PartialEq)]
-enum Raw<'a> {
-    Text(&'a str),
-    Number(f64),
-    Bool(bool),
-    /// A JSON array or object: never valid for an event field.
-    Nested,
-}
-
-/// Collects the problems of a batch, listing the first few.
-#[derive(Debug, Default)]
-struct Problems {
-    listed: Vec<RowError>,
-    total: usize,
-}
-
-impl Problems {
-    fn add(&mut self, row: usize, field: Option<&str>, message: impl Into<String>) {
-        self.total += 1;
-        if self.listed.len() < LISTED_ERRORS {
-            self.listed.push(RowError {
-                row,
-                field: field.map(str::to_owned),
-                message: message.into(),
-            });
-        }
-    }
-}
-
 /// Reads and validates a whole batch. `key` pseudonymises case
 /// identifiers (without one, only pseudonyms are accepted); `received_at`
 /// bounds how late `occurred_at` may be.
@@ -262,8 +130,15 @@ pub fn parse_batch(
     let mut problems = Problems::default();
     let mut events = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut accept = |row: usize, event: Option<Event>, problems: &mut Problems| {
-        if let Some(event) = event {
+    crate::rows::read_rows(
+        bytes,
+        format,
+        &FIELDS,
+        &mut problems,
+        |row, value, problems| {
+            let Some(event) = validate(row, value, key, received_at, problems) else {
+                return;
+            };
             if let Some(first) = seen.get(&event.event_id) {
                 problems.add(
                     row,
@@ -274,371 +149,50 @@ pub fn parse_batch(
                 seen.insert(event.event_id.clone(), row);
                 events.push(event);
             }
-        }
-    };
-    match format {
-        EventFormat::Ndjson => {
-            let mut row = 0;
-            for line in bytes.split(|byte| *byte == b'\n') {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                row += 1;
-                if row > MAXIMUM_ROWS {
-                    return Err(BatchError::TooManyRows);
-                }
-                let event = ndjson_row(line, row, key, received_at, &mut problems);
-                accept(row, event, &mut problems);
-            }
-        }
-        EventFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .flexible(false)
-                .from_reader(bytes);
-            let header = reader
-                .headers()
-                .map_err(|error| BatchError::Header(format!("cannot be read: {error}")))?
-                .clone();
-            let mut columns = Vec::with_capacity(header.len());
-            for name in header.iter() {
-                let name = name.trim();
-                match FIELDS.iter().find(|field| **field == name) {
-                    Some(field) if columns.contains(field) => {
-                        return Err(BatchError::Header(format!(
-                            "names the column {} twice",
-                            shown_name(name)
-                        )));
-                    }
-                    Some(field) => columns.push(*field),
-                    None => {
-                        return Err(BatchError::Header(format!(
-                            "names the unknown column {}; the columns are: {} (is the header row missing?)",
-                            shown_name(name),
-                            FIELDS.join(", ")
-                        )));
-                    }
-                }
-            }
-            let mut record = csv::StringRecord::new();
-            let mut row = 0;
-            loop {
-                match reader.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(error) => {
-                        problems.add(row + 1, None, format!("cannot be read as CSV: {error}"));
-                        break;
-                    }
-                }
-                row += 1;
-                if row > MAXIMUM_ROWS {
-                    return Err(BatchError::TooManyRows);
-                }
-                let value = |field: &str| -> Option<Raw<'_>> {
-                    let index = columns.iter().position(|column| *column == field)?;
-                    let text = record.get(index)?.trim();
-                    (!text.is_empty()).then_some(Raw::Text(text))
-                };
-                let event = validate(row, &value, key, received_at, &mut problems);
-                accept(row, event, &mut problems);
-            }
-        }
-    }
-    if problems.total > 0 {
-        return Err(BatchError::Rows {
-            errors: problems.listed,
-            total: problems.total,
-        });
-    }
-    if events.is_empty() {
-        return Err(BatchError::Empty);
-    }
+        },
+    )?;
+    let events = problems.finish(events)?;
     Ok(EventBatch { events })
 }
 
-/// The start of the error a line with a repeated key gives.
-const REPEATED_KEY: &str = "a field is given twice";
-
-/// One NDJSON line: an object whose keys are all different (serde_json's
-/// own map keeps the last of two equal keys, silently), or anything else.
-enum Line {
-    Object(serde_json::Map<String, serde_json::Value>),
-    Other,
-}
-
-impl<'de> serde::Deserialize<'de> for Line {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LineVisitor;
-
-        impl<'de> serde::de::Visitor<'de> for LineVisitor {
-            type Value = Line;
-
-            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                formatter.write_str("a JSON value")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut access: A,
-            ) -> Result<Line, A::Error> {
-                let mut object = serde_json::Map::new();
-                while let Some(key) = access.next_key::<String>()? {
-                    let value: serde_json::Value = access.next_value()?;
-                    if object.insert(key, value).is_some() {
-                        return Err(serde::de::Error::custom(REPEATED_KEY));
-                    }
-                }
-                Ok(Line::Object(object))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut access: A,
-            ) -> Result<Line, A::Error> {
-                while access.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Line::Other)
-            }
-
-            fn visit_bool<E>(self, _: bool) -> Result<Line, E> {
-                Ok(Line::Other)
-            }
-
-            fn visit_i64<E>(self, _: i64) -> Result<Line, E> {
-                Ok(Line::Other)
-            }
-
-            fn visit_u64<E>(self, _: u64) -> Result<Line, E> {
-                Ok(Line::Other)
-            }
-
-            fn visit_f64<E>(self, _: f64) -> Result<Line, E> {
-                Ok(Line::Other)
-            }
-
-            fn visit_str<E>(self, _: &str) -> Result<Line, E> {
-                Ok(Line::Other)
-            }
-
-            fn visit_unit<E>(self) -> Result<Line, E> {
-                Ok(Line::Other)
-            }
-        }
-
-        deserializer.deserialize_any(LineVisitor)
-    }
-}
-
-/// Reads one NDJSON line into an event, or records why not.
-fn ndjson_row(
-    line: &[u8],
-    row: usize,
-    key: Option<&PseudonymKey>,
-    received_at: Timestamp,
-    problems: &mut Problems,
-) -> Option<Event> {
-    let object: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(line) {
-        Ok(Line::Object(object)) => object,
-        Ok(Line::Other) => {
-            problems.add(row, None, "is not a JSON object");
-            return None;
-        }
-        Err(error) if error.to_string().starts_with(REPEATED_KEY) => {
-            problems.add(row, None, "names a field twice; each field is given once");
-            return None;
-        }
-        Err(error) => {
-            problems.add(row, None, format!("is not valid JSON: {error}"));
-            return None;
-        }
-    };
-    let mut unknown = false;
-    for name in object.keys() {
-        if !FIELDS.contains(&name.as_str()) {
-            unknown = true;
-            problems.add(
-                row,
-                None,
-                format!(
-                    "names the unknown field {}; the fields are: {}",
-                    shown_name(name),
-                    FIELDS.join(", ")
-                ),
-            );
-        }
-    }
-    if unknown {
-        return None;
-    }
-    let value = |field: &str| -> Option<Raw<'_>> {
-        match object.get(field)? {
-            serde_json::Value::Null => None,
-            serde_json::Value::String(text) => Some(Raw::Text(text.as_str())),
-            serde_json::Value::Number(number) => {
-                Some(Raw::Number(number.as_f64().unwrap_or(f64::NAN)))
-            }
-            serde_json::Value::Bool(flag) => Some(Raw::Bool(*flag)),
-            serde_json::Value::Array(_) | serde_json::Value::Object(_) => Some(Raw::Nested),
-        }
-    };
-    validate(row, &value, key, received_at, problems)
-}
-
 /// Applies every field's rule to one row.
-fn validate<'a>(
+fn validate(
     row: usize,
-    value: &dyn Fn(&str) -> Option<Raw<'a>>,
+    value: Values<'_, '_>,
     key: Option<&PseudonymKey>,
     received_at: Timestamp,
     problems: &mut Problems,
 ) -> Option<Event> {
+    use crate::rows::{case, flag, number, text, time};
     let before = problems.total;
-    let mut text = |field: &str, required: bool, maximum: usize| -> Option<String> {
-        match value(field) {
-            None if required => {
-                problems.add(row, Some(field), "is missing");
-                None
-            }
-            None => None,
-            Some(Raw::Text(text)) => {
-                let text = text.trim();
-                if text.is_empty() && required {
-                    problems.add(row, Some(field), "is empty");
-                    None
-                } else if text.chars().count() > maximum {
-                    problems.add(
-                        row,
-                        Some(field),
-                        format!("is longer than {maximum} characters"),
-                    );
-                    None
-                } else if text.chars().any(char::is_control) {
-                    problems.add(row, Some(field), "holds a control character");
-                    None
-                } else {
-                    (!text.is_empty()).then(|| text.to_owned())
-                }
-            }
-            Some(Raw::Number(number)) => {
-                problems.add(
-                    row,
-                    Some(field),
-                    format!("is the number {number}; text is expected"),
-                );
-                None
-            }
-            Some(Raw::Bool(_) | Raw::Nested) => {
-                problems.add(row, Some(field), "is not text");
-                None
-            }
+    let event_id = text(row, value, "event_id", true, MAXIMUM_EVENT_ID, problems).map(|event_id| {
+        match key {
+            // A feed's event id may be an accession number: with the
+            // Trust's key, only its keyed hash is kept.
+            Some(key) => pseudonymise(key, IdentifierKind::EventId, &event_id)
+                .map(String::from)
+                .unwrap_or(event_id),
+            None => event_id,
         }
-    };
-    let event_id = text("event_id", true, MAXIMUM_EVENT_ID).map(|event_id| match key {
-        // A feed's event id may be an accession number: with the Trust's key,
-        // only its keyed hash is kept.
-        Some(key) => pseudonymise(key, IdentifierKind::EventId, &event_id)
-            .map(String::from)
-            .unwrap_or(event_id),
-        None => event_id,
     });
-    let model_version = text("model_version", true, MAXIMUM_TEXT);
-    let scanner_manufacturer = text("scanner_manufacturer", false, MAXIMUM_TEXT);
-    let scanner_model = text("scanner_model", false, MAXIMUM_TEXT);
-    let protocol = text("protocol", false, MAXIMUM_TEXT);
-    let age_band = text("age_band", false, MAXIMUM_TEXT);
-    let case = match value("case_id") {
-        None => {
-            problems.add(row, Some("case_id"), "is missing");
-            None
-        }
-        Some(Raw::Text(raw)) if is_pseudonym(raw.trim()) => Pseudonym::parse(raw).ok(),
-        // The identifier is never repeated in a message.
-        Some(Raw::Text(raw)) => match key {
-            None => {
-                problems.add(
-                    row,
-                    Some("case_id"),
-                    "is not a pseudonym, and this server holds no key to make one: send pseudonyms (psn:…), or configure the Trust's key",
-                );
-                None
-            }
-            Some(key) => match pseudonymise(key, IdentifierKind::Accession, raw) {
-                Ok(pseudonym) => Some(pseudonym),
-                Err(_) => {
-                    problems.add(row, Some("case_id"), "is empty");
-                    None
-                }
-            },
-        },
-        Some(_) => {
-            problems.add(row, Some("case_id"), "is not text");
-            None
-        }
-    };
-    let occurred_at = match value("occurred_at") {
-        None => {
-            problems.add(row, Some("occurred_at"), "is missing");
-            None
-        }
-        Some(Raw::Text(raw)) => match raw.trim().parse::<Timestamp>() {
-            Ok(at) if crate::aggregate::utc_day(at).year() < EARLIEST_YEAR => {
-                problems.add(
-                    row,
-                    Some("occurred_at"),
-                    format!("is before {EARLIEST_YEAR}"),
-                );
-                None
-            }
-            Ok(at) if at.as_second() > received_at.as_second() + FUTURE_TOLERANCE_SECONDS => {
-                problems.add(
-                    row,
-                    Some("occurred_at"),
-                    format!("{at} is after the batch arrived ({received_at})"),
-                );
-                None
-            }
-            Ok(at) => Some(at),
-            Err(_) => {
-                problems.add(
-                    row,
-                    Some("occurred_at"),
-                    "is not an RFC 3339 time such as 2026-11-30T09:15:00Z",
-                );
-                None
-            }
-        },
-        Some(_) => {
-            problems.add(row, Some("occurred_at"), "is not text");
-            None
-        }
-    };
-    let mut number = |field: &str| -> Option<f64> {
-        let parsed = match value(field)? {
-            Raw::Number(number) => Some(number),
-            Raw::Text(raw) => match raw.trim().parse::<f64>() {
-                Ok(number) => Some(number),
-                Err(_) => {
-                    problems.add(row, Some(field), "is not a number");
-                    return None;
-                }
-            },
-            Raw::Bool(_) | Raw::Nested => {
-                problems.add(row, Some(field), "is not a number");
-                return None;
-            }
-        };
-        parsed.filter(|number| {
-            let finite = number.is_finite();
-            if !finite {
-                problems.add(row, Some(field), "is not a finite number");
-            }
-            finite
-        })
-    };
+    let model_version = text(row, value, "model_version", true, MAXIMUM_TEXT, problems);
+    let scanner_manufacturer = text(
+        row,
+        value,
+        "scanner_manufacturer",
+        false,
+        MAXIMUM_TEXT,
+        problems,
+    );
+    let scanner_model = text(row, value, "scanner_model", false, MAXIMUM_TEXT, problems);
+    let protocol = text(row, value, "protocol", false, MAXIMUM_TEXT, problems);
+    let age_band = text(row, value, "age_band", false, MAXIMUM_TEXT, problems);
+    let case = case(row, value, key, problems);
+    let occurred_at = time(row, value, "occurred_at", received_at, problems);
     // -0.0 is stored as 0 by one database and as -0 by the other.
-    let score = number("score").map(|score| score + 0.0);
-    let slice_thickness_mm = number("slice_thickness_mm");
-    let kvp = number("kvp");
+    let score = number(row, value, "score", problems).map(|score| score + 0.0);
+    let slice_thickness_mm = number(row, value, "slice_thickness_mm", problems);
+    let kvp = number(row, value, "kvp", problems);
     if let Some(score) = score {
         if !(0.0..=1.0).contains(&score) {
             problems.add(row, Some("score"), format!("{score} is outside [0, 1]"));
@@ -649,28 +203,7 @@ fn validate<'a>(
             problems.add(row, Some(field), "must be positive");
         }
     }
-    let decision = match value("decision") {
-        None => None,
-        Some(Raw::Bool(flag)) => Some(flag),
-        Some(Raw::Number(1.0)) => Some(true),
-        Some(Raw::Number(0.0)) => Some(false),
-        Some(Raw::Text(raw)) => match raw.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "positive" => Some(true),
-            "0" | "false" | "no" | "negative" => Some(false),
-            _ => {
-                problems.add(
-                    row,
-                    Some("decision"),
-                    "is not positive or negative (or true/false, 1/0, yes/no)",
-                );
-                None
-            }
-        },
-        Some(_) => {
-            problems.add(row, Some("decision"), "is not positive or negative");
-            None
-        }
-    };
+    let decision = flag(row, value, "decision", ("positive", "negative"), problems);
     if value("score").is_none() && value("decision").is_none() {
         problems.add(row, None, "has neither a score nor a decision");
     }

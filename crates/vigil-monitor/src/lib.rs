@@ -13,11 +13,14 @@
 
 pub mod aggregate;
 pub mod events;
+pub mod outcomes;
+pub mod rows;
 
 pub use aggregate::{
-    DayAggregate, DayKey, MAXIMUM_CATEGORY_VALUES, OTHER_VALUES, SCORE_BINS, aggregate_by_day,
-    utc_day,
+    DayAggregate, DayKey, EventSummary, InconsistentAggregate, LABELLED_SCORE_BINS,
+    MAXIMUM_CATEGORY_VALUES, OTHER_VALUES, OutcomeCounts, SCORE_BINS, aggregate_by_day,
+    aggregate_with_outcomes, apply_outcome_change, utc_day,
 };
-pub use events::{
-    BatchError, Event, EventBatch, EventFormat, Metadata, RowError, Sex, parse_batch,
-};
+pub use events::{Event, EventBatch, Metadata, Sex, parse_batch};
+pub use outcomes::{CaseTruth, Outcome, OutcomeBatch, OutcomeSource, parse_outcomes};
+pub use rows::{BatchError, EventFormat, RowError};

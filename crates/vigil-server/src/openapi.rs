@@ -54,6 +54,7 @@ use crate::api::{self, ROUTES};
         api::governance::get_evaluation,
         api::governance::evaluation_report,
         api::monitoring::ingest_events,
+        api::monitoring::ingest_outcomes,
         api::monitoring::day_aggregates,
         api::governance::audit_entries,
         api::governance::verify_audit,

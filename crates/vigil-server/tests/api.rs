@@ -127,8 +127,10 @@ fn body_for(
         ("POST", "/api/v1/deployments/{id}/transitions") => {
             json!({"from": "proposed", "to": "procurement", "revision": 0, "rationale": "approved"})
         }
-        // JSON is not an event format: an allowed caller gets 415.
-        ("POST", "/api/v1/deployments/{id}/events") => json!({}),
+        // JSON is not a batch format: an allowed caller gets 415.
+        ("POST", "/api/v1/deployments/{id}/events" | "/api/v1/deployments/{id}/outcomes") => {
+            json!({})
+        }
         ("POST", "/api/v1/deployments/{id}/evaluations") => {
             json!({"cases_csv": "label,score\n1,0.9\n0,0.1\n1,0.8\n0,0.3\n"})
         }
@@ -1519,9 +1521,30 @@ async fn send_events(
     auth: &Auth,
     gzip_it: bool,
 ) -> support::Answer {
+    send_batch(
+        harness,
+        deployment,
+        "events",
+        content_type,
+        body,
+        auth,
+        gzip_it,
+    )
+    .await
+}
+
+async fn send_batch(
+    harness: &Harness,
+    deployment: i64,
+    kind: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    auth: &Auth,
+    gzip_it: bool,
+) -> support::Answer {
     let mut request = Request::builder()
         .method("POST")
-        .uri(format!("/api/v1/deployments/{deployment}/events"))
+        .uri(format!("/api/v1/deployments/{deployment}/{kind}"))
         .header(header::CONTENT_TYPE, content_type);
     if let Auth::Bearer(secret) = auth {
         request = request.header(header::AUTHORIZATION, format!("Bearer {secret}"));
@@ -1713,6 +1736,174 @@ async fn event_batches_are_stored_once_all_or_nothing_and_aggregated() {
     )
     .await;
     assert!(dump.iter().all(|row| !row.contains("ACC")), "{dump:?}");
+}
+
+#[tokio::test]
+async fn outcomes_reach_the_days_of_their_events_all_or_nothing() {
+    let harness = Harness::new().await;
+    let feed = harness.bearer(Role::AiLead);
+    // Events 1-10 on 30 November: scores 0.01-0.10, decisions positive for
+    // even ids.
+    let events = (1..11)
+        .map(|id| {
+            format!(
+                r#"{{"event_id": "e{id}", "case_id": "ACC{id}", "occurred_at": "2026-11-30T10:00:00Z", "model_version": "2.3.0", "score": 0.{id:02}, "decision": {}}}"#,
+                id % 2 == 0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let stored = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/x-ndjson",
+        events.into_bytes(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.text);
+    // Cases 1-4 positive by report, 5-8 negative; case 2 negative by
+    // pathology, which overrides its report.
+    let mut csv = String::from("case_id,label,source,recorded_at,reader_agrees\n");
+    for id in 1..9 {
+        csv.push_str(&format!(
+            "ACC{id},{},report,2026-12-01T09:00:00Z,\n",
+            if id <= 4 { "positive" } else { "negative" }
+        ));
+    }
+    csv.push_str("ACC2,negative,pathology,2026-12-01T10:00:00Z,\n");
+    csv.push_str("ACC9,positive,reader,2026-12-01T10:00:00Z,disagree\n");
+    let answer = send_batch(
+        &harness,
+        harness.deployment_a,
+        "outcomes",
+        "text/csv",
+        csv.clone().into_bytes(),
+        &feed,
+        true,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(
+        (
+            answer.json["received"].as_u64(),
+            answer.json["stored"].as_u64(),
+            answer.json["events_updated"].as_u64()
+        ),
+        (Some(10), Some(10), Some(9))
+    );
+    let again = send_batch(
+        &harness,
+        harness.deployment_a,
+        "outcomes",
+        "text/csv",
+        csv.into_bytes(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(
+        (
+            again.json["stored"].as_u64(),
+            again.json["duplicates"].as_u64(),
+            again.json["events_updated"].as_u64()
+        ),
+        (Some(0), Some(10), Some(0)),
+        "{}",
+        again.text
+    );
+    let aggregates = harness
+        .call(
+            "GET",
+            &format!("/api/v1/deployments/{}/aggregates", harness.deployment_a),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    let outcomes = &aggregates.json[0]["outcomes"];
+    // Truth: 1, 3, 4, 9 positive; 2, 5-8 negative. Decisions: even ids positive.
+    assert_eq!(outcomes["labelled"], 9, "{}", aggregates.text);
+    assert_eq!(outcomes["positives"], 4);
+    assert_eq!(outcomes["true_positives"], 1, "case 4");
+    assert_eq!(outcomes["false_negatives"], 3, "cases 1, 3, 9");
+    assert_eq!(outcomes["false_positives"], 3, "cases 2, 6, 8");
+    assert_eq!(outcomes["true_negatives"], 2, "cases 5, 7");
+    assert_eq!(
+        (
+            outcomes["reader_reviewed"].as_u64(),
+            outcomes["reader_disagreed"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        outcomes["positive_scores"][1], 1,
+        "case 1 (0.01) and 3 (0.03) fall in bin 1 and 3"
+    );
+    assert_eq!(
+        outcomes["negative_scores"].as_array().map(Vec::len),
+        Some(100)
+    );
+    // A bad batch is refused whole and changes nothing.
+    let bad = "{\"case_id\": \"ACC-CANARY-5\", \"label\": \"positive\", \"source\": \"pathology\", \"recorded_at\": \"2026-12-01T10:00:00Z\"}\n\
+               {\"case_id\": \"ACC6\", \"label\": \"perhaps\", \"source\": \"report\", \"recorded_at\": \"2026-12-01T10:00:00Z\"}";
+    let refused = send_batch(
+        &harness,
+        harness.deployment_a,
+        "outcomes",
+        "application/x-ndjson",
+        bad.as_bytes().to_vec(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        refused.json["error"]["details"]["errors"][0]["field"],
+        "label"
+    );
+    assert!(!refused.text.contains("CANARY"), "{}", refused.text);
+    let unchanged = harness
+        .call(
+            "GET",
+            &format!("/api/v1/deployments/{}/aggregates", harness.deployment_a),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    assert_eq!(unchanged.json, aggregates.json);
+    // A changed outcome is a conflict; another Trust's deployment is not found.
+    let changed = "case_id,label,source,recorded_at\nACC5,positive,report,2026-12-01T09:00:00Z\n";
+    let conflict = send_batch(
+        &harness,
+        harness.deployment_a,
+        "outcomes",
+        "text/csv",
+        changed.as_bytes().to_vec(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT, "{}", conflict.text);
+    let elsewhere = send_batch(
+        &harness,
+        harness.deployment_b,
+        "outcomes",
+        "text/csv",
+        changed.as_bytes().to_vec(),
+        &feed,
+        false,
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    let dump: Vec<String> = sqlx_rows(&harness, "SELECT case_pseudonym FROM outcomes").await;
+    assert_eq!(dump.len(), 10);
+    assert!(dump.iter().all(|case| case.starts_with("psn:")), "{dump:?}");
 }
 
 #[tokio::test]

@@ -40,6 +40,11 @@ impl PostgresStore {
             "monitoring",
             include_str!("../migrations/0003_monitoring.sql"),
         ),
+        (
+            4,
+            "outcomes",
+            include_str!("../migrations/0004_outcomes.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see
@@ -57,6 +62,9 @@ impl PostgresStore {
     /// of a deployment (`$1`).
     pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256 FROM inference_events \
          WHERE deployment_id = $1 AND event_id IN (SELECT jsonb_array_elements_text(($2::text)::jsonb))";
+
+    /// The texts of a JSON array parameter (`$2`), as a subquery.
+    pub const JSON_TEXTS: &'static str = "SELECT jsonb_array_elements_text(($2::text)::jsonb)";
 
     /// Connects to a `postgres://` URL and applies pending migrations.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {

@@ -44,6 +44,11 @@ impl SqliteStore {
             "monitoring",
             include_str!("../migrations/0003_monitoring.sql"),
         ),
+        (
+            4,
+            "outcomes",
+            include_str!("../migrations/0004_outcomes.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see
@@ -61,6 +66,9 @@ impl SqliteStore {
     /// of a deployment (`$1`).
     pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256 FROM inference_events \
          WHERE deployment_id = $1 AND event_id IN (SELECT value FROM json_each($2))";
+
+    /// The texts of a JSON array parameter (`$2`), as a subquery.
+    pub const JSON_TEXTS: &'static str = "SELECT value FROM json_each($2)";
 
     /// Opens (creating if needed) the database file and applies pending
     /// migrations.

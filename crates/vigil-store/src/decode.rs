@@ -8,12 +8,14 @@ use crate::rows::{
     OrganisationRow, PendingSignOffRow, PolicyRow, ProductRow, UserRow, VersionRow,
 };
 
-/// A database row from which text and 64-bit integers can be read by column
-/// name.
+/// A database row from which text, 64-bit integers and reals can be read by
+/// column name.
 pub trait DecodeRow: Row {
     fn text(&self, column: &str) -> Result<String, sqlx::Error>;
     fn optional_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
     fn integer(&self, column: &str) -> Result<i64, sqlx::Error>;
+    fn optional_integer(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn optional_real(&self, column: &str) -> Result<Option<f64>, sqlx::Error>;
 }
 
 impl<R> DecodeRow for R
@@ -22,6 +24,7 @@ where
     for<'c> &'c str: ColumnIndex<R>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> f64: Decode<'r, R::Database> + Type<R::Database>,
 {
     fn text(&self, column: &str) -> Result<String, sqlx::Error> {
         self.try_get(column)
@@ -32,6 +35,14 @@ where
     }
 
     fn integer(&self, column: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn optional_integer(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn optional_real(&self, column: &str) -> Result<Option<f64>, sqlx::Error> {
         self.try_get(column)
     }
 }

@@ -38,8 +38,8 @@ pub use error::StoreError;
 pub use records::{
     Actor, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord,
     EvaluationRecord, IngestSummary, LoginRecord, NewApiToken, NewEvaluation, NewUser,
-    PendingSignOff, ProductId, ProductRecord, SessionRecord, UserChange, UserRecord, VersionId,
-    VersionRecord,
+    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, SessionRecord, UserChange,
+    UserRecord, VersionId, VersionRecord,
 };
 /// Re-exported for the backends, whose SQL (written here) stores events.
 pub use vigil_monitor;
@@ -337,6 +337,19 @@ pub trait Store: Send + Sync {
         events: &[vigil_monitor::Event],
         body_sha256: &str,
     ) -> impl Future<Output = Result<IngestSummary, StoreError>> + Send;
+
+    /// Stores a validated batch of outcomes for a deployment, all or
+    /// nothing, in one transaction: the outcomes not stored before (by case
+    /// and source; one stored before with other content is a conflict),
+    /// the changes they make to the day aggregates of their cases' events,
+    /// one batch row and its audit entry `outcomes.ingest`.
+    fn ingest_outcomes(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        outcomes: &[vigil_monitor::Outcome],
+        body_sha256: &str,
+    ) -> impl Future<Output = Result<OutcomeIngestSummary, StoreError>> + Send;
 
     /// The day aggregates of a deployment, oldest day first.
     fn daily_aggregates(

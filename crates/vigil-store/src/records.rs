@@ -209,6 +209,21 @@ pub struct IngestSummary {
     pub duplicates: u64,
 }
 
+/// What storing a batch of outcomes did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutcomeIngestSummary {
+    /// The batch's id.
+    pub batch: i64,
+    /// Outcomes in the batch.
+    pub received: u64,
+    /// Outcomes stored now.
+    pub stored: u64,
+    /// Outcomes already stored by an earlier batch (same case and source).
+    pub duplicates: u64,
+    /// Stored events whose counts in the day aggregates changed.
+    pub events_updated: u64,
+}
+
 /// A stored product version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionRecord {

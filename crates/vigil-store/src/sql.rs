@@ -69,6 +69,45 @@ pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// An outcome as stored, as the aggregates and the duplicate check need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOutcome {
+    pub source: vigil_monitor::OutcomeSource,
+    pub label: bool,
+    pub reader_agrees: Option<bool>,
+    pub content_sha256: String,
+}
+
+/// What the stored outcomes of one case say.
+pub fn case_truth(outcomes: &[StoredOutcome]) -> vigil_monitor::CaseTruth {
+    vigil_monitor::CaseTruth::from_outcomes(
+        outcomes
+            .iter()
+            .map(|outcome| (outcome.source, outcome.label, outcome.reader_agrees)),
+    )
+}
+
+/// Each outcome's content as canonical JSON — case pseudonym, source,
+/// label (0/1), recorded at, reader agrees (0/1 or null) — with its
+/// SHA-256, which tells a resent outcome from a changed one.
+pub fn outcome_rows(outcomes: &[vigil_monitor::Outcome]) -> Vec<(String, String)> {
+    outcomes
+        .iter()
+        .map(|outcome| {
+            let content = serde_json::to_string(&(
+                outcome.case.as_str(),
+                outcome.source.as_str(),
+                i64::from(outcome.label),
+                crate::rows::stored_timestamp(outcome.recorded_at),
+                outcome.reader_agrees.map(i64::from),
+            ))
+            .unwrap_or_default();
+            let hash = crate::rows::sha256_hex(&content);
+            (content, hash)
+        })
+        .collect()
+}
+
 /// A JSON array of the given rows or texts.
 pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let mut text = String::from("[");
@@ -94,7 +133,8 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// skipping those stored before and returning the `event_id` of each one
 /// stored, and `const STORED_EVENT_HASHES: &str`, which answers the
 /// `event_id` and `content_sha256` of the stored events of deployment `$1`
-/// named in the JSON array `$2`.
+/// named in the JSON array `$2`, and `const JSON_TEXTS: &str`, a subquery
+/// giving the texts of the JSON array `$2`.
 #[macro_export]
 macro_rules! impl_sql_store {
     ($store:ty, $database:ty) => {
@@ -123,6 +163,153 @@ macro_rules! impl_sql_store {
 
         type Connection = <$database as ::sqlx::Database>::Connection;
         type DatabaseRow = <$database as ::sqlx::Database>::Row;
+
+        /// The rows of `select` (a `SELECT … FROM table` of a table with
+        /// `deployment_id` and `case_pseudonym`) for the named cases of a
+        /// deployment, asked in chunks of one JSON parameter each.
+        async fn rows_of_cases(
+            connection: &mut Connection,
+            select: &str,
+            deployment: DeploymentId,
+            cases: &[&str],
+        ) -> Result<Vec<DatabaseRow>, StoreError> {
+            let statement = format!(
+                "{select} WHERE deployment_id = $1 AND case_pseudonym IN ({})",
+                <$store>::JSON_TEXTS
+            );
+            let mut rows = Vec::new();
+            for chunk in cases.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
+                let names: Vec<String> = chunk.iter().map(|case| ::serde_json::Value::from(*case).to_string()).collect();
+                rows.extend(
+                    ::sqlx::query(&statement)
+                        .bind(deployment.0)
+                        .bind($crate::sql::json_array(names.iter().map(String::as_str)))
+                        .fetch_all(&mut *connection)
+                        .await
+                        .map_err(database_error)?,
+                );
+            }
+            Ok(rows)
+        }
+
+        /// The outcomes stored for the named cases of a deployment, by case:
+        /// (source, label, reader agrees, content hash).
+        async fn stored_outcomes(
+            connection: &mut Connection,
+            deployment: DeploymentId,
+            cases: &[&str],
+        ) -> Result<::std::collections::HashMap<String, Vec<$crate::sql::StoredOutcome>>, StoreError> {
+            use $crate::decode::DecodeRow as _;
+            let rows = rows_of_cases(
+                connection,
+                "SELECT case_pseudonym, source, label, reader_agrees, content_sha256 FROM outcomes",
+                deployment,
+                cases,
+            )
+            .await?;
+            let mut stored: ::std::collections::HashMap<String, Vec<$crate::sql::StoredOutcome>> = ::std::collections::HashMap::new();
+            {
+                for row in &rows {
+                    let source = row.text("source").map_err(database_error)?;
+                    let outcome = $crate::sql::StoredOutcome {
+                        source: $crate::vigil_monitor::OutcomeSource::parse(&source)
+                            .ok_or_else(|| StoreError::corrupt("outcome source", source))?,
+                        label: row.integer("label").map_err(database_error)? == 1,
+                        reader_agrees: row.optional_integer("reader_agrees").map_err(database_error)?.map(|agrees| agrees == 1),
+                        content_sha256: row.text("content_sha256").map_err(database_error)?,
+                    };
+                    stored.entry(row.text("case_pseudonym").map_err(database_error)?).or_default().push(outcome);
+                }
+            }
+            Ok(stored)
+        }
+
+        /// The stored events of the named cases of a deployment, by case, as
+        /// the aggregates count them.
+        async fn events_of_cases(
+            connection: &mut Connection,
+            deployment: DeploymentId,
+            cases: &[&str],
+        ) -> Result<::std::collections::HashMap<String, Vec<$crate::vigil_monitor::EventSummary>>, StoreError> {
+            use $crate::decode::DecodeRow as _;
+            let rows = rows_of_cases(
+                connection,
+                "SELECT case_pseudonym, day, model_version, score, decision FROM inference_events",
+                deployment,
+                cases,
+            )
+            .await?;
+            let mut events: ::std::collections::HashMap<String, Vec<$crate::vigil_monitor::EventSummary>> = ::std::collections::HashMap::new();
+            {
+                for row in &rows {
+                    let day = row.text("day").map_err(database_error)?;
+                    let summary = $crate::vigil_monitor::EventSummary {
+                        key: $crate::vigil_monitor::DayKey {
+                            day: day.parse().map_err(|error| StoreError::corrupt("event day", error))?,
+                            model_version: row.text("model_version").map_err(database_error)?,
+                        },
+                        score: row.optional_real("score").map_err(database_error)?,
+                        decision: row.optional_integer("decision").map_err(database_error)?.map(|decision| decision == 1),
+                    };
+                    events.entry(row.text("case_pseudonym").map_err(database_error)?).or_default().push(summary);
+                }
+            }
+            Ok(events)
+        }
+
+        /// The stored day aggregates of the given days of a deployment (an
+        /// empty aggregate for a day not stored yet).
+        async fn load_days(
+            connection: &mut Connection,
+            deployment: DeploymentId,
+            keys: Vec<$crate::vigil_monitor::DayKey>,
+        ) -> Result<::std::collections::BTreeMap<$crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate>, StoreError> {
+            let mut days = ::std::collections::BTreeMap::new();
+            for key in keys {
+                if days.contains_key(&key) {
+                    continue;
+                }
+                let existing: Option<String> = ::sqlx::query_scalar(
+                    "SELECT aggregate FROM daily_aggregates WHERE deployment_id = $1 AND day = $2 AND model_version = $3",
+                )
+                .bind(deployment.0)
+                .bind(key.day.to_string())
+                .bind(&key.model_version)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?;
+                let aggregate = match existing {
+                    Some(text) => ::serde_json::from_str::<$crate::vigil_monitor::DayAggregate>(&text)
+                        .map_err(|error| StoreError::corrupt("day aggregate", error))?,
+                    None => $crate::vigil_monitor::DayAggregate::empty(),
+                };
+                days.insert(key, aggregate);
+            }
+            Ok(days)
+        }
+
+        /// Writes day aggregates of a deployment, replacing those stored.
+        async fn save_days(
+            connection: &mut Connection,
+            deployment: DeploymentId,
+            days: &::std::collections::BTreeMap<$crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate>,
+        ) -> Result<(), StoreError> {
+            for (key, aggregate) in days {
+                let text = ::serde_json::to_string(aggregate).map_err(|error| StoreError::corrupt("day aggregate", error))?;
+                ::sqlx::query(
+                    "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate",
+                )
+                .bind(deployment.0)
+                .bind(key.day.to_string())
+                .bind(&key.model_version)
+                .bind(&text)
+                .execute(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            }
+            Ok(())
+        }
 
         /// Appends one audit entry and moves the recorded head, inside the caller's
         /// transaction. Returns the entry's sequence number.
@@ -1295,37 +1482,29 @@ macro_rules! impl_sql_store {
                             if changed.len() > 10 { ", …" } else { "" }
                         )));
                     }
-                    let stored_events = events.iter().filter(|event| stored_ids.contains(&event.event_id));
-                    for (key, aggregate) in $crate::vigil_monitor::aggregate_by_day(stored_events) {
-                        let day = key.day.to_string();
-                        let existing: Option<String> = ::sqlx::query_scalar(
-                            "SELECT aggregate FROM daily_aggregates WHERE deployment_id = $1 AND day = $2 AND model_version = $3",
-                        )
-                        .bind(deployment.0)
-                        .bind(&day)
-                        .bind(&key.model_version)
-                        .fetch_optional(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
-                        let mut total = match existing {
-                            Some(text) => ::serde_json::from_str::<$crate::vigil_monitor::DayAggregate>(&text)
-                                .map_err(|error| StoreError::corrupt("day aggregate", error))?,
-                            None => $crate::vigil_monitor::DayAggregate::empty(),
-                        };
-                        total.merge(&aggregate);
-                        let text = ::serde_json::to_string(&total).map_err(|error| StoreError::corrupt("day aggregate", error))?;
-                        ::sqlx::query(
-                            "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) VALUES ($1, $2, $3, $4) \
-                             ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate",
-                        )
-                        .bind(deployment.0)
-                        .bind(&day)
-                        .bind(&key.model_version)
-                        .bind(&text)
-                        .execute(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
+                    // New events are counted against what their cases'
+                    // outcomes, recorded before them, already say.
+                    let stored_events: Vec<&$crate::vigil_monitor::Event> =
+                        events.iter().filter(|event| stored_ids.contains(&event.event_id)).collect();
+                    let mut cases: Vec<&str> = stored_events.iter().map(|event| event.case.as_str()).collect();
+                    cases.sort_unstable();
+                    cases.dedup();
+                    let truths: ::std::collections::HashMap<String, $crate::vigil_monitor::CaseTruth> =
+                        stored_outcomes(connection, deployment, &cases)
+                            .await?
+                            .into_iter()
+                            .map(|(case, outcomes)| (case, $crate::sql::case_truth(&outcomes)))
+                            .collect();
+                    let added = $crate::vigil_monitor::aggregate_with_outcomes(stored_events.iter().copied(), |event| {
+                        truths.get(event.case.as_str()).copied()
+                    });
+                    let mut days = load_days(connection, deployment, added.keys().cloned().collect()).await?;
+                    for (key, aggregate) in &added {
+                        if let Some(day) = days.get_mut(key) {
+                            day.merge(aggregate);
+                        }
                     }
+                    save_days(connection, deployment, &days).await?;
                     let stored = stored_ids.len() as u64;
                     let payload = ::serde_json::json!({
                         "deployment": deployment.0, "batch": batch, "rows_received": received, "rows_stored": stored,
@@ -1348,6 +1527,142 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(database_error)?;
                     Ok($crate::IngestSummary { batch, received, stored, duplicates: received - stored })
+                })
+                .await
+            }
+
+            async fn ingest_outcomes(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                outcomes: &[$crate::vigil_monitor::Outcome],
+                body_sha256: &str,
+            ) -> Result<$crate::OutcomeIngestSummary, StoreError> {
+                self.write(async |connection| {
+                    deployment_in(connection, deployment).await?;
+                    let batch: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM outcome_batches")
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let received = outcomes.len() as u64;
+                    let mut first_seen: ::std::collections::HashMap<(&str, $crate::vigil_monitor::OutcomeSource), usize> =
+                        ::std::collections::HashMap::new();
+                    for (index, outcome) in outcomes.iter().enumerate() {
+                        if let Some(first) = first_seen.insert((outcome.case.as_str(), outcome.source), index) {
+                            return Err(StoreError::InvalidReference(format!(
+                                "outcomes {} and {} (in the order sent) have the same case and source",
+                                first + 1,
+                                index + 1
+                            )));
+                        }
+                    }
+                    let mut cases: Vec<&str> = outcomes.iter().map(|outcome| outcome.case.as_str()).collect();
+                    cases.sort_unstable();
+                    cases.dedup();
+                    let before = stored_outcomes(connection, deployment, &cases).await?;
+                    let rows = $crate::sql::outcome_rows(outcomes);
+                    let mut changed = Vec::new();
+                    let mut new_rows = Vec::new();
+                    let mut after = before.clone();
+                    for (index, (outcome, (row, hash))) in outcomes.iter().zip(&rows).enumerate() {
+                        let earlier = before
+                            .get(outcome.case.as_str())
+                            .and_then(|stored| stored.iter().find(|stored| stored.source == outcome.source));
+                        match earlier {
+                            Some(earlier) if earlier.content_sha256 == *hash => {}
+                            Some(_) => changed.push(index + 1),
+                            None => {
+                                new_rows.push(row.as_str());
+                                after.entry(outcome.case.as_str().to_owned()).or_default().push($crate::sql::StoredOutcome {
+                                    source: outcome.source,
+                                    label: outcome.label,
+                                    reader_agrees: outcome.reader_agrees,
+                                    content_sha256: hash.clone(),
+                                });
+                            }
+                        }
+                    }
+                    if !changed.is_empty() {
+                        let shown: Vec<String> = changed.iter().take(10).map(ToString::to_string).collect();
+                        return Err(StoreError::Conflict(format!(
+                            "{} outcome{} stored before with other content for the same case and source (outcome{} {}{} in the order sent); \
+                             nothing was stored. An outcome is never changed: a more authoritative source (pathology, then follow_up, \
+                             then report, then reader) overrides a less authoritative one",
+                            changed.len(),
+                            if changed.len() == 1 { " was" } else { "s were" },
+                            if changed.len() == 1 { "" } else { "s" },
+                            shown.join(", "),
+                            if changed.len() > 10 { ", …" } else { "" }
+                        )));
+                    }
+                    let insert = "INSERT INTO outcomes (deployment_id, case_pseudonym, source, label, recorded_at, reader_agrees, batch_id, content_sha256) \
+                                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+                    for (outcome, (_, hash)) in outcomes.iter().zip(&rows) {
+                        let is_new = before
+                            .get(outcome.case.as_str())
+                            .is_none_or(|stored| stored.iter().all(|stored| stored.source != outcome.source));
+                        if !is_new {
+                            continue;
+                        }
+                        ::sqlx::query(insert)
+                            .bind(deployment.0)
+                            .bind(outcome.case.as_str())
+                            .bind(outcome.source.as_str())
+                            .bind(i64::from(outcome.label))
+                            .bind(stored_timestamp(outcome.recorded_at))
+                            .bind(outcome.reader_agrees.map(i64::from))
+                            .bind(batch)
+                            .bind(hash)
+                            .execute(&mut *connection)
+                            .await
+                            .map_err(database_error)?;
+                    }
+                    // The cases whose truth changed, and the day aggregates of
+                    // their events.
+                    let truth_changes: Vec<(&str, $crate::vigil_monitor::CaseTruth, $crate::vigil_monitor::CaseTruth)> = cases
+                        .iter()
+                        .map(|case| {
+                            let truth_before = before.get(*case).map(|stored| $crate::sql::case_truth(stored)).unwrap_or_default();
+                            let truth_after = after.get(*case).map(|stored| $crate::sql::case_truth(stored)).unwrap_or_default();
+                            (*case, truth_before, truth_after)
+                        })
+                        .filter(|(_, truth_before, truth_after)| truth_before != truth_after)
+                        .collect();
+                    let changed_cases: Vec<&str> = truth_changes.iter().map(|(case, _, _)| *case).collect();
+                    let events = events_of_cases(connection, deployment, &changed_cases).await?;
+                    let keys: Vec<$crate::vigil_monitor::DayKey> = events.values().flatten().map(|event| event.key.clone()).collect();
+                    let mut days = load_days(connection, deployment, keys).await?;
+                    let mut events_updated = 0u64;
+                    for (case, truth_before, truth_after) in &truth_changes {
+                        if let Some(case_events) = events.get(*case) {
+                            $crate::vigil_monitor::apply_outcome_change(&mut days, case_events, truth_before, truth_after)
+                                .map_err(|error| StoreError::corrupt("day aggregate", error))?;
+                            events_updated += case_events.len() as u64;
+                        }
+                    }
+                    save_days(connection, deployment, &days).await?;
+                    let stored = new_rows.len() as u64;
+                    let payload = ::serde_json::json!({
+                        "deployment": deployment.0, "batch": batch, "rows_received": received, "rows_stored": stored,
+                        "events_updated": events_updated, "body_sha256": body_sha256,
+                    });
+                    let sequence = append_audit(connection, context, "outcomes.ingest", &format!("deployment:{deployment}"), &payload).await?;
+                    ::sqlx::query(
+                        "INSERT INTO outcome_batches (id, deployment_id, received_at, received_by, body_sha256, rows_received, rows_stored, audit_sequence) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(batch)
+                    .bind(deployment.0)
+                    .bind(stored_timestamp(context.at))
+                    .bind(context.actor.name.as_str())
+                    .bind(body_sha256)
+                    .bind(received as i64)
+                    .bind(stored as i64)
+                    .bind(sequence as i64)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    Ok($crate::OutcomeIngestSummary { batch, received, stored, duplicates: received - stored, events_updated })
                 })
                 .await
             }

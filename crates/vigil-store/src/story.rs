@@ -1136,6 +1136,155 @@ fn events(ids: &[u32]) -> Vec<vigil_monitor::Event> {
     .events
 }
 
+fn outcomes(lines: &str) -> Vec<vigil_monitor::Outcome> {
+    vigil_monitor::parse_outcomes(
+        lines.as_bytes(),
+        vigil_monitor::EventFormat::Ndjson,
+        Some(&vigil_domain::PseudonymKey::from_bytes([9; 32])),
+        Timestamp::from_second(1_800_000_000).expect("time"),
+    )
+    .expect("a valid batch")
+    .outcomes
+}
+
+fn outcome_line(case: u32, label: bool, source: &str) -> String {
+    format!(
+        r#"{{"case_id": "ACC{case}", "label": {label}, "source": "{source}", "recorded_at": "2026-12-20T10:00:00Z"}}"#
+    )
+}
+
+pub async fn outcomes_update_the_days_of_their_events_whenever_they_arrive(store: impl Store) {
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let ingest = context("ris-feed", Role::AiLead, 50);
+    // Case 1's report arrives before its event; the others after.
+    let early = store
+        .ingest_outcomes(
+            &ingest,
+            id,
+            &outcomes(&outcome_line(1, true, "report")),
+            &"a1".repeat(32),
+        )
+        .await
+        .expect("early outcome");
+    assert_eq!((early.stored, early.events_updated), (1, 0));
+    store
+        .ingest_events(&ingest, id, &events(&[1, 2, 3, 4]), &"a2".repeat(32))
+        .await
+        .expect("events");
+    let late = [
+        outcome_line(2, false, "report"),
+        outcome_line(3, true, "report"),
+        outcome_line(4, true, "reader"),
+    ]
+    .join("\n");
+    let summary = store
+        .ingest_outcomes(&ingest, id, &outcomes(&late), &"a3".repeat(32))
+        .await
+        .expect("late outcomes");
+    assert_eq!(
+        (summary.received, summary.stored, summary.events_updated),
+        (3, 3, 3)
+    );
+    // Pathology overrides case 3's report; a resent outcome is a duplicate.
+    let overriding = [
+        outcome_line(3, false, "pathology"),
+        outcome_line(2, false, "report"),
+    ]
+    .join("\n");
+    let summary = store
+        .ingest_outcomes(&ingest, id, &outcomes(&overriding), &"a4".repeat(32))
+        .await
+        .expect("override");
+    assert_eq!(
+        (summary.stored, summary.duplicates, summary.events_updated),
+        (1, 1, 1)
+    );
+    // The aggregates are those of the events counted against the final
+    // truths from the start.
+    let truths = [
+        (1, Some(true), None),
+        (2, Some(false), None),
+        (3, Some(false), None),
+        (4, Some(true), Some(true)),
+    ];
+    let all = events(&[1, 2, 3, 4]);
+    let expected: Vec<_> = vigil_monitor::aggregate_with_outcomes(&all, |event| {
+        let index = all
+            .iter()
+            .position(|other| other.case == event.case)
+            .expect("case");
+        let (_, label, reader_label) = truths[index];
+        Some(vigil_monitor::CaseTruth {
+            label,
+            reader_label,
+            reader_agrees: None,
+        })
+    })
+    .into_iter()
+    .collect();
+    let stored = store.daily_aggregates(id).await.expect("aggregates");
+    assert_eq!(stored, expected);
+    let labelled: u64 = stored.iter().map(|(_, day)| day.outcomes.labelled).sum();
+    assert_eq!(labelled, 4);
+    // Event 4 (decision true) was read by a reader who said positive: agreement.
+    let disagreed: u64 = stored
+        .iter()
+        .map(|(_, day)| day.outcomes.reader_disagreed)
+        .sum();
+    let reviewed: u64 = stored
+        .iter()
+        .map(|(_, day)| day.outcomes.reader_reviewed)
+        .sum();
+    assert_eq!((reviewed, disagreed), (1, 0));
+    // An outcome resent with another label is refused, with its batch.
+    let entries_before = store.audit_trail().await.expect("trail").entries.len();
+    let changed = [
+        outcome_line(5, true, "report"),
+        outcome_line(1, false, "report"),
+    ]
+    .join("\n");
+    match store
+        .ingest_outcomes(&ingest, id, &outcomes(&changed), &"a5".repeat(32))
+        .await
+    {
+        Err(StoreError::Conflict(message)) => assert!(
+            message.starts_with("1 outcome was stored before with other content for the same case and source (outcome 2 in the order sent)"),
+            "{message}"
+        ),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        store.audit_trail().await.expect("trail").entries.len(),
+        entries_before
+    );
+    assert_eq!(
+        store.daily_aggregates(id).await.expect("aggregates"),
+        stored
+    );
+    // A deployment that does not exist takes nothing.
+    let nowhere = store
+        .ingest_outcomes(
+            &ingest,
+            DeploymentId(999),
+            &outcomes(&outcome_line(1, true, "report")),
+            &"a6".repeat(32),
+        )
+        .await;
+    assert!(
+        matches!(nowhere, Err(StoreError::NotFound { .. })),
+        "{nowhere:?}"
+    );
+    let trail = store.audit_trail().await.expect("trail");
+    let ingests = trail
+        .entries
+        .iter()
+        .filter(|entry| entry.record.action == "outcomes.ingest")
+        .count();
+    assert_eq!(ingests, 3);
+    audit_is_intact(&store).await;
+    registry_is_consistent(&store).await;
+}
+
 pub async fn event_batches_are_stored_once_with_their_day_aggregates(store: impl Store) {
     let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
     let ingest = context("pacs-feed", Role::AiLead, 50);
@@ -1540,7 +1689,8 @@ macro_rules! story_tests {
             radiotherapy_go_live_needs_the_medical_physics_expert, concurrent_decisions_have_one_winner,
             a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions, initialising_is_all_or_nothing,
             sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded,
-            audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates);
+            audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates,
+            outcomes_update_the_days_of_their_events_whenever_they_arrive);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

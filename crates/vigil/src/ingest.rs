@@ -1,8 +1,9 @@
-//! `vigil ingest`: a file of inference events stored straight into the
-//! database, in batches, with a progress bar.
+//! `vigil ingest`: a file of inference events (or, with `--outcomes`, of
+//! outcomes) stored straight into the database, in batches, with a progress
+//! bar.
 //!
 //! The file is NDJSON (`.ndjson`, `.jsonl`) or CSV (`.csv`, with a header
-//! row), as `POST /api/v1/deployments/{id}/events` takes. It is read as a
+//! row), as `POST /api/v1/deployments/{id}/events` (or `…/outcomes`) takes. It is read as a
 //! stream (one batch in memory at a time) and cut into
 //! batches of `--batch-rows` events; each batch is validated whole and
 //! stored all or nothing, and events already stored (same `event_id`) are
@@ -16,7 +17,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use vigil_domain::{PseudonymKey, Role};
-use vigil_monitor::{EventFormat, parse_batch};
+use vigil_monitor::{EventFormat, parse_batch, parse_outcomes};
 use vigil_store::{DeploymentId, Store};
 
 use crate::registry::ActorArgs;
@@ -35,10 +36,17 @@ pub struct IngestArgs {
     /// `$VIGIL_PSEUDONYM_KEY`; without either, only pseudonyms are accepted.
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
-    /// Events per batch (at most 100,000).
+    /// Rows per batch (at most 100,000).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     batch_rows: usize,
+    /// The file holds outcomes (case_id, label, source, recorded_at,
+    /// reader_agrees) rather than inference events.
+    #[arg(long)]
+    outcomes: bool,
 }
+
+/// What storing one batch did: received, stored, already stored.
+type BatchCounts = (u64, u64, u64);
 
 /// The format a file's extension names.
 fn format_of(path: &Path) -> Result<EventFormat> {
@@ -168,7 +176,7 @@ pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -
         Role::AiLead | Role::MedicalPhysicsExpert
     ) {
         bail!(
-            "{} ({}) may not send events; that needs one of: ai_lead, medical_physics_expert",
+            "{} ({}) may not send events or outcomes; that needs one of: ai_lead, medical_physics_expert",
             context.actor.name,
             context.actor.role
         );
@@ -193,36 +201,42 @@ pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -
     while let Some(batch) = batches.next_batch()? {
         let index = count;
         count += 1;
-        let parsed = parse_batch(&batch, format, key.as_ref(), jiff::Timestamp::now()).map_err(|error| {
-            anyhow!(
-                "{}: batch {} (events {} to {}): {error}. Earlier batches are stored; fix the file and ingest it again (stored events are skipped)",
+        let rows = |error: &dyn std::fmt::Display| {
+            format!(
+                "{}: batch {} (rows {} to {}): {error}",
                 arguments.file.display(),
                 index + 1,
                 index * arguments.batch_rows + 1,
                 (index + 1) * arguments.batch_rows
             )
-        })?;
-        let body_sha256 = vigil_store::rows::sha256_hex_bytes(&batch);
-        let summary = store
-            .ingest_events(
-                &vigil_store::ChangeContext::now(context.actor.clone()),
-                deployment,
-                &parsed.events,
-                &body_sha256,
+        };
+        let refused = |error: vigil_monitor::BatchError| {
+            anyhow!(
+                "{}. Earlier batches are stored; fix the file and ingest it again (stored rows are skipped)",
+                rows(&error)
             )
-            .await
-            .map_err(|error| {
-                anyhow!(
-                    "{}: batch {} (events {} to {}): {error}",
-                    arguments.file.display(),
-                    index + 1,
-                    index * arguments.batch_rows + 1,
-                    (index + 1) * arguments.batch_rows
-                )
-            })?;
-        received += summary.received;
-        stored += summary.stored;
-        duplicates += summary.duplicates;
+        };
+        let body_sha256 = vigil_store::rows::sha256_hex_bytes(&batch);
+        let change = vigil_store::ChangeContext::now(context.actor.clone());
+        let now = jiff::Timestamp::now();
+        let summary: BatchCounts = if arguments.outcomes {
+            let parsed = parse_outcomes(&batch, format, key.as_ref(), now).map_err(refused)?;
+            let summary = store
+                .ingest_outcomes(&change, deployment, &parsed.outcomes, &body_sha256)
+                .await
+                .map_err(|error| anyhow!(rows(&error)))?;
+            (summary.received, summary.stored, summary.duplicates)
+        } else {
+            let parsed = parse_batch(&batch, format, key.as_ref(), now).map_err(refused)?;
+            let summary = store
+                .ingest_events(&change, deployment, &parsed.events, &body_sha256)
+                .await
+                .map_err(|error| anyhow!(rows(&error)))?;
+            (summary.received, summary.stored, summary.duplicates)
+        };
+        received += summary.0;
+        stored += summary.1;
+        duplicates += summary.2;
     }
     bar.finish_and_clear();
     crate::registry::print(
@@ -230,7 +244,12 @@ pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -
         json!({"batches": count, "received": received, "stored": stored, "duplicates": duplicates}),
         || {
             format!(
-                "{received} events in {count} batches: {stored} stored, {duplicates} already stored\n"
+                "{received} {} in {count} batches: {stored} stored, {duplicates} already stored\n",
+                if arguments.outcomes {
+                    "outcomes"
+                } else {
+                    "events"
+                }
             )
         },
     );

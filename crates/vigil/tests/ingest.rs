@@ -161,7 +161,7 @@ fn a_file_of_events_is_stored_in_batches_once() {
     let refused = vigil(db, &arguments);
     assert_eq!(refused.status.code(), Some(2));
     let message = String::from_utf8_lossy(&refused.stderr);
-    assert!(message.contains("batch 2 (events 11 to 20)"), "{message}");
+    assert!(message.contains("batch 2 (rows 11 to 20)"), "{message}");
     assert!(
         message.contains(r#"row 5: "score" 1.5 is outside [0, 1]"#),
         "{message}"
@@ -203,6 +203,39 @@ fn a_file_of_events_is_stored_in_batches_once() {
     );
     assert_eq!(keyless.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&keyless.stderr).contains("is not a pseudonym"));
+    // Outcomes for the same cases, from a CSV file, meet their events.
+    let outcomes = directory.path().join("outcomes.csv");
+    let mut csv = String::from("case_id,label,source,recorded_at\n");
+    for id in 1..13 {
+        csv.push_str(&format!(
+            "ACC{id:05},{},report,2026-11-30T12:00:00Z\n",
+            id % 2
+        ));
+    }
+    std::fs::write(&outcomes, csv).expect("write");
+    let outcome_arguments = [
+        "ingest",
+        outcomes.to_str().expect("path"),
+        "--outcomes",
+        "--deployment",
+        "1",
+        "--actor",
+        "ailead",
+        "--key",
+        key.to_str().expect("path"),
+        "--batch-rows",
+        "5",
+    ];
+    assert_eq!(
+        ok(db, &outcome_arguments),
+        "12 outcomes in 3 batches: 12 stored, 0 already stored\n"
+    );
+    let labelled = Command::new("sqlite3")
+        .arg(db)
+        .arg("SELECT SUM(json_extract(aggregate, '$.outcomes.labelled')) FROM daily_aggregates")
+        .output()
+        .expect("the sqlite3 client runs (installed by .ci/run)");
+    assert_eq!(String::from_utf8_lossy(&labelled.stdout).trim(), "12");
     assert!(ok(db, &["audit", "verify"]).starts_with("ok:"));
     // The database holds pseudonyms, never the accession numbers.
     let counted = Command::new("sqlite3")

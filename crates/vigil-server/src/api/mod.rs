@@ -118,6 +118,11 @@ pub const ROUTES: &[RouteSpec] = &[
         Permission::IngestEvents,
     ),
     route(
+        "POST",
+        "/api/v1/deployments/{id}/outcomes",
+        Permission::IngestEvents,
+    ),
+    route(
         "GET",
         "/api/v1/deployments/{id}/aggregates",
         Permission::ReadRegistry,
@@ -215,6 +220,10 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
         .route(
             "/api/v1/deployments/{id}/events",
             post(monitoring::ingest_events::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/outcomes",
+            post(monitoring::ingest_outcomes::<S>),
         )
         .route(
             "/api/v1/deployments/{id}/aggregates",

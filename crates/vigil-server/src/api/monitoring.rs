@@ -8,8 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Extension, Json};
 use vigil_api_types::ErrorCode;
-use vigil_api_types::wire::{DayAggregateView, IngestResult};
-use vigil_monitor::{BatchError, EventFormat, parse_batch};
+use vigil_api_types::wire::{
+    DayAggregateView, IngestResult, OutcomeCountsView, OutcomeIngestResult,
+};
+use vigil_monitor::{BatchError, EventFormat, parse_batch, parse_outcomes};
 use vigil_store::{DeploymentId, Store};
 
 use super::registry::deployment_in_scope;
@@ -39,30 +41,16 @@ pub async fn ingest_events<S: Store>(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<IngestResult>, ApiError> {
-    let scope = scope_of(&state, &principal).await?;
-    deployment_in_scope(&state, &scope, id).await?;
-    let body = body.map_err(super::body_error)?;
-    let format = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(EventFormat::from_content_type)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "send events as NDJSON (Content-Type: application/x-ndjson) or CSV (text/csv)",
-            )
-        })?;
-    let key = state.config.pseudonym_key.clone();
-    let received_at = jiff::Timestamp::now();
-    let body_sha256 = vigil_store::rows::sha256_hex_bytes(&body);
-    let batch = tokio::task::spawn_blocking(move || {
-        parse_batch(&body, format, key.as_ref().map(|key| &key.0), received_at)
-    })
-    .await
-    .map_err(|error| {
-        ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
-    })?
-    .map_err(batch_error)?;
+    let (batch, body_sha256) = read_batch(
+        &state,
+        &principal,
+        id,
+        &headers,
+        body,
+        "events",
+        parse_batch,
+    )
+    .await?;
     let summary = state
         .store
         .ingest_events(
@@ -77,6 +65,108 @@ pub async fn ingest_events<S: Store>(
         received: summary.received,
         stored: summary.stored,
         duplicates: summary.duplicates,
+    }))
+}
+
+/// A reader of a whole batch: bytes, format, the Trust's key, arrival time.
+type BatchParser<T> = fn(
+    &[u8],
+    EventFormat,
+    Option<&vigil_domain::PseudonymKey>,
+    jiff::Timestamp,
+) -> Result<T, BatchError>;
+
+/// A batch for a deployment in the caller's scope, read and validated whole
+/// by `parse` off the async threads, with the SHA-256 of its body.
+async fn read_batch<S: Store, T: Send + 'static>(
+    state: &AppState<S>,
+    principal: &Principal,
+    id: i64,
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    what: &str,
+    parse: BatchParser<T>,
+) -> Result<(T, String), ApiError> {
+    let scope = scope_of(state, principal).await?;
+    deployment_in_scope(state, &scope, id).await?;
+    let body = body.map_err(super::body_error)?;
+    let format = batch_format(headers, what)?;
+    let key = state.config.pseudonym_key.clone();
+    let received_at = jiff::Timestamp::now();
+    let body_sha256 = vigil_store::rows::sha256_hex_bytes(&body);
+    let batch = tokio::task::spawn_blocking(move || {
+        parse(&body, format, key.as_ref().map(|key| &key.0), received_at)
+    })
+    .await
+    .map_err(|error| {
+        ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
+    })?
+    .map_err(batch_error)?;
+    Ok((batch, body_sha256))
+}
+
+/// The format a batch's `Content-Type` names.
+fn batch_format(headers: &HeaderMap, what: &str) -> Result<EventFormat, ApiError> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(EventFormat::from_content_type)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!(
+                    "send {what} as NDJSON (Content-Type: application/x-ndjson) or CSV (text/csv)"
+                ),
+            )
+        })
+}
+
+/// Records a batch of outcomes (NDJSON or CSV; gzip welcome) for a
+/// deployment's cases: `case_id`, `label`, `source` (pathology, follow_up,
+/// report or reader), `recorded_at`, and for a reader optionally
+/// `reader_agrees`. Validated whole first, all or nothing, case identifiers
+/// pseudonymised as for events. The day aggregates of the cases' events
+/// change at once, whenever the events arrived; a resent outcome is not
+/// stored twice, and one resent with other content is refused.
+#[utoipa::path(post, path = "/api/v1/deployments/{id}/outcomes", tag = "monitoring",
+    params(("id" = i64, Path, description = "Deployment id")),
+    request_body(content(
+        (String = "application/x-ndjson"),
+        (String = "text/csv"),
+    ), description = "At most 100,000 outcomes"),
+    responses((status = 200, description = "Stored", body = OutcomeIngestResult)))]
+pub async fn ingest_outcomes<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<OutcomeIngestResult>, ApiError> {
+    let (batch, body_sha256) = read_batch(
+        &state,
+        &principal,
+        id,
+        &headers,
+        body,
+        "outcomes",
+        parse_outcomes,
+    )
+    .await?;
+    let summary = state
+        .store
+        .ingest_outcomes(
+            &principal.context(),
+            DeploymentId(id),
+            &batch.outcomes,
+            &body_sha256,
+        )
+        .await?;
+    Ok(Json(OutcomeIngestResult {
+        batch: summary.batch,
+        received: summary.received,
+        stored: summary.stored,
+        duplicates: summary.duplicates,
+        events_updated: summary.events_updated,
     }))
 }
 
@@ -125,6 +215,18 @@ pub async fn day_aggregates<S: Store>(
                     decided: aggregate.decided,
                     positive_decisions: aggregate.positive_decisions,
                     categories: aggregate.categories,
+                    outcomes: OutcomeCountsView {
+                        labelled: aggregate.outcomes.labelled,
+                        positives: aggregate.outcomes.positives,
+                        true_positives: aggregate.outcomes.true_positives,
+                        false_positives: aggregate.outcomes.false_positives,
+                        true_negatives: aggregate.outcomes.true_negatives,
+                        false_negatives: aggregate.outcomes.false_negatives,
+                        positive_scores: aggregate.outcomes.positive_scores,
+                        negative_scores: aggregate.outcomes.negative_scores,
+                        reader_reviewed: aggregate.outcomes.reader_reviewed,
+                        reader_disagreed: aggregate.outcomes.reader_disagreed,
+                    },
                 })
                 .collect(),
         ),
