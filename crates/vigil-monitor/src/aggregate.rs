@@ -70,9 +70,26 @@ pub struct DayAggregate {
     /// For each categorical field (`scanner_manufacturer`, `scanner_model`,
     /// `protocol`, `age_band`, `sex`, `site`), the count of each value seen.
     pub categories: BTreeMap<String, BTreeMap<String, u64>>,
+    /// For each numeric field (`slice_thickness_mm`, `kvp`), the count of
+    /// each value seen, the value written to three decimals (within the
+    /// same cap as categories).
+    #[serde(default)]
+    pub measurements: BTreeMap<String, BTreeMap<String, u64>>,
     /// What the outcomes recorded so far say of these events.
     #[serde(default)]
     pub outcomes: OutcomeCounts,
+}
+
+/// A numeric value as a key of [`DayAggregate::measurements`]: three
+/// decimals, no trailing zeros (`2.5`, `120`).
+pub fn measurement_key(value: f64) -> String {
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The day's events counted against the outcomes of their cases. An
@@ -288,6 +305,16 @@ impl DayAggregate {
                 count_value(values, value, 1);
             }
         }
+        let numeric = [
+            ("slice_thickness_mm", metadata.slice_thickness_mm),
+            ("kvp", metadata.kvp),
+        ];
+        for (field, value) in numeric {
+            if let Some(value) = value {
+                let values = self.measurements.entry(field.to_owned()).or_default();
+                count_value(values, &measurement_key(value), 1);
+            }
+        }
     }
 
     /// Counts one event against its case's outcomes.
@@ -310,10 +337,15 @@ impl DayAggregate {
         }
         self.decided += other.decided;
         self.positive_decisions += other.positive_decisions;
-        for (field, values) in &other.categories {
-            let mine = self.categories.entry(field.clone()).or_default();
-            for (value, count) in values {
-                count_value(mine, value, *count);
+        for (mine, theirs) in [
+            (&mut self.categories, &other.categories),
+            (&mut self.measurements, &other.measurements),
+        ] {
+            for (field, values) in theirs {
+                let mine = mine.entry(field.clone()).or_default();
+                for (value, count) in values {
+                    count_value(mine, value, *count);
+                }
             }
         }
         self.outcomes.merge(&other.outcomes);

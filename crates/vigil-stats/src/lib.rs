@@ -17,6 +17,7 @@ pub mod calibration;
 pub mod cbpe;
 pub mod confusion;
 pub mod control;
+pub mod counts;
 pub mod distributions;
 pub mod drift;
 mod error;

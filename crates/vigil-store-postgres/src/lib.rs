@@ -45,6 +45,11 @@ impl PostgresStore {
             "outcomes",
             include_str!("../migrations/0004_outcomes.sql"),
         ),
+        (
+            5,
+            "rules and alerts",
+            include_str!("../migrations/0005_rules_and_alerts.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

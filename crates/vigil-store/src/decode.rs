@@ -287,3 +287,54 @@ pub async fn migrator(
         .await
         .map_err(|error| crate::StoreError::Database(Box::new(error)))
 }
+
+/// A row of `monitoring_rules` as a record.
+pub fn rules_record(row: &impl DecodeRow) -> Result<crate::RulesRecord, crate::StoreError> {
+    let rules: String = row.text("rules").map_err(database_error)?;
+    Ok(crate::RulesRecord {
+        deployment: crate::DeploymentId(row.integer("deployment_id").map_err(database_error)?),
+        version: row.integer("version").map_err(database_error)?,
+        rules: vigil_monitor::RuleSet::from_json(&rules)
+            .map_err(|error| crate::StoreError::corrupt("monitoring rules", error))?,
+        reason: row.text("reason").map_err(database_error)?,
+        created_by: row.text("created_by").map_err(database_error)?,
+        created_at: crate::rows::timestamp(
+            "rules time",
+            &row.text("created_at").map_err(database_error)?,
+        )?,
+        audit_sequence: u64::try_from(row.integer("audit_sequence").map_err(database_error)?)
+            .map_err(|error| crate::StoreError::corrupt("audit sequence", error))?,
+    })
+}
+
+/// A row of `alerts` as a record.
+pub fn alert_record(row: &impl DecodeRow) -> Result<crate::AlertRecord, crate::StoreError> {
+    let text = |column: &str| row.text(column).map_err(database_error);
+    let optional = |column: &str| row.optional_text(column).map_err(database_error);
+    let moment = |what: &'static str, value: Option<String>| {
+        value
+            .map(|value| crate::rows::timestamp(what, &value))
+            .transpose()
+    };
+    let state = text("state")?;
+    let evidence = text("evidence")?;
+    Ok(crate::AlertRecord {
+        id: row.integer("id").map_err(database_error)?,
+        deployment: crate::DeploymentId(row.integer("deployment_id").map_err(database_error)?),
+        rule: text("rule_id")?,
+        rules_version: row.integer("rules_version").map_err(database_error)?,
+        state: crate::AlertState::parse(&state)
+            .ok_or_else(|| crate::StoreError::corrupt("alert state", state))?,
+        assessment: serde_json::from_str(&evidence)
+            .map_err(|error| crate::StoreError::corrupt("alert evidence", error))?,
+        proposes_suspension: row.integer("proposes_suspension").map_err(database_error)? == 1,
+        raised_at: crate::rows::timestamp("alert time", &text("raised_at")?)?,
+        raised_by: text("raised_by")?,
+        acknowledged_at: moment("alert time", optional("acknowledged_at")?)?,
+        acknowledged_by: optional("acknowledged_by")?,
+        acknowledgement: optional("acknowledgement")?,
+        resolved_at: moment("alert time", optional("resolved_at")?)?,
+        resolved_by: optional("resolved_by")?,
+        resolution: optional("resolution")?,
+    })
+}

@@ -17,6 +17,7 @@ pub mod consistency;
 pub mod decode;
 mod error;
 pub mod governance;
+pub mod monitoring;
 pub mod records;
 pub mod rows;
 #[cfg(feature = "sqlx")]
@@ -36,10 +37,10 @@ use vigil_domain::{
 pub use archive::Archive;
 pub use error::StoreError;
 pub use records::{
-    Actor, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord,
-    EvaluationRecord, IngestSummary, LoginRecord, NewApiToken, NewEvaluation, NewUser,
-    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, SessionRecord, UserChange,
-    UserRecord, VersionId, VersionRecord,
+    Actor, AlertRecord, AlertState, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId,
+    DeploymentRecord, DueDelivery, EvaluationRecord, IngestSummary, LoginRecord, NewApiToken,
+    NewEvaluation, NewUser, OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord,
+    RulesRecord, SessionRecord, UserChange, UserRecord, VersionId, VersionRecord, WebhookRecord,
 };
 /// Re-exported for the backends, whose SQL (written here) stores events.
 pub use vigil_monitor;
@@ -350,6 +351,96 @@ pub trait Store: Send + Sync {
         outcomes: &[vigil_monitor::Outcome],
         body_sha256: &str,
     ) -> impl Future<Output = Result<OutcomeIngestSummary, StoreError>> + Send;
+
+    /// The rules in force for a deployment (its highest version), if any.
+    fn rules(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<Output = Result<Option<RulesRecord>, StoreError>> + Send;
+
+    /// Every version of a deployment's rules, oldest first.
+    fn rule_history(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<Output = Result<Vec<RulesRecord>, StoreError>> + Send;
+
+    /// Stores a new version of a deployment's rules, audited (`rules.set`)
+    /// with its reason. `expected_version` (the version the editor saw; 0
+    /// for none) guards against a lost update: another version stored
+    /// since is a conflict.
+    fn set_rules(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        rules: &vigil_monitor::RuleSet,
+        reason: &str,
+        expected_version: Option<i64>,
+    ) -> impl Future<Output = Result<RulesRecord, StoreError>> + Send;
+
+    /// Raises an alert for each assessment that signals and whose rule has
+    /// no open alert, each audited (`alert.raise`) and queued for the
+    /// webhooks of the deployment's site and the organisations above it,
+    /// in one transaction. Returns the alerts raised now.
+    fn raise_alerts(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        rules_version: i64,
+        assessments: &[vigil_monitor::Assessment],
+    ) -> impl Future<Output = Result<Vec<AlertRecord>, StoreError>> + Send;
+
+    /// The alerts of a deployment, newest first.
+    fn alerts(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<Output = Result<Vec<AlertRecord>, StoreError>> + Send;
+
+    /// One alert.
+    fn alert(&self, id: i64) -> impl Future<Output = Result<AlertRecord, StoreError>> + Send;
+
+    /// Moves an alert on — raised to acknowledged, or acknowledged to
+    /// resolved — with the person's note, audited (`alert.acknowledge`,
+    /// `alert.resolve`) and queued for the webhooks. Any other move is
+    /// refused.
+    fn advance_alert(
+        &self,
+        context: &ChangeContext,
+        id: i64,
+        to: AlertState,
+        note: &str,
+    ) -> impl Future<Output = Result<AlertRecord, StoreError>> + Send;
+
+    /// Adds a webhook for an organisation's alerts (audited without its
+    /// secret).
+    fn add_webhook(
+        &self,
+        context: &ChangeContext,
+        organisation: &vigil_domain::Code,
+        url: &str,
+        secret: &str,
+    ) -> impl Future<Output = Result<WebhookRecord, StoreError>> + Send;
+
+    /// The webhooks of the given organisations (all when `None`).
+    fn webhooks(
+        &self,
+        organisations: Option<&[String]>,
+    ) -> impl Future<Output = Result<Vec<WebhookRecord>, StoreError>> + Send;
+
+    /// Deliveries due at `now`, oldest first, at most `limit`.
+    fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<DueDelivery>, StoreError>> + Send;
+
+    /// Records an attempt at a delivery: delivered, or failed with the next
+    /// attempt's time (`None`: given up).
+    fn record_delivery(
+        &self,
+        id: i64,
+        at: Timestamp,
+        outcome: Result<(), (String, Option<Timestamp>)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The day aggregates of a deployment, oldest day first.
     fn daily_aggregates(

@@ -224,6 +224,88 @@ pub struct OutcomeIngestSummary {
     pub events_updated: u64,
 }
 
+/// One version of a deployment's monitoring rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RulesRecord {
+    pub deployment: DeploymentId,
+    pub version: i64,
+    pub rules: vigil_monitor::RuleSet,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub audit_sequence: u64,
+}
+
+/// Where an alert is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertState {
+    Raised,
+    Acknowledged,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Raised => "raised",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AlertState> {
+        match text {
+            "raised" => Some(AlertState::Raised),
+            "acknowledged" => Some(AlertState::Acknowledged),
+            "resolved" => Some(AlertState::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// A stored alert with its evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub deployment: DeploymentId,
+    pub rule: String,
+    pub rules_version: i64,
+    pub state: AlertState,
+    pub assessment: vigil_monitor::Assessment,
+    pub proposes_suspension: bool,
+    pub raised_at: Timestamp,
+    pub raised_by: String,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledgement: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+    pub resolution: Option<String>,
+}
+
+/// A webhook of an organisation (its secret is never read back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    pub id: i64,
+    pub organisation: Code,
+    pub url: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub disabled: bool,
+}
+
+/// A message due to be sent to a webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub webhook: i64,
+    pub url: String,
+    pub secret: String,
+    pub event: String,
+    pub body: String,
+    pub attempts: u32,
+}
+
 /// A stored product version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionRecord {

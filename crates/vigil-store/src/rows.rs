@@ -26,7 +26,8 @@ fn code(what: &'static str, value: &str) -> Result<Code, StoreError> {
     Code::parse(value).map_err(|error| StoreError::corrupt(what, error))
 }
 
-fn timestamp(what: &'static str, value: &str) -> Result<Timestamp, StoreError> {
+/// Reads a stored moment, naming what it is when it cannot be read.
+pub fn timestamp(what: &'static str, value: &str) -> Result<Timestamp, StoreError> {
     parse_timestamp(value).map_err(|error| StoreError::corrupt(what, error))
 }
 

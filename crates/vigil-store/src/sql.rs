@@ -192,6 +192,184 @@ macro_rules! impl_sql_store {
             Ok(rows)
         }
 
+        /// Stores a new version of a deployment's rules and its audit entry.
+        async fn insert_rules(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            deployment: DeploymentId,
+            rules: &$crate::vigil_monitor::RuleSet,
+            reason: &str,
+            expected_version: Option<i64>,
+        ) -> Result<$crate::RulesRecord, StoreError> {
+            let current: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM monitoring_rules WHERE deployment_id = $1")
+                .bind(deployment.0)
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            if let Some(expected) = expected_version {
+                if expected != current {
+                    return Err(StoreError::Conflict(format!(
+                        "the rules of deployment {deployment} are at version {current} now, not {expected}; reload them and edit again"
+                    )));
+                }
+            }
+            let version = current + 1;
+            let text = rules.to_json();
+            let payload = ::serde_json::json!({
+                "deployment": deployment.0, "version": version, "reason": reason,
+                "rules_sha256": sha256_hex(&text), "rules": rules.rules.len(),
+            });
+            let sequence = append_audit(connection, context, "rules.set", &format!("deployment:{deployment}"), &payload).await?;
+            ::sqlx::query(
+                "INSERT INTO monitoring_rules (deployment_id, version, rules, reason, created_by, created_at, audit_sequence) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(deployment.0)
+            .bind(version)
+            .bind(&text)
+            .bind(reason)
+            .bind(context.actor.name.as_str())
+            .bind(stored_timestamp(context.at))
+            .bind(sequence as i64)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            Ok($crate::RulesRecord {
+                deployment,
+                version,
+                rules: rules.clone(),
+                reason: reason.to_owned(),
+                created_by: context.actor.name.as_str().to_owned(),
+                created_at: context.at,
+                audit_sequence: sequence,
+            })
+        }
+
+        /// Gives a deployment going live its default rules, unless it has
+        /// rules already (a resumed deployment keeps its own), judged
+        /// against its latest validation and its shadow running.
+        async fn default_rules_at_go_live(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            deployment: DeploymentId,
+        ) -> Result<(), StoreError> {
+            use $crate::decode::DecodeRow as _;
+            let existing: i64 = ::sqlx::query_scalar("SELECT COUNT(*) FROM monitoring_rules WHERE deployment_id = $1")
+                .bind(deployment.0)
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            if existing > 0 {
+                return Ok(());
+            }
+            let latest = ::sqlx::query("SELECT id, result FROM evaluations WHERE deployment_id = $1 ORDER BY id DESC LIMIT 1")
+                .bind(deployment.0)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            let evaluation = match &latest {
+                Some(row) => {
+                    let result: String = row.text("result").map_err(database_error)?;
+                    Some((
+                        row.integer("id").map_err(database_error)?,
+                        ::serde_json::from_str::<::serde_json::Value>(&result)
+                            .map_err(|error| StoreError::corrupt("evaluation result", error))?,
+                    ))
+                }
+                None => None,
+            };
+            let stored = ::sqlx::query("SELECT day, model_version, aggregate FROM daily_aggregates WHERE deployment_id = $1")
+                .bind(deployment.0)
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            let mut aggregates = Vec::with_capacity(stored.len());
+            for row in &stored {
+                let day: String = row.text("day").map_err(database_error)?;
+                let aggregate: String = row.text("aggregate").map_err(database_error)?;
+                aggregates.push((
+                    $crate::vigil_monitor::DayKey {
+                        day: day.parse().map_err(|error| StoreError::corrupt("aggregate day", error))?,
+                        model_version: row.text("model_version").map_err(database_error)?,
+                    },
+                    ::serde_json::from_str::<$crate::vigil_monitor::DayAggregate>(&aggregate)
+                        .map_err(|error| StoreError::corrupt("day aggregate", error))?,
+                ));
+            }
+            let days = $crate::vigil_monitor::Days::new(aggregates.iter().map(|(key, aggregate)| (key, aggregate)));
+            let baseline = $crate::vigil_monitor::Baseline::at_go_live(
+                evaluation.as_ref().map(|(id, result)| (*id, result)),
+                &days,
+                $crate::vigil_monitor::utc_day(context.at),
+            );
+            let rules = $crate::vigil_monitor::RuleSet::defaults(baseline);
+            insert_rules(connection, context, deployment, &rules, "defaults at go-live", Some(0)).await?;
+            Ok(())
+        }
+
+        /// The organisation codes from a site up to its nation.
+        async fn organisation_chain(connection: &mut Connection, site: &str) -> Result<Vec<String>, StoreError> {
+            let mut chain = Vec::new();
+            let mut next = Some(site.to_owned());
+            while let Some(code) = next {
+                if chain.contains(&code) || chain.len() > 8 {
+                    break;
+                }
+                next = ::sqlx::query_scalar::<_, Option<String>>("SELECT parent FROM organisations WHERE code = $1")
+                    .bind(&code)
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(database_error)?
+                    .flatten();
+                chain.push(code);
+            }
+            Ok(chain)
+        }
+
+        /// Queues a message about an alert for every enabled webhook of the
+        /// deployment's site and the organisations above it.
+        async fn queue_alert_message(
+            connection: &mut Connection,
+            alert: &$crate::AlertRecord,
+            site: &str,
+            event: &str,
+            at: ::jiff::Timestamp,
+        ) -> Result<(), StoreError> {
+            let chain = organisation_chain(connection, site).await?;
+            let body = $crate::monitoring::alert_message(event, alert, site);
+            for organisation in chain {
+                let hooks: Vec<i64> = ::sqlx::query_scalar("SELECT id FROM webhooks WHERE organisation = $1 AND disabled = 0 ORDER BY id")
+                    .bind(&organisation)
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                for hook in hooks {
+                    ::sqlx::query(
+                        "INSERT INTO webhook_deliveries (webhook_id, alert_id, event, body, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, 0, $5)",
+                    )
+                    .bind(hook)
+                    .bind(alert.id)
+                    .bind(event)
+                    .bind(&body)
+                    .bind(stored_timestamp(at))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                }
+            }
+            Ok(())
+        }
+
+        async fn alert_in(connection: &mut Connection, id: i64) -> Result<$crate::AlertRecord, StoreError> {
+            let row = ::sqlx::query("SELECT * FROM alerts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .ok_or(StoreError::NotFound { what: "alert", id: id.to_string() })?;
+            $crate::decode::alert_record(&row)
+        }
+
         /// The outcomes stored for the named cases of a deployment, by case:
         /// (source, label, reader agrees, content hash).
         async fn stored_outcomes(
@@ -1337,6 +1515,9 @@ macro_rules! impl_sql_store {
                     .fetch_one(&mut *connection)
                     .await
                     .map_err(database_error)?;
+                    if decision.to == LifecycleState::Live {
+                        default_rules_at_go_live(connection, context, id).await?;
+                    }
                     row.to_domain()
                 })
                 .await
@@ -1663,6 +1844,282 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err(database_error)?;
                     Ok($crate::OutcomeIngestSummary { batch, received, stored, duplicates: received - stored, events_updated })
+                })
+                .await
+            }
+
+            async fn rules(&self, deployment: DeploymentId) -> Result<Option<$crate::RulesRecord>, StoreError> {
+                let row = ::sqlx::query("SELECT * FROM monitoring_rules WHERE deployment_id = $1 ORDER BY version DESC LIMIT 1")
+                    .bind(deployment.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                row.as_ref().map($crate::decode::rules_record).transpose()
+            }
+
+            async fn rule_history(&self, deployment: DeploymentId) -> Result<Vec<$crate::RulesRecord>, StoreError> {
+                ::sqlx::query("SELECT * FROM monitoring_rules WHERE deployment_id = $1 ORDER BY version")
+                    .bind(deployment.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .iter()
+                    .map($crate::decode::rules_record)
+                    .collect()
+            }
+
+            async fn set_rules(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                rules: &$crate::vigil_monitor::RuleSet,
+                reason: &str,
+                expected_version: Option<i64>,
+            ) -> Result<$crate::RulesRecord, StoreError> {
+                self.write(async |connection| {
+                    deployment_in(connection, deployment).await?;
+                    insert_rules(connection, context, deployment, rules, reason, expected_version).await
+                })
+                .await
+            }
+
+            async fn raise_alerts(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                rules_version: i64,
+                assessments: &[$crate::vigil_monitor::Assessment],
+            ) -> Result<Vec<$crate::AlertRecord>, StoreError> {
+                self.write(async |connection| {
+                    let current = deployment_in(connection, deployment).await?;
+                    let mut raised = Vec::new();
+                    for assessment in assessments.iter().filter(|assessment| assessment.verdict == $crate::vigil_monitor::Verdict::Signal) {
+                        let open: Option<i64> = ::sqlx::query_scalar(
+                            "SELECT id FROM alerts WHERE deployment_id = $1 AND rule_id = $2 AND state <> 'resolved'",
+                        )
+                        .bind(deployment.0)
+                        .bind(&assessment.rule)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                        if open.is_some() {
+                            continue;
+                        }
+                        let evidence = ::serde_json::to_string(assessment).map_err(|error| StoreError::corrupt("alert evidence", error))?;
+                        let id: i64 = ::sqlx::query_scalar(
+                            "INSERT INTO alerts (deployment_id, rule_id, rules_version, state, evidence, proposes_suspension, raised_at, raised_by) \
+                             VALUES ($1, $2, $3, 'raised', $4, $5, $6, $7) RETURNING id",
+                        )
+                        .bind(deployment.0)
+                        .bind(&assessment.rule)
+                        .bind(rules_version)
+                        .bind(&evidence)
+                        .bind(i64::from(assessment.propose_suspension))
+                        .bind(stored_timestamp(context.at))
+                        .bind(context.actor.name.as_str())
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                        let payload = ::serde_json::json!({
+                            "deployment": deployment.0, "alert": id, "rule": assessment.rule, "rules_version": rules_version,
+                            "statistic": assessment.evidence.statistic, "value": assessment.evidence.value,
+                            "cases": assessment.evidence.cases, "window_from": assessment.window_from.to_string(),
+                            "window_to": assessment.window_to.to_string(), "proposes_suspension": assessment.propose_suspension,
+                        });
+                        append_audit(connection, context, "alert.raise", &format!("deployment:{deployment}"), &payload).await?;
+                        let alert = alert_in(connection, id).await?;
+                        queue_alert_message(connection, &alert, &current.site, "alert.raised", context.at).await?;
+                        raised.push(alert);
+                    }
+                    Ok(raised)
+                })
+                .await
+            }
+
+            async fn alerts(&self, deployment: DeploymentId) -> Result<Vec<$crate::AlertRecord>, StoreError> {
+                ::sqlx::query("SELECT * FROM alerts WHERE deployment_id = $1 ORDER BY id DESC")
+                    .bind(deployment.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .iter()
+                    .map($crate::decode::alert_record)
+                    .collect()
+            }
+
+            async fn alert(&self, id: i64) -> Result<$crate::AlertRecord, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                alert_in(&mut connection, id).await
+            }
+
+            async fn advance_alert(
+                &self,
+                context: &ChangeContext,
+                id: i64,
+                to: $crate::AlertState,
+                note: &str,
+            ) -> Result<$crate::AlertRecord, StoreError> {
+                self.write(async |connection| {
+                    let alert = alert_in(connection, id).await?;
+                    let (statement, action, event) = match (alert.state, to) {
+                        ($crate::AlertState::Raised, $crate::AlertState::Acknowledged) => (
+                            "UPDATE alerts SET state = 'acknowledged', acknowledged_at = $1, acknowledged_by = $2, acknowledgement = $3 \
+                             WHERE id = $4 AND state = 'raised'",
+                            "alert.acknowledge",
+                            "alert.acknowledged",
+                        ),
+                        ($crate::AlertState::Acknowledged, $crate::AlertState::Resolved) => (
+                            "UPDATE alerts SET state = 'resolved', resolved_at = $1, resolved_by = $2, resolution = $3 \
+                             WHERE id = $4 AND state = 'acknowledged'",
+                            "alert.resolve",
+                            "alert.resolved",
+                        ),
+                        (from, to) => {
+                            return Err(StoreError::Conflict(format!(
+                                "alert {id} is {}; it cannot become {} (an alert is acknowledged, then resolved)",
+                                from.as_str(),
+                                to.as_str()
+                            )));
+                        }
+                    };
+                    ::sqlx::query(statement)
+                        .bind(stored_timestamp(context.at))
+                        .bind(context.actor.name.as_str())
+                        .bind(note)
+                        .bind(id)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let payload = ::serde_json::json!({
+                        "deployment": alert.deployment.0, "alert": id, "rule": alert.rule, "note": note,
+                    });
+                    append_audit(connection, context, action, &format!("deployment:{}", alert.deployment), &payload).await?;
+                    let updated = alert_in(connection, id).await?;
+                    let deployment = deployment_in(connection, alert.deployment).await?;
+                    queue_alert_message(connection, &updated, &deployment.site, event, context.at).await?;
+                    Ok(updated)
+                })
+                .await
+            }
+
+            async fn add_webhook(
+                &self,
+                context: &ChangeContext,
+                organisation: &::vigil_domain::Code,
+                url: &str,
+                secret: &str,
+            ) -> Result<$crate::WebhookRecord, StoreError> {
+                self.write(async |connection| {
+                    let known: Option<String> = ::sqlx::query_scalar("SELECT code FROM organisations WHERE code = $1")
+                        .bind(organisation.as_str())
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    if known.is_none() {
+                        return Err(StoreError::NotFound { what: "organisation", id: organisation.to_string() });
+                    }
+                    let id: i64 = ::sqlx::query_scalar(
+                        "INSERT INTO webhooks (organisation, url, secret, created_by, created_at, disabled) VALUES ($1, $2, $3, $4, $5, 0) RETURNING id",
+                    )
+                    .bind(organisation.as_str())
+                    .bind(url)
+                    .bind(secret)
+                    .bind(context.actor.name.as_str())
+                    .bind(stored_timestamp(context.at))
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    // The address is audited without its query (which may
+                    // carry a token), and the secret never.
+                    let shown = url.split(['?', '#']).next().unwrap_or_default();
+                    let payload = ::serde_json::json!({"webhook": id, "organisation": organisation.as_str(), "url": shown});
+                    append_audit(connection, context, "webhook.add", &format!("organisation:{organisation}"), &payload).await?;
+                    Ok($crate::WebhookRecord {
+                        id,
+                        organisation: organisation.clone(),
+                        url: url.to_owned(),
+                        created_by: context.actor.name.as_str().to_owned(),
+                        created_at: context.at,
+                        disabled: false,
+                    })
+                })
+                .await
+            }
+
+            async fn webhooks(&self, organisations: Option<&[String]>) -> Result<Vec<$crate::WebhookRecord>, StoreError> {
+                use $crate::decode::DecodeRow as _;
+                let rows = ::sqlx::query("SELECT id, organisation, url, created_by, created_at, disabled FROM webhooks ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                let mut hooks = Vec::new();
+                for row in &rows {
+                    let organisation = row.text("organisation").map_err(database_error)?;
+                    if organisations.is_some_and(|allowed| !allowed.contains(&organisation)) {
+                        continue;
+                    }
+                    hooks.push($crate::WebhookRecord {
+                        id: row.integer("id").map_err(database_error)?,
+                        organisation: ::vigil_domain::Code::parse(&organisation)
+                            .map_err(|error| StoreError::corrupt("webhook organisation", error))?,
+                        url: row.text("url").map_err(database_error)?,
+                        created_by: row.text("created_by").map_err(database_error)?,
+                        created_at: $crate::rows::timestamp("webhook time", &row.text("created_at").map_err(database_error)?)?,
+                        disabled: row.integer("disabled").map_err(database_error)? == 1,
+                    });
+                }
+                Ok(hooks)
+            }
+
+            async fn due_deliveries(&self, now: ::jiff::Timestamp, limit: u32) -> Result<Vec<$crate::DueDelivery>, StoreError> {
+                use $crate::decode::DecodeRow as _;
+                ::sqlx::query(
+                    "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.body, d.attempts FROM webhook_deliveries d \
+                     JOIN webhooks w ON w.id = d.webhook_id \
+                     WHERE d.next_attempt_at IS NOT NULL AND d.next_attempt_at <= $1 AND w.disabled = 0 ORDER BY d.id LIMIT $2",
+                )
+                .bind(stored_timestamp(now))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database_error)?
+                .iter()
+                .map(|row| {
+                    Ok($crate::DueDelivery {
+                        id: row.integer("id").map_err(database_error)?,
+                        webhook: row.integer("webhook_id").map_err(database_error)?,
+                        url: row.text("url").map_err(database_error)?,
+                        secret: row.text("secret").map_err(database_error)?,
+                        event: row.text("event").map_err(database_error)?,
+                        body: row.text("body").map_err(database_error)?,
+                        attempts: u32::try_from(row.integer("attempts").map_err(database_error)?).unwrap_or(u32::MAX),
+                    })
+                })
+                .collect()
+            }
+
+            async fn record_delivery(
+                &self,
+                id: i64,
+                at: ::jiff::Timestamp,
+                outcome: Result<(), (String, Option<::jiff::Timestamp>)>,
+            ) -> Result<(), StoreError> {
+                self.write(async |connection| {
+                    let (delivered, next, error) = match outcome {
+                        Ok(()) => (Some(stored_timestamp(at)), None, None),
+                        Err((error, next)) => (None, next.map(stored_timestamp), Some(error)),
+                    };
+                    ::sqlx::query(
+                        "UPDATE webhook_deliveries SET attempts = attempts + 1, delivered_at = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4",
+                    )
+                    .bind(delivered)
+                    .bind(next)
+                    .bind(error)
+                    .bind(id)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    Ok(())
                 })
                 .await
             }

@@ -431,7 +431,13 @@ pub async fn the_lifecycle_records_every_decision(store: impl Store) {
         "{}",
         audited.record.payload
     );
-    assert_eq!(audit_is_intact(&store).await, 5 + 3 + 4);
+    // Organisations, product, version and deployment, four decisions, and
+    // the default rules made at go-live.
+    assert_eq!(audit_is_intact(&store).await, 5 + 3 + 4 + 1);
+    assert_eq!(
+        entries.last().map(|entry| entry.record.action.as_str()),
+        Some("rules.set")
+    );
 }
 
 pub async fn refused_transitions_change_nothing(store: impl Store) {
@@ -1285,6 +1291,282 @@ pub async fn outcomes_update_the_days_of_their_events_whenever_they_arrive(store
     registry_is_consistent(&store).await;
 }
 
+/// Events `e{id}` on the given day, positive decisions for the first
+/// `positives` of them.
+fn decided_events(
+    ids: std::ops::Range<u32>,
+    day: &str,
+    positives: u32,
+) -> Vec<vigil_monitor::Event> {
+    let first = ids.start;
+    let lines: Vec<String> = ids
+        .map(|id| {
+            format!(
+                r#"{{"event_id": "d{id}", "case_id": "CASE{id}", "occurred_at": "{day}T09:00:00Z", "model_version": "1.0.0", "score": 0.{:02}, "decision": {}, "scanner_model": "Ysio"}}"#,
+                id % 100,
+                id - first < positives
+            )
+        })
+        .collect();
+    vigil_monitor::parse_batch(
+        lines.join("\n").as_bytes(),
+        vigil_monitor::EventFormat::Ndjson,
+        Some(&vigil_domain::PseudonymKey::from_bytes([9; 32])),
+        Timestamp::from_second(1_900_000_000).expect("time"),
+    )
+    .expect("a valid batch")
+    .events
+}
+
+pub async fn going_live_sets_default_rules_and_signals_raise_one_alert_each(store: impl Store) {
+    use crate::AlertState;
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(&store, id, LifecycleState::Shadow, false).await;
+    let lead = context("ai-lead", Role::AiLead, 100);
+    let mut evaluation = new_evaluation(id);
+    evaluation.result = r#"{"threshold": 0.5, "auc": {"estimate": 0.93}, "sensitivity": {"estimate": 0.9, "tp": 90, "fp": 40, "tn": 360, "fn": 10}, "specificity": {"estimate": 0.9}, "ppv": {"estimate": 0.69}}"#.to_owned();
+    store
+        .add_evaluation(&lead, &evaluation)
+        .await
+        .expect("evaluation");
+    // Shadow running before go-live (the contexts' day is 2026-09-21):
+    // 100 events a day on two days, 20% positive.
+    for day in ["2026-09-01", "2026-09-02"] {
+        let base = if day.ends_with('1') { 0 } else { 100 };
+        store
+            .ingest_events(
+                &lead,
+                id,
+                &decided_events(base..base + 100, day, 20),
+                &"a7".repeat(32),
+            )
+            .await
+            .expect("shadow events");
+    }
+    assert_eq!(store.rules(id).await.expect("rules"), None);
+    store
+        .transition(&lead, id, request(LifecycleState::Shadow, LifecycleState::Live, false), None)
+        .await
+        .expect("go live");
+    let defaults = store
+        .rules(id)
+        .await
+        .expect("rules")
+        .expect("defaults at go-live");
+    assert_eq!(
+        (defaults.version, defaults.reason.as_str()),
+        (1, "defaults at go-live")
+    );
+    let baseline = &defaults.rules.baseline;
+    assert_eq!(baseline.sensitivity, Some(0.9));
+    assert_eq!(baseline.threshold, Some(0.5));
+    assert_eq!(
+        baseline.positive_rate,
+        Some(0.2),
+        "the shadow period's rate"
+    );
+    assert_eq!(
+        baseline.reference_from,
+        Some("2026-09-01".parse().expect("date"))
+    );
+    assert_eq!(
+        baseline.reference_to,
+        Some("2026-09-20".parse().expect("date"))
+    );
+    assert_eq!(
+        baseline
+            .score_histogram
+            .as_ref()
+            .map(|histogram| histogram.iter().sum::<u64>()),
+        Some(200)
+    );
+    assert!(
+        defaults
+            .rules
+            .rules
+            .iter()
+            .any(|rule| rule.id == "sensitivity" && rule.propose_suspension)
+    );
+    // Edits are versioned; an edit from a stale version is refused.
+    let mut edited = defaults.rules.clone();
+    edited.rules.retain(|rule| rule.id == "positive-rate");
+    edited.rules[0].minimum_cases = 50;
+    let stale = store
+        .set_rules(&lead, id, &edited, "tighter", Some(0))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let version = store
+        .set_rules(&lead, id, &edited, "only the positive rate", Some(1))
+        .await
+        .expect("edit");
+    assert_eq!(version.version, 2);
+    assert_eq!(store.rule_history(id).await.expect("history").len(), 2);
+    // A webhook of the Trust hears of every alert of its sites.
+    let hook = store
+        .add_webhook(
+            &admin(),
+            &code("rw3"),
+            "https://alerts.example.nhs.uk/hook?token=abc",
+            "shared secret",
+        )
+        .await
+        .expect("webhook");
+    assert_eq!(
+        store
+            .webhooks(Some(&["rw3".to_owned()]))
+            .await
+            .expect("hooks"),
+        vec![hook.clone()]
+    );
+    // Live: 60 of 100 positive on 2026-09-25.
+    store
+        .ingest_events(
+            &lead,
+            id,
+            &decided_events(1000..1100, "2026-09-25", 60),
+            &"a8".repeat(32),
+        )
+        .await
+        .expect("live events");
+    let as_of: jiff::civil::Date = "2026-09-25".parse().expect("date");
+    let monitor = context("monitor", Role::AiLead, 200);
+    let first = crate::monitoring::assess_deployment(&store, &monitor, id, as_of, true)
+        .await
+        .expect("assess");
+    assert_eq!(first.rules_version, Some(2));
+    assert_eq!(first.assessments.len(), 1);
+    assert_eq!(first.assessments[0].verdict, vigil_monitor::Verdict::Signal);
+    assert_eq!(first.raised.len(), 1);
+    let alert = &first.raised[0];
+    assert_eq!(
+        (alert.state, alert.rule.as_str(), alert.rules_version),
+        (AlertState::Raised, "positive-rate", 2)
+    );
+    assert_eq!(alert.assessment.evidence.value, Some(0.6));
+    // The rule still signals, but its alert is open: no second alert.
+    let again = crate::monitoring::assess_deployment(&store, &monitor, id, as_of, true)
+        .await
+        .expect("assess");
+    assert!(again.raised.is_empty());
+    assert_eq!(store.alerts(id).await.expect("alerts").len(), 1);
+    // raised -> acknowledged -> resolved, and no other way.
+    let skip = store
+        .advance_alert(&lead, alert.id, AlertState::Resolved, "done")
+        .await;
+    assert!(matches!(skip, Err(StoreError::Conflict(_))), "{skip:?}");
+    let acknowledged = store
+        .advance_alert(
+            &lead,
+            alert.id,
+            AlertState::Acknowledged,
+            "looking at the scanner change",
+        )
+        .await
+        .expect("acknowledge");
+    assert_eq!(acknowledged.acknowledged_by.as_deref(), Some("ai-lead"));
+    let twice = store
+        .advance_alert(&lead, alert.id, AlertState::Acknowledged, "again")
+        .await;
+    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
+    let resolved = store
+        .advance_alert(&lead, alert.id, AlertState::Resolved, "protocol corrected")
+        .await
+        .expect("resolve");
+    assert_eq!(resolved.resolution.as_deref(), Some("protocol corrected"));
+    let after = crate::monitoring::assess_deployment(&store, &monitor, id, as_of, true)
+        .await
+        .expect("assess");
+    assert_eq!(
+        after.raised.len(),
+        1,
+        "a resolved alert's rule may raise again"
+    );
+    // Each step was queued for the webhook, in order, and the secret
+    // and query never reached the trail.
+    let later = Timestamp::from_second(1_800_000_000).expect("time");
+    let due = store.due_deliveries(later, 100).await.expect("due");
+    let events: Vec<&str> = due.iter().map(|delivery| delivery.event.as_str()).collect();
+    assert_eq!(
+        events,
+        [
+            "alert.raised",
+            "alert.acknowledged",
+            "alert.resolved",
+            "alert.raised"
+        ]
+    );
+    assert!(
+        due.iter()
+            .all(|delivery| delivery.webhook == hook.id && delivery.secret == "shared secret")
+    );
+    let body: serde_json::Value = serde_json::from_str(&due[0].body).expect("JSON body");
+    assert_eq!(body["alert"]["rule"], "positive-rate");
+    assert_eq!(body["alert"]["site"], "rw3-main");
+    store
+        .record_delivery(due[0].id, later, Ok(()))
+        .await
+        .expect("delivered");
+    let retry_at = Timestamp::from_second(1_800_000_060).expect("time");
+    store
+        .record_delivery(
+            due[1].id,
+            later,
+            Err(("HTTP 503".to_owned(), Some(retry_at))),
+        )
+        .await
+        .expect("retry later");
+    store
+        .record_delivery(due[2].id, later, Err(("HTTP 410".to_owned(), None)))
+        .await
+        .expect("given up");
+    let still_due: Vec<i64> = store
+        .due_deliveries(later, 100)
+        .await
+        .expect("due")
+        .iter()
+        .map(|delivery| delivery.id)
+        .collect();
+    assert_eq!(still_due, [due[3].id]);
+    let retried = store.due_deliveries(retry_at, 100).await.expect("due");
+    assert_eq!(
+        retried
+            .iter()
+            .map(|delivery| delivery.id)
+            .collect::<Vec<_>>(),
+        [due[1].id, due[3].id]
+    );
+    assert_eq!(retried[0].attempts, 1);
+    let trail = store.audit_trail().await.expect("trail");
+    let actions: Vec<&str> = trail
+        .entries
+        .iter()
+        .map(|entry| entry.record.action.as_str())
+        .collect();
+    for action in [
+        "rules.set",
+        "webhook.add",
+        "alert.raise",
+        "alert.acknowledge",
+        "alert.resolve",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    let everything = serde_json::to_string(
+        &trail
+            .entries
+            .iter()
+            .map(|entry| entry.record.payload.clone())
+            .collect::<Vec<_>>(),
+    )
+    .expect("payloads");
+    assert!(!everything.contains("shared secret") && !everything.contains("token=abc"));
+    audit_is_intact(&store).await;
+    registry_is_consistent(&store).await;
+}
+
 pub async fn event_batches_are_stored_once_with_their_day_aggregates(store: impl Store) {
     let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
     let ingest = context("pacs-feed", Role::AiLead, 50);
@@ -1690,7 +1972,8 @@ macro_rules! story_tests {
             a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions, initialising_is_all_or_nothing,
             sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded,
             audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates,
-            outcomes_update_the_days_of_their_events_whenever_they_arrive);
+            outcomes_update_the_days_of_their_events_whenever_they_arrive,
+            going_live_sets_default_rules_and_signals_raise_one_alert_each);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -218,7 +218,9 @@ fn populate(db: &str) {
     );
 }
 
-const POPULATED_ENTRIES: u64 = 20;
+/// Organisations, users, the product and its deployment, the decisions to
+/// go-live, and the default rules made at go-live.
+const POPULATED_ENTRIES: u64 = 21;
 
 fn sqlite_database() -> (tempfile::TempDir, String) {
     let directory = tempfile::tempdir().expect("temporary directory");
@@ -577,11 +579,11 @@ fn tampering_with_sqlite_is_detected_at_the_exact_entry() {
         ),
         (
             "DELETE FROM audit_log WHERE sequence > 16",
-            "broken at entry 17: the recorded head is entry 20 but the chain ends at entry 16, so the newest entries were deleted",
+            "broken at entry 17: the recorded head is entry 21 but the chain ends at entry 16, so the newest entries were deleted",
         ),
         (
             "DROP TRIGGER audit_head_no_delete; DELETE FROM audit_head",
-            "broken at entry 20: the recorded head of the chain is missing, so entries removed from the end could not be detected",
+            "broken at entry 21: the recorded head of the chain is missing, so entries removed from the end could not be detected",
         ),
         (
             "UPDATE audit_log SET sequence = 'x' WHERE sequence = 6",
@@ -983,7 +985,7 @@ fn tampering_with_postgresql_is_detected_at_the_exact_entry() {
         ),
         (
             "DELETE FROM audit_log WHERE sequence > 16",
-            "broken at entry 17: the recorded head is entry 20 but the chain ends at entry 16, so the newest entries were deleted",
+            "broken at entry 17: the recorded head is entry 21 but the chain ends at entry 16, so the newest entries were deleted",
         ),
     ] {
         let schema = PostgresSchema::new(&url);
