@@ -342,6 +342,10 @@ pub struct TransitionRequest {
     pub rationale: String,
     #[serde(default)]
     pub evidence: Vec<String>,
+    /// The open alert whose proposal this suspension follows (live to
+    /// suspended only); it is cited as evidence.
+    #[serde(default)]
+    pub alert: Option<i64>,
 }
 
 /// A local validation to run and store against a deployment: the case
@@ -506,4 +510,172 @@ pub struct DayAggregateView {
     #[schema(value_type = Object)]
     pub categories: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     pub outcomes: OutcomeCountsView,
+}
+
+/// One version of a deployment's monitoring rules. `rules` is the rule set
+/// as JSON (`baseline` and `rules`; see `vigil_monitor::rules`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RulesView {
+    pub deployment: i64,
+    pub version: i64,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: String,
+    #[schema(value_type = Object)]
+    pub rules: serde_json::Value,
+}
+
+/// A new version of a deployment's rules: the rule set as JSON (`rules`) or
+/// as TOML text (`rules_toml`), exactly one of them; why it changes; and
+/// the version the editor started from (0 for none), so that an edit made
+/// meanwhile is not overwritten.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesEdit {
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub rules: Option<serde_json::Value>,
+    #[serde(default)]
+    pub rules_toml: Option<String>,
+    pub reason: String,
+    pub expected_version: i64,
+}
+
+/// The evidence behind a rule's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EvidenceView {
+    pub statistic: String,
+    pub value: Option<f64>,
+    /// Low and high ends of the confidence interval of `value`.
+    pub interval: Option<[f64; 2]>,
+    pub baseline: Option<f64>,
+    pub p_value: Option<f64>,
+    pub effect_size: Option<f64>,
+    /// The rule's condition, in words.
+    pub threshold: String,
+    pub cases: u64,
+    pub reference_cases: Option<u64>,
+    pub explanation: String,
+}
+
+/// One rule judged on one day: `verdict` is signal, clear,
+/// not_enough_data or unavailable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentView {
+    pub rule: String,
+    pub kind: String,
+    pub window_from: String,
+    pub window_to: String,
+    pub verdict: String,
+    pub propose_suspension: bool,
+    pub evidence: EvidenceView,
+}
+
+/// An alert with its evidence; `state` is raised, acknowledged or resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AlertView {
+    pub id: i64,
+    pub deployment: i64,
+    pub rule: String,
+    pub rules_version: i64,
+    pub state: String,
+    pub proposes_suspension: bool,
+    pub assessment: AssessmentView,
+    pub raised_at: String,
+    pub raised_by: String,
+    pub acknowledged_at: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledgement: Option<String>,
+    pub resolved_at: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolution: Option<String>,
+}
+
+/// A deployment's rules judged on one day, and the alerts that raised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentAssessmentView {
+    /// The version of the rules judged; absent when the deployment has none.
+    pub rules_version: Option<i64>,
+    pub as_of: String,
+    pub assessments: Vec<AssessmentView>,
+    pub raised: Vec<AlertView>,
+}
+
+/// A request to judge a deployment's rules now: on `as_of` (YYYY-MM-DD,
+/// UTC; today when absent). Alerts due are raised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentRequest {
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+/// A person's note on moving an alert on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertNote {
+    pub note: String,
+}
+
+/// A webhook to add: an organisation's alerts (and those of every site
+/// below it) are POSTed to `url` as JSON, signed with HMAC-SHA256 under
+/// `secret` (header `X-Vigil-Signature: sha256=<hex>`).
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookCreate {
+    pub organisation: String,
+    pub url: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookCreate {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WebhookCreate")
+            .field("organisation", &self.organisation)
+            .field("url", &"(redacted)")
+            .field("secret", &"(redacted)")
+            .finish()
+    }
+}
+
+/// A webhook (its secret is never shown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookView {
+    pub id: i64,
+    pub organisation: String,
+    pub url: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub disabled: bool,
+}
+
+/// One deployment on a product's funnel plot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FunnelUnitView {
+    pub deployment: i64,
+    pub site: String,
+    pub events: u64,
+    pub cases: u64,
+    pub proportion: f64,
+    /// Limits at 95% and 99.8%, each [low, high].
+    pub limits_95: [f64; 2],
+    pub limits_998: [f64; 2],
+    /// within, above or below, at 95% and at 99.8%.
+    pub position_95: String,
+    pub position_998: String,
+}
+
+/// Funnel-plot data for a product over the deployments the caller may see:
+/// each deployment's proportion against the pooled proportion (`target`)
+/// with exact binomial limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FunnelView {
+    pub product: i64,
+    /// positive_rate, sensitivity, specificity, ppv or discordance.
+    pub metric: String,
+    pub from: String,
+    pub to: String,
+    pub target: Option<f64>,
+    pub units: Vec<FunnelUnitView>,
 }

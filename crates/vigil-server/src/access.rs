@@ -40,11 +40,16 @@ pub enum Permission {
     ReadAudit,
     /// Send inference events of a deployment (a data feed's token).
     IngestEvents,
+    /// Edit a deployment's monitoring rules, judge them now, and manage
+    /// the webhooks alerts go to.
+    ManageMonitoring,
+    /// Acknowledge and resolve alerts.
+    RespondToAlerts,
 }
 
 impl Permission {
     /// Every permission, in table order.
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 15] = [
         Permission::Public,
         Permission::SignedIn,
         Permission::ReadRegistry,
@@ -58,6 +63,8 @@ impl Permission {
         Permission::RunEvaluations,
         Permission::ReadAudit,
         Permission::IngestEvents,
+        Permission::ManageMonitoring,
+        Permission::RespondToAlerts,
     ];
 
     /// The permission's name in the API description and in `/session`.
@@ -76,6 +83,8 @@ impl Permission {
             Permission::RunEvaluations => "run_evaluations",
             Permission::ReadAudit => "read_audit",
             Permission::IngestEvents => "ingest_events",
+            Permission::ManageMonitoring => "manage_monitoring",
+            Permission::RespondToAlerts => "respond_to_alerts",
         }
     }
 
@@ -83,12 +92,13 @@ impl Permission {
     ///
     /// | role | beyond reading |
     /// | --- | --- |
-    /// | viewer, clinician | nothing |
-    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events |
+    /// | viewer | nothing |
+    /// | clinician | respond to alerts |
+    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts |
     /// | procurement_lead | register products and deployments, sign, decide |
-    /// | clinical_safety_officer | sign, decide, read the audit trail |
-    /// | clinical_lead | sign, decide |
-    /// | medical_physics_expert | sign, decide, run evaluations, send events |
+    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts |
+    /// | clinical_lead | sign, decide, respond to alerts |
+    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts |
     /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail |
     ///
     /// Which decisions a signer may record is the sign-off policy's to say.
@@ -116,6 +126,13 @@ impl Permission {
             ReadAudit => matches!(
                 role,
                 ClinicalSafetyOfficer | OrganisationAdmin | NationalAdmin
+            ),
+            ManageMonitoring => {
+                matches!(role, AiLead | MedicalPhysicsExpert | ClinicalSafetyOfficer)
+            }
+            RespondToAlerts => matches!(
+                role,
+                AiLead | MedicalPhysicsExpert | ClinicalSafetyOfficer | ClinicalLead | Clinician
             ),
         }
     }

@@ -16,6 +16,8 @@
 //! login_failures_per_client = 20
 //! trusted_proxies = ["127.0.0.1"]       # whose X-Forwarded-For names the client
 //! pseudonym_key_file = "/etc/vigil/pseudonym.key"   # the Trust's key (vigil keygen)
+//! monitor_interval_seconds = 900        # judge live deployments' rules; 0: on request only
+//! webhook_retry_seconds = 5             # first retry of a failed webhook delivery, doubling
 //! ```
 //!
 //! Environment: `VIGIL_BIND`, `VIGIL_DB`, `VIGIL_REQUEST_BODY_LIMIT_BYTES`,
@@ -23,7 +25,8 @@
 //! `VIGIL_SESSION_ABSOLUTE_HOURS`, `VIGIL_SECURE_COOKIES`,
 //! `VIGIL_TLS_CERTIFICATE`, `VIGIL_TLS_PRIVATE_KEY`, `VIGIL_TRUSTED_PROXIES`
 //! (comma-separated addresses), `VIGIL_PSEUDONYM_KEY` (the key itself, hex)
-//! or `VIGIL_PSEUDONYM_KEY_FILE`.
+//! or `VIGIL_PSEUDONYM_KEY_FILE`, `VIGIL_MONITOR_INTERVAL_SECONDS`,
+//! `VIGIL_WEBHOOK_RETRY_SECONDS`.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -71,6 +74,8 @@ struct ConfigFile {
     login_failures_per_client: Option<usize>,
     trusted_proxies: Option<Vec<IpAddr>>,
     pseudonym_key_file: Option<PathBuf>,
+    monitor_interval_seconds: Option<u64>,
+    webhook_retry_seconds: Option<u64>,
 }
 
 /// The Trust's pseudonymisation key, redacted wherever it is shown.
@@ -129,6 +134,12 @@ pub struct ServerConfig {
     /// The key that pseudonymises case identifiers of arriving events;
     /// without one, only pseudonyms are accepted.
     pub pseudonym_key: Option<TrustKey>,
+    /// How often the rules of every live deployment are judged and alerts
+    /// raised; 15 minutes by default, 0 to judge only on request.
+    pub monitor_interval_seconds: u64,
+    /// The wait before retrying a failed webhook delivery, doubled after
+    /// each failure (at most an hour); 5 seconds by default.
+    pub webhook_retry_seconds: u64,
 }
 
 impl ServerConfig {
@@ -155,6 +166,8 @@ impl Default for ServerConfig {
             login_failures_per_client: 20,
             trusted_proxies: Vec::new(),
             pseudonym_key: None,
+            monitor_interval_seconds: 900,
+            webhook_retry_seconds: 5,
         }
     }
 }
@@ -195,6 +208,8 @@ impl fmt::Debug for ServerConfig {
             .field("login_failures_per_client", &self.login_failures_per_client)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("pseudonym_key", &self.pseudonym_key)
+            .field("monitor_interval_seconds", &self.monitor_interval_seconds)
+            .field("webhook_retry_seconds", &self.webhook_retry_seconds)
             .finish()
     }
 }
@@ -273,6 +288,12 @@ impl ServerConfig {
                 .login_failures_per_client
                 .unwrap_or(config.login_failures_per_client);
             config.trusted_proxies = parsed.trusted_proxies.unwrap_or(config.trusted_proxies);
+            config.monitor_interval_seconds = parsed
+                .monitor_interval_seconds
+                .unwrap_or(config.monitor_interval_seconds);
+            config.webhook_retry_seconds = parsed
+                .webhook_retry_seconds
+                .unwrap_or(config.webhook_retry_seconds);
             if let Some(key_file) = parsed.pseudonym_key_file {
                 config.pseudonym_key = Some(read_key_file(&key_file)?);
             }
@@ -305,6 +326,12 @@ impl ServerConfig {
         }
         if let Some(timeout) = from_environment(&environment, "VIGIL_REQUEST_TIMEOUT_SECONDS")? {
             config.request_timeout_seconds = timeout;
+        }
+        if let Some(interval) = from_environment(&environment, "VIGIL_MONITOR_INTERVAL_SECONDS")? {
+            config.monitor_interval_seconds = interval;
+        }
+        if let Some(retry) = from_environment(&environment, "VIGIL_WEBHOOK_RETRY_SECONDS")? {
+            config.webhook_retry_seconds = retry;
         }
         if let Some(key_file) = environment("VIGIL_PSEUDONYM_KEY_FILE") {
             config.pseudonym_key = Some(read_key_file(Path::new(&key_file))?);

@@ -17,6 +17,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod config;
 mod error;
 mod metrics;
@@ -255,7 +256,10 @@ pub enum ServeError {
 
 /// Binds and serves until Ctrl-C or SIGTERM, refusing an unsafe bind
 /// address first (see [`ServerConfig::check_bind`]).
-pub async fn serve<S: Store + 'static>(store: S, config: ServerConfig) -> Result<(), ServeError> {
+pub async fn serve<S: Store + Clone + 'static>(
+    store: S,
+    config: ServerConfig,
+) -> Result<(), ServeError> {
     config.check_bind()?;
     if config.insecure_http_behind_proxy && !config.bind.ip().is_loopback() {
         tracing::warn!(
@@ -275,12 +279,24 @@ pub async fn serve<S: Store + 'static>(store: S, config: ServerConfig) -> Result
 
 /// Serves on a listener already bound (HTTPS when TLS is configured) until
 /// Ctrl-C or SIGTERM.
-pub async fn serve_on<S: Store + 'static>(
+pub async fn serve_on<S: Store + Clone + 'static>(
     listener: tokio::net::TcpListener,
     store: S,
     config: ServerConfig,
 ) -> Result<(), ServeError> {
     let address = listener.local_addr()?;
+    // The background work stops with the runtime when serving ends.
+    tokio::spawn(background::delivery_loop(
+        store.clone(),
+        Duration::from_secs(2),
+        Duration::from_secs(config.webhook_retry_seconds.max(1)),
+    ));
+    if config.monitor_interval_seconds > 0 {
+        tokio::spawn(background::monitor_loop(
+            store.clone(),
+            Duration::from_secs(config.monitor_interval_seconds),
+        ));
+    }
     let application =
         router(store, &config).into_make_service_with_connect_info::<tls::ClientAddress>();
     match &config.tls {

@@ -35,6 +35,17 @@ fn expected_allowed(permission: &str, role: Role) -> bool {
         .contains(&role),
         "run_evaluations" | "ingest_events" => [AiLead, MedicalPhysicsExpert].contains(&role),
         "read_audit" => [ClinicalSafetyOfficer, OrganisationAdmin, NationalAdmin].contains(&role),
+        "manage_monitoring" => {
+            [AiLead, MedicalPhysicsExpert, ClinicalSafetyOfficer].contains(&role)
+        }
+        "respond_to_alerts" => [
+            AiLead,
+            MedicalPhysicsExpert,
+            ClinicalSafetyOfficer,
+            ClinicalLead,
+            Clinician,
+        ]
+        .contains(&role),
         other => panic!("the test does not know the permission {other}"),
     }
 }
@@ -66,6 +77,8 @@ fn concrete(harness: &Harness, path: &str, target: Target) -> String {
         pick(harness.user_a, harness.user_b)
     } else if path.starts_with("/api/v1/tokens/") {
         pick(harness.token_a, harness.token_b)
+    } else if path.starts_with("/api/v1/alerts/") {
+        pick(harness.alert_a, harness.alert_b)
     } else {
         harness.product
     };
@@ -131,6 +144,16 @@ fn body_for(
         ("POST", "/api/v1/deployments/{id}/events" | "/api/v1/deployments/{id}/outcomes") => {
             json!({})
         }
+        ("PUT", "/api/v1/deployments/{id}/rules") => json!({
+            "rules_toml": "[baseline]\nsource = \"hand\"\n", "reason": "matrix", "expected_version": 0,
+        }),
+        ("POST", "/api/v1/deployments/{id}/assessment") => json!({"as_of": "2026-11-30"}),
+        ("POST", "/api/v1/alerts/{id}/acknowledge" | "/api/v1/alerts/{id}/resolve") => {
+            json!({"note": "seen"})
+        }
+        ("POST", "/api/v1/webhooks") => json!({
+            "organisation": trust, "url": "https://hooks.example.nhs.uk/vigil", "secret": "a long shared secret",
+        }),
         ("POST", "/api/v1/deployments/{id}/evaluations") => {
             json!({"cases_csv": "label,score\n1,0.9\n0,0.1\n1,0.8\n0,0.3\n"})
         }
@@ -1985,4 +2008,328 @@ async fn verification_reads_one_snapshot_and_catches_tables_edited_behind_its_ba
         .await;
     assert_eq!(officer.json["status"], "broken");
     assert!(officer.json["problem"].is_null(), "{}", officer.text);
+}
+
+#[tokio::test]
+async fn rules_are_versioned_assessments_raise_alerts_and_people_move_them_on() {
+    let harness = Harness::new().await;
+    let lead = harness.bearer(Role::AiLead);
+    let rules_path = format!("/api/v1/deployments/{}/rules", harness.deployment_a);
+    let none = harness.call("GET", &rules_path, &lead, None).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND, "{}", none.text);
+    // A rule set with a problem is refused, naming it.
+    let bad = harness
+        .call(
+            "PUT",
+            &rules_path,
+            &lead,
+            Some(json!({"rules_toml": "[baseline]\nsource = \"hand\"\npositive_rate = 1.5\n", "reason": "first", "expected_version": 0})),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text
+            .contains("baseline positive_rate 1.5 is outside [0, 1]"),
+        "{}",
+        bad.text
+    );
+    let toml = "[baseline]\nsource = \"validation 1\"\npositive_rate = 0.2\n\n[[rules]]\nid = \"rate\"\nwindow_days = 7\nminimum_cases = 20\ntest = { kind = \"positive_rate\", tolerance = 0.05 }\n";
+    let first = harness
+        .call(
+            "PUT",
+            &rules_path,
+            &lead,
+            Some(json!({"rules_toml": toml, "reason": "first rules", "expected_version": 0})),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(first.json["version"], 1);
+    assert_eq!(
+        first.json["rules"]["rules"][0]["test"]["kind"],
+        "positive_rate"
+    );
+    let stale = harness
+        .call(
+            "PUT",
+            &rules_path,
+            &lead,
+            Some(json!({"rules": first.json["rules"], "reason": "again", "expected_version": 0})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    // 30 events on 30 November, 15 positive: a rate of 0.5 against 0.2.
+    let events = (1..31)
+        .map(|id| {
+            format!(
+                r#"{{"event_id": "r{id}", "case_id": "ACC{id}", "occurred_at": "2026-11-30T10:00:00Z", "model_version": "2.3.0", "decision": {}}}"#,
+                id % 2 == 0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sent = send_events(
+        &harness,
+        harness.deployment_a,
+        "application/x-ndjson",
+        events.into_bytes(),
+        &lead,
+        false,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let assessment_path = format!("/api/v1/deployments/{}/assessment", harness.deployment_a);
+    let read_only = harness
+        .call(
+            "GET",
+            &format!("{assessment_path}?as_of=2026-11-30"),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        read_only.json["assessments"][0]["verdict"], "signal",
+        "{}",
+        read_only.text
+    );
+    assert_eq!(read_only.json["raised"].as_array().map(Vec::len), Some(0));
+    let run = harness
+        .call(
+            "POST",
+            &assessment_path,
+            &lead,
+            Some(json!({"as_of": "2026-11-30"})),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.text);
+    let evidence = &run.json["assessments"][0]["evidence"];
+    assert_eq!(evidence["value"], 0.5);
+    assert_eq!(evidence["cases"], 30);
+    assert_eq!(evidence["baseline"], 0.2);
+    // The harness's deployment already has an open alert of another rule
+    // ("positive-rate"); this rule ("rate") raises its own.
+    let raised = &run.json["raised"][0];
+    assert_eq!(
+        (raised["rule"].as_str(), raised["state"].as_str()),
+        (Some("rate"), Some("raised"))
+    );
+    let alert = raised["id"].as_i64().expect("alert id");
+    let again = harness
+        .call(
+            "POST",
+            &assessment_path,
+            &lead,
+            Some(json!({"as_of": "2026-11-30"})),
+        )
+        .await;
+    assert_eq!(
+        again.json["raised"].as_array().map(Vec::len),
+        Some(0),
+        "one open alert a rule"
+    );
+    // A viewer may not acknowledge; a clinician may; the CSO resolves.
+    let note = Some(json!({"note": "checking the protocol change"}));
+    let viewer = harness
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{alert}/acknowledge"),
+            &harness.bearer(Role::Viewer),
+            note.clone(),
+        )
+        .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+    let early = harness
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{alert}/resolve"),
+            &harness.bearer(Role::ClinicalSafetyOfficer),
+            note.clone(),
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.text);
+    let acknowledged = harness
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{alert}/acknowledge"),
+            &harness.bearer(Role::Clinician),
+            note,
+        )
+        .await;
+    assert_eq!(
+        acknowledged.json["state"], "acknowledged",
+        "{}",
+        acknowledged.text
+    );
+    let resolved = harness
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{alert}/resolve"),
+            &harness.bearer(Role::ClinicalSafetyOfficer),
+            Some(json!({"note": "protocol restored"})),
+        )
+        .await;
+    assert_eq!(resolved.json["state"], "resolved", "{}", resolved.text);
+    assert_eq!(resolved.json["resolution"], "protocol restored");
+    let listed = harness
+        .call(
+            "GET",
+            &format!("/api/v1/deployments/{}/alerts", harness.deployment_a),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    assert_eq!(listed.json.as_array().map(Vec::len), Some(2));
+    let actions = harness.audit_actions().await;
+    for action in [
+        "rules.set",
+        "alert.raise",
+        "alert.acknowledge",
+        "alert.resolve",
+    ] {
+        assert!(
+            actions.iter().any(|recorded| recorded == action),
+            "{action}"
+        );
+    }
+    // Only an open alert that proposes suspension may be cited, and only
+    // for a suspension (decisions are made by people signed in).
+    let recorder = user_name("a", Role::ProcurementLead);
+    harness.set_password(&recorder).await;
+    let (cookie, csrf) = harness.sign_in(&recorder).await;
+    let person = Auth::Session {
+        cookie,
+        csrf: Some(csrf),
+    };
+    let cited = harness
+        .call(
+            "POST",
+            &format!("/api/v1/deployments/{}/transitions", harness.deployment_a),
+            &person,
+            Some(json!({"from": "proposed", "to": "procurement", "revision": 0, "rationale": "alerted", "alert": alert})),
+        )
+        .await;
+    assert_eq!(cited.status, StatusCode::BAD_REQUEST, "{}", cited.text);
+    assert!(
+        cited
+            .text
+            .contains("is resolved or does not propose suspension"),
+        "{}",
+        cited.text
+    );
+    let proposing = harness
+        .call(
+            "POST",
+            &format!("/api/v1/deployments/{}/transitions", harness.deployment_a),
+            &person,
+            Some(json!({"from": "proposed", "to": "procurement", "revision": 0, "rationale": "alerted", "alert": harness.alert_a})),
+        )
+        .await;
+    assert_eq!(
+        proposing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        proposing.text
+    );
+    assert!(
+        proposing.text.contains("live → suspended"),
+        "{}",
+        proposing.text
+    );
+}
+
+#[tokio::test]
+async fn webhooks_are_checked_and_the_funnel_shows_only_what_the_caller_may_see() {
+    let harness = Harness::new().await;
+    let cso = harness.bearer(Role::ClinicalSafetyOfficer);
+    let refused = harness
+        .call("POST", "/api/v1/webhooks", &cso, Some(json!({"organisation": "trust-a", "url": "ftp://example", "secret": "a long shared secret"})))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    let short = harness
+        .call("POST", "/api/v1/webhooks", &cso, Some(json!({"organisation": "trust-a", "url": "https://hooks.example/x", "secret": "short"})))
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST, "{}", short.text);
+    let elsewhere = harness
+        .call("POST", "/api/v1/webhooks", &cso, Some(json!({"organisation": "trust-b", "url": "https://hooks.example/x", "secret": "a long shared secret"})))
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        elsewhere.text
+    );
+    let added = harness
+        .call("POST", "/api/v1/webhooks", &cso, Some(json!({"organisation": "trust-a", "url": "https://hooks.example/x", "secret": "a long shared secret"})))
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    assert!(!added.text.contains("shared secret"));
+    let listed = harness.call("GET", "/api/v1/webhooks", &cso, None).await;
+    assert_eq!(
+        listed.json.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.text
+    );
+    // Decisions at both Trusts: A 8 of 40 positive, B 32 of 40.
+    for (deployment, auth, positives) in [
+        (harness.deployment_a, harness.bearer(Role::AiLead), 8),
+        (
+            harness.deployment_b,
+            Auth::Bearer(harness.trust_b_ai_lead.clone()),
+            32,
+        ),
+    ] {
+        let events = (0..40)
+            .map(|id| {
+                format!(
+                    r#"{{"event_id": "f{id}", "case_id": "ACC{id}", "occurred_at": "2026-11-20T10:00:00Z", "model_version": "2.3.0", "decision": {}}}"#,
+                    id < positives
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let sent = send_events(
+            &harness,
+            deployment,
+            "application/x-ndjson",
+            events.into_bytes(),
+            &auth,
+            false,
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    }
+    let path = format!(
+        "/api/v1/products/{}/funnel?from=2026-11-01&to=2026-11-30",
+        harness.product
+    );
+    let national = harness
+        .call("GET", &path, &harness.bearer(Role::NationalAdmin), None)
+        .await;
+    assert_eq!(national.json["target"], 0.5, "{}", national.text);
+    let units = national.json["units"].as_array().expect("units");
+    assert_eq!(units.len(), 2);
+    assert_eq!(units[0]["proportion"], 0.2);
+    // 8 of 40 against 0.5 lies below the 99.8% limits.
+    assert_eq!(units[0]["position_998"], "below", "{}", national.text);
+    assert_eq!(units[1]["position_998"], "above");
+    let trust = harness
+        .call("GET", &path, &harness.bearer(Role::Viewer), None)
+        .await;
+    let units = trust.json["units"].as_array().expect("units");
+    assert_eq!(units.len(), 1, "{}", trust.text);
+    assert_eq!(units[0]["deployment"], harness.deployment_a);
+    let bad_metric = harness
+        .call(
+            "GET",
+            &format!("{path}&metric=vibes"),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    assert_eq!(bad_metric.status, StatusCode::BAD_REQUEST);
 }

@@ -1345,7 +1345,12 @@ pub async fn going_live_sets_default_rules_and_signals_raise_one_alert_each(stor
     }
     assert_eq!(store.rules(id).await.expect("rules"), None);
     store
-        .transition(&lead, id, request(LifecycleState::Shadow, LifecycleState::Live, false), None)
+        .transition(
+            &lead,
+            id,
+            request(LifecycleState::Shadow, LifecycleState::Live, false),
+            None,
+        )
         .await
         .expect("go live");
     let defaults = store

@@ -193,19 +193,49 @@ pub async fn transition<S: Store>(
             sign_offs.push(sign_off);
         }
     }
+    let mut evidence: Vec<EvidenceReference> = body
+        .evidence
+        .iter()
+        .map(|reference| {
+            EvidenceReference::parse(reference).map_err(|error| invalid("evidence", error))
+        })
+        .collect::<Result<_, _>>()?;
+    // A suspension that follows an alert's proposal cites the alert: it
+    // must be an open alert of this deployment that proposes suspension.
+    let proposed_by_alert = match body.alert {
+        None => false,
+        Some(alert_id) => {
+            let alert = match state.store.alert(alert_id).await {
+                Ok(alert) if alert.deployment == DeploymentId(id) => alert,
+                Ok(_) | Err(vigil_store::StoreError::NotFound { .. }) => {
+                    return Err(invalid(
+                        "alert",
+                        format!("alert {alert_id} is not an alert of deployment {id}"),
+                    ));
+                }
+                Err(error) => return Err(error.into()),
+            };
+            if !alert.proposes_suspension || alert.state == vigil_store::AlertState::Resolved {
+                return Err(invalid(
+                    "alert",
+                    format!("alert {alert_id} is resolved or does not propose suspension"),
+                ));
+            }
+            let cited = EvidenceReference::parse(&format!("alert:{alert_id}"))
+                .map_err(|error| invalid("alert", error))?;
+            if !evidence.contains(&cited) {
+                evidence.push(cited);
+            }
+            true
+        }
+    };
     let request = TransitionRequest {
         from,
         to,
         sign_offs,
         rationale: parse_text("rationale", &body.rationale)?,
-        evidence: body
-            .evidence
-            .iter()
-            .map(|reference| {
-                EvidenceReference::parse(reference).map_err(|error| invalid("evidence", error))
-            })
-            .collect::<Result<_, _>>()?,
-        proposed_by_alert: false,
+        evidence,
+        proposed_by_alert,
     };
     let decision = state
         .store

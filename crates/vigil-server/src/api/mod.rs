@@ -3,6 +3,7 @@
 //! every request against that table, and the JSON extractor with its
 //! limits.
 
+pub(crate) mod alerts;
 pub(crate) mod governance;
 pub(crate) mod monitoring;
 pub(crate) mod registry;
@@ -127,6 +128,54 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v1/deployments/{id}/aggregates",
         Permission::ReadRegistry,
     ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/rules",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "PUT",
+        "/api/v1/deployments/{id}/rules",
+        Permission::ManageMonitoring,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/rules/history",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/assessment",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "POST",
+        "/api/v1/deployments/{id}/assessment",
+        Permission::ManageMonitoring,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/alerts",
+        Permission::ReadRegistry,
+    ),
+    route("GET", "/api/v1/alerts/{id}", Permission::ReadRegistry),
+    route(
+        "POST",
+        "/api/v1/alerts/{id}/acknowledge",
+        Permission::RespondToAlerts,
+    ),
+    route(
+        "POST",
+        "/api/v1/alerts/{id}/resolve",
+        Permission::RespondToAlerts,
+    ),
+    route("GET", "/api/v1/webhooks", Permission::ManageMonitoring),
+    route("POST", "/api/v1/webhooks", Permission::ManageMonitoring),
+    route(
+        "GET",
+        "/api/v1/products/{id}/funnel",
+        Permission::ReadRegistry,
+    ),
     route("GET", "/api/v1/evaluations/{id}", Permission::ReadRegistry),
     route(
         "GET",
@@ -225,6 +274,36 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
             "/api/v1/deployments/{id}/outcomes",
             post(monitoring::ingest_outcomes::<S>),
         )
+        .route(
+            "/api/v1/deployments/{id}/rules",
+            get(alerts::get_rules::<S>).put(alerts::put_rules::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/rules/history",
+            get(alerts::rule_history::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/assessment",
+            get(alerts::get_assessment::<S>).post(alerts::run_assessment::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/alerts",
+            get(alerts::list_alerts::<S>),
+        )
+        .route("/api/v1/alerts/{id}", get(alerts::get_alert::<S>))
+        .route(
+            "/api/v1/alerts/{id}/acknowledge",
+            post(alerts::acknowledge_alert::<S>),
+        )
+        .route(
+            "/api/v1/alerts/{id}/resolve",
+            post(alerts::resolve_alert::<S>),
+        )
+        .route(
+            "/api/v1/webhooks",
+            get(alerts::list_webhooks::<S>).post(alerts::add_webhook::<S>),
+        )
+        .route("/api/v1/products/{id}/funnel", get(alerts::funnel::<S>))
         .route(
             "/api/v1/deployments/{id}/aggregates",
             get(monitoring::day_aggregates::<S>),

@@ -73,6 +73,8 @@ pub struct Harness {
     pub deployment_b: i64,
     pub evaluation_a: i64,
     pub evaluation_b: i64,
+    pub alert_a: i64,
+    pub alert_b: i64,
     pub product: i64,
     pub version: i64,
     pub user_a: i64,
@@ -81,6 +83,30 @@ pub struct Harness {
     pub token_b: i64,
     /// The secret of an AI lead's token at Trust B.
     pub trust_b_ai_lead: String,
+}
+
+/// A positive-rate rule's signal, with the given explanation.
+pub fn signal(explanation: &str) -> vigil_monitor::Assessment {
+    vigil_monitor::Assessment {
+        rule: "positive-rate".to_owned(),
+        kind: "positive_rate".to_owned(),
+        window_from: "2026-11-24".parse().expect("date"),
+        window_to: "2026-11-30".parse().expect("date"),
+        verdict: vigil_monitor::Verdict::Signal,
+        propose_suspension: true,
+        evidence: vigil_monitor::Evidence {
+            statistic: "positive_rate".to_owned(),
+            value: Some(0.4),
+            interval: Some((0.35, 0.45)),
+            baseline: Some(0.2),
+            p_value: None,
+            effect_size: Some(0.2),
+            threshold: "positive rate at least 0.05 from the baseline".to_owned(),
+            cases: 400,
+            reference_cases: None,
+            explanation: explanation.to_owned(),
+        },
+    }
 }
 
 pub fn context(name: &str, role: Role, organisation: &str) -> ChangeContext {
@@ -286,6 +312,37 @@ impl Harness {
             .await
             .expect("evaluation")
             .id;
+        let mut alerts = Vec::new();
+        for (deployment, trust, explanation) in [
+            (deployments[0], "trust-a", "trust A's positive rate"),
+            (deployments[1], "trust-b", CANARY),
+        ] {
+            let raised = store
+                .raise_alerts(
+                    &context(&format!("{}-ai_lead", &trust[6..]), Role::AiLead, trust),
+                    DeploymentId(deployment),
+                    1,
+                    &[signal(explanation)],
+                )
+                .await
+                .expect("alert");
+            alerts.push(raised[0].id);
+        }
+        // Trust B's deployment has rules (Trust A's has none, so that a
+        // test can set the first).
+        store
+            .set_rules(
+                &context("b-ai_lead", Role::AiLead, "trust-b"),
+                DeploymentId(deployments[1]),
+                &vigil_monitor::RuleSet::defaults(vigil_monitor::Baseline {
+                    source: CANARY.to_owned(),
+                    ..vigil_monitor::Baseline::default()
+                }),
+                "defaults",
+                Some(0),
+            )
+            .await
+            .expect("rules");
         let mut tokens = BTreeMap::new();
         for role in Role::ALL {
             let organisation = if role == Role::NationalAdmin {
@@ -355,6 +412,8 @@ impl Harness {
             deployment_b: deployments[1],
             evaluation_a,
             evaluation_b,
+            alert_a: alerts[0],
+            alert_b: alerts[1],
             product: product.0,
             version: version.0,
             user_a,
