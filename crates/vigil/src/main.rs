@@ -3,6 +3,7 @@
 
 mod evaluate;
 mod ingest;
+mod monitor;
 mod registry;
 mod serve;
 

@@ -95,6 +95,9 @@ pub enum RegistryCommand {
     /// Stores a file of inference events (NDJSON or CSV) for a deployment,
     /// in batches, each validated whole; events already stored are skipped.
     Ingest(Box<crate::ingest::IngestArgs>),
+    /// Monitoring: a deployment's rules, assessments and alerts.
+    #[command(subcommand)]
+    Monitor(crate::monitor::MonitorCommand),
     /// Loads a portable archive into an empty database (for example to move
     /// a Trust from SQLite to PostgreSQL), keeping the audit chain.
     Import {
@@ -1693,6 +1696,9 @@ async fn execute(
         }
         RegistryCommand::Ingest(arguments) => {
             crate::ingest::run(store, *arguments, json_output).await?;
+        }
+        RegistryCommand::Monitor(command) => {
+            return crate::monitor::run(store, command, json_output).await;
         }
         RegistryCommand::Import { input } => {
             let archive = Archive::from_json(

@@ -244,4 +244,94 @@ fn a_file_of_events_is_stored_in_batches_once() {
         .output()
         .expect("the sqlite3 client runs (installed by .ci/run)");
     assert_eq!(String::from_utf8_lossy(&counted.stdout).trim(), "50|50|0");
+
+    // Monitoring from the command line: rules from a file, an assessment
+    // that signals (exit code 1) and raises an alert, which people then
+    // acknowledge and resolve.
+    let rules = directory.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[baseline]\nsource = \"validation scores\"\nscore_histogram = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 40, 50]\n\n\
+         [[rules]]\nid = \"score-drift\"\nwindow_days = 7\nminimum_cases = 20\n\
+         test = { kind = \"score_drift\", psi_threshold = 0.2, alpha = 0.01 }\n",
+    )
+    .expect("write");
+    let set_rules = |actor: &str| {
+        vigil(
+            db,
+            &[
+                "monitor",
+                "set-rules",
+                rules.to_str().expect("path"),
+                "--deployment",
+                "1",
+                "--reason",
+                "scores from validation",
+                "--expected-version",
+                "0",
+                "--actor",
+                actor,
+            ],
+        )
+    };
+    let refused = set_rules("admin");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("may not edit monitoring rules"));
+    assert_eq!(
+        String::from_utf8_lossy(&set_rules("ailead").stdout),
+        "stored rules version 1 of deployment 1\n"
+    );
+    assert!(ok(db, &["monitor", "rules", "--deployment", "1"]).contains("psi_threshold = 0.2"));
+    let assess = [
+        "monitor",
+        "assess",
+        "--deployment",
+        "1",
+        "--as-of",
+        "2026-11-30",
+        "--raise",
+        "--actor",
+        "ailead",
+    ];
+    let signalled = vigil(db, &assess);
+    assert_eq!(
+        signalled.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&signalled.stderr)
+    );
+    let report = String::from_utf8_lossy(&signalled.stdout);
+    assert!(
+        report.contains("score-drift") && report.contains("SIGNAL"),
+        "{report}"
+    );
+    assert!(
+        report.contains("raised alert 1 [raised] rule score-drift"),
+        "{report}"
+    );
+    let again = String::from_utf8_lossy(&vigil(db, &assess).stdout).into_owned();
+    assert!(
+        !again.contains("raised alert"),
+        "one open alert a rule: {again}"
+    );
+    let note = |command: &str, text: &str| {
+        vigil(
+            db,
+            &["monitor", command, "1", "--note", text, "--actor", "ailead"],
+        )
+    };
+    assert_eq!(
+        note("resolve", "fixed").status.code(),
+        Some(2),
+        "acknowledged first"
+    );
+    assert!(
+        String::from_utf8_lossy(&note("acknowledge", "looking").stdout).contains("[acknowledged]")
+    );
+    assert!(
+        String::from_utf8_lossy(&note("resolve", "a new scanner; rules rebased").stdout)
+            .contains("[resolved]")
+    );
+    assert!(ok(db, &["monitor", "alerts", "--deployment", "1"]).contains("alert 1 [resolved]"));
+    assert!(ok(db, &["audit", "verify"]).starts_with("ok:"));
 }
