@@ -1,6 +1,8 @@
 //! `vigil ingest`: a file of inference events (or, with `--outcomes`, of
-//! outcomes) stored straight into the database, in batches, with a progress
-//! bar.
+//! outcomes) stored in batches, with a progress bar: straight into the
+//! database, or with `--server URL` over the API (the server pseudonymises
+//! with its key; a batch that meets a connection failure or a server error
+//! is resent, which stores nothing twice).
 //!
 //! The file is NDJSON (`.ndjson`, `.jsonl`) or CSV (`.csv`, with a header
 //! row), as `POST /api/v1/deployments/{id}/events` (or `…/outcomes`) takes. It is read as a
@@ -22,11 +24,30 @@ use vigil_store::{DeploymentId, Store};
 
 use crate::registry::ActorArgs;
 
+/// How many times a batch is sent before the command gives up.
+const SEND_ATTEMPTS: u32 = 5;
+
 /// Arguments of `vigil ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    #[command(flatten)]
-    actor: ActorArgs,
+    /// The registered user sending the file (straight into the database).
+    #[arg(long, env = "VIGIL_ACTOR", value_name = "USER")]
+    actor: Option<String>,
+    /// The role the user acts in (default: the user's registered role).
+    #[arg(long, value_name = "ROLE")]
+    role: Option<String>,
+    /// Send the batches to this Vigil server's API (e.g.
+    /// https://vigil.trust.nhs.uk) instead of the database.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// The API token for --server (environment `VIGIL_TOKEN`).
+    #[arg(
+        long,
+        env = "VIGIL_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
     /// The events: NDJSON (.ndjson, .jsonl) or CSV (.csv).
     file: PathBuf,
     /// The deployment the events belong to.
@@ -162,15 +183,189 @@ fn optional_key(file: Option<&Path>) -> Result<Option<PseudonymKey>> {
     }
 }
 
-/// Stores the file's events, batch by batch.
-pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -> Result<()> {
+impl IngestArgs {
+    /// Whether the file goes to a server rather than the database.
+    pub fn over_api(&self) -> bool {
+        self.server.is_some()
+    }
+}
+
+/// The batches of a file with a progress bar over its bytes.
+fn open_batches(
+    arguments: &IngestArgs,
+) -> Result<(
+    Batches<indicatif::ProgressBarIter<std::fs::File>>,
+    ProgressBar,
+    EventFormat,
+)> {
     if !(1..=vigil_monitor::events::MAXIMUM_ROWS).contains(&arguments.batch_rows) {
         bail!(
             "--batch-rows must be between 1 and {}",
             vigil_monitor::events::MAXIMUM_ROWS
         );
     }
-    let context = crate::registry::actor_context(store, &arguments.actor).await?;
+    let format = format_of(&arguments.file)?;
+    let file = std::fs::File::open(&arguments.file)
+        .with_context(|| format!("cannot read {}", arguments.file.display()))?;
+    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "ingesting {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let batches = Batches::new(bar.wrap_read(file), format, arguments.batch_rows)?;
+    Ok((batches, bar, format))
+}
+
+/// Sends the file's batches to a server's API, one at a time.
+pub fn run_over_api(arguments: IngestArgs, json_output: bool) -> Result<std::process::ExitCode> {
+    let server = arguments.server.clone().unwrap_or_default();
+    let Some(token) = arguments.token.clone() else {
+        bail!("--server needs an API token: --token or VIGIL_TOKEN");
+    };
+    if arguments.actor.is_some() || arguments.key.is_some() {
+        bail!(
+            "over the API the token says who sends the file and the server holds the key: drop --actor and --key"
+        );
+    }
+    let kind = if arguments.outcomes {
+        "outcomes"
+    } else {
+        "events"
+    };
+    let url = format!(
+        "{}/api/v1/deployments/{}/{kind}",
+        server.trim_end_matches('/'),
+        arguments.deployment
+    );
+    let (mut batches, bar, format) = open_batches(&arguments)?;
+    let content_type = match format {
+        EventFormat::Ndjson => "application/x-ndjson",
+        EventFormat::Csv => "text/csv",
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(300))
+        .build()
+        .context("cannot make the HTTP client")?;
+    let (mut received, mut stored, mut duplicates, mut count) = (0u64, 0u64, 0u64, 0usize);
+    while let Some(batch) = batches.next_batch()? {
+        let index = count;
+        count += 1;
+        let place = format!(
+            "{}: batch {} (rows {} to {})",
+            arguments.file.display(),
+            index + 1,
+            index * arguments.batch_rows + 1,
+            (index + 1) * arguments.batch_rows
+        );
+        let reply = runtime.block_on(send_batch(
+            &client,
+            &url,
+            &token,
+            content_type,
+            batch,
+            &place,
+        ))?;
+        let number = |field: &str| {
+            reply
+                .get(field)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        received += number("received");
+        stored += number("stored");
+        duplicates += number("duplicates");
+    }
+    bar.finish_and_clear();
+    crate::registry::print(
+        json_output,
+        json!({"batches": count, "received": received, "stored": stored, "duplicates": duplicates}),
+        || {
+            format!(
+                "{received} {kind} in {count} batches: {stored} stored, {duplicates} already stored\n"
+            )
+        },
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Sends one batch, resending it after a connection failure or a server
+/// error (waiting 1, 2, 4, 8 seconds); a refusal (4xx) stops at once with
+/// the server's message.
+async fn send_batch(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    content_type: &str,
+    batch: Vec<u8>,
+    place: &str,
+) -> Result<serde_json::Value> {
+    let mut failure = String::new();
+    for attempt in 0..SEND_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(1 << (attempt - 1))).await;
+        }
+        let answer = client
+            .post(url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(batch.clone())
+            .send()
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                failure = if error.is_timeout() {
+                    "no answer in time".to_owned()
+                } else {
+                    "the server could not be reached".to_owned()
+                };
+                continue;
+            }
+        };
+        let status = answer.status();
+        let body: serde_json::Value = answer
+            .bytes()
+            .await
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or(serde_json::Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no message")
+            .to_owned();
+        if status.is_server_error() {
+            failure = format!("HTTP {}: {message}", status.as_u16());
+            continue;
+        }
+        bail!(
+            "{place}: the server refused it (HTTP {}): {message}. Earlier batches are stored; fix the file and send it again (stored rows are skipped)",
+            status.as_u16()
+        );
+    }
+    bail!(
+        "{place}: {failure}, after {SEND_ATTEMPTS} attempts. Earlier batches are stored; send the file again (stored rows are skipped)"
+    )
+}
+
+/// Stores the file's events, batch by batch.
+pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -> Result<()> {
+    let Some(actor) = arguments.actor.clone() else {
+        bail!(
+            "--actor (or VIGIL_ACTOR) names the user sending the file; or send it over the API with --server and --token"
+        );
+    };
+    let actor = ActorArgs::named(actor, arguments.role.clone());
+    let context = crate::registry::actor_context(store, &actor).await?;
     if !matches!(
         context.actor.role,
         Role::AiLead | Role::MedicalPhysicsExpert
@@ -184,19 +379,8 @@ pub async fn run(store: &impl Store, arguments: IngestArgs, json_output: bool) -
     let deployment = DeploymentId(arguments.deployment);
     let record = store.deployment(deployment).await?;
     crate::registry::require_within_tree(store, &context, &record.deployment.site).await?;
-    let format = format_of(&arguments.file)?;
     let key = optional_key(arguments.key.as_deref())?;
-    let file = std::fs::File::open(&arguments.file)
-        .with_context(|| format!("cannot read {}", arguments.file.display()))?;
-    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
-    let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "ingesting {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut batches = Batches::new(bar.wrap_read(file), format, arguments.batch_rows)?;
+    let (mut batches, bar, format) = open_batches(&arguments)?;
     let (mut received, mut stored, mut duplicates, mut count) = (0u64, 0u64, 0u64, 0usize);
     while let Some(batch) = batches.next_batch()? {
         let index = count;

@@ -52,6 +52,9 @@ fn main() -> ExitCode {
             report(registry::pseudonymise(&arguments, cli.store.json).map(|()| ExitCode::SUCCESS))
         }
         Command::Serve(arguments) => report(serve::run(&cli.store, arguments)),
+        Command::Registry(registry::RegistryCommand::Ingest(arguments)) if arguments.over_api() => {
+            report(ingest::run_over_api(*arguments, cli.store.json))
+        }
         Command::Registry(command) => report(registry::run(&cli.store, command)),
     }
 }

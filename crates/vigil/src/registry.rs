@@ -55,6 +55,13 @@ pub struct ActorArgs {
     role: Option<String>,
 }
 
+impl ActorArgs {
+    /// The actor given by other arguments.
+    pub fn named(actor: String, role: Option<String>) -> ActorArgs {
+        ActorArgs { actor, role }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Creates the schema, the organisation tree from a TOML file and the

@@ -163,12 +163,16 @@ fn passwords_and_tokens_made_on_the_command_line_open_the_api() {
     assert!(listed.contains("ci (viewer, rw3)"), "{listed}");
     assert!(!listed.contains(&secret));
 
+    let key = directory.path().join("pseudonym.key");
+    let key = key.to_str().expect("path");
+    ok(db, &["keygen", "--out", key], None);
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
     let _server = Server(
         Command::new(env!("CARGO_BIN_EXE_vigil"))
             .args(["serve", "--bind", &address])
             .env("VIGIL_DB", db)
+            .env("VIGIL_PSEUDONYM_KEY_FILE", key)
             .env("VIGIL_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -263,4 +267,139 @@ fn passwords_and_tokens_made_on_the_command_line_open_the_api() {
         login,
     );
     assert!(disabled.starts_with("HTTP/1.1 401"), "{disabled}");
+
+    // A file of events sent over the API by `vigil ingest --server`, with a
+    // data feed's token; the server pseudonymises with its key.
+    let registrar = ["--actor", "second"];
+    ok(
+        db,
+        &[
+            &["product", "add"],
+            &registrar[..],
+            &[
+                "--vendor",
+                "Acme",
+                "--name",
+                "Triage",
+                "--intended-purpose",
+                "Triage",
+                "--modality",
+                "radiography",
+                "--body-part",
+                "chest",
+                "--task",
+                "triage",
+                "--class",
+                "IIa",
+                "--marking",
+                "UKCA",
+            ],
+        ]
+        .concat(),
+        None,
+    );
+    ok(
+        db,
+        &[
+            &["version", "add"],
+            &registrar[..],
+            &[
+                "--product",
+                "1",
+                "--version",
+                "1.0",
+                "--released",
+                "2026-06-01",
+                "--notes",
+                "first",
+                "--change",
+                "initial",
+            ],
+        ]
+        .concat(),
+        None,
+    );
+    ok(
+        db,
+        &[
+            &["deployment", "add"],
+            &registrar[..],
+            &[
+                "--version",
+                "1",
+                "--site",
+                "rw3-main",
+                "--team",
+                "Imaging AI",
+                "--threshold",
+                "default=0.5",
+            ],
+        ]
+        .concat(),
+        None,
+    );
+    let feed = ok(
+        db,
+        &[
+            "--json",
+            "token",
+            "create",
+            "--actor",
+            "second",
+            "--name",
+            "pacs feed",
+            "--organisation",
+            "rw3",
+            "--token-role",
+            "ai_lead",
+        ],
+        None,
+    );
+    let feed: serde_json::Value = serde_json::from_str(&feed).expect("JSON");
+    let feed = feed["secret"].as_str().expect("secret").to_owned();
+    let events = directory.path().join("events.ndjson");
+    let lines: Vec<String> = (0..25)
+        .map(|id| format!(r#"{{"event_id": "e{id}", "case_id": "ACC{id}", "occurred_at": "2026-11-30T10:00:00Z", "model_version": "1.0", "score": 0.{id:02}}}"#))
+        .collect();
+    std::fs::write(&events, lines.join("\n")).expect("write");
+    let server_url = format!("http://127.0.0.1:{port}");
+    let send = |token: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args([
+                "ingest",
+                events.to_str().expect("path"),
+                "--deployment",
+                "1",
+                "--server",
+                &server_url,
+                "--batch-rows",
+                "10",
+            ])
+            .env("VIGIL_TOKEN", token)
+            .env_remove("VIGIL_ACTOR")
+            .output()
+            .expect("vigil runs")
+    };
+    let sent = send(&feed);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&sent.stdout),
+        "25 events in 3 batches: 25 stored, 0 already stored\n"
+    );
+    let again = send(&feed);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "25 events in 3 batches: 0 stored, 25 already stored\n"
+    );
+    let refused = send("vigil_not-a-token");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("the server refused it (HTTP 401)"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
