@@ -1,13 +1,16 @@
 //! `vigil-bench WORK --dir DIR`: loads the inputs that `bench/make_data.py`
-//! wrote into DIR, times WORK alone (input loading excluded, except for
-//! `read-csv` whose work is the loading), and prints one line of JSON,
-//! `{"seconds": …, "result": {…}}`, for `bench/run.py` to compare with the
-//! peers.
+//! (or, for `drift` and `cbpe`, `bench/make_drift_data.py`) wrote into DIR,
+//! times WORK alone (input loading excluded, except for `read-csv` whose work
+//! is the loading), and prints one line of JSON, `{"seconds": …, "result":
+//! {…}}`, for `bench/run.py` to compare with the peers.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+mod assess;
+mod drift;
 
 use anyhow::{Context, Result, bail};
 use vigil_evaluation::cases::{CaseTable, CaseTableSpec};
@@ -15,7 +18,7 @@ use vigil_stats::bootstrap::{BootstrapConfig, bootstrap};
 use vigil_stats::roc::{SortedByClass, delong, delong_paired};
 use vigil_stats::{BinarySample, ConfidenceLevel};
 
-fn read_f64(path: &Path) -> Result<Vec<f64>> {
+pub(crate) fn read_f64(path: &Path) -> Result<Vec<f64>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if bytes.len() % 8 != 0 {
         bail!("{} is not a whole number of float64 values", path.display());
@@ -31,7 +34,7 @@ fn read_labels(path: &Path) -> Result<Vec<bool>> {
     Ok(bytes.into_iter().map(|byte| byte != 0).collect())
 }
 
-fn report(seconds: f64, result: String) {
+pub(crate) fn report(seconds: f64, result: String) {
     println!("{{\"seconds\": {seconds}, \"result\": {{{result}}}}}");
 }
 
@@ -39,7 +42,9 @@ fn main() -> Result<()> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let (work, directory) = match arguments.as_slice() {
         [work, flag, directory] if flag == "--dir" => (work.as_str(), PathBuf::from(directory)),
-        _ => bail!("usage: vigil-bench auc-delong|delong-paired|bootstrap-auc|read-csv --dir DIR"),
+        _ => bail!(
+            "usage: vigil-bench auc-delong|delong-paired|bootstrap-auc|read-csv|drift|cbpe|assess --dir DIR"
+        ),
     };
     let level = ConfidenceLevel::NINETY_FIVE;
     match work {
@@ -128,6 +133,9 @@ fn main() -> Result<()> {
                 ),
             );
         }
+        "drift" => drift::drift(&directory)?,
+        "cbpe" => drift::cbpe(&directory)?,
+        "assess" => assess::run(&directory)?,
         other => bail!("unknown work {other:?}"),
     }
     Ok(())

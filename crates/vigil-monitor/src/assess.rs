@@ -233,16 +233,16 @@ pub fn assess_rule(rule: &Rule, baseline: &Baseline, days: &Days, as_of: Date) -
             p0,
             p1,
             in_control_arl,
+            decision_interval,
         } => cusum(
             rule,
             baseline,
             days,
-            from,
-            as_of,
+            (from, as_of),
             *signal,
-            *p0,
-            *p1,
+            (*p0, *p1),
             *in_control_arl,
+            *decision_interval,
         ),
         Test::Ewma {
             signal,
@@ -751,12 +751,11 @@ fn cusum(
     rule: &Rule,
     baseline: &Baseline,
     days: &Days,
-    from: Date,
-    to: Date,
+    (from, to): (Date, Date),
     rate: ChartedRate,
-    p0: Option<f64>,
-    p1: f64,
+    (p0, p1): (Option<f64>, f64),
     in_control_arl: f64,
+    decision_interval: Option<f64>,
 ) -> Judged {
     let name = rate.as_str();
     let threshold = format!(
@@ -769,7 +768,12 @@ fn cusum(
             format!("no in-control {name} (p0) is given"),
         );
     };
-    let chart = match BernoulliCusum::for_target_arl(p0, p1, in_control_arl) {
+    // The interval designed when the rules were stored, else designed now.
+    let designed = match decision_interval {
+        Some(h) => BernoulliCusum::new(p0, p1, h),
+        None => BernoulliCusum::for_target_arl(p0, p1, in_control_arl),
+    };
+    let chart = match designed {
         Ok(chart) => chart,
         Err(error) => return unavailable("cusum", threshold, error.to_string()),
     };

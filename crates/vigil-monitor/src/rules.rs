@@ -218,6 +218,12 @@ pub enum Test {
         p1: f64,
         /// The in-control average run length, in cases.
         in_control_arl: f64,
+        /// The decision interval h that gives that run length, computed
+        /// when the rules are stored (a Markov-chain design taking up to a
+        /// second) so that judging them stays fast; any value sent is
+        /// replaced.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decision_interval: Option<f64>,
     },
     Ewma {
         signal: ChartedRate,
@@ -259,18 +265,55 @@ pub enum RulesError {
 }
 
 impl RuleSet {
-    /// Reads rules written as TOML.
+    /// Reads rules written as TOML, and designs their control charts.
     pub fn from_toml(text: &str) -> Result<RuleSet, RulesError> {
         let rules: RuleSet =
             toml::from_str(text).map_err(|error| RulesError::Syntax(error.message().to_owned()))?;
-        rules.checked()
+        Ok(rules.checked()?.designed())
     }
 
-    /// Reads rules written as JSON.
+    /// Reads rules written as JSON, and designs their control charts.
     pub fn from_json(text: &str) -> Result<RuleSet, RulesError> {
         let rules: RuleSet =
             serde_json::from_str(text).map_err(|error| RulesError::Syntax(error.to_string()))?;
+        Ok(rules.checked()?.designed())
+    }
+
+    /// Reads rules as stored (JSON already designed): checked, their
+    /// decision intervals kept.
+    pub fn from_stored_json(text: &str) -> Result<RuleSet, RulesError> {
+        let rules: RuleSet =
+            serde_json::from_str(text).map_err(|error| RulesError::Syntax(error.to_string()))?;
         rules.checked()
+    }
+
+    /// The rules with every CUSUM's decision interval computed for its
+    /// in-control average run length (p0 from the rule, else from the
+    /// baseline's positive rate for a positive-rate chart); a chart that
+    /// cannot be designed keeps none and is judged "unavailable".
+    pub fn designed(mut self) -> RuleSet {
+        let baseline_rate = self.baseline.positive_rate;
+        for rule in &mut self.rules {
+            if let Test::Cusum {
+                signal,
+                p0,
+                p1,
+                in_control_arl,
+                decision_interval,
+            } = &mut rule.test
+            {
+                let in_control = p0.or(match signal {
+                    ChartedRate::PositiveRate => baseline_rate,
+                    _ => None,
+                });
+                *decision_interval = in_control.and_then(|p0| {
+                    vigil_stats::control::BernoulliCusum::for_target_arl(p0, *p1, *in_control_arl)
+                        .ok()
+                        .map(|chart| chart.decision_interval())
+                });
+            }
+        }
+        self
     }
 
     /// The rules as canonical JSON (what is stored and versioned).
@@ -442,6 +485,7 @@ fn check_test(name: &str, test: &Test, problems: &mut Vec<String>) {
             p0,
             p1,
             in_control_arl,
+            decision_interval: _,
             ..
         } => {
             if let Some(p0) = p0 {
@@ -624,6 +668,7 @@ impl RuleSet {
                     p0: None,
                     p1: (rate * 1.5).min(0.99),
                     in_control_arl: 10_000.0,
+                    decision_interval: None,
                 },
             });
         }
@@ -651,7 +696,7 @@ impl RuleSet {
                 },
             });
         }
-        RuleSet { baseline, rules }
+        RuleSet { baseline, rules }.designed()
     }
 }
 

@@ -294,7 +294,7 @@ pub fn rules_record(row: &impl DecodeRow) -> Result<crate::RulesRecord, crate::S
     Ok(crate::RulesRecord {
         deployment: crate::DeploymentId(row.integer("deployment_id").map_err(database_error)?),
         version: row.integer("version").map_err(database_error)?,
-        rules: vigil_monitor::RuleSet::from_json(&rules)
+        rules: vigil_monitor::RuleSet::from_stored_json(&rules)
             .map_err(|error| crate::StoreError::corrupt("monitoring rules", error))?,
         reason: row.text("reason").map_err(database_error)?,
         created_by: row.text("created_by").map_err(database_error)?,
