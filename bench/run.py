@@ -773,8 +773,8 @@ DRIFT_DEFINITIONS = [
     "statistic and p-value (limiting Kolmogorov distribution, as m·n > 10^7), the Wasserstein-1 distance and the "
     "PSI (10 bins at the reference deciles, ε = 10^-4); per categorical column the category counts, the chi-square "
     "test of homogeneity (no continuity correction) and the base-2 Jensen-Shannon distance. All exact, on all rows. "
-    "One worker thread per core takes the next column; inside a column each statistic sorts its samples on the "
-    "shared rayon pool (each of KS, Wasserstein and PSI sorts its own copy).",
+    "One worker thread per core takes the next column; inside a column each sample is sorted once (a radix sort) "
+    "and KS, Wasserstein and PSI share it.",
     "- **Evidently** (`DataDriftPreset`, defaults): `Dataset.from_pandas` for both periods, then the report; one "
     "statistic per column: Wasserstein distance divided by the reference standard deviation (numeric) or base-e "
     "Jensen-Shannon distance (categorical), threshold 0.1, and the share of drifted columns.",
