@@ -61,11 +61,11 @@ impl PostgresStore {
          e ->> 7, e ->> 8, e ->> 9, (e ->> 10)::double precision, (e ->> 11)::double precision, e ->> 12, e ->> 13, e ->> 14, \
          e ->> 15 \
          FROM jsonb_array_elements(($3::text)::jsonb) AS e \
-         ON CONFLICT (deployment_id, event_id) DO NOTHING RETURNING event_id";
+         ON CONFLICT (deployment_id, event_id) DO NOTHING";
 
-    /// The stored content hashes of the events named in a JSON array (`$2`)
-    /// of a deployment (`$1`).
-    pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256 FROM inference_events \
+    /// The stored content hashes and batches of the events named in a JSON
+    /// array (`$2`) of a deployment (`$1`).
+    pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256, batch_id FROM inference_events \
          WHERE deployment_id = $1 AND event_id IN (SELECT jsonb_array_elements_text(($2::text)::jsonb))";
 
     /// The texts of a JSON array parameter (`$2`), as a subquery.

@@ -65,11 +65,11 @@ impl SqliteStore {
          SELECT $1, value ->> 0, $2, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, \
          value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, value ->> 14, value ->> 15 \
          FROM json_each($3) WHERE true \
-         ON CONFLICT (deployment_id, event_id) DO NOTHING RETURNING event_id";
+         ON CONFLICT (deployment_id, event_id) DO NOTHING";
 
-    /// The stored content hashes of the events named in a JSON array (`$2`)
-    /// of a deployment (`$1`).
-    pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256 FROM inference_events \
+    /// The stored content hashes and batches of the events named in a JSON
+    /// array (`$2`) of a deployment (`$1`).
+    pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256, batch_id FROM inference_events \
          WHERE deployment_id = $1 AND event_id IN (SELECT value FROM json_each($2))";
 
     /// The texts of a JSON array parameter (`$2`), as a subquery.

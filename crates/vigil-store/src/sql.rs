@@ -130,10 +130,10 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`
 /// `const INSERT_EVENTS: &str`, the statement that stores the events of
 /// [`event_rows`] (a JSON array, `$3`) for deployment `$1` and batch `$2`,
-/// skipping those stored before and returning the `event_id` of each one
-/// stored, and `const STORED_EVENT_HASHES: &str`, which answers the
-/// `event_id` and `content_sha256` of the stored events of deployment `$1`
-/// named in the JSON array `$2`, and `const JSON_TEXTS: &str`, a subquery
+/// skipping those stored before (so that its count of rows affected is the
+/// number stored), and `const STORED_EVENT_HASHES: &str`, which answers the
+/// `event_id`, `content_sha256` and `batch_id` of the stored events of
+/// deployment `$1` named in the JSON array `$2`, and `const JSON_TEXTS: &str`, a subquery
 /// giving the texts of the JSON array `$2`.
 #[macro_export]
 macro_rules! impl_sql_store {
@@ -1597,40 +1597,31 @@ macro_rules! impl_sql_store {
                         }
                     }
                     let rows = $crate::sql::event_rows(events);
-                    let mut stored_ids: ::std::collections::HashSet<String> = ::std::collections::HashSet::new();
-                    for chunk in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
-                        let inserted: Vec<String> = ::sqlx::query(<$store>::INSERT_EVENTS)
+                    // Each chunk is inserted without returning its rows (a
+                    // returned row crosses from the database's thread one by
+                    // one); only a chunk that stored fewer rows than it holds
+                    // (some were sent before) is looked at row by row.
+                    let mut stored_now = vec![false; events.len()];
+                    let mut changed = Vec::new();
+                    for (chunk_index, chunk) in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT).enumerate() {
+                        let offset = chunk_index * $crate::sql::EVENT_ROWS_PER_STATEMENT;
+                        let inserted = ::sqlx::query(<$store>::INSERT_EVENTS)
                             .bind(deployment.0)
                             .bind(batch)
                             .bind($crate::sql::json_array(chunk.iter().map(|(row, _)| row.as_str())))
-                            .fetch_all(&mut *connection)
+                            .execute(&mut *connection)
                             .await
                             .map_err(database_error)?
+                            .rows_affected();
+                        if inserted == chunk.len() as u64 {
+                            stored_now[offset..offset + chunk.len()].fill(true);
+                            continue;
+                        }
+                        let names: Vec<String> = events[offset..offset + chunk.len()]
                             .iter()
-                            .map(|row| {
-                                use $crate::decode::DecodeRow as _;
-                                row.text("event_id").map_err(database_error)
-                            })
-                            .collect::<Result<_, _>>()?;
-                        stored_ids.extend(inserted);
-                    }
-                    // An event stored before must be the same event: a
-                    // correction sent under an old event_id is refused, not
-                    // silently dropped as a duplicate.
-                    let resent: Vec<(usize, &str, &str)> = events
-                        .iter()
-                        .zip(&rows)
-                        .enumerate()
-                        .filter(|(_, (event, _))| !stored_ids.contains(&event.event_id))
-                        .map(|(index, (event, (_, hash)))| (index, event.event_id.as_str(), hash.as_str()))
-                        .collect();
-                    let mut changed = Vec::new();
-                    for chunk in resent.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
-                        let names: Vec<String> = chunk
-                            .iter()
-                            .map(|(_, id, _)| ::serde_json::Value::from(*id).to_string())
+                            .map(|event| ::serde_json::Value::from(event.event_id.as_str()).to_string())
                             .collect();
-                        let stored: ::std::collections::HashMap<String, String> = ::sqlx::query(<$store>::STORED_EVENT_HASHES)
+                        let stored: ::std::collections::HashMap<String, (String, i64)> = ::sqlx::query(<$store>::STORED_EVENT_HASHES)
                             .bind(deployment.0)
                             .bind($crate::sql::json_array(names.iter().map(String::as_str)))
                             .fetch_all(&mut *connection)
@@ -1641,13 +1632,22 @@ macro_rules! impl_sql_store {
                                 use $crate::decode::DecodeRow as _;
                                 Ok((
                                     row.text("event_id").map_err(database_error)?,
-                                    row.text("content_sha256").map_err(database_error)?,
+                                    (
+                                        row.text("content_sha256").map_err(database_error)?,
+                                        row.integer("batch_id").map_err(database_error)?,
+                                    ),
                                 ))
                             })
                             .collect::<Result<_, StoreError>>()?;
-                        for (index, id, hash) in chunk {
-                            if stored.get(*id).map(String::as_str) != Some(*hash) {
-                                changed.push(index + 1);
+                        // An event stored before must be the same event: a
+                        // correction sent under an old event_id is refused,
+                        // not silently dropped as a duplicate.
+                        for (position, (_, hash)) in chunk.iter().enumerate() {
+                            let index = offset + position;
+                            match stored.get(&events[index].event_id) {
+                                Some((_, stored_batch)) if *stored_batch == batch => stored_now[index] = true,
+                                Some((stored_hash, _)) if stored_hash == hash => {}
+                                _ => changed.push(index + 1),
                             }
                         }
                     }
@@ -1665,8 +1665,12 @@ macro_rules! impl_sql_store {
                     }
                     // New events are counted against what their cases'
                     // outcomes, recorded before them, already say.
-                    let stored_events: Vec<&$crate::vigil_monitor::Event> =
-                        events.iter().filter(|event| stored_ids.contains(&event.event_id)).collect();
+                    let stored_events: Vec<&$crate::vigil_monitor::Event> = events
+                        .iter()
+                        .zip(&stored_now)
+                        .filter(|(_, stored)| **stored)
+                        .map(|(event, _)| event)
+                        .collect();
                     let mut cases: Vec<&str> = stored_events.iter().map(|event| event.case.as_str()).collect();
                     cases.sort_unstable();
                     cases.dedup();
@@ -1686,7 +1690,7 @@ macro_rules! impl_sql_store {
                         }
                     }
                     save_days(connection, deployment, &days).await?;
-                    let stored = stored_ids.len() as u64;
+                    let stored = stored_events.len() as u64;
                     let payload = ::serde_json::json!({
                         "deployment": deployment.0, "batch": batch, "rows_received": received, "rows_stored": stored,
                         "body_sha256": body_sha256,
