@@ -146,16 +146,26 @@ pub async fn put_rules<S: Store>(
 ) -> Result<(StatusCode, Json<RulesView>), ApiError> {
     let scope = scope_of(&state, &principal).await?;
     deployment_in_scope(&state, &scope, id).await?;
-    let rules = match (&body.rules, &body.rules_toml) {
-        (Some(json), None) => RuleSet::from_json(&json.to_string()),
-        (None, Some(toml)) => RuleSet::from_toml(toml),
+    let text = match (&body.rules, &body.rules_toml) {
+        (Some(json), None) => Ok(json.to_string()),
+        (None, Some(toml)) => Err(toml.clone()),
         _ => {
             return Err(invalid(
                 "rules",
                 "send the rule set either as JSON (rules) or as TOML text (rules_toml), not both",
             ));
         }
-    }
+    };
+    // Designing a CUSUM's decision interval can take a second: off the
+    // async threads.
+    let rules = tokio::task::spawn_blocking(move || match text {
+        Ok(json) => RuleSet::from_json(&json),
+        Err(toml) => RuleSet::from_toml(&toml),
+    })
+    .await
+    .map_err(|error| {
+        ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
+    })?
     .map_err(|error| invalid("rules", error))?;
     let reason = parse_text("reason", &body.reason)?;
     let record = state
