@@ -774,6 +774,31 @@ test = { kind = "cusum", signal = "discordance", p0 = 0.1, p1 = 0.1, in_control_
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_or_refused_and_what_is_read_round_trips(text in "\\PC{0,400}") {
+            for parsed in [RuleSet::from_toml(&text), RuleSet::from_json(&text)] {
+                if let Ok(rules) = parsed {
+                    proptest::prop_assert_eq!(RuleSet::from_stored_json(&rules.to_json()), Ok(rules));
+                }
+            }
+        }
+
+        #[test]
+        fn edited_numbers_are_checked_not_trusted(
+            tolerance in -2.0f64..2.0,
+            window in 0u32..400,
+            minimum in 0u64..3,
+        ) {
+            let toml = format!(
+                "[baseline]\nsource = \"x\"\n[[rules]]\nid = \"a\"\nwindow_days = {window}\nminimum_cases = {minimum}\n\
+                 test = {{ kind = \"positive_rate\", tolerance = {tolerance} }}\n"
+            );
+            let valid = (0.0..=1.0).contains(&tolerance) && (1..=366).contains(&window) && minimum >= 1;
+            proptest::prop_assert_eq!(RuleSet::from_toml(&toml).is_ok(), valid);
+        }
+    }
+
     #[test]
     fn unknown_and_misspelt_fields_are_refused() {
         let misspelt = RuleSet::from_toml("[baseline]\nsource = \"x\"\nsensitivty = 0.9\n");
