@@ -11,10 +11,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    for parsed in [RuleSet::from_toml(text), RuleSet::from_json(text)] {
-        if let Ok(rules) = parsed {
-            let again = RuleSet::from_stored_json(&rules.to_json()).expect("stored rules read back");
-            assert_eq!(again, rules);
-        }
+    for rules in [RuleSet::from_toml(text), RuleSet::from_json(text)]
+        .into_iter()
+        .flatten()
+    {
+        let again = RuleSet::from_stored_json(&rules.to_json()).expect("stored rules read back");
+        assert_eq!(again, rules);
     }
 });
