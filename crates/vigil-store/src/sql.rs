@@ -133,8 +133,10 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// skipping those stored before (so that its count of rows affected is the
 /// number stored), and `const STORED_EVENT_HASHES: &str`, which answers the
 /// `event_id`, `content_sha256` and `batch_id` of the stored events of
-/// deployment `$1` named in the JSON array `$2`, and `const JSON_TEXTS: &str`, a subquery
-/// giving the texts of the JSON array `$2`.
+/// deployment `$1` named in the JSON array `$2`, `const JSON_TEXTS: &str`, a subquery
+/// giving the texts of the JSON array `$2`, and `const UPSERT_DAYS: &str`,
+/// which writes the day aggregates of deployment `$1` given as a JSON array
+/// (`$2`) of `[day, model_version, aggregate JSON text]`.
 #[macro_export]
 macro_rules! impl_sql_store {
     ($store:ty, $database:ty) => {
@@ -442,49 +444,65 @@ macro_rules! impl_sql_store {
             deployment: DeploymentId,
             keys: Vec<$crate::vigil_monitor::DayKey>,
         ) -> Result<::std::collections::BTreeMap<$crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate>, StoreError> {
-            let mut days = ::std::collections::BTreeMap::new();
-            for key in keys {
-                if days.contains_key(&key) {
-                    continue;
+            use $crate::decode::DecodeRow as _;
+            let mut days: ::std::collections::BTreeMap<$crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate> = keys
+                .into_iter()
+                .map(|key| (key, $crate::vigil_monitor::DayAggregate::empty()))
+                .collect();
+            let mut dates: Vec<String> = days.keys().map(|key| key.day.to_string()).collect();
+            dates.dedup();
+            // One query for every day concerned (all its model versions);
+            // the versions not asked for are skipped here.
+            let statement = format!(
+                "SELECT day, model_version, aggregate FROM daily_aggregates WHERE deployment_id = $1 AND day IN ({})",
+                <$store>::JSON_TEXTS
+            );
+            for chunk in dates.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
+                let names: Vec<String> = chunk.iter().map(|date| ::serde_json::Value::from(date.as_str()).to_string()).collect();
+                let rows = ::sqlx::query(&statement)
+                    .bind(deployment.0)
+                    .bind($crate::sql::json_array(names.iter().map(String::as_str)))
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                for row in &rows {
+                    let day: String = row.text("day").map_err(database_error)?;
+                    let key = $crate::vigil_monitor::DayKey {
+                        day: day.parse().map_err(|error| StoreError::corrupt("aggregate day", error))?,
+                        model_version: row.text("model_version").map_err(database_error)?,
+                    };
+                    if let Some(slot) = days.get_mut(&key) {
+                        let text: String = row.text("aggregate").map_err(database_error)?;
+                        *slot = ::serde_json::from_str::<$crate::vigil_monitor::DayAggregate>(&text)
+                            .map_err(|error| StoreError::corrupt("day aggregate", error))?;
+                    }
                 }
-                let existing: Option<String> = ::sqlx::query_scalar(
-                    "SELECT aggregate FROM daily_aggregates WHERE deployment_id = $1 AND day = $2 AND model_version = $3",
-                )
-                .bind(deployment.0)
-                .bind(key.day.to_string())
-                .bind(&key.model_version)
-                .fetch_optional(&mut *connection)
-                .await
-                .map_err(database_error)?;
-                let aggregate = match existing {
-                    Some(text) => ::serde_json::from_str::<$crate::vigil_monitor::DayAggregate>(&text)
-                        .map_err(|error| StoreError::corrupt("day aggregate", error))?,
-                    None => $crate::vigil_monitor::DayAggregate::empty(),
-                };
-                days.insert(key, aggregate);
             }
             Ok(days)
         }
 
-        /// Writes day aggregates of a deployment, replacing those stored.
+        /// Writes day aggregates of a deployment, replacing those stored, in
+        /// one statement a chunk (a JSON array of rows, as events travel).
         async fn save_days(
             connection: &mut Connection,
             deployment: DeploymentId,
             days: &::std::collections::BTreeMap<$crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate>,
         ) -> Result<(), StoreError> {
-            for (key, aggregate) in days {
-                let text = ::serde_json::to_string(aggregate).map_err(|error| StoreError::corrupt("day aggregate", error))?;
-                ::sqlx::query(
-                    "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate",
-                )
-                .bind(deployment.0)
-                .bind(key.day.to_string())
-                .bind(&key.model_version)
-                .bind(&text)
-                .execute(&mut *connection)
-                .await
-                .map_err(database_error)?;
+            let rows: Vec<String> = days
+                .iter()
+                .map(|(key, aggregate)| {
+                    let text = ::serde_json::to_string(aggregate).map_err(|error| StoreError::corrupt("day aggregate", error))?;
+                    ::serde_json::to_string(&(key.day.to_string(), key.model_version.as_str(), text))
+                        .map_err(|error| StoreError::corrupt("day aggregate", error))
+                })
+                .collect::<Result<_, StoreError>>()?;
+            for chunk in rows.chunks(500) {
+                ::sqlx::query(<$store>::UPSERT_DAYS)
+                    .bind(deployment.0)
+                    .bind($crate::sql::json_array(chunk.iter().map(String::as_str)))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
             }
             Ok(())
         }
