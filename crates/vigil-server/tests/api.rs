@@ -2253,6 +2253,34 @@ async fn webhooks_are_checked_and_the_funnel_shows_only_what_the_caller_may_see(
         .call("POST", "/api/v1/webhooks", &cso, Some(json!({"organisation": "trust-a", "url": "https://hooks.example/x", "secret": "short"})))
         .await;
     assert_eq!(short.status, StatusCode::BAD_REQUEST, "{}", short.text);
+    for local in [
+        "http://127.0.0.1:5432/",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://0.0.0.0/",
+    ] {
+        let refused = harness
+            .call(
+                "POST",
+                "/api/v1/webhooks",
+                &cso,
+                Some(json!({"organisation": "trust-a", "url": local, "secret": "a long shared secret"})),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{local}: {}",
+            refused.text
+        );
+        assert!(
+            refused.text.contains("points at this machine"),
+            "{}",
+            refused.text
+        );
+    }
     let elsewhere = harness
         .call("POST", "/api/v1/webhooks", &cso, Some(json!({"organisation": "trust-b", "url": "https://hooks.example/x", "secret": "a long shared secret"})))
         .await;

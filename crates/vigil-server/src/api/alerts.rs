@@ -399,6 +399,12 @@ pub async fn add_webhook<S: Store>(
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return Err(invalid("url", "must be an http or https URL with a host"));
     }
+    if points_at_this_machine(&url) {
+        return Err(invalid(
+            "url",
+            "points at this machine or a link-local address; alerts go to another service",
+        ));
+    }
     if body.secret.chars().count() < MINIMUM_WEBHOOK_SECRET
         || body.secret.chars().any(char::is_control)
     {
@@ -419,6 +425,34 @@ pub async fn add_webhook<S: Store>(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(webhook_view(&hook))))
+}
+
+/// Whether a webhook address names this machine (`localhost`, a loopback
+/// or unspecified address) or a link-local one (such as a cloud metadata
+/// service), which a webhook must not be able to reach on the server's
+/// behalf. A name that resolves there is not caught: that is the network's
+/// to prevent.
+fn points_at_this_machine(url: &reqwest::Url) -> bool {
+    use std::net::IpAddr;
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(address)) => {
+            address.is_loopback() || address.is_unspecified() || address.is_link_local()
+        }
+        Ok(IpAddr::V6(address)) => {
+            address.is_loopback()
+                || address.is_unspecified()
+                || (address.segments()[0] & 0xffc0) == 0xfe80
+                || address.to_ipv4_mapped().is_some_and(|mapped| {
+                    mapped.is_loopback() || mapped.is_unspecified() || mapped.is_link_local()
+                })
+        }
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    }
 }
 
 /// The query of a funnel plot.
