@@ -509,6 +509,10 @@ pub struct DayAggregateView {
     /// For each categorical field, the count of each value.
     #[schema(value_type = Object)]
     pub categories: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    /// For `slice_thickness_mm` and `kvp`, the count of each value (three
+    /// decimals).
+    #[schema(value_type = Object)]
+    pub measurements: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     pub outcomes: OutcomeCountsView,
 }
 

@@ -56,6 +56,7 @@ use crate::api::{self, ROUTES};
         api::monitoring::ingest_events,
         api::monitoring::ingest_outcomes,
         api::monitoring::day_aggregates,
+        api::monitoring::organisation_aggregates,
         api::alerts::get_rules,
         api::alerts::put_rules,
         api::alerts::rule_history,

@@ -83,6 +83,7 @@ fn concrete(harness: &Harness, path: &str, target: Target) -> String {
         harness.product
     };
     path.replace("{id}", &id.to_string())
+        .replace("{code}", codes(target).0)
 }
 
 /// The codes of the target's Trust and site.
@@ -2351,6 +2352,29 @@ async fn webhooks_are_checked_and_the_funnel_shows_only_what_the_caller_may_see(
     let units = trust.json["units"].as_array().expect("units");
     assert_eq!(units.len(), 1, "{}", trust.text);
     assert_eq!(units[0]["deployment"], harness.deployment_a);
+    // Aggregates sum by addition: the nation's day is the two Trusts' days.
+    let summed = |auth: Auth, code: &str| {
+        let path = format!(
+            "/api/v1/organisations/{code}/aggregates?product={}&from=2026-11-01&to=2026-11-30",
+            harness.product
+        );
+        let harness = &harness;
+        async move { harness.call("GET", &path, &auth, None).await }
+    };
+    let nation = summed(harness.bearer(Role::NationalAdmin), "england").await;
+    assert_eq!(nation.status, StatusCode::OK, "{}", nation.text);
+    assert_eq!(nation.json[0]["events"], 80, "{}", nation.text);
+    assert_eq!(nation.json[0]["positive_decisions"], 40);
+    assert_eq!(nation.json[0]["model_version"], "all");
+    let own = summed(harness.bearer(Role::Viewer), "trust-a").await;
+    assert_eq!(own.json[0]["events"], 40, "{}", own.text);
+    let hidden = summed(harness.bearer(Role::Viewer), "trust-b").await;
+    let missing = summed(harness.bearer(Role::Viewer), "trust-z").await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        hidden.text.replace("trust-b", "X"),
+        missing.text.replace("trust-z", "X")
+    );
     let bad_metric = harness
         .call(
             "GET",

@@ -176,6 +176,11 @@ pub const ROUTES: &[RouteSpec] = &[
         "/api/v1/products/{id}/funnel",
         Permission::ReadRegistry,
     ),
+    route(
+        "GET",
+        "/api/v1/organisations/{code}/aggregates",
+        Permission::ReadRegistry,
+    ),
     route("GET", "/api/v1/evaluations/{id}", Permission::ReadRegistry),
     route(
         "GET",
@@ -304,6 +309,10 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
             get(alerts::list_webhooks::<S>).post(alerts::add_webhook::<S>),
         )
         .route("/api/v1/products/{id}/funnel", get(alerts::funnel::<S>))
+        .route(
+            "/api/v1/organisations/{code}/aggregates",
+            get(monitoring::organisation_aggregates::<S>),
+        )
         .route(
             "/api/v1/deployments/{id}/aggregates",
             get(monitoring::day_aggregates::<S>),

@@ -206,29 +206,129 @@ pub async fn day_aggregates<S: Store>(
         Json(
             aggregates
                 .into_iter()
-                .map(|(key, aggregate)| DayAggregateView {
-                    day: key.day.to_string(),
-                    model_version: key.model_version,
-                    events: aggregate.events,
-                    scored: aggregate.scored,
-                    score_histogram: aggregate.score_histogram,
-                    decided: aggregate.decided,
-                    positive_decisions: aggregate.positive_decisions,
-                    categories: aggregate.categories,
-                    outcomes: OutcomeCountsView {
-                        labelled: aggregate.outcomes.labelled,
-                        positives: aggregate.outcomes.positives,
-                        true_positives: aggregate.outcomes.true_positives,
-                        false_positives: aggregate.outcomes.false_positives,
-                        true_negatives: aggregate.outcomes.true_negatives,
-                        false_negatives: aggregate.outcomes.false_negatives,
-                        positive_scores: aggregate.outcomes.positive_scores,
-                        negative_scores: aggregate.outcomes.negative_scores,
-                        reader_reviewed: aggregate.outcomes.reader_reviewed,
-                        reader_disagreed: aggregate.outcomes.reader_disagreed,
-                    },
-                })
+                .map(|(key, aggregate)| day_view(key.day.to_string(), key.model_version, aggregate))
                 .collect(),
         ),
+    ))
+}
+
+/// A day's aggregate as the API shows it.
+fn day_view(
+    day: String,
+    model_version: String,
+    aggregate: vigil_monitor::DayAggregate,
+) -> DayAggregateView {
+    DayAggregateView {
+        day,
+        model_version,
+        events: aggregate.events,
+        scored: aggregate.scored,
+        score_histogram: aggregate.score_histogram,
+        decided: aggregate.decided,
+        positive_decisions: aggregate.positive_decisions,
+        categories: aggregate.categories,
+        measurements: aggregate.measurements,
+        outcomes: OutcomeCountsView {
+            labelled: aggregate.outcomes.labelled,
+            positives: aggregate.outcomes.positives,
+            true_positives: aggregate.outcomes.true_positives,
+            false_positives: aggregate.outcomes.false_positives,
+            true_negatives: aggregate.outcomes.true_negatives,
+            false_negatives: aggregate.outcomes.false_negatives,
+            positive_scores: aggregate.outcomes.positive_scores,
+            negative_scores: aggregate.outcomes.negative_scores,
+            reader_reviewed: aggregate.outcomes.reader_reviewed,
+            reader_disagreed: aggregate.outcomes.reader_disagreed,
+        },
+    }
+}
+
+/// The query of an organisation's aggregates.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct OrganisationAggregatesQuery {
+    /// The product whose deployments are summed (required).
+    pub product: Option<String>,
+    /// First day (YYYY-MM-DD, UTC); 90 days before `to` when absent.
+    pub from: Option<String>,
+    /// Last day; today when absent.
+    pub to: Option<String>,
+}
+
+/// The day aggregates of a product's deployments at an organisation and
+/// every site below it (those the caller may see), summed day by day over
+/// sites and model versions (`model_version` is `all`): aggregates merge by
+/// addition, so a region's day is the sum of its Trusts'.
+#[utoipa::path(get, path = "/api/v1/organisations/{code}/aggregates", tag = "monitoring",
+    params(("code" = String, Path, description = "Organisation code"), OrganisationAggregatesQuery),
+    responses((status = 200, description = "Summed day aggregates, oldest first", body = Vec<DayAggregateView>)))]
+pub async fn organisation_aggregates<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    Extension(principal): Extension<Principal>,
+    Path(code): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<OrganisationAggregatesQuery>,
+) -> Result<Json<Vec<DayAggregateView>>, ApiError> {
+    let scope = scope_of(&state, &principal).await?;
+    // A code outside the caller's organisation answers as one that does
+    // not exist; text that is not a code is not repeated.
+    let organisation = match vigil_domain::Code::parse(&code) {
+        Ok(organisation) if scope.includes(&organisation) => organisation,
+        Ok(organisation) => {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("organisation {organisation} does not exist"),
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                "no organisation has that code",
+            ));
+        }
+    };
+    let product: i64 = query
+        .product
+        .as_deref()
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| super::invalid("product", "must name a product by its id"))?;
+    let day = |field: &str, value: Option<&str>| -> Result<Option<jiff::civil::Date>, ApiError> {
+        value
+            .map(|text| {
+                text.trim()
+                    .parse()
+                    .map_err(|_| super::invalid(field, "is not a date such as 2026-11-30"))
+            })
+            .transpose()
+    };
+    let to = day("to", query.to.as_deref())?
+        .unwrap_or_else(|| vigil_monitor::utc_day(jiff::Timestamp::now()));
+    let from = day("from", query.from.as_deref())?
+        .unwrap_or_else(|| vigil_monitor::assess::window_start(to, 90));
+    if from > to {
+        return Err(super::invalid("from", "is after to"));
+    }
+    let mut summed: std::collections::BTreeMap<jiff::civil::Date, vigil_monitor::DayAggregate> =
+        std::collections::BTreeMap::new();
+    for deployment in state.store.deployments().await? {
+        let site = &deployment.deployment.site;
+        if deployment.product.0 != product
+            || !scope.includes(site)
+            || !scope.tree.is_within(site, &organisation)
+        {
+            continue;
+        }
+        for (key, aggregate) in state.store.daily_aggregates(deployment.id).await? {
+            if key.day >= from && key.day <= to {
+                summed
+                    .entry(key.day)
+                    .or_insert_with(vigil_monitor::DayAggregate::empty)
+                    .merge(&aggregate);
+            }
+        }
+    }
+    Ok(Json(
+        summed
+            .into_iter()
+            .map(|(day, aggregate)| day_view(day.to_string(), "all".to_owned(), aggregate))
+            .collect(),
     ))
 }
