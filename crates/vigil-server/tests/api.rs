@@ -2375,6 +2375,21 @@ async fn webhooks_are_checked_and_the_funnel_shows_only_what_the_caller_may_see(
         hidden.text.replace("trust-b", "X"),
         missing.text.replace("trust-z", "X")
     );
+    // A bad day is named by its own field.
+    let bad_day = harness
+        .call(
+            "GET",
+            &format!("/api/v1/products/{}/funnel?to=30/11/2026", harness.product),
+            &harness.bearer(Role::Viewer),
+            None,
+        )
+        .await;
+    assert_eq!(bad_day.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_day.text.contains("to: is not a date"),
+        "{}",
+        bad_day.text
+    );
     let bad_metric = harness
         .call(
             "GET",

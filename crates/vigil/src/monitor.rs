@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use vigil_domain::Role;
 use vigil_monitor::{Assessment, RuleSet, Verdict};
+use vigil_server::access::Permission;
 use vigil_store::rows::stored_timestamp;
 use vigil_store::{AlertRecord, AlertState, DeploymentId, Store};
 
@@ -80,34 +81,23 @@ pub struct AlertArgs {
     note: String,
 }
 
-/// The roles that may edit rules and raise alerts (the API's
-/// `manage_monitoring`).
-const MANAGING: [Role; 3] = [
-    Role::AiLead,
-    Role::MedicalPhysicsExpert,
-    Role::ClinicalSafetyOfficer,
-];
-/// The roles that may move alerts on (the API's `respond_to_alerts`).
-const RESPONDING: [Role; 5] = [
-    Role::AiLead,
-    Role::MedicalPhysicsExpert,
-    Role::ClinicalSafetyOfficer,
-    Role::ClinicalLead,
-    Role::Clinician,
-];
-
-fn require_role(context: &vigil_store::ChangeContext, roles: &[Role], what: &str) -> Result<()> {
-    if roles.contains(&context.actor.role) {
-        Ok(())
-    } else {
-        let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-        bail!(
-            "{} ({}) may not {what}; that needs one of: {}",
-            context.actor.name,
-            context.actor.role,
-            names.join(", ")
-        )
+/// Refuses an actor whose role lacks `permission`, by the one table of
+/// permissions the API enforces too.
+fn require(context: &vigil_store::ChangeContext, permission: Permission, what: &str) -> Result<()> {
+    if permission.granted_to(context.actor.role) {
+        return Ok(());
     }
+    let names: Vec<&str> = Role::ALL
+        .into_iter()
+        .filter(|role| permission.granted_to(*role))
+        .map(Role::as_str)
+        .collect();
+    bail!(
+        "{} ({}) may not {what}; that needs one of: {}",
+        context.actor.name,
+        context.actor.role,
+        names.join(", ")
+    )
 }
 
 fn verdict_name(verdict: Verdict) -> &'static str {
@@ -192,7 +182,11 @@ pub async fn run(
         }
         MonitorCommand::SetRules(arguments) => {
             let context = actor_context(store, &arguments.actor).await?;
-            require_role(&context, &MANAGING, "edit monitoring rules")?;
+            require(
+                &context,
+                Permission::ManageMonitoring,
+                "edit monitoring rules",
+            )?;
             let deployment = DeploymentId(arguments.deployment);
             let record = store.deployment(deployment).await?;
             require_within_tree(store, &context, &record.deployment.site).await?;
@@ -235,7 +229,7 @@ pub async fn run(
         MonitorCommand::Assess(arguments) => {
             let context = actor_context(store, &arguments.actor).await?;
             if arguments.raise {
-                require_role(&context, &MANAGING, "raise alerts")?;
+                require(&context, Permission::ManageMonitoring, "raise alerts")?;
             }
             let deployment = DeploymentId(arguments.deployment);
             let record = store.deployment(deployment).await?;
@@ -331,7 +325,7 @@ async fn move_alert(
     json_output: bool,
 ) -> Result<()> {
     let context = actor_context(store, &arguments.actor).await?;
-    require_role(&context, &RESPONDING, "move alerts on")?;
+    require(&context, Permission::RespondToAlerts, "move alerts on")?;
     let alert = store.alert(arguments.alert).await?;
     let record = store.deployment(alert.deployment).await?;
     require_within_tree(store, &context, &record.deployment.site).await?;

@@ -181,15 +181,34 @@ pub async fn put_rules<S: Store>(
     Ok((StatusCode::CREATED, Json(rules_view(&record))))
 }
 
-/// The day an assessment is for: `as_of` as given, else today (UTC).
-fn as_of_day(as_of: Option<&str>) -> Result<Date, ApiError> {
-    match as_of {
+/// A day given in the field `field` (YYYY-MM-DD, UTC), else today.
+fn day_or_today(field: &str, day: Option<&str>) -> Result<Date, ApiError> {
+    match day {
         Some(text) => text
             .trim()
             .parse::<Date>()
-            .map_err(|_| invalid("as_of", "is not a date such as 2026-11-30")),
+            .map_err(|_| invalid(field, "is not a date such as 2026-11-30")),
         None => Ok(vigil_monitor::utc_day(jiff::Timestamp::now())),
     }
+}
+
+/// The day an assessment is for: `as_of` as given, else today (UTC).
+fn as_of_day(as_of: Option<&str>) -> Result<Date, ApiError> {
+    day_or_today("as_of", as_of)
+}
+
+/// The period of a query's `from` and `to`: `to` defaults to today, `from`
+/// to 90 days ending on `to`; `from` after `to` is refused.
+pub(super) fn period(from: Option<&str>, to: Option<&str>) -> Result<(Date, Date), ApiError> {
+    let to = day_or_today("to", to)?;
+    let from = match from {
+        Some(_) => day_or_today("from", from)?,
+        None => vigil_monitor::assess::window_start(to, 90),
+    };
+    if from > to {
+        return Err(invalid("from", "is after to"));
+    }
+    Ok((from, to))
 }
 
 fn assessment_response(
@@ -534,14 +553,7 @@ pub async fn funnel<S: Store>(
             "is not positive_rate, sensitivity, specificity, ppv or discordance",
         ));
     }
-    let to = as_of_day(query.to.as_deref())?;
-    let from = match query.from.as_deref() {
-        Some(_) => as_of_day(query.from.as_deref())?,
-        None => vigil_monitor::assess::window_start(to, 90),
-    };
-    if from > to {
-        return Err(invalid("from", "is after to"));
-    }
+    let (from, to) = period(query.from.as_deref(), query.to.as_deref())?;
     let mut units = Vec::new();
     for deployment in state.store.deployments().await? {
         if deployment.product != ProductId(id) || !scope.includes(&deployment.deployment.site) {

@@ -290,22 +290,7 @@ pub async fn organisation_aggregates<S: Store>(
         .as_deref()
         .and_then(|text| text.trim().parse().ok())
         .ok_or_else(|| super::invalid("product", "must name a product by its id"))?;
-    let day = |field: &str, value: Option<&str>| -> Result<Option<jiff::civil::Date>, ApiError> {
-        value
-            .map(|text| {
-                text.trim()
-                    .parse()
-                    .map_err(|_| super::invalid(field, "is not a date such as 2026-11-30"))
-            })
-            .transpose()
-    };
-    let to = day("to", query.to.as_deref())?
-        .unwrap_or_else(|| vigil_monitor::utc_day(jiff::Timestamp::now()));
-    let from = day("from", query.from.as_deref())?
-        .unwrap_or_else(|| vigil_monitor::assess::window_start(to, 90));
-    if from > to {
-        return Err(super::invalid("from", "is after to"));
-    }
+    let (from, to) = super::alerts::period(query.from.as_deref(), query.to.as_deref())?;
     let mut summed: std::collections::BTreeMap<jiff::civil::Date, vigil_monitor::DayAggregate> =
         std::collections::BTreeMap::new();
     for deployment in state.store.deployments().await? {
