@@ -386,6 +386,73 @@ pub fn apply_outcome_change(
     Ok(())
 }
 
+/// A proportion read from an aggregate as (events, cases): the one
+/// definition rules, charts and funnel plots share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountedProportion {
+    /// Positive decisions among decided events.
+    PositiveRate,
+    /// True positives among events whose case is positive, with a decision.
+    Sensitivity,
+    /// True negatives among events whose case is negative, with a decision.
+    Specificity,
+    /// True positives among positive decisions with an outcome.
+    Ppv,
+    /// Decisions that disagree with the ground truth among labelled,
+    /// decided events.
+    Discordance,
+    /// Readers' disagreements with the tool among reviewed events.
+    ReaderDisagreement,
+}
+
+impl CountedProportion {
+    /// Reads a name: positive_rate, sensitivity, specificity, ppv,
+    /// discordance or reader_disagreement.
+    pub fn parse(name: &str) -> Option<CountedProportion> {
+        match name {
+            "positive_rate" => Some(CountedProportion::PositiveRate),
+            "sensitivity" => Some(CountedProportion::Sensitivity),
+            "specificity" => Some(CountedProportion::Specificity),
+            "ppv" => Some(CountedProportion::Ppv),
+            "discordance" => Some(CountedProportion::Discordance),
+            "reader_disagreement" => Some(CountedProportion::ReaderDisagreement),
+            _ => None,
+        }
+    }
+}
+
+impl DayAggregate {
+    /// The (events, cases) of a proportion in this aggregate.
+    pub fn proportion(&self, proportion: CountedProportion) -> (u64, u64) {
+        let outcomes = &self.outcomes;
+        match proportion {
+            CountedProportion::PositiveRate => (self.positive_decisions, self.decided),
+            CountedProportion::Sensitivity => (
+                outcomes.true_positives,
+                outcomes.true_positives + outcomes.false_negatives,
+            ),
+            CountedProportion::Specificity => (
+                outcomes.true_negatives,
+                outcomes.true_negatives + outcomes.false_positives,
+            ),
+            CountedProportion::Ppv => (
+                outcomes.true_positives,
+                outcomes.true_positives + outcomes.false_positives,
+            ),
+            CountedProportion::Discordance => (
+                outcomes.false_positives + outcomes.false_negatives,
+                outcomes.true_positives
+                    + outcomes.false_positives
+                    + outcomes.true_negatives
+                    + outcomes.false_negatives,
+            ),
+            CountedProportion::ReaderDisagreement => {
+                (outcomes.reader_disagreed, outcomes.reader_reviewed)
+            }
+        }
+    }
+}
+
 /// The aggregates of a set of events, by day and model version.
 pub fn aggregate_by_day<'a>(
     events: impl IntoIterator<Item = &'a Event>,

@@ -20,7 +20,7 @@ use vigil_stats::counts::{
 use vigil_stats::drift::chi_square_contingency;
 use vigil_stats::interval::Proportion;
 
-use crate::aggregate::{DayAggregate, DayKey, SCORE_BINS};
+use crate::aggregate::{CountedProportion, DayAggregate, DayKey, SCORE_BINS};
 use crate::rules::{Baseline, ChartedRate, Metric, NUMERIC_FIELDS, Rule, RuleSet, Test};
 
 /// The empty-bin proportion of the score PSI (as the drift module uses).
@@ -326,23 +326,18 @@ fn performance(
             }
         }
         _ => {
-            let (successes, trials, what) = match metric {
+            let (counted, what) = match metric {
                 Metric::Sensitivity => (
-                    outcomes.true_positives,
-                    outcomes.true_positives + outcomes.false_negatives,
+                    CountedProportion::Sensitivity,
                     "positive cases with a decision",
                 ),
                 Metric::Specificity => (
-                    outcomes.true_negatives,
-                    outcomes.true_negatives + outcomes.false_positives,
+                    CountedProportion::Specificity,
                     "negative cases with a decision",
                 ),
-                _ => (
-                    outcomes.true_positives,
-                    outcomes.true_positives + outcomes.false_positives,
-                    "positive calls with an outcome",
-                ),
+                _ => (CountedProportion::Ppv, "positive calls with an outcome"),
             };
+            let (successes, trials) = window.proportion(counted);
             if trials < rule.minimum_cases {
                 return not_enough(name, threshold, trials, rule.minimum_cases, what);
             }
@@ -725,18 +720,11 @@ fn input_drift(
 
 /// The day's count of the charted rate: (events, cases).
 fn charted(aggregate: &DayAggregate, rate: ChartedRate) -> (u64, u64) {
-    let outcomes = &aggregate.outcomes;
-    match rate {
-        ChartedRate::PositiveRate => (aggregate.positive_decisions, aggregate.decided),
-        ChartedRate::Discordance => (
-            outcomes.false_positives + outcomes.false_negatives,
-            outcomes.true_positives
-                + outcomes.false_positives
-                + outcomes.true_negatives
-                + outcomes.false_negatives,
-        ),
-        ChartedRate::ReaderDisagreement => (outcomes.reader_disagreed, outcomes.reader_reviewed),
-    }
+    aggregate.proportion(match rate {
+        ChartedRate::PositiveRate => CountedProportion::PositiveRate,
+        ChartedRate::Discordance => CountedProportion::Discordance,
+        ChartedRate::ReaderDisagreement => CountedProportion::ReaderDisagreement,
+    })
 }
 
 fn in_control_rate(baseline: &Baseline, rate: ChartedRate, p0: Option<f64>) -> Option<f64> {

@@ -23,9 +23,9 @@ pub mod rows;
 pub mod rules;
 
 pub use aggregate::{
-    DayAggregate, DayKey, EventSummary, InconsistentAggregate, LABELLED_SCORE_BINS,
-    MAXIMUM_CATEGORY_VALUES, OTHER_VALUES, OutcomeCounts, SCORE_BINS, aggregate_by_day,
-    aggregate_with_outcomes, apply_outcome_change, utc_day,
+    CountedProportion, DayAggregate, DayKey, EventSummary, InconsistentAggregate,
+    LABELLED_SCORE_BINS, MAXIMUM_CATEGORY_VALUES, OTHER_VALUES, OutcomeCounts, SCORE_BINS,
+    aggregate_by_day, aggregate_with_outcomes, apply_outcome_change, utc_day,
 };
 pub use assess::{Assessment, Days, Evidence, Verdict, assess};
 pub use events::{Event, EventBatch, Metadata, Sex, parse_batch};

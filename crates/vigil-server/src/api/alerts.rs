@@ -485,33 +485,6 @@ pub struct FunnelQuery {
     pub to: Option<String>,
 }
 
-/// The (events, cases) of a metric in an aggregate.
-fn funnel_counts(metric: &str, window: &vigil_monitor::DayAggregate) -> (u64, u64) {
-    let outcomes = &window.outcomes;
-    match metric {
-        "sensitivity" => (
-            outcomes.true_positives,
-            outcomes.true_positives + outcomes.false_negatives,
-        ),
-        "specificity" => (
-            outcomes.true_negatives,
-            outcomes.true_negatives + outcomes.false_positives,
-        ),
-        "ppv" => (
-            outcomes.true_positives,
-            outcomes.true_positives + outcomes.false_positives,
-        ),
-        "discordance" => (
-            outcomes.false_positives + outcomes.false_negatives,
-            outcomes.true_positives
-                + outcomes.false_positives
-                + outcomes.true_negatives
-                + outcomes.false_negatives,
-        ),
-        _ => (window.positive_decisions, window.decided),
-    }
-}
-
 fn position_name(position: LimitPosition) -> &'static str {
     match position {
         LimitPosition::Within => "within",
@@ -539,20 +512,14 @@ pub async fn funnel<S: Store>(
         Err(error) => return Err(error.into()),
     }
     let metric = query.metric.as_deref().unwrap_or("positive_rate");
-    if ![
-        "positive_rate",
-        "sensitivity",
-        "specificity",
-        "ppv",
-        "discordance",
-    ]
-    .contains(&metric)
-    {
+    let Some(counted) = vigil_monitor::CountedProportion::parse(metric)
+        .filter(|counted| *counted != vigil_monitor::CountedProportion::ReaderDisagreement)
+    else {
         return Err(invalid(
             "metric",
             "is not positive_rate, sensitivity, specificity, ppv or discordance",
         ));
-    }
+    };
     let (from, to) = period(query.from.as_deref(), query.to.as_deref())?;
     let mut units = Vec::new();
     for deployment in state.store.deployments().await? {
@@ -562,7 +529,7 @@ pub async fn funnel<S: Store>(
         let aggregates = state.store.daily_aggregates(deployment.id).await?;
         let days =
             vigil_monitor::Days::new(aggregates.iter().map(|(key, aggregate)| (key, aggregate)));
-        let (events, cases) = funnel_counts(metric, &days.window(from, to));
+        let (events, cases) = days.window(from, to).proportion(counted);
         if cases > 0 {
             units.push((
                 deployment.id.0,
