@@ -317,6 +317,11 @@ const CUSUM_MINIMUM_STATES: f64 = 200.0;
 const CUSUM_WEIGHT_TOLERANCE: f64 = 1e-6;
 /// Grids are refined for accuracy only up to this many states.
 const CUSUM_PREFERRED_STATES: f64 = 200_000.0;
+/// The weight accuracy of the coarse lattice a decision interval is
+/// searched on.
+const CUSUM_COARSE_WEIGHT_TOLERANCE: f64 = 1e-3;
+/// The coarse lattice is refined only up to this many states.
+const CUSUM_COARSE_STATES: f64 = 20_000.0;
 /// Beyond this many states (an in-control rate far below 10⁻⁴) the run
 /// length is not computed.
 const CUSUM_MAXIMUM_STATES: f64 = 2_000_000.0;
@@ -354,19 +359,24 @@ impl BernoulliCusum {
         })
     }
 
-    /// The chart for p0 and p1 with the smallest decision interval whose
-    /// in-control average run length (from S₀ = 0) reaches `target_arl`.
+    /// The chart for p0 and p1 with (nearly) the smallest decision interval
+    /// whose in-control average run length (from S₀ = 0) reaches
+    /// `target_arl`.
     ///
-    /// The zero-state in-control ARL of a candidate h comes from
-    /// [`BernoulliCusum::average_run_length`]; h is bracketed by doubling and
-    /// then bisected until the bracket is narrower than half a lattice step,
-    /// and the middle of the lattice cell at the top of the bracket is
-    /// returned. The ARL of a Bernoulli CUSUM is a step function of h (it
-    /// changes only when h passes a value the statistic can take), so the
-    /// achieved ARL is at least the target and can exceed it by a few per cent
-    /// when the weights are coarse; [`BernoulliCusum::in_control_arl`] reports
-    /// it. The target must exceed 1/P(upward step), the run length of an
-    /// arbitrarily small h (every upward step signals), and be at most 10⁹.
+    /// The search runs on a coarse lattice (the larger weight matched to
+    /// 10⁻³, at most 20,000 states), where a run length costs well under a
+    /// millisecond and is within about 1% of the precise one: h is
+    /// bracketed by doubling and bisected until the bracket is narrower than
+    /// half a coarse step. The run length of the answer is then computed on
+    /// the precise lattice of [`BernoulliCusum::average_run_length`], and
+    /// secant steps on log ARL move h until that run length lies between
+    /// the target and 1% above it (the h with the smallest run length that
+    /// reaches the target is kept). The ARL of a Bernoulli CUSUM is a step
+    /// function of h, so the achieved ARL is at least the target and can
+    /// exceed it by a few per cent when the weights are coarse;
+    /// [`BernoulliCusum::in_control_arl`] reports it. The target must exceed
+    /// 1/P(upward step), the run length of an arbitrarily small h (every
+    /// upward step signals), and be at most 10⁹.
     pub fn for_target_arl(p0: f64, p1: f64, target_arl: f64) -> Result<Self, StatsError> {
         check_rates(p0, p1)?;
         let probe = BernoulliCusum {
@@ -391,7 +401,18 @@ impl BernoulliCusum {
                          and be at most 10⁹",
             });
         }
-        let arl_at = |decision_interval: f64| {
+        let coarse_grid = |decision_interval: f64| {
+            lattice(
+                p0,
+                p1,
+                decision_interval,
+                CUSUM_COARSE_WEIGHT_TOLERANCE,
+                CUSUM_COARSE_STATES,
+            )
+        };
+        let coarse_arl =
+            |decision_interval: f64| zero_state_arl(&coarse_grid(decision_interval)?, p0);
+        let precise_arl = |decision_interval: f64| {
             BernoulliCusum {
                 p0,
                 p1,
@@ -405,7 +426,7 @@ impl BernoulliCusum {
             .abs()
             .max(probe.non_event_weight().abs());
         let mut doublings = 0;
-        while arl_at(high)? < target_arl {
+        while coarse_arl(high)? < target_arl {
             low = high;
             high *= 2.0;
             doublings += 1;
@@ -417,27 +438,79 @@ impl BernoulliCusum {
             }
         }
         for _ in 0..200 {
-            let step = probe_grid(p0, p1, high)?.step;
+            let step = coarse_grid(high)?.step;
             if high - low <= 0.5 * step {
                 break;
             }
             let middle = 0.5 * (low + high);
-            if arl_at(middle)? >= target_arl {
+            if coarse_arl(middle)? >= target_arl {
                 high = middle;
             } else {
                 low = middle;
             }
         }
-        // On the lattice every h in ((K − 1)Δ, KΔ] has the same run length;
-        // the middle of that cell keeps the chart's floating-point sums well
-        // away from the boundary. The lower end of the bracket lies in an
-        // earlier cell, because its run length is below the target.
-        let grid = probe_grid(p0, p1, high)?;
-        let centred = (grid.states as f64 - 0.5) * grid.step;
-        let decision_interval = if centred > low && arl_at(centred)? >= target_arl {
-            centred
-        } else {
-            high
+        // On a lattice every h in ((K − 1)Δ, KΔ] has the same run length;
+        // the middle of the coarse cell at the top of the bracket keeps the
+        // chart's floating-point sums away from the boundary.
+        let grid = coarse_grid(high)?;
+        let coarse_step = grid.step;
+        let decision_interval =
+            ((grid.states as f64 - 0.5) * grid.step).max(low.max(0.0) + 0.5 * (high - low));
+        // The local slope of log ARL in h, from the coarse lattice.
+        let slope = {
+            let span = (16.0 * coarse_step).min(0.25 * decision_interval);
+            let upper = coarse_arl(decision_interval + span)?;
+            let lower = coarse_arl((decision_interval - span).max(0.5 * decision_interval))?;
+            ((upper / lower).ln()
+                / (decision_interval + span
+                    - (decision_interval - span).max(0.5 * decision_interval)))
+            .max(1e-9)
+        };
+        // Secant steps on log ARL in h towards 0.2% above the target, keeping
+        // the h with the smallest run length that reaches the target; done
+        // once that run length is within 1% of the target.
+        let aim = (target_arl * 1.002).ln();
+        let mut best: Option<(f64, f64)> = None;
+        let keep = |best: &mut Option<(f64, f64)>, candidate: f64, arl: f64| {
+            if arl >= target_arl && best.is_none_or(|(_, kept)| arl < kept) {
+                *best = Some((candidate, arl));
+            }
+        };
+        let (mut previous, mut previous_log) =
+            (decision_interval, precise_arl(decision_interval)?.ln());
+        keep(&mut best, previous, previous_log.exp());
+        let mut next = previous + (aim - previous_log) / slope;
+        // A nudge that grows while the run length stays on one step of its
+        // staircase, so that a flat stretch is crossed in a few evaluations.
+        let mut nudge = 0.01 * coarse_step;
+        for _ in 0..30 {
+            if best.is_some_and(|(_, arl)| arl <= target_arl * 1.01) {
+                break;
+            }
+            let next_log = precise_arl(next)?.ln();
+            keep(&mut best, next, next_log.exp());
+            let secant = (next_log - previous_log) / (next - previous);
+            // A secant across a jump of the staircase is steeper than the
+            // curve, and one along a tread is flat: the coarse slope bounds
+            // it from below, and a move is at most eight coarse steps.
+            let local = if secant.is_finite() && secant > 0.0 {
+                secant.max(0.5 * slope)
+            } else {
+                nudge *= 4.0;
+                slope
+            };
+            previous = next;
+            previous_log = next_log;
+            let limit = 8.0 * coarse_step;
+            next = previous
+                + ((aim - previous_log) / local).clamp(-limit, limit)
+                + nudge.copysign(aim - previous_log);
+        }
+        let Some((decision_interval, _)) = best else {
+            return Err(StatsError::NoConvergence {
+                what: "CUSUM decision interval search",
+                reason: "the precise run length did not reach the target",
+            });
         };
         Ok(BernoulliCusum {
             p0,
@@ -577,6 +650,24 @@ fn check_rates(p0: f64, p1: f64) -> Result<(), StatsError> {
 /// The lattice for the chart (p0, p1, h); see
 /// [`BernoulliCusum::average_run_length`].
 fn probe_grid(p0: f64, p1: f64, decision_interval: f64) -> Result<CusumGrid, StatsError> {
+    lattice(
+        p0,
+        p1,
+        decision_interval,
+        CUSUM_WEIGHT_TOLERANCE,
+        CUSUM_PREFERRED_STATES,
+    )
+}
+
+/// The lattice for the chart (p0, p1, h) with the larger weight matched to
+/// `tolerance` when at most `preferred_states` states allow it.
+fn lattice(
+    p0: f64,
+    p1: f64,
+    decision_interval: f64,
+    tolerance: f64,
+    preferred_states: f64,
+) -> Result<CusumGrid, StatsError> {
     let event_weight = (p1 / p0).ln();
     let non_event_weight = ((1.0 - p1) / (1.0 - p0)).ln();
     let small = event_weight.abs().min(non_event_weight.abs());
@@ -597,9 +688,9 @@ fn probe_grid(p0: f64, p1: f64, decision_interval: f64) -> Result<CusumGrid, Sta
     let mut best_q = minimum_q;
     let mut best_error = relative_error(minimum_q);
     let mut q = minimum_q;
-    while best_error > CUSUM_WEIGHT_TOLERANCE {
+    while best_error > tolerance {
         q += 1.0;
-        if states_for(q) > CUSUM_PREFERRED_STATES {
+        if states_for(q) > preferred_states {
             break;
         }
         let error = relative_error(q);

@@ -63,6 +63,22 @@ impl PostgresStore {
          FROM jsonb_array_elements(($3::text)::jsonb) AS e \
          ON CONFLICT (deployment_id, event_id) DO NOTHING";
 
+    /// Stores outcomes for deployment `$1` and batch `$2` from a JSON array
+    /// (`$3`) of `[case, source, label, recorded_at, reader_agrees,
+    /// content_sha256]` (see `vigil_store::sql::outcome_insert_rows`).
+    pub const INSERT_OUTCOMES: &'static str = "INSERT INTO outcomes (deployment_id, case_pseudonym, source, label, recorded_at, \
+         reader_agrees, batch_id, content_sha256) \
+         SELECT $1, e ->> 0, e ->> 1, (e ->> 2)::bigint, e ->> 3, (e ->> 4)::bigint, $2, e ->> 5 \
+         FROM jsonb_array_elements(($3::text)::jsonb) AS e";
+
+    /// The events of the cases named in a JSON array (`$2`) of deployment
+    /// `$1`, as one JSON array of `[case, day, model_version, score,
+    /// decision]` (one row, rather than a row an event). The score is
+    /// PostgreSQL's shortest exact text of the number.
+    pub const CASE_EVENTS_JSON: &'static str = "SELECT COALESCE(json_agg(json_build_array(case_pseudonym, day, model_version, \
+         score::text, decision))::text, '[]') FROM inference_events \
+         WHERE deployment_id = $1 AND case_pseudonym IN (SELECT jsonb_array_elements_text(($2::text)::jsonb))";
+
     /// The stored content hashes and batches of the events named in a JSON
     /// array (`$2`) of a deployment (`$1`).
     pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256, batch_id FROM inference_events \

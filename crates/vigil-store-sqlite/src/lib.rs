@@ -67,6 +67,22 @@ impl SqliteStore {
          FROM json_each($3) WHERE true \
          ON CONFLICT (deployment_id, event_id) DO NOTHING";
 
+    /// Stores outcomes for deployment `$1` and batch `$2` from a JSON array
+    /// (`$3`) of `[case, source, label, recorded_at, reader_agrees,
+    /// content_sha256]` (see `vigil_store::sql::outcome_insert_rows`).
+    pub const INSERT_OUTCOMES: &'static str = "INSERT INTO outcomes (deployment_id, case_pseudonym, source, label, recorded_at, \
+         reader_agrees, batch_id, content_sha256) \
+         SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, $2, value ->> 5 FROM json_each($3)";
+
+    /// The events of the cases named in a JSON array (`$2`) of deployment
+    /// `$1`, as one JSON array of `[case, day, model_version, score,
+    /// decision]` (one row, rather than a row an event crossing from the
+    /// database's thread). The score is text with 17 significant digits, so
+    /// that it reads back as the same number.
+    pub const CASE_EVENTS_JSON: &'static str = "SELECT json_group_array(json_array(case_pseudonym, day, model_version, \
+         CASE WHEN score IS NULL THEN NULL ELSE printf('%.17g', score) END, decision)) FROM inference_events \
+         WHERE deployment_id = $1 AND case_pseudonym IN (SELECT value FROM json_each($2))";
+
     /// The stored content hashes and batches of the events named in a JSON
     /// array (`$2`) of a deployment (`$1`).
     pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256, batch_id FROM inference_events \
@@ -84,18 +100,44 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending
     /// migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::new()
+        // 64 MiB of page cache per connection (the default is 2 MiB): the
+        // event index takes inserts at random places (event ids are keyed
+        // hashes), so it should stay in memory.
+        let options = Self::file_options(path, 64)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full);
+        Self::connect(options).await
+    }
+
+    /// Creates a new database file for a bulk load that may be thrown away
+    /// if it fails, such as seeding the demonstration: the rollback journal
+    /// is kept in memory and nothing waits for the disk (`journal_mode =
+    /// MEMORY`, `synchronous = OFF`), so a crash can corrupt the file. Close it
+    /// and reopen it with [`SqliteStore::open`] before serving from it. A
+    /// file already at `path` is refused.
+    pub async fn create_for_bulk_load(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} already exists; a bulk load starts from a new file",
+                path.display()
+            )));
+        }
+        let options = Self::file_options(path, 256)
+            .journal_mode(SqliteJournalMode::Memory)
+            .synchronous(SqliteSynchronous::Off);
+        Self::connect(options).await
+    }
+
+    /// The options every database file is opened with: created if missing,
+    /// foreign keys on, a 30-second wait for the write lock, and a page
+    /// cache of `cache_mebibytes` per connection.
+    fn file_options(path: &Path, cache_mebibytes: u32) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
-            // 64 MiB of page cache per connection (the default is 2 MiB):
-            // the event index takes inserts at random places (event ids are
-            // keyed hashes), so it should stay in memory.
-            .pragma("cache_size", "-65536");
-        Self::connect(options).await
+            .pragma("cache_size", format!("-{}", cache_mebibytes * 1024))
     }
 
     /// Opens an existing database file; a missing file is an error rather

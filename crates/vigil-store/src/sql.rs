@@ -108,6 +108,26 @@ pub fn outcome_rows(outcomes: &[vigil_monitor::Outcome]) -> Vec<(String, String)
         .collect()
 }
 
+/// Each new outcome, with its content hash, as the JSON array the
+/// backends' `INSERT_OUTCOMES` reads: case pseudonym, source, label (0/1),
+/// recorded at, reader agreement (0/1 or null) and the hash.
+pub fn outcome_insert_rows(outcomes: &[(&vigil_monitor::Outcome, &str)]) -> Vec<String> {
+    outcomes
+        .iter()
+        .map(|(outcome, hash)| {
+            serde_json::to_string(&(
+                outcome.case.as_str(),
+                outcome.source.as_str(),
+                i64::from(outcome.label),
+                crate::rows::stored_timestamp(outcome.recorded_at),
+                outcome.reader_agrees.map(i64::from),
+                hash,
+            ))
+            .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// A JSON array of the given rows or texts.
 pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let mut text = String::from("[");
@@ -134,7 +154,12 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// number stored), and `const STORED_EVENT_HASHES: &str`, which answers the
 /// `event_id`, `content_sha256` and `batch_id` of the stored events of
 /// deployment `$1` named in the JSON array `$2`, `const JSON_TEXTS: &str`, a subquery
-/// giving the texts of the JSON array `$2`, and `const UPSERT_DAYS: &str`,
+/// giving the texts of the JSON array `$2`, `const INSERT_OUTCOMES: &str`,
+/// which stores the outcomes of [`outcome_insert_rows`] (a JSON array, `$3`)
+/// for deployment `$1` and batch `$2`, `const CASE_EVENTS_JSON: &str`, which
+/// answers the events of deployment `$1` whose cases the JSON array `$2`
+/// names as one JSON array text of `[case, day, model_version, score as
+/// exact text, decision]`, and `const UPSERT_DAYS: &str`,
 /// which writes the day aggregates of deployment `$1` given as a JSON array
 /// (`$2`) of `[day, model_version, aggregate JSON text]`.
 #[macro_export]
@@ -411,27 +436,30 @@ macro_rules! impl_sql_store {
             deployment: DeploymentId,
             cases: &[&str],
         ) -> Result<::std::collections::HashMap<String, Vec<$crate::vigil_monitor::EventSummary>>, StoreError> {
-            use $crate::decode::DecodeRow as _;
-            let rows = rows_of_cases(
-                connection,
-                "SELECT case_pseudonym, day, model_version, score, decision FROM inference_events",
-                deployment,
-                cases,
-            )
-            .await?;
             let mut events: ::std::collections::HashMap<String, Vec<$crate::vigil_monitor::EventSummary>> = ::std::collections::HashMap::new();
-            {
-                for row in &rows {
-                    let day = row.text("day").map_err(database_error)?;
+            for chunk in cases.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
+                let names: Vec<String> = chunk.iter().map(|case| ::serde_json::Value::from(*case).to_string()).collect();
+                let text: String = ::sqlx::query_scalar(<$store>::CASE_EVENTS_JSON)
+                    .bind(deployment.0)
+                    .bind($crate::sql::json_array(names.iter().map(String::as_str)))
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                let rows: Vec<(String, String, String, Option<String>, Option<i64>)> =
+                    ::serde_json::from_str(&text).map_err(|error| StoreError::corrupt("events of cases", error))?;
+                for (case, day, model_version, score, decision) in rows {
                     let summary = $crate::vigil_monitor::EventSummary {
                         key: $crate::vigil_monitor::DayKey {
                             day: day.parse().map_err(|error| StoreError::corrupt("event day", error))?,
-                            model_version: row.text("model_version").map_err(database_error)?,
+                            model_version,
                         },
-                        score: row.optional_real("score").map_err(database_error)?,
-                        decision: row.optional_integer("decision").map_err(database_error)?.map(|decision| decision == 1),
+                        score: score
+                            .map(|score| score.parse::<f64>())
+                            .transpose()
+                            .map_err(|error| StoreError::corrupt("event score", error))?,
+                        decision: decision.map(|decision| decision == 1),
                     };
-                    events.entry(row.text("case_pseudonym").map_err(database_error)?).or_default().push(summary);
+                    events.entry(case).or_default().push(summary);
                 }
             }
             Ok(events)
@@ -1798,24 +1826,25 @@ macro_rules! impl_sql_store {
                             if changed.len() > 10 { ", …" } else { "" }
                         )));
                     }
-                    let insert = "INSERT INTO outcomes (deployment_id, case_pseudonym, source, label, recorded_at, reader_agrees, batch_id, content_sha256) \
-                                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-                    for (outcome, (_, hash)) in outcomes.iter().zip(&rows) {
-                        let is_new = before
-                            .get(outcome.case.as_str())
-                            .is_none_or(|stored| stored.iter().all(|stored| stored.source != outcome.source));
-                        if !is_new {
-                            continue;
-                        }
-                        ::sqlx::query(insert)
+                    // New outcomes go in as JSON arrays, a chunk per statement
+                    // (one statement per row would cross to the database's
+                    // thread once a row).
+                    let new_outcomes: Vec<(&$crate::vigil_monitor::Outcome, &str)> = outcomes
+                        .iter()
+                        .zip(&rows)
+                        .filter(|(outcome, _)| {
+                            before
+                                .get(outcome.case.as_str())
+                                .is_none_or(|stored| stored.iter().all(|stored| stored.source != outcome.source))
+                        })
+                        .map(|(outcome, (_, hash))| (outcome, hash.as_str()))
+                        .collect();
+                    for chunk in new_outcomes.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
+                        let inserted = $crate::sql::outcome_insert_rows(chunk);
+                        ::sqlx::query(<$store>::INSERT_OUTCOMES)
                             .bind(deployment.0)
-                            .bind(outcome.case.as_str())
-                            .bind(outcome.source.as_str())
-                            .bind(i64::from(outcome.label))
-                            .bind(stored_timestamp(outcome.recorded_at))
-                            .bind(outcome.reader_agrees.map(i64::from))
                             .bind(batch)
-                            .bind(hash)
+                            .bind($crate::sql::json_array(inserted.iter().map(String::as_str)))
                             .execute(&mut *connection)
                             .await
                             .map_err(database_error)?;

@@ -1,6 +1,7 @@
 //! The `vigil` command line: thin glue from arguments and files to the
 //! library crates.
 
+mod demo;
 mod evaluate;
 mod ingest;
 mod monitor;
@@ -27,9 +28,11 @@ enum Command {
     /// Local validation (acceptance testing) of a classification or triage
     /// tool on a labelled case table, judged against a protocol.
     Evaluate(evaluate::EvaluateArgs),
-    /// Serves the HTTP interface (health, readiness and metrics so far) on
-    /// 127.0.0.1:8080 by default.
+    /// Serves the HTTP API on 127.0.0.1:8080 by default.
     Serve(serve::ServeArgs),
+    /// Seeds a fresh SQLite database with a synthetic national dataset (a
+    /// year of monitoring at eleven Trusts) and serves it.
+    Demo(demo::DemoArgs),
     /// Makes a new pseudonymisation key (HMAC-SHA256) for patient and
     /// accession identifiers.
     Keygen(registry::KeygenArgs),
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             report(registry::pseudonymise(&arguments, cli.store.json).map(|()| ExitCode::SUCCESS))
         }
         Command::Serve(arguments) => report(serve::run(&cli.store, arguments)),
+        Command::Demo(arguments) => report(demo::run(&cli.store, arguments)),
         Command::Registry(registry::RegistryCommand::Ingest(arguments)) if arguments.over_api() => {
             report(ingest::run_over_api(*arguments, cli.store.json))
         }

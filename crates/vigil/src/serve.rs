@@ -34,8 +34,9 @@ pub struct ServeArgs {
     tls_private_key: Option<PathBuf>,
 }
 
-/// Loads the configuration and serves until interrupted.
-pub fn run(store: &StoreArgs, arguments: ServeArgs) -> Result<ExitCode> {
+/// Logs to standard error, filtered by `VIGIL_LOG` (default: info, and
+/// only warnings from the database driver).
+pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
@@ -43,6 +44,11 @@ pub fn run(store: &StoreArgs, arguments: ServeArgs) -> Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Loads the configuration and serves until interrupted.
+pub fn run(store: &StoreArgs, arguments: ServeArgs) -> Result<ExitCode> {
+    init_logging();
     let mut config =
         ServerConfig::load(arguments.config.as_deref(), |name| std::env::var(name).ok())?;
     if let Some(bind) = arguments.bind {
