@@ -8,16 +8,16 @@ use vigil_evaluation::protocol::IntervalMetric;
 use vigil_stats::ConfidenceLevel;
 use vigil_stats::interval::Proportion;
 
-const MAIN: RGBColor = RGBColor(0x1f, 0x4e, 0x9a);
-const ACCENT: RGBColor = RGBColor(0xb0, 0x3a, 0x2e);
-const GUIDE: RGBColor = RGBColor(0x80, 0x80, 0x80);
-const FONT: &str = "sans-serif";
+pub(crate) const MAIN: RGBColor = RGBColor(0x1f, 0x4e, 0x9a);
+pub(crate) const ACCENT: RGBColor = RGBColor(0xb0, 0x3a, 0x2e);
+pub(crate) const GUIDE: RGBColor = RGBColor(0x80, 0x80, 0x80);
+pub(crate) const FONT: &str = "sans-serif";
 
 type ChartResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Renders into an SVG string; a drawing failure becomes a short note in
 /// place of the chart rather than a failed report.
-fn render(
+pub(crate) fn render(
     size: (u32, u32),
     draw: impl FnOnce(DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> ChartResult,
 ) -> String {

@@ -1,8 +1,10 @@
-//! Human-readable outputs of an evaluation: a self-contained HTML report
-//! (inline CSS and SVG charts, no external assets) and a plain-text summary.
+//! Human-readable outputs: an evaluation's self-contained HTML report
+//! (inline CSS and SVG charts, no external assets) and plain-text summary,
+//! and the monitoring charts of the dashboard.
 
 mod charts;
 mod html;
+pub mod monitoring;
 mod summary;
 
 pub use html::evaluation_report;

@@ -37,6 +37,11 @@ impl ApiError {
         self
     }
 
+    /// The message written for the client.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub fn code(&self) -> ErrorCode {
         self.code
     }

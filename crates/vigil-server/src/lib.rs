@@ -23,6 +23,7 @@ mod error;
 mod metrics;
 pub mod openapi;
 pub mod tls;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -75,6 +76,7 @@ pub fn router<S: Store + 'static>(store: S, config: &ServerConfig) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
         .merge(api::router(Arc::clone(&state)))
+        .merge(web::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
         .route("/metrics", get(metrics_text::<S>))

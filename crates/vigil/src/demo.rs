@@ -1,5 +1,6 @@
 //! `vigil demo`: seed a fresh SQLite database with the synthetic national
-//! dataset of `vigil-demo`, then serve it and print where to sign in.
+//! dataset of `vigil-demo`, then serve the dashboard on it and print where
+//! to sign in.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -191,7 +192,7 @@ fn remove_database_files(database: &Path) -> Result<()> {
 
 /// Prints the dashboard's address and a sign-in for each kind of user.
 fn print_logins(summary: &DemoSummary, bind: SocketAddr) {
-    println!("Vigil demo: the API is at http://{bind}/api/v1 (sign in with POST /api/v1/session)");
+    println!("Vigil demo: open http://{bind}/ (the API is at http://{bind}/api/v1)");
     println!("Every demo user's password is {DEMO_PASSWORD}. Some of them:");
     let shown = [
         "national.admin",

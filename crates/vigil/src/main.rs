@@ -28,10 +28,10 @@ enum Command {
     /// Local validation (acceptance testing) of a classification or triage
     /// tool on a labelled case table, judged against a protocol.
     Evaluate(evaluate::EvaluateArgs),
-    /// Serves the HTTP API on 127.0.0.1:8080 by default.
+    /// Serves the dashboard and the HTTP API on 127.0.0.1:8080 by default.
     Serve(serve::ServeArgs),
     /// Seeds a fresh SQLite database with a synthetic national dataset (a
-    /// year of monitoring at eleven Trusts) and serves it.
+    /// year of monitoring at eleven Trusts) and serves the dashboard on it.
     Demo(demo::DemoArgs),
     /// Makes a new pseudonymisation key (HMAC-SHA256) for patient and
     /// accession identifiers.

@@ -481,7 +481,7 @@ async fn authorise<S: Store>(
 
 /// Why a request was not authenticated: the answer, and a reason for the
 /// audit trail (never a secret).
-struct Refusal {
+pub(crate) struct Refusal {
     error: ApiError,
     reason: &'static str,
 }
@@ -528,7 +528,7 @@ fn presents_session_cookie(headers: &HeaderMap) -> bool {
     })
 }
 
-async fn authenticate<S: Store>(
+pub(crate) async fn authenticate<S: Store>(
     state: &AppState<S>,
     headers: &HeaderMap,
 ) -> Result<Principal, Refusal> {

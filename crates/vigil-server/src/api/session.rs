@@ -66,43 +66,109 @@ pub async fn sign_in<S: Store>(
     let client = client_address(&request, &state.config);
     let previous_session = super::session_token_of(request.headers()).map(auth::secret_hash);
     let ApiJson(login) = ApiJson::<LoginRequest>::from_request(request, &state).await?;
+    let signed_in = match sign_in_user(
+        &state,
+        &client,
+        previous_session,
+        &login.user_name,
+        login.password,
+    )
+    .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(SignInFailure::Throttled { seconds }) => {
+            let mut response = ApiError::new(
+                ErrorCode::RateLimited,
+                format!("too many failed sign-ins; try again in {seconds} seconds"),
+            )
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return Ok(response);
+        }
+        Err(SignInFailure::Refused(error)) => return Err(error),
+    };
+    let mut response = Json(session_info(
+        &signed_in.principal,
+        state.config.session_absolute_hours,
+    ))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, signed_in.cookie);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A sign-in that succeeded: who signed in, and the session cookie to set.
+pub(crate) struct SignedIn {
+    pub principal: Principal,
+    pub cookie: HeaderValue,
+}
+
+/// Why a sign-in failed.
+pub(crate) enum SignInFailure {
+    /// Too many failures for the user name or the client: wait this long.
+    Throttled { seconds: u64 },
+    /// Wrong or unusable credentials, input out of bounds, or a failure of
+    /// the server; the error's message is written for the client.
+    Refused(ApiError),
+}
+
+impl From<ApiError> for SignInFailure {
+    fn from(error: ApiError) -> Self {
+        SignInFailure::Refused(error)
+    }
+}
+
+impl From<vigil_store::StoreError> for SignInFailure {
+    fn from(error: vigil_store::StoreError) -> Self {
+        SignInFailure::Refused(error.into())
+    }
+}
+
+/// Checks a user name and password and starts a session, for the API and
+/// the dashboard's sign-in form alike: failures are throttled per user
+/// name and per client address, every attempt is audited, and the session
+/// the request came with (`previous_session`, the hash of its token) ends.
+pub(crate) async fn sign_in_user<S: Store>(
+    state: &AppState<S>,
+    client: &str,
+    previous_session: Option<String>,
+    user_name: &str,
+    password: String,
+) -> Result<SignedIn, SignInFailure> {
     // Bounded before anything is looked up, counted or hashed.
-    if login.user_name.chars().count() > MAXIMUM_USER_NAME_LENGTH {
+    if user_name.chars().count() > MAXIMUM_USER_NAME_LENGTH {
         return Err(super::invalid(
             "user_name",
             format!("longer than {MAXIMUM_USER_NAME_LENGTH} characters"),
-        ));
+        )
+        .into());
     }
-    if login.password.chars().count() > auth::MAXIMUM_PASSWORD_LENGTH {
+    if password.chars().count() > auth::MAXIMUM_PASSWORD_LENGTH {
         return Err(super::invalid(
             "password",
             format!("longer than {} characters", auth::MAXIMUM_PASSWORD_LENGTH),
-        ));
+        )
+        .into());
     }
-    let record = state.store.login_record(&login.user_name).await?;
-    if let Err(wait) = state
-        .throttle
-        .begin(&login.user_name, &client, Instant::now())
-    {
+    let record = state.store.login_record(user_name).await?;
+    if let Err(wait) = state.throttle.begin(user_name, client, Instant::now()) {
         let principal_context = record
             .as_ref()
             .map(|record| ChangeContext::now(actor_of(&record.user)));
-        record_failure(&state, principal_context.as_ref(), "throttled", &client).await;
-        let seconds = wait.as_secs().max(1);
-        let mut response = ApiError::new(
-            ErrorCode::RateLimited,
-            format!("too many failed sign-ins; try again in {seconds} seconds"),
-        )
-        .into_response();
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return Ok(response);
+        record_failure(state, principal_context.as_ref(), "throttled", client).await;
+        return Err(SignInFailure::Throttled {
+            seconds: wait.as_secs().max(1),
+        });
     }
     let stored_hash = record
         .as_ref()
         .and_then(|record| record.password_hash.clone());
-    let password = login.password;
     let matches = tokio::task::spawn_blocking(move || {
         auth::verify_password(stored_hash.as_deref(), &password)
     })
@@ -121,17 +187,18 @@ pub async fn sign_in<S: Store>(
         let context = record
             .as_ref()
             .map(|record| ChangeContext::now(actor_of(&record.user)));
-        record_failure(&state, context.as_ref(), reason, &client).await;
+        record_failure(state, context.as_ref(), reason, client).await;
         return Err(ApiError::new(
             ErrorCode::Unauthenticated,
             "the user name or password is wrong, or the account is disabled",
-        ));
+        )
+        .into());
     }
     let record = record.ok_or_else(|| {
         ApiError::new(ErrorCode::Internal, "the server failed; see its log")
             .internal("a sign-in passed without a user")
     })?;
-    state.throttle.succeeded(&login.user_name, &client);
+    state.throttle.succeeded(user_name, client);
     // Rotation: the session the request came with, if any, ends.
     if let Some(previous) = previous_session {
         let context = ChangeContext::now(actor_of(&record.user));
@@ -156,24 +223,15 @@ pub async fn sign_in<S: Store>(
             created_at: context.at,
         },
     };
-    let cookie = auth::session_cookie(
+    let cookie = HeaderValue::from_str(&auth::session_cookie(
         &token,
         state.config.session_absolute_hours.saturating_mul(3600),
         state.config.cookies_are_secure(),
-    );
-    let mut response = Json(session_info(
-        &principal,
-        state.config.session_absolute_hours,
     ))
-    .into_response();
-    let cookie = HeaderValue::from_str(&cookie).map_err(|error| {
+    .map_err(|error| {
         ApiError::new(ErrorCode::Internal, "the server failed; see its log").internal(error)
     })?;
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(SignedIn { principal, cookie })
 }
 
 /// The longest user name a sign-in may give.
@@ -181,7 +239,7 @@ const MAXIMUM_USER_NAME_LENGTH: usize = 256;
 
 /// The client's address: the TCP peer, or, when the peer is a configured
 /// trusted proxy, the last address that proxy added to `X-Forwarded-For`.
-fn client_address(request: &Request, config: &crate::ServerConfig) -> String {
+pub(crate) fn client_address(request: &Request, config: &crate::ServerConfig) -> String {
     let Some(peer) = request
         .extensions()
         .get::<ConnectInfo<crate::tls::ClientAddress>>()

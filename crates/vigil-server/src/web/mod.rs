@@ -1,0 +1,806 @@
+//! The dashboard: server-rendered HTML pages for people, over the same
+//! sessions, permissions and organisation scope as the API. Pages need no
+//! script; the stylesheet is embedded in the binary; every form that
+//! changes something carries the session's CSRF token.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use jiff::civil::Date;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+use vigil_domain::LifecycleState;
+use vigil_reports::monitoring::{Marker, RatePoint, rate_chart};
+use vigil_stats::ConfidenceLevel;
+use vigil_stats::interval::Proportion;
+use vigil_store::{AlertRecord, AlertState, DeploymentId, DeploymentRecord, Store};
+
+use crate::AppState;
+use crate::access::{Permission, Scope};
+use crate::api::session::{SignInFailure, client_address, sign_in_user};
+use crate::auth::{self, Principal};
+
+const STYLESHEET: &str = include_str!("style.css");
+
+/// The dashboard's routes.
+pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
+    Router::new()
+        .route("/", get(overview::<S>))
+        .route("/login", get(login_page).post(login::<S>))
+        .route("/logout", post(logout::<S>))
+        .route("/deployments/{id}", get(deployment_page::<S>))
+        .route("/deployments/{id}/alerts/{alert}", post(alert_action::<S>))
+        .route("/assets/vigil.css", get(stylesheet))
+}
+
+/// An HTML page with the headers every page gets: no caching (pages show
+/// data only their reader may see), no framing, no scripts, no referrer.
+fn page(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, markup.into_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// The frame of every page: skip link, the bar with navigation and the
+/// signed-in person, and the main content.
+fn layout(title: &str, principal: Option<&Principal>, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en-GB" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Vigil" }
+                link rel="stylesheet" href="/assets/vigil.css";
+            }
+            body {
+                a.skip href="#content" { "Skip to the content" }
+                header.top {
+                    a href="/" { "Vigil" }
+                    @if let Some(principal) = principal {
+                        nav aria-label="Main" {
+                            ul { li { a href="/" { "Deployments" } } }
+                        }
+                        div {
+                            span { (principal.actor.name) " · " (principal.actor.role.as_str()) " · " (principal.actor.organisation) }
+                            " "
+                            form method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(csrf_of(principal));
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main id="content" { (content) }
+            }
+        }
+    }
+}
+
+fn csrf_of(principal: &Principal) -> String {
+    principal
+        .session_token()
+        .map(auth::csrf_token)
+        .unwrap_or_default()
+}
+
+/// A page that says what went wrong.
+fn problem(status: StatusCode, principal: Option<&Principal>, message: &str) -> Response {
+    page(
+        status,
+        layout(
+            "Problem",
+            principal,
+            html! {
+                h1 { (status.canonical_reason().unwrap_or("Problem")) }
+                p.error role="alert" { (message) }
+                p { a href="/" { "Back to the deployments" } }
+            },
+        ),
+    )
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+/// The signed-in person, or a redirect to the sign-in page. Pages accept
+/// session cookies only (API tokens are for programs).
+async fn person<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Result<Principal, Response> {
+    match crate::api::authenticate(state, headers).await {
+        Ok(principal) if principal.session_token().is_some() => Ok(principal),
+        _ => Err(Redirect::to("/login").into_response()),
+    }
+}
+
+/// The signed-in person who sent a form, if the form carries their
+/// session's CSRF token; else a redirect to sign in, or a refusal.
+async fn person_with_form<S: Store>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+    presented_csrf: &str,
+) -> Result<Principal, Response> {
+    let principal = person(state, headers).await?;
+    let genuine = principal
+        .session_token()
+        .is_some_and(|token| auth::constant_time_equal(presented_csrf, &auth::csrf_token(token)));
+    if genuine {
+        Ok(principal)
+    } else {
+        Err(problem(
+            StatusCode::FORBIDDEN,
+            Some(&principal),
+            "This form is stale or came from another site; reload the page and try again.",
+        ))
+    }
+}
+
+fn login_form(error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            div.login {
+                h1 { "Sign in to Vigil" }
+                @if let Some(error) = error {
+                    p.error role="alert" { (error) }
+                }
+                form method="post" action="/login" {
+                    label for="user_name" { "User name" }
+                    input type="text" id="user_name" name="user_name" autocomplete="username" required autofocus;
+                    label for="password" { "Password" }
+                    input type="password" id="password" name="password" autocomplete="current-password" required;
+                    button.primary type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+async fn login_page() -> Response {
+    page(StatusCode::OK, login_form(None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    user_name: String,
+    password: String,
+}
+
+async fn login<S: Store>(State(state): State<Arc<AppState<S>>>, request: Request) -> Response {
+    let client = client_address(&request, &state.config);
+    let previous = crate::api::session_token_of(request.headers()).map(auth::secret_hash);
+    let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &state).await else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            login_form(Some("Give a user name and a password.")),
+        );
+    };
+    match sign_in_user(&state, &client, previous, &form.user_name, form.password).await {
+        Ok(signed_in) => {
+            let mut response = Redirect::to("/").into_response();
+            *response.status_mut() = StatusCode::SEE_OTHER;
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, signed_in.cookie);
+            response
+        }
+        Err(SignInFailure::Throttled { seconds }) => page(
+            StatusCode::TOO_MANY_REQUESTS,
+            login_form(Some(&format!(
+                "Too many failed sign-ins; try again in {seconds} seconds."
+            ))),
+        ),
+        Err(SignInFailure::Refused(error)) => page(
+            StatusCode::UNAUTHORIZED,
+            login_form(Some(&format!("Not signed in: {}.", error.message()))),
+        ),
+    }
+}
+
+/// Fields default to empty, so that a missing one is answered by the
+/// page's own checks rather than by the form reader.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let principal = match person_with_form(&state, &headers, &form.csrf).await {
+        Ok(principal) => principal,
+        Err(refusal) => return refusal,
+    };
+    if let Some(token) = principal.session_token() {
+        let context = principal.context();
+        if let Err(error) = state
+            .store
+            .end_session(
+                Some((&context, "session.logout")),
+                &auth::secret_hash(token),
+            )
+            .await
+        {
+            tracing::error!(%error, "signing out failed");
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&principal),
+                "The server failed; see its log.",
+            );
+        }
+    }
+    let mut response = Redirect::to("/login").into_response();
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(cookie) = HeaderValue::from_str(&auth::expired_session_cookie(
+        state.config.cookies_are_secure(),
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Names for the overview: products by id (name, and versions by id) and
+/// organisations by code.
+struct Names {
+    products: HashMap<i64, (String, HashMap<i64, String>)>,
+    organisations: HashMap<String, String>,
+}
+
+impl Names {
+    async fn load<S: Store>(state: &AppState<S>, scope: &Scope) -> Result<Names, String> {
+        let products = state
+            .store
+            .products()
+            .await
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .map(|record| {
+                let versions = record
+                    .versions
+                    .iter()
+                    .map(|version| (version.id.0, version.version.version.to_string()))
+                    .collect();
+                (record.id.0, (record.product.name.to_string(), versions))
+            })
+            .collect();
+        let organisations = scope
+            .tree
+            .iter()
+            .map(|organisation| (organisation.code.to_string(), organisation.name.to_string()))
+            .collect();
+        Ok(Names {
+            products,
+            organisations,
+        })
+    }
+
+    fn product(&self, record: &DeploymentRecord) -> (&str, &str) {
+        self.products
+            .get(&record.product.0)
+            .map_or(("?", "?"), |(name, versions)| {
+                (
+                    name.as_str(),
+                    versions.get(&record.version.0).map_or("?", String::as_str),
+                )
+            })
+    }
+
+    fn organisation<'a>(&'a self, code: &'a str) -> &'a str {
+        self.organisations.get(code).map_or(code, String::as_str)
+    }
+}
+
+fn state_badge(state: LifecycleState) -> Markup {
+    html! { span class={ "state state-" (state.as_str()) } { (state.as_str()) } }
+}
+
+async fn overview<S: Store>(State(state): State<Arc<AppState<S>>>, headers: HeaderMap) -> Response {
+    let principal = match person(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(redirect) => return redirect,
+    };
+    match overview_markup(&state, &principal).await {
+        Ok(markup) => page(StatusCode::OK, markup),
+        Err(error) => {
+            tracing::error!(%error, "the overview failed");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&principal),
+                "The server failed; see its log.",
+            )
+        }
+    }
+}
+
+async fn overview_markup<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+) -> Result<Markup, String> {
+    let scope = crate::api::scope_of(state, principal)
+        .await
+        .map_err(|error| format!("{error:?}"))?;
+    let names = Names::load(state, &scope).await?;
+    let mut deployments: Vec<DeploymentRecord> = state
+        .store
+        .deployments()
+        .await
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .filter(|record| scope.includes(&record.deployment.site))
+        .collect();
+    deployments.sort_by(|left, right| {
+        (left.deployment.site.as_str(), names.product(left).0)
+            .cmp(&(right.deployment.site.as_str(), names.product(right).0))
+    });
+    let mut open_alerts: HashMap<i64, usize> = HashMap::new();
+    for record in &deployments {
+        let alerts = state
+            .store
+            .alerts(record.id)
+            .await
+            .map_err(|error| error.to_string())?;
+        open_alerts.insert(
+            record.id.0,
+            alerts
+                .iter()
+                .filter(|alert| alert.state != AlertState::Resolved)
+                .count(),
+        );
+    }
+    let mut by_state: BTreeMap<u8, (LifecycleState, usize)> = BTreeMap::new();
+    for record in &deployments {
+        by_state
+            .entry(state_order(record.state))
+            .or_insert((record.state, 0))
+            .1 += 1;
+    }
+    let organisation = principal.actor.organisation.as_str();
+    let total_open: usize = open_alerts.values().sum();
+    Ok(layout(
+        "Deployments",
+        Some(principal),
+        html! {
+            h1 { "Deployments at " (names.organisation(organisation)) }
+            p.muted { "Every deployment of " (names.organisation(organisation)) " and the organisations below it, with its lifecycle state and open alerts." }
+            ul.counts aria-label="Deployments by lifecycle state" {
+                @for (lifecycle, count) in by_state.values() {
+                    li { strong { (count) } (lifecycle.as_str()) }
+                }
+                li { strong.alert-open { (total_open) } "open alerts" }
+            }
+            @if deployments.is_empty() {
+                p { "No deployments yet." }
+            } @else {
+                table {
+                    caption.muted { (deployments.len()) " deployments" }
+                    thead { tr { th scope="col" { "Site" } th scope="col" { "Product" } th scope="col" { "Version" } th scope="col" { "State" } th scope="col" { "Open alerts" } } }
+                    tbody {
+                        @for record in &deployments {
+                            @let (product, version) = names.product(record);
+                            @let open = open_alerts.get(&record.id.0).copied().unwrap_or(0);
+                            tr {
+                                td { (names.organisation(record.deployment.site.as_str())) }
+                                td { a href={ "/deployments/" (record.id.0) } { (product) } }
+                                td { (version) }
+                                td { (state_badge(record.state)) }
+                                td { @if open > 0 { span.alert-open { (open) } } @else { "0" } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn state_order(state: LifecycleState) -> u8 {
+    match state {
+        LifecycleState::Live => 0,
+        LifecycleState::Shadow => 1,
+        LifecycleState::Validation => 2,
+        LifecycleState::Procurement => 3,
+        LifecycleState::Proposed => 4,
+        LifecycleState::Suspended => 5,
+        LifecycleState::Retired => 6,
+    }
+}
+
+/// The deployment with this id, if the caller's scope includes its site.
+async fn deployment_in_scope<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    id: i64,
+) -> Result<(DeploymentRecord, Scope), Response> {
+    let not_found = || {
+        problem(
+            StatusCode::NOT_FOUND,
+            Some(principal),
+            &format!("Deployment {id} does not exist, or it is not yours to see."),
+        )
+    };
+    let scope = crate::api::scope_of(state, principal)
+        .await
+        .map_err(|_| not_found())?;
+    let record = state
+        .store
+        .deployment(DeploymentId(id))
+        .await
+        .map_err(|_| not_found())?;
+    if !scope.includes(&record.deployment.site) {
+        return Err(not_found());
+    }
+    Ok((record, scope))
+}
+
+async fn deployment_page<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let principal = match person(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(redirect) => return redirect,
+    };
+    let (record, scope) = match deployment_in_scope(&state, &principal, id).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    match deployment_markup(&state, &principal, &scope, &record).await {
+        Ok(markup) => page(StatusCode::OK, markup),
+        Err(error) => {
+            tracing::error!(%error, "the deployment page failed");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&principal),
+                "The server failed; see its log.",
+            )
+        }
+    }
+}
+
+/// A week's counts, merged from its days.
+#[derive(Default)]
+struct WeekCounts {
+    decided: u64,
+    positive_decisions: u64,
+    true_positives: u64,
+    false_negatives: u64,
+    true_negatives: u64,
+    false_positives: u64,
+    model_versions: Vec<String>,
+}
+
+fn monday_of(day: Date) -> Date {
+    day.checked_sub(jiff::Span::new().days(i64::from(day.weekday().to_monday_zero_offset())))
+        .unwrap_or(day)
+}
+
+fn rate_points(
+    weeks: &BTreeMap<Date, WeekCounts>,
+    rate: impl Fn(&WeekCounts) -> (u64, u64),
+) -> Vec<RatePoint> {
+    weeks
+        .iter()
+        .filter_map(|(monday, counts)| {
+            let (successes, trials) = rate(counts);
+            let proportion = Proportion::new(successes, trials).ok()?;
+            let interval = proportion.wilson(ConfidenceLevel::NINETY_FIVE);
+            Some(RatePoint {
+                label: monday.to_string(),
+                estimate: interval.estimate,
+                low: interval.low,
+                high: interval.high,
+                cases: trials,
+            })
+        })
+        .collect()
+}
+
+async fn deployment_markup<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    scope: &Scope,
+    record: &DeploymentRecord,
+) -> Result<Markup, String> {
+    let names = Names::load(state, scope).await?;
+    let (product, version) = names.product(record);
+    let aggregates = state
+        .store
+        .daily_aggregates(record.id)
+        .await
+        .map_err(|error| error.to_string())?;
+    let mut weeks: BTreeMap<Date, WeekCounts> = BTreeMap::new();
+    for (key, day) in &aggregates {
+        let week = weeks.entry(monday_of(key.day)).or_default();
+        week.decided += day.decided;
+        week.positive_decisions += day.positive_decisions;
+        week.true_positives += day.outcomes.true_positives;
+        week.false_negatives += day.outcomes.false_negatives;
+        week.true_negatives += day.outcomes.true_negatives;
+        week.false_positives += day.outcomes.false_positives;
+        if !week.model_versions.contains(&key.model_version) {
+            week.model_versions.push(key.model_version.clone());
+        }
+    }
+    let rules = state
+        .store
+        .rules(record.id)
+        .await
+        .map_err(|error| error.to_string())?;
+    let baseline = rules.as_ref().map(|rules| &rules.rules.baseline);
+    // Marks: a model version seen for the first time, and each decision.
+    let mut markers = Vec::new();
+    let mut seen_versions: Vec<&str> = Vec::new();
+    for (index, counts) in weeks.values().enumerate() {
+        for model_version in &counts.model_versions {
+            if !seen_versions.contains(&model_version.as_str()) {
+                if !seen_versions.is_empty() {
+                    markers.push(Marker {
+                        index,
+                        label: format!("model {model_version}"),
+                    });
+                }
+                seen_versions.push(model_version);
+            }
+        }
+    }
+    let week_index = |day: Date| weeks.keys().position(|monday| *monday == monday_of(day));
+    for decision in &record.decisions {
+        let day = decision
+            .decision
+            .decided_at
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        if let Some(index) = week_index(day) {
+            markers.push(Marker {
+                index,
+                label: decision.decision.to.as_str().to_owned(),
+            });
+        }
+    }
+    let positive_rate = rate_points(&weeks, |week| (week.positive_decisions, week.decided));
+    let sensitivity = rate_points(&weeks, |week| {
+        (
+            week.true_positives,
+            week.true_positives + week.false_negatives,
+        )
+    });
+    let specificity = rate_points(&weeks, |week| {
+        (
+            week.true_negatives,
+            week.true_negatives + week.false_positives,
+        )
+    });
+    let alerts = state
+        .store
+        .alerts(record.id)
+        .await
+        .map_err(|error| error.to_string())?;
+    let may_respond = Permission::RespondToAlerts.granted_to(principal.actor.role);
+    let csrf = csrf_of(principal);
+    let site = names.organisation(record.deployment.site.as_str());
+    Ok(layout(
+        &format!("{product} at {site}"),
+        Some(principal),
+        html! {
+            p { a href="/" { "← All deployments" } }
+            h1 { (product) " " (version) " at " (site) " " (state_badge(record.state)) }
+            section.card aria-labelledby="facts" {
+                h2 id="facts" { "The deployment" }
+                dl.facts {
+                    dt { "Product" } dd { (product) " " (version) }
+                    dt { "Site" } dd { (site) " (" (record.deployment.site) ")" }
+                    dt { "Owning team" } dd { (record.deployment.owning_team) }
+                    dt { "Operating thresholds" } dd {
+                        @for (name, threshold) in &record.deployment.thresholds {
+                            (name) " " (threshold.get()) " "
+                        }
+                    }
+                    dt { "State" } dd { (state_badge(record.state)) }
+                    @if let Some(baseline) = baseline {
+                        dt { "Monitoring baseline" } dd { (baseline.source) }
+                    }
+                }
+            }
+            section.card aria-labelledby="monitoring" {
+                h2 id="monitoring" { "Monitoring by week" }
+                p.muted { "Each point is a week's rate with its 95% Wilson interval; the dashed line is the baseline the rules judge against; grey lines mark model versions and decisions." }
+                div.chart { (PreEscaped(rate_chart("Positive rate (share of cases the tool flags)", "Positive rate", &positive_rate, baseline.and_then(|baseline| baseline.positive_rate), &markers))) }
+                div.chart { (PreEscaped(rate_chart("Sensitivity (cases with an outcome)", "Sensitivity", &sensitivity, baseline.and_then(|baseline| baseline.sensitivity), &markers))) }
+                div.chart { (PreEscaped(rate_chart("Specificity (cases with an outcome)", "Specificity", &specificity, baseline.and_then(|baseline| baseline.specificity), &markers))) }
+            }
+            section.card aria-labelledby="alerts" id="alert-list" {
+                h2 id="alerts" { "Alerts" }
+                @if alerts.is_empty() {
+                    p { "No alerts." }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { "Rule" } th scope="col" { "Raised" } th scope="col" { "State" } th scope="col" { "Evidence" } th scope="col" { "Response" } } }
+                        tbody {
+                            @for alert in &alerts {
+                                (alert_row(record.id, alert, may_respond, &csrf))
+                            }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="timeline" {
+                h2 id="timeline" { "Lifecycle decisions" }
+                table {
+                    thead { tr { th scope="col" { "Decided" } th scope="col" { "Move" } th scope="col" { "Recorded by" } th scope="col" { "Sign-offs" } th scope="col" { "Rationale and evidence" } } }
+                    tbody {
+                        @for decision in &record.decisions {
+                            tr {
+                                td { (when(decision.decision.decided_at)) }
+                                td { (decision.decision.from.as_str()) " → " (decision.decision.to.as_str()) }
+                                td { (decision.recorded_by) }
+                                td { @for sign_off in &decision.decision.sign_offs { (sign_off.actor) " (" (sign_off.role.as_str()) ")" br; } }
+                                td { (decision.decision.rationale) @for evidence in &decision.decision.evidence { br; span.muted { (evidence.as_str()) } } }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+fn when(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn alert_row(
+    deployment: DeploymentId,
+    alert: &AlertRecord,
+    may_respond: bool,
+    csrf: &str,
+) -> Markup {
+    let next = match alert.state {
+        AlertState::Raised => Some(("acknowledge", "Acknowledge")),
+        AlertState::Acknowledged => Some(("resolve", "Resolve")),
+        AlertState::Resolved => None,
+    };
+    html! {
+        tr {
+            td { (alert.rule) @if alert.proposes_suspension { br; span.alert-open { "proposes suspension" } } }
+            td { (when(alert.raised_at)) }
+            td { @if alert.state == AlertState::Resolved { (alert.state.as_str()) } @else { span.alert-open { (alert.state.as_str()) } } }
+            td {
+                (alert.assessment.evidence.explanation)
+                br;
+                span.muted { (alert.assessment.window_from) " to " (alert.assessment.window_to) ", " (alert.assessment.evidence.cases) " cases" }
+                @if let Some(note) = &alert.acknowledgement { br; "Acknowledged: " (note) }
+                @if let Some(note) = &alert.resolution { br; "Resolved: " (note) }
+            }
+            td {
+                @if let (true, Some((action, label))) = (may_respond, next) {
+                    form.inline method="post" action={ "/deployments/" (deployment.0) "/alerts/" (alert.id) } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="action" value=(action);
+                        label.muted for={ "note-" (alert.id) } { "Note" }
+                        textarea id={ "note-" (alert.id) } name="note" required {}
+                        button.primary type="submit" { (label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AlertForm {
+    csrf: String,
+    action: String,
+    note: String,
+}
+
+async fn alert_action<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path((id, alert_id)): Path<(i64, i64)>,
+    Form(form): Form<AlertForm>,
+) -> Response {
+    let principal = match person_with_form(&state, &headers, &form.csrf).await {
+        Ok(principal) => principal,
+        Err(refusal) => return refusal,
+    };
+    if !Permission::RespondToAlerts.granted_to(principal.actor.role) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            Some(&principal),
+            &format!(
+                "The role {} may not respond to alerts.",
+                principal.actor.role.as_str()
+            ),
+        );
+    }
+    if let Err(refusal) = deployment_in_scope(&state, &principal, id).await {
+        return refusal;
+    }
+    let to = match form.action.as_str() {
+        "acknowledge" => AlertState::Acknowledged,
+        "resolve" => AlertState::Resolved,
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                Some(&principal),
+                "The action must be acknowledge or resolve.",
+            );
+        }
+    };
+    let note = form.note.trim();
+    if note.is_empty() || note.chars().count() > 4_000 {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            Some(&principal),
+            "Write a note of at most 4,000 characters saying what was done.",
+        );
+    }
+    match state.store.alert(alert_id).await {
+        Ok(alert) if alert.deployment == DeploymentId(id) => {}
+        _ => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                Some(&principal),
+                &format!("Alert {alert_id} is not an alert of deployment {id}."),
+            );
+        }
+    }
+    match state
+        .store
+        .advance_alert(&principal.context(), alert_id, to, note)
+        .await
+    {
+        Ok(_) => {
+            let mut response =
+                Redirect::to(&format!("/deployments/{id}#alert-list")).into_response();
+            *response.status_mut() = StatusCode::SEE_OTHER;
+            response
+        }
+        Err(error) => {
+            let error = crate::error::ApiError::from(error);
+            problem(
+                StatusCode::CONFLICT,
+                Some(&principal),
+                &format!("The alert was not changed: {}.", error.message()),
+            )
+        }
+    }
+}

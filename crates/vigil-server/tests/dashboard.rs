@@ -1,0 +1,251 @@
+//! The dashboard's pages in process: signing in with the form, what a
+//! Trust's people see (and do not see), and responding to an alert with a
+//! form that must carry the session's CSRF token.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use support::{Answer, CANARY, Harness, PASSWORD, user_name};
+use vigil_domain::Role;
+use vigil_store::{AlertState, Store};
+
+/// Sends a page request, with a session cookie when given.
+async fn get(harness: &Harness, path: &str, cookie: Option<&str>) -> Answer {
+    let mut request = Request::builder().method("GET").uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, format!("vigil_session={cookie}"));
+    }
+    harness
+        .send(request.body(Body::empty()).expect("request"))
+        .await
+}
+
+/// Posts a form (fields already URL-encoded).
+async fn post_form(harness: &Harness, path: &str, cookie: Option<&str>, form: &str) -> Answer {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, format!("vigil_session={cookie}"));
+    }
+    harness
+        .send(request.body(Body::from(form.to_owned())).expect("request"))
+        .await
+}
+
+fn location(answer: &Answer) -> &str {
+    answer
+        .headers
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Signs in with the form and returns the session cookie's value.
+async fn sign_in_with_form(harness: &Harness, user: &str) -> String {
+    harness.set_password(user).await;
+    let answer = post_form(
+        harness,
+        "/login",
+        None,
+        &format!("user_name={user}&password={}", PASSWORD.replace(' ', "+")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
+    assert_eq!(location(&answer), "/");
+    let cookie = answer.headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    cookie
+        .strip_prefix("vigil_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("session cookie")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_the_sign_in_form_says_what_failed() {
+    let harness = Harness::new().await;
+    for path in ["/", &format!("/deployments/{}", harness.deployment_a)] {
+        let answer = get(&harness, path, None).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&answer), "/login", "{path}");
+    }
+    let form = get(&harness, "/login", None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    for expected in [
+        r#"<label for="user_name">User name</label>"#,
+        r#"<label for="password">Password</label>"#,
+        r#"autocomplete="current-password""#,
+    ] {
+        assert!(form.text.contains(expected), "{expected}");
+    }
+    let policy = form.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("policy");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    let lead = user_name("a", Role::AiLead);
+    harness.set_password(&lead).await;
+    let wrong = post_form(
+        &harness,
+        "/login",
+        None,
+        &format!("user_name={lead}&password=nope"),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.text.contains("role=\"alert\""), "{}", wrong.text);
+    assert!(wrong.text.contains("the user name or password is wrong"));
+    assert!(!wrong.headers.contains_key(header::SET_COOKIE));
+    let css = get(&harness, "/assets/vigil.css", None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.text.contains("--brand"));
+}
+
+#[tokio::test]
+async fn a_trust_sees_its_own_deployments_and_nothing_of_another_trust() {
+    let harness = Harness::new().await;
+    let cookie = sign_in_with_form(&harness, &user_name("a", Role::AiLead)).await;
+    let overview = get(&harness, "/", Some(&cookie)).await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.text);
+    assert!(
+        overview
+            .text
+            .contains(&format!("href=\"/deployments/{}\"", harness.deployment_a)),
+        "{}",
+        overview.text
+    );
+    assert!(
+        !overview
+            .text
+            .contains(&format!("href=\"/deployments/{}\"", harness.deployment_b))
+    );
+    assert!(!overview.text.contains(CANARY));
+    let own = get(
+        &harness,
+        &format!("/deployments/{}", harness.deployment_a),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    for expected in ["Monitoring by week", "Alerts", "Lifecycle decisions"] {
+        assert!(own.text.contains(expected), "{expected}");
+    }
+    let other = get(
+        &harness,
+        &format!("/deployments/{}", harness.deployment_b),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert!(!other.text.contains(CANARY));
+}
+
+#[tokio::test]
+async fn alerts_are_acknowledged_with_a_genuine_form_by_a_role_that_may() {
+    let harness = Harness::new().await;
+    let path = format!(
+        "/deployments/{}/alerts/{}",
+        harness.deployment_a, harness.alert_a
+    );
+    let state = |harness: &Harness| {
+        let store = harness.store.clone();
+        let id = harness.alert_a;
+        async move { store.alert(id).await.expect("alert").state }
+    };
+    // A viewer may read the page but not respond.
+    let viewer = sign_in_with_form(&harness, &user_name("a", Role::Viewer)).await;
+    let page = get(
+        &harness,
+        &format!("/deployments/{}", harness.deployment_a),
+        Some(&viewer),
+    )
+    .await;
+    assert!(!page.text.contains(&format!("action=\"{path}\"")));
+    let csrf = csrf_of_page(&page.text);
+    let refused = post_form(
+        &harness,
+        &path,
+        Some(&viewer),
+        &format!("csrf={csrf}&action=acknowledge&note=seen"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(state(&harness).await, AlertState::Raised);
+    // An AI lead's form without the token, or with another, changes nothing.
+    let lead = sign_in_with_form(&harness, &user_name("a", Role::AiLead)).await;
+    let page = get(
+        &harness,
+        &format!("/deployments/{}", harness.deployment_a),
+        Some(&lead),
+    )
+    .await;
+    assert!(
+        page.text.contains(&format!("action=\"{path}\"")),
+        "{}",
+        page.text
+    );
+    let csrf = csrf_of_page(&page.text);
+    for form in [
+        "action=acknowledge&note=seen".to_owned(),
+        format!("csrf={}&action=acknowledge&note=seen", "0".repeat(64)),
+    ] {
+        let answer = post_form(&harness, &path, Some(&lead), &form).await;
+        assert!(
+            matches!(
+                answer.status,
+                StatusCode::FORBIDDEN | StatusCode::UNPROCESSABLE_ENTITY
+            ),
+            "{form}: {}",
+            answer.status
+        );
+        assert_eq!(state(&harness).await, AlertState::Raised);
+    }
+    let done = post_form(
+        &harness,
+        &path,
+        Some(&lead),
+        &format!("csrf={csrf}&action=acknowledge&note=Reviewing+the+week%27s+cases"),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    assert_eq!(state(&harness).await, AlertState::Acknowledged);
+    let alert = harness.store.alert(harness.alert_a).await.expect("alert");
+    assert_eq!(
+        alert.acknowledgement.as_deref(),
+        Some("Reviewing the week's cases")
+    );
+    assert_eq!(
+        alert.acknowledged_by.as_deref(),
+        Some(user_name("a", Role::AiLead).as_str())
+    );
+    // Trust B's alert is out of reach through Trust A's deployment.
+    let foreign = post_form(
+        &harness,
+        &format!(
+            "/deployments/{}/alerts/{}",
+            harness.deployment_a, harness.alert_b
+        ),
+        Some(&lead),
+        &format!("csrf={csrf}&action=acknowledge&note=x"),
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    // Signing out ends the session.
+    let out = post_form(&harness, "/logout", Some(&lead), &format!("csrf={csrf}")).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = get(&harness, "/", Some(&lead)).await;
+    assert_eq!(location(&after), "/login");
+}
+
+/// The CSRF token in a page's forms.
+fn csrf_of_page(text: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = text.find(marker).expect("a form with a CSRF token") + marker.len();
+    text[start..]
+        .split('"')
+        .next()
+        .expect("the token")
+        .to_owned()
+}
