@@ -1,0 +1,124 @@
+// Walks Vigil's dashboard in Debian's headless Chromium, driven by
+// playwright-core (no browser download): signs in as each kind of user of
+// the demonstration, follows a deployment, responds to an alert, checks that
+// a Trust's person cannot reach another Trust's deployment, and saves
+// screenshots.
+//
+//   VIGIL_URL=http://127.0.0.1:8080 VIGIL_SCREENSHOTS=out/e2e node e2e/dashboard.mjs
+//
+// Needs a server on the demonstration's data (`vigil demo`, any volume).
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.VIGIL_URL ?? "http://127.0.0.1:8080";
+const screenshots = process.env.VIGIL_SCREENSHOTS ?? "out/e2e";
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const password = "vigil-demo-password";
+mkdirSync(screenshots, { recursive: true });
+
+function check(condition, message) {
+  if (!condition) {
+    throw new Error(message);
+  }
+}
+
+async function signIn(page, user) {
+  await page.goto(`${base}/`);
+  check(page.url().endsWith("/login"), `an anonymous visit to / should land on /login, not ${page.url()}`);
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${base}/`);
+  const heading = await page.locator("h1").textContent();
+  check(heading.startsWith("Deployments at "), `${user}: the overview's heading is "${heading}"`);
+}
+
+async function signOut(page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(`${base}/login`);
+}
+
+const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+
+  // The sign-in page puts the cursor in the user name; a wrong password is
+  // refused on the page, with the reason.
+  await page.goto(`${base}/login`);
+  const autofocused = await page.evaluate(() => document.activeElement?.id ?? "");
+  check(autofocused === "user_name", `the sign-in page focuses "${autofocused}"`);
+  await page.getByLabel("User name").fill("rpn.ai-lead");
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const refusal = await page.getByRole("alert").textContent();
+  check(refusal.includes("wrong"), `a wrong password says "${refusal}"`);
+
+  // Every kind of user reaches the overview of their organisation.
+  const users = [
+    "national.admin",
+    "north-west.ai-lead",
+    "rpn.ai-lead",
+    "rpn.clinical-safety-officer",
+    "rpn.clinical-lead",
+    "rpn.clinician",
+    "rpn.procurement-lead",
+    "rpn.organisation-admin",
+    "rpn.viewer",
+    "rmv.medical-physics-expert",
+  ];
+  let elsewhere = null;
+  for (const user of users) {
+    await signIn(page, user);
+    const rows = await page.locator("tbody tr").count();
+    check(rows > 0, `${user} sees no deployments`);
+    await page.screenshot({ path: join(screenshots, `overview-${user}.png`), fullPage: true });
+    if (user === "national.admin") {
+      // A deployment outside Pennine Moors, for the scope check below.
+      const links = page.locator("tbody tr", { hasNotText: "Pennine Moors" }).locator("a");
+      elsewhere = await links.first().getAttribute("href");
+      check(rows >= 30, `the national administrator sees ${rows} deployments`);
+    }
+    await signOut(page);
+  }
+
+  // The AI lead of Pennine Moors follows ChestFlag and responds to an alert;
+  // on a page, the skip link is the keyboard's first stop.
+  await signIn(page, "rpn.ai-lead");
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => document.activeElement?.textContent ?? "");
+  check(focused.includes("Skip to the content"), `the first tab stop is "${focused}"`);
+  await page.getByRole("link", { name: "ChestFlag" }).click();
+  await page.waitForURL(/\/deployments\/\d+$/);
+  const title = await page.locator("h1").textContent();
+  check(title.includes("ChestFlag") && title.includes("Pennine Moors"), `the deployment page is "${title}"`);
+  check((await page.locator(".chart svg").count()) === 3, "the deployment page has three charts");
+  await page.screenshot({ path: join(screenshots, "deployment-chestflag.png"), fullPage: true });
+  const form = page.locator("#alert-list form").first();
+  const target = await form.getAttribute("action");
+  const action = await form.locator("input[name=action]").getAttribute("value");
+  await form.locator("textarea").fill("Reviewed in the browser test");
+  await form.getByRole("button").click();
+  await page.waitForURL(/#alert-list$/);
+  const after = page.locator(`#alert-list form[action="${target}"]`);
+  if (action === "acknowledge") {
+    check((await after.getByRole("button").textContent()) === "Resolve", "an acknowledged alert offers to resolve it");
+  } else {
+    check((await after.count()) === 0, "a resolved alert offers nothing more");
+  }
+  check((await page.content()).includes("Reviewed in the browser test"), "the note is shown with the alert");
+  await page.screenshot({ path: join(screenshots, "deployment-after-alert.png"), fullPage: true });
+
+  // Another Trust's deployment is out of reach.
+  check(elsewhere !== null, "the national overview lists a deployment outside Pennine Moors");
+  const response = await page.goto(`${base}${elsewhere}`);
+  check(response.status() === 404, `another Trust's deployment answered ${response.status()}`);
+  check((await page.getByRole("alert").textContent()).includes("not yours to see"), "the refusal says why");
+  await page.screenshot({ path: join(screenshots, "other-trust.png"), fullPage: true });
+  await signOut(page);
+  console.log(`dashboard walk passed; screenshots in ${screenshots}`);
+} finally {
+  await browser.close();
+}
