@@ -111,6 +111,12 @@ try {
   check((await page.content()).includes("Reviewed in the browser test"), "the note is shown with the alert");
   await page.screenshot({ path: join(screenshots, "deployment-after-alert.png"), fullPage: true });
 
+  // The product page compares the sites on funnel plots.
+  await page.locator("dl.facts").getByRole("link", { name: "ChestFlag" }).click();
+  await page.waitForURL(/\/products\/\d+$/);
+  check((await page.locator("h2#funnels").textContent()).includes("funnel plots"), "the product page has funnel plots");
+  await page.screenshot({ path: join(screenshots, "product-chestflag.png"), fullPage: true });
+
   // Another Trust's deployment is out of reach.
   check(elsewhere !== null, "the national overview lists a deployment outside Pennine Moors");
   const response = await page.goto(`${base}${elsewhere}`);

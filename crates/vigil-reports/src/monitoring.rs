@@ -126,6 +126,127 @@ pub fn rate_chart(
     })
 }
 
+/// One unit of a funnel plot: its label, cases and proportion, and whether
+/// it lies outside the 99.8% limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelPoint {
+    pub label: String,
+    pub cases: u64,
+    pub proportion: f64,
+    pub outside: bool,
+}
+
+/// A funnel plot: each unit's proportion against its number of cases, the
+/// pooled target, and the exact binomial limits at 95% and 99.8%
+/// (`vigil_stats::control::funnel_limits`) drawn as curves; units outside
+/// the 99.8% limits are drawn in the accent colour and labelled.
+pub fn funnel_chart(title: &str, metric: &str, target: f64, points: &[FunnelPoint]) -> String {
+    if points.is_empty() || !(target > 0.0 && target < 1.0) {
+        return format!("<p class=\"note\">{title}: no deployments with cases in the period.</p>");
+    }
+    let most = points
+        .iter()
+        .map(|point| point.cases)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let fewest = points
+        .iter()
+        .map(|point| point.cases)
+        .min()
+        .unwrap_or(1)
+        .max(1);
+    let first = (fewest / 2).max(1) as f64;
+    let last = most as f64 * 1.1;
+    let steps = 80;
+    let grid: Vec<u64> = (0..=steps)
+        .map(|step| {
+            (first * (last / first).powf(f64::from(step) / f64::from(steps))).round() as u64
+        })
+        .collect();
+    let curve = |level: f64, high: bool| -> Vec<(f64, f64)> {
+        grid.iter()
+            .filter_map(|cases| {
+                vigil_stats::control::funnel_limits(target, *cases, level)
+                    .ok()
+                    .map(|limits| (*cases as f64, if high { limits.high } else { limits.low }))
+            })
+            .collect()
+    };
+    let outer = [curve(0.998, false), curve(0.998, true)];
+    let inner = [curve(0.95, false), curve(0.95, true)];
+    let values = points
+        .iter()
+        .map(|point| point.proportion)
+        .chain(outer.iter().flatten().map(|(_, y)| *y));
+    let (mut low, mut high) =
+        values.fold((target, target), |(low, high), y| (low.min(y), high.max(y)));
+    let margin = ((high - low) * 0.08).max(0.01);
+    low = (low - margin).max(0.0);
+    high = (high + margin).min(1.0);
+    render((760, 380), |root| {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..last, low..high)?;
+        chart
+            .configure_mesh()
+            .x_desc("Cases in the period")
+            .y_desc(metric)
+            .axis_desc_style((FONT, 13))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        chart
+            .draw_series(LineSeries::new([(0.0, target), (last, target)], MAIN))?
+            .label(format!("pooled {target:.3}"))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MAIN));
+        for (index, side) in inner.iter().enumerate() {
+            let series = chart.draw_series(DashedLineSeries::new(
+                side.clone(),
+                5,
+                4,
+                GUIDE.stroke_width(1),
+            ))?;
+            if index == 0 {
+                series
+                    .label("95% limits")
+                    .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GUIDE));
+            }
+        }
+        for (index, side) in outer.iter().enumerate() {
+            let series = chart.draw_series(LineSeries::new(side.clone(), GUIDE.stroke_width(1)))?;
+            if index == 0 {
+                series.label("99.8% limits").legend(|(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], GUIDE.stroke_width(1))
+                });
+            }
+        }
+        chart.draw_series(points.iter().map(|point| {
+            let colour = if point.outside { ACCENT } else { MAIN };
+            Circle::new((point.cases as f64, point.proportion), 5, colour.filled())
+        }))?;
+        chart.draw_series(points.iter().filter(|point| point.outside).map(|point| {
+            Text::new(
+                point.label.clone(),
+                (point.cases as f64, point.proportion),
+                (FONT, 12).into_font().color(&ACCENT),
+            )
+        }))?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GUIDE)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +283,40 @@ mod tests {
         ] {
             assert!(svg.contains(expected), "{expected}");
         }
+    }
+
+    #[test]
+    fn a_funnel_chart_labels_only_the_outliers() {
+        let points = [
+            FunnelPoint {
+                label: "rmv-main".to_owned(),
+                cases: 800,
+                proportion: 0.91,
+                outside: false,
+            },
+            FunnelPoint {
+                label: "rcs-main".to_owned(),
+                cases: 600,
+                proportion: 0.7,
+                outside: true,
+            },
+        ];
+        let svg = funnel_chart("Sensitivity across sites", "Sensitivity", 0.9, &points);
+        assert!(svg.starts_with("<svg"));
+        for expected in [
+            "rcs-main",
+            "99.8% limits",
+            "95% limits",
+            "pooled 0.900",
+            "Cases in the period",
+        ] {
+            assert!(svg.contains(expected), "{expected}");
+        }
+        assert!(
+            !svg.contains("rmv-main"),
+            "units within the limits are not labelled"
+        );
+        assert!(funnel_chart("t", "m", 0.9, &[]).contains("no deployments with cases"));
     }
 
     #[test]

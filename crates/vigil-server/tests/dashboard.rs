@@ -140,6 +140,31 @@ async fn a_trust_sees_its_own_deployments_and_nothing_of_another_trust() {
     .await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
     assert!(!other.text.contains(CANARY));
+    // The product page shows the shared catalogue entry, and only the
+    // Trust's own deployments (and funnel points) of it.
+    let product = get(
+        &harness,
+        &format!("/products/{}", harness.product),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(product.status, StatusCode::OK, "{}", product.text);
+    for expected in ["Catalogue entry", "Versions", "Across sites: funnel plots"] {
+        assert!(product.text.contains(expected), "{expected}");
+    }
+    assert!(
+        product
+            .text
+            .contains(&format!("href=\"/deployments/{}\"", harness.deployment_a))
+    );
+    assert!(
+        !product
+            .text
+            .contains(&format!("href=\"/deployments/{}\"", harness.deployment_b))
+    );
+    assert!(!product.text.contains(CANARY));
+    let missing = get(&harness, "/products/999999", Some(&cookie)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

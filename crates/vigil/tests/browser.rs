@@ -115,6 +115,7 @@ fn a_browser_walks_the_dashboard_of_the_demonstration() {
         "overview-rpn.viewer.png",
         "deployment-chestflag.png",
         "deployment-after-alert.png",
+        "product-chestflag.png",
         "other-trust.png",
     ] {
         let size = std::fs::metadata(screenshots.join(name))

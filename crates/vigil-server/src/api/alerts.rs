@@ -521,9 +521,23 @@ pub async fn funnel<S: Store>(
         ));
     };
     let (from, to) = period(query.from.as_deref(), query.to.as_deref())?;
+    let view = funnel_view(&state, &scope, ProductId(id), counted, metric, (from, to)).await?;
+    Ok(Json(view))
+}
+
+/// The funnel-plot data of a product's deployments within `scope` over the
+/// days `from` to `to`, for the API and the dashboard.
+pub(crate) async fn funnel_view<S: Store>(
+    state: &AppState<S>,
+    scope: &crate::access::Scope,
+    product: ProductId,
+    counted: vigil_monitor::CountedProportion,
+    metric: &str,
+    (from, to): (Date, Date),
+) -> Result<FunnelView, ApiError> {
     let mut units = Vec::new();
     for deployment in state.store.deployments().await? {
-        if deployment.product != ProductId(id) || !scope.includes(&deployment.deployment.site) {
+        if deployment.product != product || !scope.includes(&deployment.deployment.site) {
             continue;
         }
         let aggregates = state.store.daily_aggregates(deployment.id).await?;
@@ -542,7 +556,7 @@ pub async fn funnel<S: Store>(
     let total_events: u64 = units.iter().map(|unit| unit.2).sum();
     let total_cases: u64 = units.iter().map(|unit| unit.3).sum();
     let mut view = FunnelView {
-        product: id,
+        product: product.0,
         metric: metric.to_owned(),
         from: from.to_string(),
         to: to.to_string(),
@@ -571,5 +585,5 @@ pub async fn funnel<S: Store>(
             });
         }
     }
-    Ok(Json(view))
+    Ok(view)
 }

@@ -15,10 +15,10 @@ use jiff::civil::Date;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use vigil_domain::LifecycleState;
-use vigil_reports::monitoring::{Marker, RatePoint, rate_chart};
+use vigil_reports::monitoring::{FunnelPoint, Marker, RatePoint, funnel_chart, rate_chart};
 use vigil_stats::ConfidenceLevel;
 use vigil_stats::interval::Proportion;
-use vigil_store::{AlertRecord, AlertState, DeploymentId, DeploymentRecord, Store};
+use vigil_store::{AlertRecord, AlertState, DeploymentId, DeploymentRecord, ProductId, Store};
 
 use crate::AppState;
 use crate::access::{Permission, Scope};
@@ -34,6 +34,7 @@ pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
         .route("/login", get(login_page).post(login::<S>))
         .route("/logout", post(logout::<S>))
         .route("/deployments/{id}", get(deployment_page::<S>))
+        .route("/products/{id}", get(product_page::<S>))
         .route("/deployments/{id}/alerts/{alert}", post(alert_action::<S>))
         .route("/assets/vigil.css", get(stylesheet))
 }
@@ -624,7 +625,7 @@ async fn deployment_markup<S: Store>(
             section.card aria-labelledby="facts" {
                 h2 id="facts" { "The deployment" }
                 dl.facts {
-                    dt { "Product" } dd { (product) " " (version) }
+                    dt { "Product" } dd { a href={ "/products/" (record.product.0) } { (product) } " " (version) }
                     dt { "Site" } dd { (site) " (" (record.deployment.site) ")" }
                     dt { "Owning team" } dd { (record.deployment.owning_team) }
                     dt { "Operating thresholds" } dd {
@@ -803,4 +804,180 @@ async fn alert_action<S: Store>(
             )
         }
     }
+}
+
+async fn product_page<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let principal = match person(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(redirect) => return redirect,
+    };
+    match product_markup(&state, &principal, id).await {
+        Ok(Some(markup)) => page(StatusCode::OK, markup),
+        Ok(None) => problem(
+            StatusCode::NOT_FOUND,
+            Some(&principal),
+            &format!("Product {id} does not exist."),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "the product page failed");
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(&principal),
+                "The server failed; see its log.",
+            )
+        }
+    }
+}
+
+/// The product's catalogue entry, its versions, the deployments the
+/// person may see, and funnel plots of their last 90 days.
+async fn product_markup<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    id: i64,
+) -> Result<Option<Markup>, String> {
+    let record = match state.store.product(ProductId(id)).await {
+        Ok(record) => record,
+        Err(vigil_store::StoreError::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(error.to_string()),
+    };
+    let scope = crate::api::scope_of(state, principal)
+        .await
+        .map_err(|error| format!("{error:?}"))?;
+    let names = Names::load(state, &scope).await?;
+    let deployments: Vec<DeploymentRecord> = state
+        .store
+        .deployments()
+        .await
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .filter(|deployment| {
+            deployment.product == record.id && scope.includes(&deployment.deployment.site)
+        })
+        .collect();
+    let to = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date();
+    let from = to
+        .checked_sub(jiff::Span::new().days(89))
+        .map_err(|error| error.to_string())?;
+    let mut funnels = Vec::new();
+    for (counted, metric, title) in [
+        (
+            vigil_monitor::CountedProportion::Sensitivity,
+            "sensitivity",
+            "Sensitivity",
+        ),
+        (
+            vigil_monitor::CountedProportion::PositiveRate,
+            "positive_rate",
+            "Positive rate",
+        ),
+    ] {
+        let view =
+            crate::api::alerts::funnel_view(state, &scope, record.id, counted, metric, (from, to))
+                .await
+                .map_err(|error| error.message().to_owned())?;
+        let points: Vec<FunnelPoint> = view
+            .units
+            .iter()
+            .map(|unit| FunnelPoint {
+                label: unit.site.clone(),
+                cases: unit.cases,
+                proportion: unit.proportion,
+                outside: unit.position_998 != "within",
+            })
+            .collect();
+        let outliers: Vec<String> = view
+            .units
+            .iter()
+            .filter(|unit| unit.position_998 != "within")
+            .map(|unit| {
+                format!(
+                    "{} ({:.3}, {} the 99.8% limits)",
+                    names.organisation(&unit.site),
+                    unit.proportion,
+                    unit.position_998
+                )
+            })
+            .collect();
+        funnels.push((
+            funnel_chart(
+                &format!("{title} by deployment, {from} to {to}"),
+                title,
+                view.target.unwrap_or(0.0),
+                &points,
+            ),
+            title,
+            outliers,
+        ));
+    }
+    let product = &record.product;
+    Ok(Some(layout(
+        product.name.as_str(),
+        Some(principal),
+        html! {
+            p { a href="/" { "← All deployments" } }
+            h1 { (product.name) " " span.muted { "by " (product.vendor) } }
+            section.card aria-labelledby="catalogue" {
+                h2 id="catalogue" { "Catalogue entry" }
+                dl.facts {
+                    dt { "Intended purpose" } dd { (product.intended_purpose) }
+                    dt { "Modality" } dd { (product.modality.as_str()) }
+                    dt { "Body part" } dd { (product.body_part) }
+                    dt { "Task" } dd { (product.task_type.as_str()) }
+                    dt { "Regulatory class" } dd { (product.regulatory_class.as_str()) " (" (product.marking) ")" }
+                }
+                h2 { "Versions" }
+                table {
+                    thead { tr { th scope="col" { "Version" } th scope="col" { "Released" } th scope="col" { "Change" } th scope="col" { "Notes" } } }
+                    tbody {
+                        @for version in &record.versions {
+                            tr {
+                                td { (version.version.version) }
+                                td { (version.version.release_date) }
+                                td { (version.version.change_kind.as_str()) }
+                                td { (version.version.change_notes) }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="sites" {
+                h2 id="sites" { "Deployments you can see" }
+                @if deployments.is_empty() {
+                    p { "None in your organisation." }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { "Site" } th scope="col" { "Version" } th scope="col" { "State" } } }
+                        tbody {
+                            @for deployment in &deployments {
+                                tr {
+                                    td { a href={ "/deployments/" (deployment.id.0) } { (names.organisation(deployment.deployment.site.as_str())) } }
+                                    td { (names.product(deployment).1) }
+                                    td { (state_badge(deployment.state)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="funnels" {
+                h2 id="funnels" { "Across sites: funnel plots" }
+                p.muted { "Each deployment's proportion over the last 90 days against the pooled proportion of the deployments you can see, with exact binomial limits at 95% (dashed) and 99.8% (solid). A point outside the 99.8% limits is unlikely to be chance." }
+                @for (chart, title, outliers) in &funnels {
+                    div.chart { (PreEscaped(chart)) }
+                    @if outliers.is_empty() {
+                        p { (title) ": every deployment lies within the 99.8% limits." }
+                    } @else {
+                        p.alert-open { (title) " outside the 99.8% limits: " (outliers.join("; ")) }
+                    }
+                }
+            }
+        },
+    )))
 }
