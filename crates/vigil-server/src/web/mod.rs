@@ -126,6 +126,16 @@ fn problem(status: StatusCode, principal: Option<&Principal>, message: &str) -> 
     )
 }
 
+/// The page for a failure of the server: the detail goes to the log only.
+fn server_failed(principal: &Principal, what: &str, error: &str) -> Response {
+    tracing::error!(%error, "{what} failed");
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Some(principal),
+        "The server failed; see its log.",
+    )
+}
+
 async fn stylesheet() -> Response {
     (
         [
@@ -258,12 +268,7 @@ async fn logout<S: Store>(
             )
             .await
         {
-            tracing::error!(%error, "signing out failed");
-            return problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(&principal),
-                "The server failed; see its log.",
-            );
+            return server_failed(&principal, "signing out", &error.to_string());
         }
     }
     let mut response = Redirect::to("/login").into_response();
@@ -338,14 +343,7 @@ async fn overview<S: Store>(State(state): State<Arc<AppState<S>>>, headers: Head
     };
     match overview_markup(&state, &principal).await {
         Ok(markup) => page(StatusCode::OK, markup),
-        Err(error) => {
-            tracing::error!(%error, "the overview failed");
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(&principal),
-                "The server failed; see its log.",
-            )
-        }
+        Err(error) => server_failed(&principal, "the overview", &error),
     }
 }
 
@@ -484,14 +482,7 @@ async fn deployment_page<S: Store>(
     };
     match deployment_markup(&state, &principal, &scope, &record).await {
         Ok(markup) => page(StatusCode::OK, markup),
-        Err(error) => {
-            tracing::error!(%error, "the deployment page failed");
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(&principal),
-                "The server failed; see its log.",
-            )
-        }
+        Err(error) => server_failed(&principal, "the deployment page", &error),
     }
 }
 
@@ -822,14 +813,7 @@ async fn product_page<S: Store>(
             Some(&principal),
             &format!("Product {id} does not exist."),
         ),
-        Err(error) => {
-            tracing::error!(%error, "the product page failed");
-            problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(&principal),
-                "The server failed; see its log.",
-            )
-        }
+        Err(error) => server_failed(&principal, "the product page", &error),
     }
 }
 
