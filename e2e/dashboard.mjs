@@ -124,6 +124,18 @@ try {
   check((await page.getByRole("alert").textContent()).includes("not yours to see"), "the refusal says why");
   await page.screenshot({ path: join(screenshots, "other-trust.png"), fullPage: true });
   await signOut(page);
+
+  // The clinical safety officer of Pennine Moors suspends ScreenRead.
+  await signIn(page, "rpn.clinical-safety-officer");
+  await page.getByRole("link", { name: "ScreenRead" }).click();
+  await page.waitForURL(/\/deployments\/\d+$/);
+  await page.getByLabel("Rationale", { exact: false }).first().fill("Suspended in the browser test pending review");
+  await page.getByRole("button", { name: "Record the move to suspended" }).click();
+  await page.waitForURL(/#decide-section$/);
+  check((await page.locator("h1 .state").textContent()) === "suspended", "the deployment is suspended");
+  check((await page.content()).includes("Suspended in the browser test pending review"), "the decision is in the timeline");
+  await page.screenshot({ path: join(screenshots, "deployment-suspended.png"), fullPage: true });
+  await signOut(page);
   console.log(`dashboard walk passed; screenshots in ${screenshots}`);
 } finally {
   await browser.close();

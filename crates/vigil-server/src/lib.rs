@@ -202,11 +202,16 @@ async fn count_request<S: Store>(
 /// timeout) the one error shape.
 async fn shape_framework_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    let is_json = response
+    // JSON errors of the API and the dashboard's own HTML pages are shaped
+    // already.
+    let shaped = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-    if is_json || !(response.status().is_client_error() || response.status().is_server_error()) {
+        .is_some_and(|value| {
+            value.as_bytes().starts_with(b"application/json")
+                || value.as_bytes().starts_with(b"text/html")
+        });
+    if shaped || !(response.status().is_client_error() || response.status().is_server_error()) {
         return response;
     }
     match response.status() {

@@ -264,6 +264,96 @@ async fn alerts_are_acknowledged_with_a_genuine_form_by_a_role_that_may() {
     assert_eq!(location(&after), "/login");
 }
 
+#[tokio::test]
+async fn a_decision_is_recorded_with_the_form_by_a_role_the_policy_names() {
+    let harness = Harness::new().await;
+    let page_path = format!("/deployments/{}", harness.deployment_a);
+    let decisions = format!("/deployments/{}/decisions", harness.deployment_a);
+    let state = |harness: &Harness| {
+        let store = harness.store.clone();
+        let id = vigil_store::DeploymentId(harness.deployment_a);
+        async move { store.deployment(id).await.expect("deployment").state }
+    };
+    // Proposed → procurement needs the procurement lead; an AI lead is told so.
+    let lead = sign_in_with_form(&harness, &user_name("a", Role::AiLead)).await;
+    let page = get(&harness, &page_path, Some(&lead)).await;
+    assert!(
+        page.text.contains("proposed → procurement"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Signatures needed: procurement_lead"));
+    assert!(page.text.contains("does not sign this move"));
+    let csrf = csrf_of_page(&page.text);
+    let refused = post_form(
+        &harness,
+        &decisions,
+        Some(&lead),
+        &format!(
+            "csrf={csrf}&action=record&from=proposed&to=procurement&revision=0&rationale=Because"
+        ),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("Nothing was recorded"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        state(&harness).await,
+        vigil_domain::LifecycleState::Proposed
+    );
+    // The procurement lead records it; a missing rationale is refused first.
+    let buyer = sign_in_with_form(&harness, &user_name("a", Role::ProcurementLead)).await;
+    let page = get(&harness, &page_path, Some(&buyer)).await;
+    assert!(
+        page.text.contains("Record the move to procurement"),
+        "{}",
+        page.text
+    );
+    let csrf = csrf_of_page(&page.text);
+    let form = |rationale: &str| {
+        format!(
+            "csrf={csrf}&action=record&from=proposed&to=procurement&revision=0&rationale={rationale}&evidence="
+        )
+    };
+    let empty = post_form(&harness, &decisions, Some(&buyer), &form("")).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text.contains("rationale"), "{}", empty.text);
+    assert_eq!(
+        state(&harness).await,
+        vigil_domain::LifecycleState::Proposed
+    );
+    let done = post_form(
+        &harness,
+        &decisions,
+        Some(&buyer),
+        &form("A+documented+need%3B+procurement+opened"),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    assert_eq!(
+        state(&harness).await,
+        vigil_domain::LifecycleState::Procurement
+    );
+    let page = get(&harness, &page_path, Some(&buyer)).await;
+    assert!(page.text.contains("A documented need; procurement opened"));
+    // A form for the old revision is stale now.
+    let stale = post_form(&harness, &decisions, Some(&buyer), &form("again")).await;
+    assert_eq!(
+        stale.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        stale.text
+    );
+}
+
 /// The CSRF token in a page's forms.
 fn csrf_of_page(text: &str) -> String {
     let marker = r#"name="csrf" value=""#;

@@ -116,6 +116,7 @@ fn a_browser_walks_the_dashboard_of_the_demonstration() {
         "deployment-chestflag.png",
         "deployment-after-alert.png",
         "product-chestflag.png",
+        "deployment-suspended.png",
         "other-trust.png",
     ] {
         let size = std::fs::metadata(screenshots.join(name))

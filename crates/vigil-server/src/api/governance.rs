@@ -69,7 +69,7 @@ fn refused(error: governance::ParticipationError) -> ApiError {
 
 /// The roles the policy in force requires for a transition of this
 /// deployment.
-async fn required_roles<S: Store>(
+pub(crate) async fn required_roles<S: Store>(
     state: &AppState<S>,
     deployment: &DeploymentRecord,
     from: LifecycleState,
@@ -112,11 +112,23 @@ pub async fn sign<S: Store>(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<SignOffRequest>,
 ) -> Result<(StatusCode, Json<PendingSignOffView>), ApiError> {
-    let scope = scope_of(&state, &principal).await?;
-    let deployment = deployment_in_scope(&state, &scope, id).await?;
-    signer_of_the_trust(&principal, &scope, &deployment)?;
+    let signed = record_sign_off(&state, &principal, id, body).await?;
+    Ok((StatusCode::CREATED, Json(signed)))
+}
+
+/// Records a signature given ahead of a decision, for the API and the
+/// dashboard alike.
+pub(crate) async fn record_sign_off<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    id: i64,
+    body: SignOffRequest,
+) -> Result<PendingSignOffView, ApiError> {
+    let scope = scope_of(state, principal).await?;
+    let deployment = deployment_in_scope(state, &scope, id).await?;
+    signer_of_the_trust(principal, &scope, &deployment)?;
     let to = parse_state("to", &body.to)?;
-    let required = required_roles(&state, &deployment, deployment.state, to).await?;
+    let required = required_roles(state, &deployment, deployment.state, to).await?;
     if !required.contains(&principal.actor.role) {
         let names: Vec<&str> = required.iter().map(|role| role.as_str()).collect();
         return Err(ApiError::new(
@@ -133,7 +145,7 @@ pub async fn sign<S: Store>(
         .store
         .add_sign_off(&principal.context(), DeploymentId(id), body.revision, to)
         .await?;
-    Ok((StatusCode::CREATED, Json(views::pending_sign_off(&signed))))
+    Ok(views::pending_sign_off(&signed))
 }
 
 /// Records a lifecycle decision. The caller signs in their own role, which
@@ -149,12 +161,25 @@ pub async fn transition<S: Store>(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<(StatusCode, Json<DecisionView>), ApiError> {
-    let scope = scope_of(&state, &principal).await?;
-    let deployment = deployment_in_scope(&state, &scope, id).await?;
-    let trust = signer_of_the_trust(&principal, &scope, &deployment)?;
+    let decision = record_transition(&state, &principal, id, body).await?;
+    Ok((StatusCode::CREATED, Json(decision)))
+}
+
+/// Records a decision on a deployment for the API and the dashboard alike:
+/// the recorder's own signature, the pending signatures that still count,
+/// and an alert cited as the proposal of a suspension.
+pub(crate) async fn record_transition<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    id: i64,
+    body: TransitionBody,
+) -> Result<DecisionView, ApiError> {
+    let scope = scope_of(state, principal).await?;
+    let deployment = deployment_in_scope(state, &scope, id).await?;
+    let trust = signer_of_the_trust(principal, &scope, &deployment)?;
     let from = parse_state("from", &body.from)?;
     let to = parse_state("to", &body.to)?;
-    let required = required_roles(&state, &deployment, from, to).await?;
+    let required = required_roles(state, &deployment, from, to).await?;
     governance::check_recorder(
         principal.actor.name.as_str(),
         principal.actor.role,
@@ -246,7 +271,7 @@ pub async fn transition<S: Store>(
             Some(body.revision),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(views::decision(&decision))))
+    Ok(views::decision(&decision))
 }
 
 /// The evaluations stored against a deployment, oldest first.

@@ -36,6 +36,7 @@ pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
         .route("/deployments/{id}", get(deployment_page::<S>))
         .route("/products/{id}", get(product_page::<S>))
         .route("/deployments/{id}/alerts/{alert}", post(alert_action::<S>))
+        .route("/deployments/{id}/decisions", post(decision_action::<S>))
         .route("/assets/vigil.css", get(stylesheet))
 }
 
@@ -606,6 +607,11 @@ async fn deployment_markup<S: Store>(
         .map_err(|error| error.to_string())?;
     let may_respond = Permission::RespondToAlerts.granted_to(principal.actor.role);
     let csrf = csrf_of(principal);
+    let moves = possible_moves(state, record).await?;
+    let open_suspension_alert = alerts
+        .iter()
+        .find(|alert| alert.proposes_suspension && alert.state != AlertState::Resolved)
+        .map(|alert| alert.id);
     let site = names.organisation(record.deployment.site.as_str());
     Ok(layout(
         &format!("{product} at {site}"),
@@ -650,6 +656,15 @@ async fn deployment_markup<S: Store>(
                             }
                         }
                     }
+                }
+            }
+            section.card aria-labelledby="decide" id="decide-section" {
+                h2 id="decide" { "Next decisions" }
+                @if moves.is_empty() {
+                    p { "None: " (record.state.as_str()) " is final." }
+                }
+                @for next in &moves {
+                    (move_card(record, next, principal, &csrf, open_suspension_alert))
                 }
             }
             section.card aria-labelledby="timeline" {
@@ -964,4 +979,194 @@ async fn product_markup<S: Store>(
             }
         },
     )))
+}
+
+/// A move the deployment may make next: the roles that must sign it and
+/// the signatures already given at the current revision.
+struct PossibleMove {
+    to: LifecycleState,
+    required: Vec<vigil_domain::Role>,
+    signed: Vec<(String, vigil_domain::Role)>,
+}
+
+async fn possible_moves<S: Store>(
+    state: &AppState<S>,
+    record: &DeploymentRecord,
+) -> Result<Vec<PossibleMove>, String> {
+    let pending = state
+        .store
+        .pending_sign_offs(record.id)
+        .await
+        .map_err(|error| error.to_string())?;
+    let mut moves = Vec::new();
+    for to in LifecycleState::ALL {
+        if !record.state.can_move_to(to) {
+            continue;
+        }
+        let required = crate::api::governance::required_roles(state, record, record.state, to)
+            .await
+            .map_err(|error| error.message().to_owned())?;
+        let signed = pending
+            .iter()
+            .filter(|sign_off| sign_off.to == to && sign_off.revision == record.revision)
+            .map(|sign_off| (sign_off.user_name.to_string(), sign_off.role))
+            .collect();
+        moves.push(PossibleMove {
+            to,
+            required,
+            signed,
+        });
+    }
+    Ok(moves)
+}
+
+fn move_card(
+    record: &DeploymentRecord,
+    next: &PossibleMove,
+    principal: &Principal,
+    csrf: &str,
+    open_suspension_alert: Option<i64>,
+) -> Markup {
+    let role = principal.actor.role;
+    let may_act = next.required.contains(&role)
+        && (Permission::SignOff.granted_to(role) || Permission::RecordDecisions.granted_to(role));
+    let target = next.to.as_str();
+    html! {
+        div.card {
+            h3 { (record.state.as_str()) " → " (target) }
+            p {
+                "Signatures needed: "
+                @for (index, required) in next.required.iter().enumerate() {
+                    @if index > 0 { ", " }
+                    (required.as_str())
+                    @if let Some((user, _)) = next.signed.iter().find(|(_, signed)| signed == required) {
+                        " (signed by " (user) ")"
+                    }
+                }
+            }
+            @if may_act {
+                form method="post" action={ "/deployments/" (record.id.0) "/decisions" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="from" value=(record.state.as_str());
+                    input type="hidden" name="to" value=(target);
+                    input type="hidden" name="revision" value=(record.revision);
+                    @if next.to == LifecycleState::Suspended {
+                        @if let Some(alert) = open_suspension_alert {
+                            input type="hidden" name="alert" value=(alert);
+                            p.muted { "This suspension follows alert " (alert) ", which proposes it; the alert is cited as evidence." }
+                        }
+                    }
+                    label for={ "rationale-" (target) } { "Rationale (for recording the decision)" }
+                    textarea id={ "rationale-" (target) } name="rationale" {}
+                    label for={ "evidence-" (target) } { "Evidence (references such as evaluation:12, separated by commas)" }
+                    input type="text" id={ "evidence-" (target) } name="evidence";
+                    button.primary type="submit" name="action" value="sign" { "Sign " (target) " as " (role.as_str()) }
+                    " "
+                    button.primary type="submit" name="action" value="record" { "Record the move to " (target) }
+                }
+            } @else {
+                p.muted { "Your role (" (role.as_str()) ") does not sign this move." }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DecisionForm {
+    csrf: String,
+    action: String,
+    from: String,
+    to: String,
+    revision: i64,
+    rationale: String,
+    evidence: String,
+    alert: Option<i64>,
+}
+
+async fn decision_action<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let principal = match person_with_form(&state, &headers, &form.csrf).await {
+        Ok(principal) => principal,
+        Err(refusal) => return refusal,
+    };
+    let permission = match form.action.as_str() {
+        "sign" => Permission::SignOff,
+        "record" => Permission::RecordDecisions,
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                Some(&principal),
+                "The action must be sign or record.",
+            );
+        }
+    };
+    if !permission.granted_to(principal.actor.role) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            Some(&principal),
+            &format!(
+                "The role {} may not {} decisions.",
+                principal.actor.role.as_str(),
+                form.action
+            ),
+        );
+    }
+    let outcome = if form.action == "sign" {
+        crate::api::governance::record_sign_off(
+            &state,
+            &principal,
+            id,
+            vigil_api_types::wire::SignOffRequest {
+                to: form.to,
+                revision: form.revision,
+            },
+        )
+        .await
+        .map(|_| ())
+    } else {
+        crate::api::governance::record_transition(
+            &state,
+            &principal,
+            id,
+            vigil_api_types::wire::TransitionRequest {
+                from: form.from,
+                to: form.to,
+                revision: form.revision,
+                rationale: form.rationale.trim().to_owned(),
+                evidence: form
+                    .evidence
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|reference| !reference.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                alert: form.alert,
+            },
+        )
+        .await
+        .map(|_| ())
+    };
+    match outcome {
+        Ok(()) => {
+            let mut response =
+                Redirect::to(&format!("/deployments/{id}#decide-section")).into_response();
+            *response.status_mut() = StatusCode::SEE_OTHER;
+            response
+        }
+        Err(error) if error.code() == vigil_api_types::ErrorCode::NotFound => problem(
+            StatusCode::NOT_FOUND,
+            Some(&principal),
+            &format!("Deployment {id} does not exist, or it is not yours to see."),
+        ),
+        Err(error) => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(&principal),
+            &format!("Nothing was recorded: {}.", error.message()),
+        ),
+    }
 }
