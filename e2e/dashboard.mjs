@@ -135,6 +135,14 @@ try {
   check((await page.locator("h1 .state").textContent()) === "suspended", "the deployment is suspended");
   check((await page.content()).includes("Suspended in the browser test pending review"), "the decision is in the timeline");
   await page.screenshot({ path: join(screenshots, "deployment-suspended.png"), fullPage: true });
+
+  // The safety officer reads the audit trail: the chain verifies, and the
+  // suspension just recorded is its newest entry of the Trust.
+  await page.getByRole("link", { name: "Audit trail" }).click();
+  await page.waitForURL(`${base}/audit`);
+  check((await page.content()).includes("intact"), "the audit chain verifies");
+  check((await page.locator("tbody tr").first().textContent()).includes("deployment.transition"), "the newest entry is the suspension");
+  await page.screenshot({ path: join(screenshots, "audit.png"), fullPage: true });
   await signOut(page);
   console.log(`dashboard walk passed; screenshots in ${screenshots}`);
 } finally {

@@ -354,6 +354,29 @@ async fn a_decision_is_recorded_with_the_form_by_a_role_the_policy_names() {
     );
 }
 
+#[tokio::test]
+async fn the_audit_page_shows_the_verdict_and_the_trusts_entries_to_roles_that_may_read_it() {
+    let harness = Harness::new().await;
+    let officer = sign_in_with_form(&harness, &user_name("a", Role::ClinicalSafetyOfficer)).await;
+    let page = get(&harness, "/audit", Some(&officer)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("intact"), "{}", page.text);
+    assert!(page.text.contains("session.login"), "{}", page.text);
+    assert!(!page.text.contains(CANARY));
+    assert!(
+        !page.text.contains("trust-b"),
+        "Trust B's entries are not shown to Trust A"
+    );
+    let viewer = sign_in_with_form(&harness, &user_name("a", Role::Viewer)).await;
+    let refused = get(&harness, "/audit", Some(&viewer)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let overview = get(&harness, "/", Some(&viewer)).await;
+    assert!(
+        !overview.text.contains("href=\"/audit\""),
+        "no link for a role that may not read it"
+    );
+}
+
 /// The CSRF token in a page's forms.
 fn csrf_of_page(text: &str) -> String {
     let marker = r#"name="csrf" value=""#;

@@ -117,6 +117,7 @@ fn a_browser_walks_the_dashboard_of_the_demonstration() {
         "deployment-after-alert.png",
         "product-chestflag.png",
         "deployment-suspended.png",
+        "audit.png",
         "other-trust.png",
     ] {
         let size = std::fs::metadata(screenshots.join(name))

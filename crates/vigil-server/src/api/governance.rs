@@ -458,9 +458,9 @@ pub async fn evaluation_report<S: Store>(
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only entries with a sequence number below this.
-    before: Option<u64>,
+    pub before: Option<u64>,
     /// At most this many entries (1 to 1000; 100 by default).
-    limit: Option<usize>,
+    pub limit: Option<usize>,
 }
 
 /// The audit trail's entries made within the caller's organisation (by
@@ -472,11 +472,21 @@ pub async fn audit_entries<S: Store>(
     Extension(principal): Extension<Principal>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    Ok(Json(audit_page_of(&state, &principal, query).await?))
+}
+
+/// A page of the audit trail as the caller may see it, for the API and the
+/// dashboard alike.
+pub(crate) async fn audit_page_of<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    query: AuditQuery,
+) -> Result<AuditPage, ApiError> {
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(invalid("limit", "must be between 1 and 1000"));
     }
-    let scope = scope_of(&state, &principal).await?;
+    let scope = scope_of(state, principal).await?;
     // The nation sees every entry; anyone else those of actors within
     // their organisation.
     let organisations: Option<Vec<String>> =
@@ -512,10 +522,10 @@ pub async fn audit_entries<S: Store>(
         entries.truncate(limit);
         entries.last().map(|entry| entry.sequence)
     });
-    Ok(Json(AuditPage {
+    Ok(AuditPage {
         entries,
         next_before: next_before.flatten(),
-    }))
+    })
 }
 
 /// Checks the whole audit trail: the hash chain, its recorded head, and that
@@ -528,6 +538,16 @@ pub async fn verify_audit<S: Store>(
     State(state): AppStateOf<S>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<AuditVerification>, ApiError> {
+    Ok(Json(audit_verification(&state, &principal).await?))
+}
+
+/// Whether the audit chain and the tables it describes agree, for the API
+/// and the dashboard alike (the counts and hashes for national
+/// administrators only).
+pub(crate) async fn audit_verification<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+) -> Result<AuditVerification, ApiError> {
     // One snapshot: the chain and the tables it describes, judged together.
     let archive = state.store.export_archive().await?;
     let (intact, entries, head, problem) = match archive
@@ -543,10 +563,10 @@ pub async fn verify_audit<S: Store>(
         Err(problem) => (false, archive.audit_log.len() as u64, None, Some(problem)),
     };
     let national = principal.actor.role == vigil_domain::Role::NationalAdmin;
-    Ok(Json(AuditVerification {
+    Ok(AuditVerification {
         status: if intact { "intact" } else { "broken" }.to_owned(),
         entries: national.then_some(entries),
         head_hash: head.filter(|_| national),
         problem: problem.filter(|_| national),
-    }))
+    })
 }

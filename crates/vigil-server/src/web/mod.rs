@@ -35,6 +35,7 @@ pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
         .route("/logout", post(logout::<S>))
         .route("/deployments/{id}", get(deployment_page::<S>))
         .route("/products/{id}", get(product_page::<S>))
+        .route("/audit", get(audit_page::<S>))
         .route("/deployments/{id}/alerts/{alert}", post(alert_action::<S>))
         .route("/deployments/{id}/decisions", post(decision_action::<S>))
         .route("/assets/vigil.css", get(stylesheet))
@@ -86,7 +87,12 @@ fn layout(title: &str, principal: Option<&Principal>, content: Markup) -> Markup
                     a href="/" { "Vigil" }
                     @if let Some(principal) = principal {
                         nav aria-label="Main" {
-                            ul { li { a href="/" { "Deployments" } } }
+                            ul {
+                                li { a href="/" { "Deployments" } }
+                                @if Permission::ReadAudit.granted_to(principal.actor.role) {
+                                    li { a href="/audit" { "Audit trail" } }
+                                }
+                            }
                         }
                         div {
                             span { (principal.actor.name) " · " (principal.actor.role.as_str()) " · " (principal.actor.organisation) }
@@ -1169,4 +1175,87 @@ async fn decision_action<S: Store>(
             &format!("Nothing was recorded: {}.", error.message()),
         ),
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AuditPageQuery {
+    before: Option<u64>,
+}
+
+/// The audit trail as the person may see it, newest first, a hundred
+/// entries a page, under the verdict of verifying the whole chain.
+async fn audit_page<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<AuditPageQuery>,
+) -> Response {
+    let principal = match person(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(redirect) => return redirect,
+    };
+    if !Permission::ReadAudit.granted_to(principal.actor.role) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            Some(&principal),
+            &format!(
+                "The role {} may not read the audit trail.",
+                principal.actor.role.as_str()
+            ),
+        );
+    }
+    let entries = crate::api::governance::audit_page_of(
+        &state,
+        &principal,
+        crate::api::governance::AuditQuery {
+            before: query.before,
+            limit: Some(100),
+        },
+    )
+    .await;
+    let verification = crate::api::governance::audit_verification(&state, &principal).await;
+    let (entries, verification) = match (entries, verification) {
+        (Ok(entries), Ok(verification)) => (entries, verification),
+        (Err(error), _) | (_, Err(error)) => {
+            return server_failed(&principal, "the audit page", error.message());
+        }
+    };
+    let intact = verification.status == "intact";
+    page(
+        StatusCode::OK,
+        layout(
+            "Audit trail",
+            Some(&principal),
+            html! {
+                h1 { "Audit trail" }
+                @if intact {
+                    p { strong.state.state-live { "intact" } " The hash chain verifies from the first entry to the recorded head, and every stored record matches the entry that made it." }
+                } @else {
+                    p.error role="alert" { "Broken: the chain or the records it describes have been altered. "
+                        @if let Some(problem) = &verification.problem { (problem) } }
+                }
+                @if let (Some(count), Some(head)) = (verification.entries, &verification.head_hash) {
+                    p.muted { (count) " entries; head " code { (head) } }
+                }
+                p.muted { "Entries made by people of your organisation and those below it, newest first." }
+                table {
+                    thead { tr { th scope="col" { "#" } th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Action" } th scope="col" { "Subject" } } }
+                    tbody {
+                        @for entry in &entries.entries {
+                            tr {
+                                td { (entry.sequence) }
+                                td { (entry.recorded_at) }
+                                td { (entry.actor) br; span.muted { (entry.role) " · " (entry.organisation) } }
+                                td { (entry.action) }
+                                td { (entry.subject) }
+                            }
+                        }
+                    }
+                }
+                @if let Some(before) = entries.next_before {
+                    p { a href={ "/audit?before=" (before) } { "Older entries" } }
+                }
+            },
+        ),
+    )
 }
