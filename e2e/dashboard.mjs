@@ -76,6 +76,14 @@ try {
     check(rows > 0, `${user} sees no deployments`);
     await page.screenshot({ path: join(screenshots, `overview-${user}.png`), fullPage: true });
     if (user === "national.admin") {
+      // The nation's overview leads down through a region to a Trust.
+      check((await page.content()).includes("Organisations below"), "the nation lists its regions");
+      await page.getByRole("link", { name: "North West Imaging Network" }).click();
+      await page.getByRole("link", { name: "Pennine Moors Teaching Hospitals NHS Trust" }).click();
+      check((await page.locator("h1").textContent()).includes("Pennine Moors"), "the drill-down reaches the Trust");
+      check((await page.getByRole("navigation", { name: "Organisations" }).textContent()).includes("NHS England"), "the way back up is shown");
+      await page.screenshot({ path: join(screenshots, "overview-drill-down.png"), fullPage: true });
+      await page.goto(`${base}/`);
       // A deployment outside Pennine Moors, for the scope check below.
       const links = page.locator("tbody tr", { hasNotText: "Pennine Moors" }).locator("a");
       elsewhere = await links.first().getAttribute("href");

@@ -122,6 +122,41 @@ async fn a_trust_sees_its_own_deployments_and_nothing_of_another_trust() {
             .contains(&format!("href=\"/deployments/{}\"", harness.deployment_b))
     );
     assert!(!overview.text.contains(CANARY));
+    // The Trust's sites are listed below it; a site's own overview leads
+    // back up; another Trust cannot be looked at.
+    assert!(
+        overview.text.contains("Organisations below"),
+        "{}",
+        overview.text
+    );
+    assert!(
+        overview
+            .text
+            .contains("href=\"/?organisation=trust-a-main\"")
+    );
+    let site = get(&harness, "/?organisation=trust-a-main", Some(&cookie)).await;
+    assert_eq!(site.status, StatusCode::OK, "{}", site.text);
+    assert!(
+        site.text.contains("href=\"/?organisation=trust-a\""),
+        "{}",
+        site.text
+    );
+    for outside in [
+        "trust-b",
+        "trust-b-main",
+        "north",
+        "no-such-code",
+        "BAD CODE",
+    ] {
+        let refused = get(
+            &harness,
+            &format!("/?organisation={}", outside.replace(' ', "+")),
+            Some(&cookie),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{outside}");
+        assert!(!refused.text.contains(CANARY));
+    }
     let own = get(
         &harness,
         &format!("/deployments/{}", harness.deployment_a),

@@ -343,24 +343,52 @@ fn state_badge(state: LifecycleState) -> Markup {
     html! { span class={ "state state-" (state.as_str()) } { (state.as_str()) } }
 }
 
-async fn overview<S: Store>(State(state): State<Arc<AppState<S>>>, headers: HeaderMap) -> Response {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OverviewQuery {
+    /// An organisation within the person's own, to look at its subtree.
+    organisation: Option<String>,
+}
+
+async fn overview<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<OverviewQuery>,
+) -> Response {
     let principal = match person(&state, &headers).await {
         Ok(principal) => principal,
         Err(redirect) => return redirect,
     };
-    match overview_markup(&state, &principal).await {
-        Ok(markup) => page(StatusCode::OK, markup),
+    match overview_markup(&state, &principal, query.organisation.as_deref()).await {
+        Ok(Some(markup)) => page(StatusCode::OK, markup),
+        Ok(None) => problem(
+            StatusCode::NOT_FOUND,
+            Some(&principal),
+            "That organisation does not exist, or it is not yours to see.",
+        ),
         Err(error) => server_failed(&principal, "the overview", &error),
     }
 }
 
+/// The overview of `viewed` (the person's own organisation when `None`):
+/// the way down to it, its child organisations with their deployments by
+/// state and open alerts, and every deployment of its subtree. `None` when
+/// `viewed` is outside the person's scope.
 async fn overview_markup<S: Store>(
     state: &AppState<S>,
     principal: &Principal,
-) -> Result<Markup, String> {
+    viewed: Option<&str>,
+) -> Result<Option<Markup>, String> {
     let scope = crate::api::scope_of(state, principal)
         .await
         .map_err(|error| format!("{error:?}"))?;
+    let viewed = match viewed {
+        None => scope.organisation.clone(),
+        Some(code) => match vigil_domain::Code::parse(code) {
+            Ok(code) if scope.tree.get(&code).is_some() && scope.includes(&code) => code,
+            _ => return Ok(None),
+        },
+    };
     let names = Names::load(state, &scope).await?;
     let mut deployments: Vec<DeploymentRecord> = state
         .store
@@ -368,7 +396,7 @@ async fn overview_markup<S: Store>(
         .await
         .map_err(|error| error.to_string())?
         .into_iter()
-        .filter(|record| scope.includes(&record.deployment.site))
+        .filter(|record| scope.tree.is_within(&record.deployment.site, &viewed))
         .collect();
     deployments.sort_by(|left, right| {
         (left.deployment.site.as_str(), names.product(left).0)
@@ -396,14 +424,78 @@ async fn overview_markup<S: Store>(
             .or_insert((record.state, 0))
             .1 += 1;
     }
-    let organisation = principal.actor.organisation.as_str();
+    let organisation = viewed.as_str();
     let total_open: usize = open_alerts.values().sum();
-    Ok(layout(
+    // The way from the person's organisation down to the one viewed.
+    let mut trail = Vec::new();
+    let mut step = scope.tree.get(&viewed);
+    while let Some(current) = step {
+        if current.code == scope.organisation {
+            break;
+        }
+        step = current
+            .parent
+            .as_ref()
+            .and_then(|parent| scope.tree.get(parent));
+        if let Some(parent) = step {
+            trail.push(parent.code.to_string());
+        }
+    }
+    trail.reverse();
+    // Each child organisation: its deployments (live, other) and open alerts.
+    let children: Vec<(String, usize, usize, usize)> = scope
+        .tree
+        .children(&viewed)
+        .into_iter()
+        .map(|child| {
+            let within: Vec<&DeploymentRecord> = deployments
+                .iter()
+                .filter(|record| scope.tree.is_within(&record.deployment.site, &child.code))
+                .collect();
+            let live = within
+                .iter()
+                .filter(|record| record.state == LifecycleState::Live)
+                .count();
+            let open: usize = within
+                .iter()
+                .map(|record| open_alerts.get(&record.id.0).copied().unwrap_or(0))
+                .sum();
+            (child.code.to_string(), live, within.len() - live, open)
+        })
+        .collect();
+    Ok(Some(layout(
         "Deployments",
         Some(principal),
         html! {
+            @if !trail.is_empty() {
+                nav aria-label="Organisations" {
+                    p {
+                        @for code in &trail {
+                            a href={ "/?organisation=" (code) } { (names.organisation(code)) } " › "
+                        }
+                        (names.organisation(organisation))
+                    }
+                }
+            }
             h1 { "Deployments at " (names.organisation(organisation)) }
             p.muted { "Every deployment of " (names.organisation(organisation)) " and the organisations below it, with its lifecycle state and open alerts." }
+            @if !children.is_empty() {
+                table {
+                    caption.muted { "Organisations below" }
+                    thead { tr { th scope="col" { "Organisation" } th scope="col" { "Live" } th scope="col" { "Other states" } th scope="col" { "Open alerts" } } }
+                    tbody {
+                        @for (code, live, other, open) in &children {
+                            tr {
+                                td { a href={ "/?organisation=" (code) } { (names.organisation(code)) } }
+                                td { (live) }
+                                td { (other) }
+                                td { @if *open > 0 { span.alert-open { (open) } } @else { "0" } }
+                            }
+                        }
+                    }
+                }
+                h2 { "Every deployment" }
+            }
             ul.counts aria-label="Deployments by lifecycle state" {
                 @for (lifecycle, count) in by_state.values() {
                     li { strong { (count) } (lifecycle.as_str()) }
@@ -432,7 +524,7 @@ async fn overview_markup<S: Store>(
                 }
             }
         },
-    ))
+    )))
 }
 
 fn state_order(state: LifecycleState) -> u8 {
