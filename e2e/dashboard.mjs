@@ -104,6 +104,9 @@ try {
   check(title.includes("ChestFlag") && title.includes("Pennine Moors"), `the deployment page is "${title}"`);
   check((await page.locator(".chart svg").count()) === 3, "the deployment page has three charts");
   await page.screenshot({ path: join(screenshots, "deployment-chestflag.png"), fullPage: true });
+  // Its local validation's report opens from the page.
+  const report = await page.request.get(`${base}${await page.getByRole("link", { name: "Open the report" }).first().getAttribute("href")}`);
+  check(report.ok() && (await report.text()).includes("<svg"), "the validation report opens, with its charts");
   const form = page.locator("#alert-list form").first();
   const target = await form.getAttribute("action");
   const action = await form.locator("input[name=action]").getAttribute("value");

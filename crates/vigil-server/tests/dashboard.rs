@@ -164,7 +164,20 @@ async fn a_trust_sees_its_own_deployments_and_nothing_of_another_trust() {
     )
     .await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.text);
-    for expected in ["Monitoring by week", "Alerts", "Lifecycle decisions"] {
+    assert!(
+        own.text.contains(&format!(
+            "/api/v1/evaluations/{}/report",
+            harness.evaluation_a
+        )),
+        "{}",
+        own.text
+    );
+    for expected in [
+        "Local validation",
+        "Monitoring by week",
+        "Alerts",
+        "Lifecycle decisions",
+    ] {
         assert!(own.text.contains(expected), "{expected}");
     }
     let other = get(

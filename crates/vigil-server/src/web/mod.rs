@@ -703,6 +703,11 @@ async fn deployment_markup<S: Store>(
         .alerts(record.id)
         .await
         .map_err(|error| error.to_string())?;
+    let evaluations = state
+        .store
+        .evaluations(Some(record.id))
+        .await
+        .map_err(|error| error.to_string())?;
     let may_respond = Permission::RespondToAlerts.granted_to(principal.actor.role);
     let csrf = csrf_of(principal);
     let moves = possible_moves(state, record).await?;
@@ -731,6 +736,27 @@ async fn deployment_markup<S: Store>(
                     dt { "State" } dd { (state_badge(record.state)) }
                     @if let Some(baseline) = baseline {
                         dt { "Monitoring baseline" } dd { (baseline.source) }
+                    }
+                }
+            }
+            section.card aria-labelledby="validation" {
+                h2 id="validation" { "Local validation" }
+                @if evaluations.is_empty() {
+                    p { "No evaluation stored yet." }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { "Evaluation" } th scope="col" { "Stored" } th scope="col" { "By" } th scope="col" { "Verdict" } th scope="col" { "Report" } } }
+                        tbody {
+                            @for evaluation in &evaluations {
+                                tr {
+                                    td { "evaluation:" (evaluation.id) }
+                                    td { (when(evaluation.created_at)) }
+                                    td { (evaluation.created_by) }
+                                    td { @if evaluation.verdict == "pass" { span.state.state-live { "pass" } } @else { span.alert-open { (evaluation.verdict) } } }
+                                    td { a href={ "/api/v1/evaluations/" (evaluation.id) "/report" } { "Open the report" } }
+                                }
+                            }
+                        }
                     }
                 }
             }
