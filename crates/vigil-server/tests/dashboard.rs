@@ -211,6 +211,14 @@ async fn a_trust_sees_its_own_deployments_and_nothing_of_another_trust() {
             .contains(&format!("href=\"/deployments/{}\"", harness.deployment_b))
     );
     assert!(!product.text.contains(CANARY));
+    let catalogue = get(&harness, "/products", Some(&cookie)).await;
+    assert_eq!(catalogue.status, StatusCode::OK, "{}", catalogue.text);
+    assert!(
+        catalogue
+            .text
+            .contains(&format!("href=\"/products/{}\"", harness.product))
+    );
+    assert!(!catalogue.text.contains(CANARY));
     let missing = get(&harness, "/products/999999", Some(&cookie)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }

@@ -34,6 +34,7 @@ pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
         .route("/login", get(login_page).post(login::<S>))
         .route("/logout", post(logout::<S>))
         .route("/deployments/{id}", get(deployment_page::<S>))
+        .route("/products", get(catalogue_page::<S>))
         .route("/products/{id}", get(product_page::<S>))
         .route("/audit", get(audit_page::<S>))
         .route("/deployments/{id}/alerts/{alert}", post(alert_action::<S>))
@@ -89,6 +90,7 @@ fn layout(title: &str, principal: Option<&Principal>, content: Markup) -> Markup
                         nav aria-label="Main" {
                             ul {
                                 li { a href="/" { "Deployments" } }
+                                li { a href="/products" { "Products" } }
                                 @if Permission::ReadAudit.granted_to(principal.actor.role) {
                                     li { a href="/audit" { "Audit trail" } }
                                 }
@@ -1372,6 +1374,67 @@ async fn audit_page<S: Store>(
                 }
                 @if let Some(before) = entries.next_before {
                     p { a href={ "/audit?before=" (before) } { "Older entries" } }
+                }
+            },
+        ),
+    )
+}
+
+/// The shared catalogue: every product, with how many of its deployments
+/// the person may see and how many of those are live.
+async fn catalogue_page<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = match person(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(redirect) => return redirect,
+    };
+    let loaded = async {
+        let scope = crate::api::scope_of(&state, &principal)
+            .await
+            .map_err(|error| error.message().to_owned())?;
+        let products = state
+            .store
+            .products()
+            .await
+            .map_err(|error| error.to_string())?;
+        let deployments = state
+            .store
+            .deployments()
+            .await
+            .map_err(|error| error.to_string())?;
+        Ok::<_, String>((scope, products, deployments))
+    }
+    .await;
+    let (scope, products, deployments) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return server_failed(&principal, "the catalogue", &error),
+    };
+    page(
+        StatusCode::OK,
+        layout(
+            "Products",
+            Some(&principal),
+            html! {
+                h1 { "Products" }
+                p.muted { "The national catalogue of AI tools, with the deployments of each that your organisation may see." }
+                table {
+                    thead { tr { th scope="col" { "Product" } th scope="col" { "Vendor" } th scope="col" { "Modality" } th scope="col" { "Task" } th scope="col" { "Latest version" } th scope="col" { "Your deployments" } th scope="col" { "Live" } } }
+                    tbody {
+                        @for record in &products {
+                            @let visible: Vec<&DeploymentRecord> = deployments.iter().filter(|deployment| deployment.product == record.id && scope.includes(&deployment.deployment.site)).collect();
+                            tr {
+                                td { a href={ "/products/" (record.id.0) } { (record.product.name) } }
+                                td { (record.product.vendor) }
+                                td { (record.product.modality.as_str()) }
+                                td { (record.product.task_type.as_str()) }
+                                td { @if let Some(version) = record.versions.last() { (version.version.version) } }
+                                td { (visible.len()) }
+                                td { (visible.iter().filter(|deployment| deployment.state == LifecycleState::Live).count()) }
+                            }
+                        }
+                    }
                 }
             },
         ),
