@@ -320,6 +320,23 @@ mod tests {
     }
 
     #[test]
+    fn text_from_the_data_is_escaped_in_the_svg() {
+        // Model versions come from event feeds: they must not become markup.
+        let svg = rate_chart(
+            "Sensitivity by week",
+            "Sensitivity",
+            &[point("2026-01-05", 0.9), point("2026-01-12", 0.85)],
+            None,
+            &[Marker {
+                index: 1,
+                label: "model <img src=x>&".to_owned(),
+            }],
+        );
+        assert!(!svg.contains("<img"), "{svg}");
+        assert!(svg.contains("&lt;img"), "{svg}");
+    }
+
+    #[test]
     fn no_points_give_a_note() {
         let note = rate_chart("Sensitivity by week", "Sensitivity", &[], None, &[]);
         assert!(note.contains("no periods with cases yet"));
