@@ -710,6 +710,20 @@ async fn deployment_markup<S: Store>(
         .evaluations(Some(record.id))
         .await
         .map_err(|error| error.to_string())?;
+    // Every rule judged now, without raising anything: the drift table and
+    // the rest of the monitoring at a glance.
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date();
+    let judged = vigil_store::monitoring::assess_deployment(
+        &state.store,
+        &principal.context(),
+        record.id,
+        today,
+        false,
+    )
+    .await
+    .map_err(|error| error.to_string())?;
     let may_respond = Permission::RespondToAlerts.granted_to(principal.actor.role);
     let csrf = csrf_of(principal);
     let moves = possible_moves(state, record).await?;
@@ -769,6 +783,29 @@ async fn deployment_markup<S: Store>(
                 div.chart { (PreEscaped(rate_chart("Sensitivity (cases with an outcome)", "Sensitivity", &sensitivity, baseline.and_then(|baseline| baseline.sensitivity), &markers))) }
                 div.chart { (PreEscaped(rate_chart("Specificity (cases with an outcome)", "Specificity", &specificity, baseline.and_then(|baseline| baseline.specificity), &markers))) }
             }
+            section.card aria-labelledby="rules" {
+                h2 id="rules" { "Rules judged today" }
+                @if judged.assessments.is_empty() {
+                    p { "No monitoring rules yet: they are made at go-live." }
+                } @else {
+                    p.muted { "Each rule of version " (judged.rules_version.unwrap_or(0)) " on its window ending " (judged.as_of) ": performance against the validated baseline, output and input drift, control charts and estimates while labels lag." }
+                    table {
+                        thead { tr { th scope="col" { "Rule" } th scope="col" { "Verdict" } th scope="col" { "Value" } th scope="col" { "Baseline" } th scope="col" { "Cases" } th scope="col" { "Explanation" } } }
+                        tbody {
+                            @for assessment in &judged.assessments {
+                                tr {
+                                    td { (assessment.rule) }
+                                    td { (verdict_badge(assessment.verdict)) }
+                                    td { @if let Some(value) = assessment.evidence.value { (format!("{value:.3}")) } }
+                                    td { @if let Some(baseline) = assessment.evidence.baseline { (format!("{baseline:.3}")) } }
+                                    td { (assessment.evidence.cases) }
+                                    td { (assessment.evidence.explanation) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             section.card aria-labelledby="alerts" id="alert-list" {
                 h2 id="alerts" { "Alerts" }
                 @if alerts.is_empty() {
@@ -812,6 +849,15 @@ async fn deployment_markup<S: Store>(
             }
         },
     ))
+}
+
+fn verdict_badge(verdict: vigil_monitor::Verdict) -> Markup {
+    match verdict {
+        vigil_monitor::Verdict::Signal => html! { span.alert-open { "signal" } },
+        vigil_monitor::Verdict::Clear => html! { span.state.state-live { "clear" } },
+        vigil_monitor::Verdict::NotEnoughData => html! { span.muted { "not enough data" } },
+        vigil_monitor::Verdict::Unavailable => html! { span.muted { "unavailable" } },
+    }
 }
 
 fn when(at: jiff::Timestamp) -> String {
