@@ -103,8 +103,11 @@ try {
   const title = await page.locator("h1").textContent();
   check(title.includes("ChestFlag") && title.includes("Pennine Moors"), `the deployment page is "${title}"`);
   check((await page.locator(".chart svg").count()) === 3, "the deployment page has three charts");
-  const drift = page.locator("section", { has: page.locator("h2#rules") }).locator("tr", { hasText: "input-scanner-model" });
-  check((await drift.count()) === 1, "the rules table has the scanner-model drift rule");
+  await page.getByRole("link", { name: "Every monitoring rule judged today" }).click();
+  const drift = page.locator("tr", { hasText: "input-scanner-model" });
+  check((await drift.count()) === 1, "the rules page has the scanner-model drift rule");
+  await page.screenshot({ path: join(screenshots, "rules-chestflag.png"), fullPage: true });
+  await page.goBack();
   await page.screenshot({ path: join(screenshots, "deployment-chestflag.png"), fullPage: true });
   // Its local validation's report opens from the page.
   const report = await page.request.get(`${base}${await page.getByRole("link", { name: "Open the report" }).first().getAttribute("href")}`);

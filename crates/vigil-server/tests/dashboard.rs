@@ -180,14 +180,22 @@ async fn a_trust_sees_its_own_deployments_and_nothing_of_another_trust() {
     ] {
         assert!(own.text.contains(expected), "{expected}");
     }
-    let other = get(
+    let rules = get(
         &harness,
-        &format!("/deployments/{}", harness.deployment_b),
+        &format!("/deployments/{}/rules", harness.deployment_a),
         Some(&cookie),
     )
     .await;
-    assert_eq!(other.status, StatusCode::NOT_FOUND);
-    assert!(!other.text.contains(CANARY));
+    assert_eq!(rules.status, StatusCode::OK, "{}", rules.text);
+    assert!(rules.text.contains("Rules judged today"));
+    for path in [
+        format!("/deployments/{}", harness.deployment_b),
+        format!("/deployments/{}/rules", harness.deployment_b),
+    ] {
+        let other = get(&harness, &path, Some(&cookie)).await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!other.text.contains(CANARY));
+    }
     // The product page shows the shared catalogue entry, and only the
     // Trust's own deployments (and funnel points) of it.
     let product = get(

@@ -39,6 +39,7 @@ pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
         .route("/audit", get(audit_page::<S>))
         .route("/deployments/{id}/alerts/{alert}", post(alert_action::<S>))
         .route("/deployments/{id}/decisions", post(decision_action::<S>))
+        .route("/deployments/{id}/rules", get(rules_page::<S>))
         .route("/assets/vigil.css", get(stylesheet))
 }
 
@@ -710,20 +711,6 @@ async fn deployment_markup<S: Store>(
         .evaluations(Some(record.id))
         .await
         .map_err(|error| error.to_string())?;
-    // Every rule judged now, without raising anything: the drift table and
-    // the rest of the monitoring at a glance.
-    let today = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .date();
-    let judged = vigil_store::monitoring::assess_deployment(
-        &state.store,
-        &principal.context(),
-        record.id,
-        today,
-        false,
-    )
-    .await
-    .map_err(|error| error.to_string())?;
     let may_respond = Permission::RespondToAlerts.granted_to(principal.actor.role);
     let csrf = csrf_of(principal);
     let moves = possible_moves(state, record).await?;
@@ -784,27 +771,8 @@ async fn deployment_markup<S: Store>(
                 div.chart { (PreEscaped(rate_chart("Specificity (cases with an outcome)", "Specificity", &specificity, baseline.and_then(|baseline| baseline.specificity), &markers))) }
             }
             section.card aria-labelledby="rules" {
-                h2 id="rules" { "Rules judged today" }
-                @if judged.assessments.is_empty() {
-                    p { "No monitoring rules yet: they are made at go-live." }
-                } @else {
-                    p.muted { "Each rule of version " (judged.rules_version.unwrap_or(0)) " on its window ending " (judged.as_of) ": performance against the validated baseline, output and input drift, control charts and estimates while labels lag." }
-                    table {
-                        thead { tr { th scope="col" { "Rule" } th scope="col" { "Verdict" } th scope="col" { "Value" } th scope="col" { "Baseline" } th scope="col" { "Cases" } th scope="col" { "Explanation" } } }
-                        tbody {
-                            @for assessment in &judged.assessments {
-                                tr {
-                                    td { (assessment.rule) }
-                                    td { (verdict_badge(assessment.verdict)) }
-                                    td { @if let Some(value) = assessment.evidence.value { (format!("{value:.3}")) } }
-                                    td { @if let Some(baseline) = assessment.evidence.baseline { (format!("{baseline:.3}")) } }
-                                    td { (assessment.evidence.cases) }
-                                    td { (assessment.evidence.explanation) }
-                                }
-                            }
-                        }
-                    }
-                }
+                h2 id="rules" { "Rules" }
+                p { a href={ "/deployments/" (record.id.0) "/rules" } { "Every monitoring rule judged today" } " (performance, output and input drift, control charts, estimates while labels lag)." }
             }
             section.card aria-labelledby="alerts" id="alert-list" {
                 h2 id="alerts" { "Alerts" }
@@ -1478,6 +1446,90 @@ async fn catalogue_page<S: Store>(
                                 td { @if let Some(version) = record.versions.last() { (version.version.version) } }
                                 td { (visible.len()) }
                                 td { (visible.iter().filter(|deployment| deployment.state == LifecycleState::Live).count()) }
+                            }
+                        }
+                    }
+                }
+            },
+        ),
+    )
+}
+
+/// Every monitoring rule of a deployment judged today, without raising
+/// anything: the drift table and the rest of the monitoring at a glance.
+async fn rules_page<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let principal = match person(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(redirect) => return redirect,
+    };
+    let (record, scope) = match deployment_in_scope(&state, &principal, id).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date();
+    let loaded = async {
+        let names = Names::load(&state, &scope).await?;
+        let rules = state
+            .store
+            .rules(record.id)
+            .await
+            .map_err(|error| error.to_string())?;
+        let aggregates = state
+            .store
+            .daily_aggregates(record.id)
+            .await
+            .map_err(|error| error.to_string())?;
+        Ok::<_, String>((names, rules, aggregates))
+    }
+    .await;
+    let (names, rules, aggregates) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return server_failed(&principal, "the rules page", &error),
+    };
+    let judged: Vec<vigil_monitor::Assessment> = match &rules {
+        Some(rules) => {
+            let days = vigil_monitor::Days::new(
+                aggregates.iter().map(|(key, aggregate)| (key, aggregate)),
+            );
+            vigil_monitor::assess(&rules.rules, &days, today)
+        }
+        None => Vec::new(),
+    };
+    let (product, version) = names.product(&record);
+    let site = names.organisation(record.deployment.site.as_str());
+    page(
+        StatusCode::OK,
+        layout(
+            &format!("Rules of {product} at {site}"),
+            Some(&principal),
+            html! {
+                p { a href={ "/deployments/" (record.id.0) } { "← " (product) " " (version) " at " (site) } }
+                h1 { "Monitoring rules of " (product) " at " (site) }
+                section.card aria-labelledby="rules" {
+                    h2 id="rules" { "Rules judged today" }
+                    @if judged.is_empty() {
+                        p { "No monitoring rules yet: they are made at go-live." }
+                    } @else {
+                        p.muted { "Each rule of version " (rules.as_ref().map_or(0, |rules| rules.version)) " on its window ending " (today) ": performance against the validated baseline, output and input drift, control charts and estimates while labels lag." }
+                        table {
+                            thead { tr { th scope="col" { "Rule" } th scope="col" { "Verdict" } th scope="col" { "Value" } th scope="col" { "Baseline" } th scope="col" { "Cases" } th scope="col" { "Explanation" } } }
+                            tbody {
+                                @for assessment in &judged {
+                                    tr {
+                                        td { (assessment.rule) }
+                                        td { (verdict_badge(assessment.verdict)) }
+                                        td { @if let Some(value) = assessment.evidence.value { (format!("{value:.3}")) } }
+                                        td { @if let Some(baseline) = assessment.evidence.baseline { (format!("{baseline:.3}")) } }
+                                        td { (assessment.evidence.cases) }
+                                        td { (assessment.evidence.explanation) }
+                                    }
+                                }
                             }
                         }
                     }
