@@ -74,13 +74,18 @@ impl SqliteStore {
          reader_agrees, batch_id, content_sha256) \
          SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, $2, value ->> 5 FROM json_each($3)";
 
+    /// A stored score as text that reads back as the same number: 17
+    /// significant digits (the `!` flag lifts SQLite's default limit of 16,
+    /// which would print 0.30000000000000004 as 0.3).
+    pub const EXACT_SCORE_TEXT: &'static str =
+        "CASE WHEN score IS NULL THEN NULL ELSE printf('%!.17g', score) END";
+
     /// The events of the cases named in a JSON array (`$2`) of deployment
     /// `$1`, as one JSON array of `[case, day, model_version, score,
     /// decision]` (one row, rather than a row an event crossing from the
-    /// database's thread). The score is text with 17 significant digits, so
-    /// that it reads back as the same number.
+    /// database's thread), the score as [`SqliteStore::EXACT_SCORE_TEXT`].
     pub const CASE_EVENTS_JSON: &'static str = "SELECT json_group_array(json_array(case_pseudonym, day, model_version, \
-         CASE WHEN score IS NULL THEN NULL ELSE printf('%.17g', score) END, decision)) FROM inference_events \
+         CASE WHEN score IS NULL THEN NULL ELSE printf('%!.17g', score) END, decision)) FROM inference_events \
          WHERE deployment_id = $1 AND case_pseudonym IN (SELECT value FROM json_each($2))";
 
     /// The stored content hashes and batches of the events named in a JSON
