@@ -48,10 +48,11 @@ pub struct DemoArgs {
 
 /// Seeds the demo database and, unless told not to, serves it.
 pub fn run(store: &StoreArgs, arguments: DemoArgs) -> Result<ExitCode> {
-    let database = PathBuf::from(store.db.as_deref().unwrap_or(DEFAULT_DEMO_DATABASE));
-    if database.to_string_lossy().starts_with("postgres") {
+    let named = store.db.as_deref().unwrap_or(DEFAULT_DEMO_DATABASE);
+    if named.starts_with("postgres://") || named.starts_with("postgresql://") {
         bail!("the demo writes a SQLite file; pass --db PATH.db, not a PostgreSQL URL");
     }
+    let database = SqliteStore::path_of(named).to_path_buf();
     let replaceable = arguments.replace || store.db.is_none();
     if database.exists() && !replaceable {
         bail!(
