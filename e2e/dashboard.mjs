@@ -79,7 +79,9 @@ try {
       // The nation's overview leads down through a region to a Trust.
       check((await page.content()).includes("Organisations below"), "the nation lists its regions");
       await page.getByRole("link", { name: "North West Imaging Network" }).click();
+      await page.waitForURL(/organisation=north-west$/);
       await page.getByRole("link", { name: "Pennine Moors Teaching Hospitals NHS Trust" }).click();
+      await page.waitForURL(/organisation=rpn$/);
       check((await page.locator("h1").textContent()).includes("Pennine Moors"), "the drill-down reaches the Trust");
       check((await page.getByRole("navigation", { name: "Organisations" }).textContent()).includes("NHS England"), "the way back up is shown");
       await page.screenshot({ path: join(screenshots, "overview-drill-down.png"), fullPage: true });
@@ -104,10 +106,12 @@ try {
   check(title.includes("ChestFlag") && title.includes("Pennine Moors"), `the deployment page is "${title}"`);
   check((await page.locator(".chart svg").count()) === 3, "the deployment page has three charts");
   await page.getByRole("link", { name: "Every monitoring rule judged today" }).click();
+  await page.waitForURL(/\/rules$/);
   const drift = page.locator("tr", { hasText: "input-scanner-model" });
   check((await drift.count()) === 1, "the rules page has the scanner-model drift rule");
   await page.screenshot({ path: join(screenshots, "rules-chestflag.png"), fullPage: true });
   await page.goBack();
+  await page.waitForURL(/\/deployments\/\d+$/);
   await page.screenshot({ path: join(screenshots, "deployment-chestflag.png"), fullPage: true });
   // Its local validation's report opens from the page.
   const report = await page.request.get(`${base}${await page.getByRole("link", { name: "Open the report" }).first().getAttribute("href")}`);

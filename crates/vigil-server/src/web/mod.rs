@@ -166,6 +166,21 @@ async fn person<S: Store>(state: &AppState<S>, headers: &HeaderMap) -> Result<Pr
     }
 }
 
+/// The signed-in person of a page request (an extractor): a request
+/// without a session is redirected to the sign-in page.
+struct Person(Principal);
+
+impl<S: Store + 'static> axum::extract::FromRequestParts<Arc<AppState<S>>> for Person {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState<S>>,
+    ) -> Result<Self, Response> {
+        person(state, &parts.headers).await.map(Person)
+    }
+}
+
 /// The signed-in person who sent a form, if the form carries their
 /// session's CSRF token; else a redirect to sign in, or a refusal.
 async fn person_with_form<S: Store>(
@@ -355,13 +370,9 @@ struct OverviewQuery {
 
 async fn overview<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
+    Person(principal): Person,
     axum::extract::Query(query): axum::extract::Query<OverviewQuery>,
 ) -> Response {
-    let principal = match person(&state, &headers).await {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
     match overview_markup(&state, &principal, query.organisation.as_deref()).await {
         Ok(Some(markup)) => page(StatusCode::OK, markup),
         Ok(None) => problem(
@@ -548,36 +559,33 @@ async fn deployment_in_scope<S: Store>(
     principal: &Principal,
     id: i64,
 ) -> Result<(DeploymentRecord, Scope), Response> {
-    let not_found = || {
-        problem(
-            StatusCode::NOT_FOUND,
-            Some(principal),
-            &format!("Deployment {id} does not exist, or it is not yours to see."),
-        )
+    // The API's own lookup; a failure of the server is not told as a
+    // deployment that does not exist.
+    let failed = |error: crate::error::ApiError| {
+        if error.code() == vigil_api_types::ErrorCode::NotFound {
+            problem(
+                StatusCode::NOT_FOUND,
+                Some(principal),
+                &format!("Deployment {id} does not exist, or it is not yours to see."),
+            )
+        } else {
+            server_failed(principal, "looking up a deployment", error.message())
+        }
     };
     let scope = crate::api::scope_of(state, principal)
         .await
-        .map_err(|_| not_found())?;
-    let record = state
-        .store
-        .deployment(DeploymentId(id))
+        .map_err(failed)?;
+    let record = crate::api::registry::deployment_in_scope(state, &scope, id)
         .await
-        .map_err(|_| not_found())?;
-    if !scope.includes(&record.deployment.site) {
-        return Err(not_found());
-    }
+        .map_err(failed)?;
     Ok((record, scope))
 }
 
 async fn deployment_page<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
+    Person(principal): Person,
     Path(id): Path<i64>,
 ) -> Response {
-    let principal = match person(&state, &headers).await {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
     let (record, scope) = match deployment_in_scope(&state, &principal, id).await {
         Ok(found) => found,
         Err(refusal) => return refusal,
@@ -954,13 +962,9 @@ async fn alert_action<S: Store>(
 
 async fn product_page<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
+    Person(principal): Person,
     Path(id): Path<i64>,
 ) -> Response {
-    let principal = match person(&state, &headers).await {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
     match product_markup(&state, &principal, id).await {
         Ok(Some(markup)) => page(StatusCode::OK, markup),
         Ok(None) => problem(
@@ -1321,13 +1325,9 @@ struct AuditPageQuery {
 /// entries a page, under the verdict of verifying the whole chain.
 async fn audit_page<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
+    Person(principal): Person,
     axum::extract::Query(query): axum::extract::Query<AuditPageQuery>,
 ) -> Response {
-    let principal = match person(&state, &headers).await {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
     if !Permission::ReadAudit.granted_to(principal.actor.role) {
         return problem(
             StatusCode::FORBIDDEN,
@@ -1398,12 +1398,8 @@ async fn audit_page<S: Store>(
 /// the person may see and how many of those are live.
 async fn catalogue_page<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
+    Person(principal): Person,
 ) -> Response {
-    let principal = match person(&state, &headers).await {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
     let loaded = async {
         let scope = crate::api::scope_of(&state, &principal)
             .await
@@ -1459,13 +1455,9 @@ async fn catalogue_page<S: Store>(
 /// anything: the drift table and the rest of the monitoring at a glance.
 async fn rules_page<S: Store>(
     State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
+    Person(principal): Person,
     Path(id): Path<i64>,
 ) -> Response {
-    let principal = match person(&state, &headers).await {
-        Ok(principal) => principal,
-        Err(redirect) => return redirect,
-    };
     let (record, scope) = match deployment_in_scope(&state, &principal, id).await {
         Ok(found) => found,
         Err(refusal) => return refusal,
