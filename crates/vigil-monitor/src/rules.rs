@@ -291,9 +291,12 @@ impl RuleSet {
     /// in-control average run length (p0 from the rule, else from the
     /// baseline's positive rate for a positive-rate chart); a chart that
     /// cannot be designed keeps none and is judged "unavailable".
+    /// The charts are designed in parallel: each design is a search over
+    /// Markov-chain run lengths taking tens of milliseconds.
     pub fn designed(mut self) -> RuleSet {
+        use rayon::prelude::*;
         let baseline_rate = self.baseline.positive_rate;
-        for rule in &mut self.rules {
+        self.rules.par_iter_mut().for_each(|rule| {
             if let Test::Cusum {
                 signal,
                 p0,
@@ -312,7 +315,7 @@ impl RuleSet {
                         .map(|chart| chart.decision_interval())
                 });
             }
-        }
+        });
         self
     }
 

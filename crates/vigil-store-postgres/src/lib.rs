@@ -124,6 +124,12 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// The pool writes use: the same as reads' (PostgreSQL keeps one
+    /// shared buffer cache, whichever connection writes).
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -6,6 +6,12 @@
 //! transaction starts with `BEGIN IMMEDIATE`, taking SQLite's single write
 //! lock at once: writers queue (with a busy timeout) instead of failing
 //! half-way, and a decision checks the state it changes under that lock.
+//!
+//! Every write goes through one dedicated connection. SQLite throws a
+//! connection's page cache away whenever another connection has written to
+//! the file, so writes spread over a pool would each start from a cold
+//! cache and read back the indexes they insert into; the one writer keeps
+//! them warm. Reads use a separate pool of connections.
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,7 +26,10 @@ use vigil_store::{Store, StoreError};
 /// A Vigil store in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Connections for reading.
     pool: SqlitePool,
+    /// The one connection that writes.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -118,8 +127,9 @@ impl SqliteStore {
     /// if it fails, such as seeding the demonstration: the rollback journal
     /// is kept in memory and nothing waits for the disk (`journal_mode =
     /// MEMORY`, `synchronous = OFF`), so a crash can corrupt the file. Close it
-    /// and reopen it with [`SqliteStore::open`] before serving from it. A
-    /// file already at `path` is refused.
+    /// and reopen it with [`SqliteStore::open`] before serving from it. The
+    /// page cache may grow to 1 GiB, so that the indexes a load inserts into
+    /// at random places stay in memory. A file already at `path` is refused.
     pub async fn create_for_bulk_load(path: &Path) -> Result<Self, StoreError> {
         if path.exists() {
             return Err(StoreError::Conflict(format!(
@@ -127,7 +137,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        let options = Self::file_options(path, 256)
+        let options = Self::file_options(path, 1024)
             .journal_mode(SqliteJournalMode::Memory)
             .synchronous(SqliteSynchronous::Off);
         Self::connect(options).await
@@ -177,24 +187,36 @@ impl SqliteStore {
     }
 
     async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(database_error)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
             .map_err(database_error)?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, writer };
         store.migrate().await?;
         Ok(store)
     }
 
-    /// The underlying pool, for tests that tamper with the file.
+    /// The underlying pool of reading connections, for tests that tamper
+    /// with the file.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The pool of the one writing connection.
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// Closes every connection, checkpointing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// Runs `work` in a write transaction that holds SQLite's write lock
@@ -204,7 +226,7 @@ impl SqliteStore {
         work: impl for<'c> AsyncFnOnce(&'c mut SqliteConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut transaction = self
-            .pool
+            .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(database_error)?;

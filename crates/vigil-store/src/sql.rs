@@ -144,7 +144,8 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// Implements [`Store`](crate::Store) for `$store`, a backend over the sqlx
 /// database `$database`. The backend must provide, as inherent items:
 /// `const BACKEND_NAME: &str`, `const MIGRATIONS: EmbeddedMigrations`, a pool
-/// field `pool`, `async fn write<T>(&self, work: impl AsyncFnOnce(&mut
+/// field `pool` for reads, `fn writer(&self) -> &Pool` for the writes made
+/// outside a transaction (migrations, touching a session), `async fn write<T>(&self, work: impl AsyncFnOnce(&mut
 /// Connection) -> Result<T, StoreError>) -> Result<T, StoreError>`,
 /// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`,
 /// `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`
@@ -953,7 +954,7 @@ macro_rules! impl_sql_store {
                 ::sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
                     .bind(stored_timestamp(at))
                     .bind(token_hash)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(database_error)?;
                 Ok(())
@@ -1037,7 +1038,7 @@ macro_rules! impl_sql_store {
                 ::sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                     .bind(stored_timestamp(at))
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(database_error)?;
                 Ok(())
@@ -1251,7 +1252,7 @@ macro_rules! impl_sql_store {
             async fn migrate(&self) -> Result<(), StoreError> {
                 migrator(<$store>::MIGRATIONS)
                     .await?
-                    .run(&self.pool)
+                    .run(self.writer())
                     .await
                     .map_err(|error| StoreError::Database(Box::new(error)))
             }
