@@ -1,8 +1,8 @@
 // Walks Vigil's dashboard in Debian's headless Chromium, driven by
 // playwright-core (no browser download): signs in as each kind of user of
 // the demonstration, follows a deployment, responds to an alert, checks that
-// a Trust's person cannot reach another Trust's deployment, and saves
-// screenshots.
+// a Trust's person cannot reach another Trust's deployment, manages users
+// and tokens as an administrator, and saves screenshots.
 //
 //   VIGIL_URL=http://127.0.0.1:8080 VIGIL_SCREENSHOTS=out/e2e node e2e/dashboard.mjs
 //
@@ -104,7 +104,14 @@ try {
   await page.waitForURL(/\/deployments\/\d+$/);
   const title = await page.locator("h1").textContent();
   check(title.includes("ChestFlag") && title.includes("Pennine Moors"), `the deployment page is "${title}"`);
-  check((await page.locator(".chart svg").count()) === 3, "the deployment page has three charts");
+  // Four weekly rates, the score distribution against its baseline, and a
+  // control chart for each CUSUM or EWMA rule; every plotted value has its
+  // numbers on hover.
+  const charts = await page.locator(".chart svg").count();
+  check(charts >= 6, `the deployment page has ${charts} charts`);
+  check((await page.locator("#control ~ .chart svg").count()) >= 1, "the control charts are drawn");
+  check((await page.locator(".chart svg title").count()) > 50, "plotted values carry their numbers on hover");
+  check((await page.locator("section", { has: page.locator("h2#drift") }).locator("tbody tr").count()) >= 1, "the drift table lists the drift rules");
   await page.getByRole("link", { name: "Every monitoring rule judged today" }).click();
   await page.waitForURL(/\/rules$/);
   const drift = page.locator("tr", { hasText: "input-scanner-model" });
@@ -163,6 +170,29 @@ try {
   check((await page.content()).includes("intact"), "the audit chain verifies");
   check((await page.locator("tbody tr").first().textContent()).includes("deployment.transition"), "the newest entry is the suspension");
   await page.screenshot({ path: join(screenshots, "audit.png"), fullPage: true });
+  await signOut(page);
+
+  // The Trust's administrator adds a user, creates an API token (its secret
+  // shown once) and revokes it.
+  await signIn(page, "rpn.organisation-admin");
+  await page.getByRole("link", { name: "Administration" }).click();
+  await page.waitForURL(`${base}/admin`);
+  await page.getByLabel("User name").fill("rpn.new-physicist");
+  await page.getByLabel("Full name").fill("New Physicist");
+  await page.locator("#new-role").selectOption("medical_physics_expert");
+  await page.getByRole("button", { name: "Add the user" }).click();
+  await page.waitForURL(/\/admin#user-list$/);
+  check((await page.locator("#user-list tr", { hasText: "rpn.new-physicist" }).count()) === 1, "the new user is listed");
+  await page.getByLabel("Name (what uses it)").fill("PACS bridge");
+  await page.getByRole("button", { name: "Create the token" }).click();
+  const secret = await page.getByLabel("Secret").inputValue();
+  check(secret.startsWith("vigil_"), "the token's secret is shown once");
+  await page.screenshot({ path: join(screenshots, "admin-token.png"), fullPage: true });
+  await page.getByRole("link", { name: "Back to administration" }).click();
+  await page.getByRole("button", { name: "Revoke the token PACS bridge" }).click();
+  await page.waitForURL(/\/admin#token-list$/);
+  check((await page.locator("#token-list tr", { hasText: "PACS bridge" }).textContent()).includes("revoked"), "the token is revoked");
+  await page.screenshot({ path: join(screenshots, "admin.png"), fullPage: true });
   await signOut(page);
   console.log(`dashboard walk passed; screenshots in ${screenshots}`);
 } finally {

@@ -718,6 +718,175 @@ fn input_drift(
     }
 }
 
+/// The days of a window with cases of the charted rate: (day, events,
+/// cases).
+fn daily_counts(days: &Days, from: Date, to: Date, rate: ChartedRate) -> Vec<(Date, u64, u64)> {
+    days.each_day(from, to)
+        .filter_map(|(day, aggregate)| {
+            let (events, trials) = charted(aggregate, rate);
+            (trials > 0).then_some((*day, events, trials))
+        })
+        .collect()
+}
+
+/// The CUSUM's path over the days. Days are added whole: with the clamp at
+/// zero applied once a day rather than once a case, the statistic never
+/// exceeds the per-case chart's at the end of the day, so the stated
+/// in-control ARL is a lower bound.
+fn cusum_points(daily: &[(Date, u64, u64)], chart: &BernoulliCusum) -> Vec<ControlPoint> {
+    let (event_weight, non_event_weight) = (chart.event_weight(), chart.non_event_weight());
+    let mut statistic = 0.0_f64;
+    daily
+        .iter()
+        .map(|&(day, events, trials)| {
+            statistic = (statistic
+                + events as f64 * event_weight
+                + (trials - events) as f64 * non_event_weight)
+                .max(0.0);
+            ControlPoint {
+                day,
+                observed: events as f64 / trials as f64,
+                statistic,
+                lower_limit: None,
+                upper_limit: chart.decision_interval(),
+                cases: trials,
+            }
+        })
+        .collect()
+}
+
+/// The EWMA chart of the daily rates, with one sigma for the chart: that of
+/// a day of average size.
+fn ewma_of(
+    daily: &[(Date, u64, u64)],
+    p0: f64,
+    lambda: f64,
+    width: f64,
+) -> Result<(vigil_stats::control::EwmaChart, f64), vigil_stats::StatsError> {
+    let cases: u64 = daily.iter().map(|(_, _, trials)| trials).sum();
+    let values: Vec<f64> = daily
+        .iter()
+        .map(|(_, events, trials)| *events as f64 / *trials as f64)
+        .collect();
+    let average_day = cases as f64 / daily.len().max(1) as f64;
+    let sigma = (p0 * (1.0 - p0) / average_day).sqrt();
+    ewma(&values, p0, sigma, lambda, width).map(|chart| (chart, sigma))
+}
+
+/// One day of a control chart as its rule judges it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlPoint {
+    pub day: Date,
+    /// The day's charted rate (events over cases).
+    pub observed: f64,
+    /// The chart's statistic at the end of the day.
+    pub statistic: f64,
+    /// The EWMA's lower limit; a CUSUM (one-sided) has none.
+    pub lower_limit: Option<f64>,
+    /// The EWMA's upper limit or the CUSUM's decision interval h.
+    pub upper_limit: f64,
+    pub cases: u64,
+}
+
+/// Which control chart a trace is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlKind {
+    Cusum,
+    Ewma,
+}
+
+/// A control chart's path over its rule's window, day by day: the same
+/// numbers the rule's verdict comes from, for drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlTrace {
+    pub rule: String,
+    pub kind: ControlKind,
+    pub signal: ChartedRate,
+    /// The in-control rate p0 (the EWMA's centre line).
+    pub in_control: f64,
+    /// The CUSUM's out-of-control rate p1.
+    pub out_of_control: Option<f64>,
+    pub points: Vec<ControlPoint>,
+    /// The first day whose statistic is beyond its limits.
+    pub first_signal: Option<usize>,
+}
+
+/// The path of a CUSUM or EWMA rule over its window ending `as_of`; none
+/// for other rules, or when the chart cannot be drawn (no in-control rate,
+/// no days with cases, a chart that cannot be designed).
+pub fn control_trace(
+    rule: &Rule,
+    baseline: &Baseline,
+    days: &Days,
+    as_of: Date,
+) -> Option<ControlTrace> {
+    let from = window_start(as_of, rule.window_days);
+    match &rule.test {
+        Test::Cusum {
+            signal,
+            p0,
+            p1,
+            in_control_arl,
+            decision_interval,
+        } => {
+            let p0 = in_control_rate(baseline, *signal, *p0).filter(|p0| *p0 > 0.0 && *p0 < 1.0)?;
+            let chart = match decision_interval {
+                Some(h) => BernoulliCusum::new(p0, *p1, *h),
+                None => BernoulliCusum::for_target_arl(p0, *p1, *in_control_arl),
+            }
+            .ok()?;
+            let points = cusum_points(&daily_counts(days, from, as_of, *signal), &chart);
+            if points.is_empty() {
+                return None;
+            }
+            let first_signal = points
+                .iter()
+                .position(|point| point.statistic >= point.upper_limit);
+            Some(ControlTrace {
+                rule: rule.id.clone(),
+                kind: ControlKind::Cusum,
+                signal: *signal,
+                in_control: p0,
+                out_of_control: Some(*p1),
+                points,
+                first_signal,
+            })
+        }
+        Test::Ewma {
+            signal,
+            p0,
+            lambda,
+            width,
+        } => {
+            let p0 = in_control_rate(baseline, *signal, *p0).filter(|p0| *p0 > 0.0 && *p0 < 1.0)?;
+            let daily = daily_counts(days, from, as_of, *signal);
+            let (chart, _) = ewma_of(&daily, p0, *lambda, *width).ok()?;
+            let points = daily
+                .iter()
+                .zip(&chart.points)
+                .map(|(&(day, _, trials), point)| ControlPoint {
+                    day,
+                    observed: point.value,
+                    statistic: point.statistic,
+                    lower_limit: Some(point.lower_limit),
+                    upper_limit: point.upper_limit,
+                    cases: trials,
+                })
+                .collect();
+            Some(ControlTrace {
+                rule: rule.id.clone(),
+                kind: ControlKind::Ewma,
+                signal: *signal,
+                in_control: p0,
+                out_of_control: None,
+                points,
+                first_signal: chart.first_signal,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// The day's count of the charted rate: (events, cases).
 fn charted(aggregate: &DayAggregate, rate: ChartedRate) -> (u64, u64) {
     aggregate.proportion(match rate {
@@ -765,27 +934,17 @@ fn cusum(
         Ok(chart) => chart,
         Err(error) => return unavailable("cusum", threshold, error.to_string()),
     };
-    let (event_weight, non_event_weight) = (chart.event_weight(), chart.non_event_weight());
-    let (mut statistic, mut peak, mut cases, mut first_signal) = (0.0_f64, 0.0_f64, 0_u64, None);
-    // Days are added whole: with the clamp at zero applied once a day
-    // rather than once a case, the statistic never exceeds the per-case
-    // chart's at the end of the day, so the stated in-control ARL is a
-    // lower bound.
-    for (day, aggregate) in days.each_day(from, to) {
-        let (events, trials) = charted(aggregate, rate);
-        if trials == 0 {
-            continue;
-        }
-        cases += trials;
-        statistic = (statistic
-            + events as f64 * event_weight
-            + (trials - events) as f64 * non_event_weight)
-            .max(0.0);
-        peak = peak.max(statistic);
-        if first_signal.is_none() && statistic >= chart.decision_interval() {
-            first_signal = Some(*day);
-        }
-    }
+    let points = cusum_points(&daily_counts(days, from, to, rate), &chart);
+    let cases: u64 = points.iter().map(|point| point.cases).sum();
+    let statistic = points.last().map_or(0.0, |point| point.statistic);
+    let peak = points
+        .iter()
+        .map(|point| point.statistic)
+        .fold(0.0_f64, f64::max);
+    let first_signal = points
+        .iter()
+        .find(|point| point.statistic >= chart.decision_interval())
+        .map(|point| point.day);
     if cases < rule.minimum_cases {
         return not_enough("cusum", threshold, cases, rule.minimum_cases, "cases");
     }
@@ -839,25 +998,14 @@ fn ewma_chart(
             format!("no in-control {name} (p0) is given"),
         );
     };
-    let mut values = Vec::new();
-    let mut labels = Vec::new();
-    let mut cases = 0_u64;
-    for (day, aggregate) in days.each_day(from, to) {
-        let (events, trials) = charted(aggregate, rate);
-        if trials > 0 {
-            values.push(events as f64 / trials as f64);
-            labels.push(*day);
-            cases += trials;
-        }
-    }
-    if cases < rule.minimum_cases || values.is_empty() {
+    let daily = daily_counts(days, from, to, rate);
+    let cases: u64 = daily.iter().map(|(_, _, trials)| trials).sum();
+    if cases < rule.minimum_cases || daily.is_empty() {
         return not_enough("ewma", threshold, cases, rule.minimum_cases, "cases");
     }
-    // One sigma for the chart: that of a day of average size.
-    let average_day = cases as f64 / values.len() as f64;
-    let sigma = (p0 * (1.0 - p0) / average_day).sqrt();
-    let chart = match ewma(&values, p0, sigma, lambda, width) {
-        Ok(chart) => chart,
+    let labels: Vec<Date> = daily.iter().map(|(day, _, _)| *day).collect();
+    let (chart, sigma) = match ewma_of(&daily, p0, lambda, width) {
+        Ok(designed) => designed,
         Err(error) => return unavailable("ewma", threshold, error.to_string()),
     };
     let last = chart.points.last().map(|point| point.statistic);
@@ -882,7 +1030,7 @@ fn ewma_chart(
                     ),
                     None => format!(
                         "the EWMA of the daily {name} stayed within its limits over {} days",
-                        values.len()
+                        labels.len()
                     ),
                 },
             )

@@ -27,7 +27,10 @@ pub use aggregate::{
     LABELLED_SCORE_BINS, MAXIMUM_CATEGORY_VALUES, OTHER_VALUES, OutcomeCounts, SCORE_BINS,
     aggregate_by_day, aggregate_with_outcomes, apply_outcome_change, utc_day,
 };
-pub use assess::{Assessment, Days, Evidence, Verdict, assess};
+pub use assess::{
+    Assessment, ControlKind, ControlPoint, ControlTrace, Days, Evidence, Verdict, assess,
+    control_trace,
+};
 pub use events::{Event, EventBatch, Metadata, Sex, parse_batch};
 pub use outcomes::{CaseTruth, Outcome, OutcomeBatch, OutcomeSource, parse_outcomes};
 pub use rows::{BatchError, EventFormat, RowError};

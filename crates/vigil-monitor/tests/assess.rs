@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use vigil_monitor::aggregate::{DayAggregate, DayKey, LABELLED_SCORE_BINS, SCORE_BINS};
 use vigil_monitor::assess::{Days, assess_rule};
 use vigil_monitor::rules::{Baseline, ChartedRate, Metric, Rule, Test};
-use vigil_monitor::{Assessment, Verdict};
+use vigil_monitor::{Assessment, ControlKind, Verdict, control_trace};
 
 fn date(text: &str) -> Date {
     text.parse().expect("date")
@@ -360,6 +360,64 @@ fn the_positive_rate_cusum_and_ewma_catch_a_sustained_rise() {
         1,
     );
     check(&discordance, &steady, "2026-03-20", Verdict::Unavailable);
+    assert_eq!(
+        control_trace(&discordance, &baseline(), &steady, date("2026-03-20")),
+        None,
+        "a chart without its in-control rate is not drawn"
+    );
+
+    // The traces drawn on the dashboard are the numbers the verdicts come
+    // from: the CUSUM's last value is the evidence's, its first crossing of
+    // h the day the explanation names; the EWMA's limits bracket p0 and
+    // widen towards their asymptote.
+    let as_of = date("2026-03-20");
+    let trace = control_trace(&cusum, &baseline(), &rising, as_of).expect("a CUSUM trace");
+    assert_eq!(trace.kind, ControlKind::Cusum);
+    assert_eq!(trace.points.len(), 20);
+    assert!(trace.points.iter().all(|point| point.cases == 100));
+    let assessed = check(&cusum, &rising, "2026-03-20", Verdict::Signal);
+    assert_eq!(
+        trace.points.last().map(|point| point.statistic),
+        assessed.evidence.value
+    );
+    let first = trace.first_signal.expect("a signal");
+    let h = trace.points[first].upper_limit;
+    assert!(trace.points[first].statistic >= h);
+    assert!(first == 0 || trace.points[first - 1].statistic < h);
+    assert!(
+        assessed
+            .evidence
+            .explanation
+            .contains(&trace.points[first].day.to_string()),
+        "{}",
+        assessed.evidence.explanation
+    );
+    let steady_trace = control_trace(&cusum, &baseline(), &steady, as_of).expect("a trace");
+    assert_eq!(steady_trace.first_signal, None);
+    let ewma_trace = control_trace(&ewma, &baseline(), &rising, as_of).expect("an EWMA trace");
+    assert_eq!(ewma_trace.kind, ControlKind::Ewma);
+    let p0 = ewma_trace.in_control;
+    let widths: Vec<f64> = ewma_trace
+        .points
+        .iter()
+        .map(|point| point.upper_limit - point.lower_limit.expect("two-sided"))
+        .collect();
+    assert!(widths.windows(2).all(|pair| pair[1] >= pair[0]));
+    for point in &ewma_trace.points {
+        assert!(point.lower_limit.expect("two-sided") < p0 && p0 < point.upper_limit);
+        assert!((point.observed - 0.35).abs() < 1e-12);
+    }
+    assert!(ewma_trace.first_signal.is_some());
+    // Other rules have no trace.
+    let drift = rule(
+        Test::ScoreDrift {
+            psi_threshold: 0.2,
+            alpha: 0.01,
+        },
+        30,
+        1,
+    );
+    assert_eq!(control_trace(&drift, &baseline(), &rising, as_of), None);
 }
 
 #[test]

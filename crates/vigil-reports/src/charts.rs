@@ -13,7 +13,7 @@ pub(crate) const ACCENT: RGBColor = RGBColor(0xb0, 0x3a, 0x2e);
 pub(crate) const GUIDE: RGBColor = RGBColor(0x80, 0x80, 0x80);
 pub(crate) const FONT: &str = "sans-serif";
 
-type ChartResult = Result<(), Box<dyn std::error::Error>>;
+pub(crate) type ChartResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Renders into an SVG string; a drawing failure becomes a short note in
 /// place of the chart rather than a failed report.
@@ -30,6 +30,32 @@ pub(crate) fn render(
         Ok(()) => svg,
         Err(error) => format!("<p class=\"note\">This chart could not be drawn: {error}</p>"),
     }
+}
+
+/// A chart on two real axes, drawn into an SVG string.
+pub(crate) type SvgChart<'area, 'svg> = ChartContext<
+    'area,
+    SVGBackend<'svg>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Draws the legend (boxed, at `position`, in `font_size`) and writes the
+/// drawing out: the last step of every chart.
+pub(crate) fn finish<'svg: 'area, 'area>(
+    chart: &mut SvgChart<'area, 'svg>,
+    root: &DrawingArea<SVGBackend<'svg>, plotters::coord::Shift>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> ChartResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, font_size))
+        .background_style(WHITE.mix(0.9))
+        .border_style(GUIDE)
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 /// ROC curve, the pointwise Wilson band of sensitivity at each threshold,
@@ -108,15 +134,7 @@ pub fn roc_chart(evaluation: &Evaluation) -> String {
                 ))
                 .legend(|(x, y)| Circle::new((x + 10, y), 5, ACCENT.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GUIDE)
-            .draw()?;
-        root.present()?;
-        Ok(())
+        finish(&mut chart, &root, SeriesLabelPosition::LowerRight, 13)
     })
 }
 
@@ -174,15 +192,7 @@ pub fn calibration_chart(calibration: &CalibrationResult, level: ConfidenceLevel
                 .iter()
                 .map(|&(x, y, _, _)| Circle::new((x, y), 4, MAIN.filled())),
         )?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GUIDE)
-            .draw()?;
-        root.present()?;
-        Ok(())
+        finish(&mut chart, &root, SeriesLabelPosition::UpperLeft, 13)
     })
 }
 

@@ -8,8 +8,8 @@ use vigil_stats::ConfidenceLevel;
 
 use crate::charts::{calibration_chart, forest_chart, roc_chart};
 
-/// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
+/// Escapes text for HTML (and SVG) element content and attribute values.
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

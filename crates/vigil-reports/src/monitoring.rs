@@ -1,10 +1,14 @@
 //! Monitoring charts for the dashboard: a rate over time (one point a
 //! period) with its confidence band, the validated baseline and marks for
-//! events such as a model-version change or a governance decision.
+//! events such as a model-version change or a governance decision; the
+//! score distribution against its baseline; control charts with their
+//! limits; funnel plots. Each plotted value carries an SVG `<title>`, which
+//! browsers show when the pointer rests on it (no script needed).
 
 use plotters::prelude::*;
 
-use crate::charts::{ACCENT, FONT, GUIDE, MAIN, render};
+use crate::charts::{ACCENT, FONT, GUIDE, MAIN, finish, render};
+use crate::html::escape;
 
 /// One period of a rate: its label (the period's first day), the estimate,
 /// its confidence interval and the number of cases behind it.
@@ -38,7 +42,8 @@ pub fn rate_chart(
         return format!("<p class=\"note\">{title}: no periods with cases yet.</p>");
     }
     let count = points.len();
-    render((760, 320), |root| {
+    let mut spots = Vec::new();
+    let svg = render((760, 320), |root| {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 16))
@@ -51,15 +56,9 @@ pub fn rate_chart(
             .configure_mesh()
             .x_labels(count)
             .x_label_formatter(&|x: &f64| {
-                let index = x.round();
-                if (x - index).abs() < 1e-6 && index >= 0.0 && (index as usize) % step == 0 {
-                    points
-                        .get(index as usize)
-                        .map(|point| point.label.clone())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                }
+                period_label(*x, step, |index| {
+                    points.get(index).map(|point| point.label.clone())
+                })
             })
             .x_desc("Week starting")
             .y_desc(rate_name)
@@ -94,6 +93,17 @@ pub fn rate_chart(
             ))?
             .label(rate_name.to_owned())
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MAIN.stroke_width(2)));
+        spots = points
+            .iter()
+            .enumerate()
+            .map(|(index, point)| HoverSpot {
+                at: chart.backend_coord(&(index as f64, point.estimate)),
+                text: format!(
+                    "{}: {rate_name} {:.3} (95% CI {:.3} to {:.3}), {} cases",
+                    point.label, point.estimate, point.low, point.high, point.cases
+                ),
+            })
+            .collect();
         if let Some(baseline) = baseline {
             chart
                 .draw_series(DashedLineSeries::new(
@@ -114,16 +124,302 @@ pub fn rate_chart(
                 (FONT, 11).into_font().color(&GUIDE),
             )))?;
         }
+        finish(&mut chart, &root, SeriesLabelPosition::LowerLeft, 12)
+    });
+    with_hover(svg, &spots)
+}
+
+/// The label of the period at `x` on an axis of periods (0, 1, …): every
+/// `step`th period is labelled, the others and positions between periods
+/// are left blank.
+fn period_label(x: f64, step: usize, label: impl Fn(usize) -> Option<String>) -> String {
+    let index = x.round();
+    if (x - index).abs() < 1e-6 && index >= 0.0 && (index as usize) % step == 0 {
+        label(index as usize).unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// A point of a chart with the words shown when the pointer rests on it.
+struct HoverSpot {
+    /// Its position in the SVG's pixels.
+    at: (i32, i32),
+    text: String,
+}
+
+/// Adds an invisible circle with a `<title>` at each spot, on top of the
+/// drawing, so that the browser shows the spot's values on hover. A chart
+/// that failed to draw (a note, not an SVG) is left as it is.
+fn with_hover(mut svg: String, spots: &[HoverSpot]) -> String {
+    let Some(end) = svg.rfind("</svg>") else {
+        return svg;
+    };
+    let mut marks = String::from("<g class=\"hover\" fill=\"transparent\">");
+    for spot in spots {
+        marks.push_str(&format!(
+            "<circle cx=\"{}\" cy=\"{}\" r=\"7\"><title>{}</title></circle>",
+            spot.at.0,
+            spot.at.1,
+            escape(&spot.text)
+        ));
+    }
+    marks.push_str("</g>");
+    svg.insert_str(end, &marks);
+    svg
+}
+
+/// The score distribution of a recent window against the baseline's, as
+/// shares of scored cases in equal bins over [0, 1]: bars for the window,
+/// a line for the baseline, the population stability index in the title's
+/// caller's words. Either histogram empty gives a note.
+pub fn score_distribution_chart(
+    title: &str,
+    recent_label: &str,
+    recent: &[u64],
+    baseline: Option<&[u64]>,
+) -> String {
+    let recent_total: u64 = recent.iter().sum();
+    if recent.is_empty() || recent_total == 0 {
+        return format!("<p class=\"note\">{title}: no scored cases in the window.</p>");
+    }
+    let bins = recent.len();
+    let shares = |counts: &[u64]| -> Vec<f64> {
+        let total: u64 = counts.iter().sum();
+        counts
+            .iter()
+            .map(|count| *count as f64 / total.max(1) as f64)
+            .collect()
+    };
+    let recent_shares = shares(recent);
+    let baseline_shares = baseline
+        .filter(|counts| counts.len() == bins && counts.iter().sum::<u64>() > 0)
+        .map(shares);
+    let highest = recent_shares
+        .iter()
+        .chain(baseline_shares.iter().flatten())
+        .fold(0.0_f64, |high, share| high.max(*share));
+    let top = (highest * 1.15).clamp(0.05, 1.0);
+    let width = 1.0 / bins as f64;
+    let mut spots = Vec::new();
+    let svg = render((760, 320), |root| {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..1.0, 0.0..top)?;
         chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GUIDE)
+            .configure_mesh()
+            .x_labels(11)
+            .x_label_formatter(&|x: &f64| format!("{x:.1}"))
+            .y_label_formatter(&|y: &f64| format!("{:.0}%", y * 100.0))
+            .x_desc("Score")
+            .y_desc("Share of scored cases")
+            .axis_desc_style((FONT, 13))
+            .light_line_style(WHITE.mix(0.0))
             .draw()?;
-        root.present()?;
-        Ok(())
-    })
+        chart
+            .draw_series(recent_shares.iter().enumerate().map(|(bin, share)| {
+                let left = bin as f64 * width;
+                Rectangle::new(
+                    [(left + width * 0.08, 0.0), (left + width * 0.92, *share)],
+                    MAIN.mix(0.55).filled(),
+                )
+            }))?
+            .label(recent_label.to_owned())
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], MAIN.mix(0.55).filled())
+            });
+        if let Some(baseline_shares) = &baseline_shares {
+            let steps: Vec<(f64, f64)> = baseline_shares
+                .iter()
+                .enumerate()
+                .flat_map(|(bin, share)| {
+                    [
+                        (bin as f64 * width, *share),
+                        ((bin + 1) as f64 * width, *share),
+                    ]
+                })
+                .collect();
+            chart
+                .draw_series(LineSeries::new(steps, ACCENT.stroke_width(2)))?
+                .label("baseline")
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ACCENT.stroke_width(2)));
+        }
+        spots = recent_shares
+            .iter()
+            .enumerate()
+            .map(|(bin, share)| {
+                let low = bin as f64 * width;
+                let baseline_words = baseline_shares
+                    .as_ref()
+                    .map(|shares| format!("; baseline {:.1}%", shares[bin] * 100.0))
+                    .unwrap_or_default();
+                HoverSpot {
+                    at: chart.backend_coord(&(low + width / 2.0, *share)),
+                    text: format!(
+                        "scores {low:.2} to {:.2}: {:.1}% of the window ({} cases){baseline_words}",
+                        low + width,
+                        share * 100.0,
+                        recent[bin]
+                    ),
+                }
+            })
+            .collect();
+        finish(&mut chart, &root, SeriesLabelPosition::UpperRight, 12)
+    });
+    with_hover(svg, &spots)
+}
+
+/// One period of a control chart: its label, the chart's statistic and the
+/// limits it is judged against (a one-sided chart has no lower limit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlChartPoint {
+    pub label: String,
+    pub statistic: f64,
+    pub lower_limit: Option<f64>,
+    pub upper_limit: f64,
+    pub cases: u64,
+}
+
+/// A control chart: the statistic day by day, its limits (drawn as a
+/// stepped line, as EWMA limits widen over the first days), an optional
+/// centre line, the first signal marked, and vertical marks for events.
+pub fn control_chart(
+    title: &str,
+    statistic_name: &str,
+    points: &[ControlChartPoint],
+    centre: Option<f64>,
+    first_signal: Option<usize>,
+    markers: &[Marker],
+) -> String {
+    if points.is_empty() {
+        return format!("<p class=\"note\">{title}: no days with cases in the window.</p>");
+    }
+    let count = points.len();
+    let values = points.iter().flat_map(|point| {
+        [
+            Some(point.statistic),
+            point.lower_limit,
+            Some(point.upper_limit),
+        ]
+        .into_iter()
+        .flatten()
+    });
+    let (low, high) = values
+        .chain(centre)
+        .filter(|value| value.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| {
+            (low.min(value), high.max(value))
+        });
+    let margin = ((high - low) * 0.08).max(1e-3);
+    let (low, high) = (low - margin, high + margin);
+    let step = count.div_ceil(8).max(1);
+    let mut spots = Vec::new();
+    let svg = render((760, 320), |root| {
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 16))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5..(count as f64 - 0.5), low..high)?;
+        chart
+            .configure_mesh()
+            .x_labels(count)
+            .x_label_formatter(&|x: &f64| {
+                period_label(*x, step, |index| {
+                    points.get(index).map(|point| point.label.clone())
+                })
+            })
+            .x_desc("Day")
+            .y_desc(statistic_name)
+            .axis_desc_style((FONT, 13))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                points
+                    .iter()
+                    .enumerate()
+                    .map(|(index, point)| (index as f64, point.upper_limit)),
+                6,
+                4,
+                ACCENT.stroke_width(1),
+            ))?
+            .label("control limit")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ACCENT));
+        let lower: Vec<(f64, f64)> = points
+            .iter()
+            .enumerate()
+            .filter_map(|(index, point)| point.lower_limit.map(|limit| (index as f64, limit)))
+            .collect();
+        if !lower.is_empty() {
+            chart.draw_series(DashedLineSeries::new(lower, 6, 4, ACCENT.stroke_width(1)))?;
+        }
+        if let Some(centre) = centre {
+            chart
+                .draw_series(LineSeries::new(
+                    [(-0.5, centre), (count as f64 - 0.5, centre)],
+                    GUIDE,
+                ))?
+                .label(format!("in control {centre:.3}"))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GUIDE));
+        }
+        chart
+            .draw_series(LineSeries::new(
+                points
+                    .iter()
+                    .enumerate()
+                    .map(|(index, point)| (index as f64, point.statistic)),
+                MAIN.stroke_width(2),
+            ))?
+            .label(statistic_name.to_owned())
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], MAIN.stroke_width(2)));
+        if let Some(index) = first_signal.filter(|index| *index < count) {
+            let point = &points[index];
+            chart.draw_series(std::iter::once(Circle::new(
+                (index as f64, point.statistic),
+                6,
+                ACCENT.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("signal {}", point.label),
+                (index as f64, point.statistic),
+                (FONT, 12).into_font().color(&ACCENT),
+            )))?;
+        }
+        for marker in markers.iter().filter(|marker| marker.index < count) {
+            let x = marker.index as f64;
+            chart.draw_series(LineSeries::new([(x, low), (x, high)], GUIDE))?;
+            chart.draw_series(std::iter::once(Text::new(
+                marker.label.clone(),
+                (x + 0.2, low + (high - low) * 0.06),
+                (FONT, 11).into_font().color(&GUIDE),
+            )))?;
+        }
+        spots = points
+            .iter()
+            .enumerate()
+            .map(|(index, point)| {
+                let limits = match point.lower_limit {
+                    Some(lower) => format!("limits {lower:.4} to {:.4}", point.upper_limit),
+                    None => format!("limit {:.4}", point.upper_limit),
+                };
+                HoverSpot {
+                    at: chart.backend_coord(&(index as f64, point.statistic)),
+                    text: format!(
+                        "{}: {statistic_name} {:.4}, {limits}, {} cases",
+                        point.label, point.statistic, point.cases
+                    ),
+                }
+            })
+            .collect();
+        finish(&mut chart, &root, SeriesLabelPosition::UpperLeft, 12)
+    });
+    with_hover(svg, &spots)
 }
 
 /// One unit of a funnel plot: its label, cases and proportion, and whether
@@ -184,7 +480,8 @@ pub fn funnel_chart(title: &str, metric: &str, target: f64, points: &[FunnelPoin
     let margin = ((high - low) * 0.08).max(0.01);
     low = (low - margin).max(0.0);
     high = (high + margin).min(1.0);
-    render((760, 380), |root| {
+    let mut spots = Vec::new();
+    let svg = render((760, 380), |root| {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 16))
@@ -235,16 +532,26 @@ pub fn funnel_chart(title: &str, metric: &str, target: f64, points: &[FunnelPoin
                 (FONT, 12).into_font().color(&ACCENT),
             )
         }))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GUIDE)
-            .draw()?;
-        root.present()?;
-        Ok(())
-    })
+        spots = points
+            .iter()
+            .map(|point| HoverSpot {
+                at: chart.backend_coord(&(point.cases as f64, point.proportion)),
+                text: format!(
+                    "{}: {metric} {:.3} over {} cases{}",
+                    point.label,
+                    point.proportion,
+                    point.cases,
+                    if point.outside {
+                        ", outside the 99.8% limits"
+                    } else {
+                        ""
+                    }
+                ),
+            })
+            .collect();
+        finish(&mut chart, &root, SeriesLabelPosition::LowerRight, 12)
+    });
+    with_hover(svg, &spots)
 }
 
 #[cfg(test)]
@@ -312,10 +619,22 @@ mod tests {
         ] {
             assert!(svg.contains(expected), "{expected}");
         }
+        let drawn_text: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|element| element.split("</text>").next())
+            .collect();
         assert!(
-            !svg.contains("rmv-main"),
-            "units within the limits are not labelled"
+            drawn_text
+                .iter()
+                .any(|text| text.trim_end().ends_with(">\nrcs-main"))
+                && !drawn_text.iter().any(|text| text.contains("rmv-main")),
+            "only units outside the limits are labelled: {drawn_text:?}"
         );
+        assert!(svg.contains("<title>rmv-main: Sensitivity 0.910 over 800 cases</title>"));
+        assert!(svg.contains(
+            "<title>rcs-main: Sensitivity 0.700 over 600 cases, outside the 99.8% limits</title>"
+        ));
         assert!(funnel_chart("t", "m", 0.9, &[]).contains("no deployments with cases"));
     }
 
@@ -334,6 +653,104 @@ mod tests {
         );
         assert!(!svg.contains("<img"), "{svg}");
         assert!(svg.contains("&lt;img"), "{svg}");
+    }
+
+    #[test]
+    fn every_rate_point_has_its_values_on_hover() {
+        let svg = rate_chart(
+            "Sensitivity by week",
+            "Sensitivity",
+            &[point("2026-01-05", 0.9), point("2026-01-12", 0.85)],
+            None,
+            &[],
+        );
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        assert!(svg.contains(
+            "<title>2026-01-12: Sensitivity 0.850 (95% CI 0.800 to 0.900), 100 cases</title>"
+        ));
+        let hover_group = svg.find("class=\"hover\"").expect("the hover group");
+        assert!(
+            hover_group > svg.find("Week starting").expect("the axis"),
+            "the hover marks lie on top of the drawing"
+        );
+        assert!(svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn hover_text_is_escaped() {
+        let svg = with_hover(
+            "<svg></svg>".to_owned(),
+            &[HoverSpot {
+                at: (1, 2),
+                text: "a <b> & \"c\"".to_owned(),
+            }],
+        );
+        assert!(
+            svg.contains("<title>a &lt;b&gt; &amp; &quot;c&quot;</title>"),
+            "{svg}"
+        );
+        assert_eq!(with_hover("<p>note</p>".to_owned(), &[]), "<p>note</p>");
+    }
+
+    #[test]
+    fn a_score_distribution_shows_the_window_against_the_baseline() {
+        let recent = [0, 10, 30, 60];
+        let baseline = [10, 20, 30, 40];
+        let svg = score_distribution_chart(
+            "Scores, last 30 days",
+            "last 30 days",
+            &recent,
+            Some(&baseline),
+        );
+        for expected in [
+            "Scores, last 30 days",
+            "Share of scored cases",
+            "baseline",
+            "<title>scores 0.75 to 1.00: 60.0% of the window (60 cases); baseline 40.0%</title>",
+            "<title>scores 0.00 to 0.25: 0.0% of the window (0 cases); baseline 10.0%</title>",
+        ] {
+            assert!(svg.contains(expected), "{expected}");
+        }
+        // A baseline of another binning is not drawn against the window.
+        let unmatched = score_distribution_chart("t", "w", &recent, Some(&[1, 2]));
+        assert!(!unmatched.contains("baseline"));
+        assert!(score_distribution_chart("t", "w", &[0, 0], None).contains("no scored cases"));
+    }
+
+    #[test]
+    fn a_control_chart_draws_limits_and_marks_the_first_signal() {
+        let points: Vec<ControlChartPoint> = [0.0, 1.2, 2.9, 4.4]
+            .iter()
+            .enumerate()
+            .map(|(day, statistic)| ControlChartPoint {
+                label: format!("2026-03-0{}", day + 1),
+                statistic: *statistic,
+                lower_limit: None,
+                upper_limit: 4.0,
+                cases: 50,
+            })
+            .collect();
+        let svg = control_chart("CUSUM of discordance", "CUSUM", &points, None, Some(3), &[]);
+        for expected in [
+            "CUSUM of discordance",
+            "control limit",
+            "signal 2026-03-04",
+            "<title>2026-03-04: CUSUM 4.4000, limit 4.0000, 50 cases</title>",
+        ] {
+            assert!(svg.contains(expected), "{expected}");
+        }
+        let ewma_point = ControlChartPoint {
+            label: "2026-03-01".to_owned(),
+            statistic: 0.11,
+            lower_limit: Some(0.08),
+            upper_limit: 0.12,
+            cases: 40,
+        };
+        let ewma = control_chart("EWMA", "EWMA", &[ewma_point], Some(0.1), None, &[]);
+        assert!(ewma.contains("in control 0.100"));
+        assert!(ewma.contains("limits 0.0800 to 0.1200"));
+        assert!(!ewma.contains("signal"));
+        assert!(control_chart("t", "s", &[], None, None, &[]).contains("no days with cases"));
     }
 
     #[test]

@@ -451,3 +451,206 @@ fn csrf_of_page(text: &str) -> String {
         .expect("the token")
         .to_owned()
 }
+
+#[tokio::test]
+async fn administrators_manage_the_users_and_tokens_of_their_trust_only() {
+    let harness = Harness::new().await;
+    let admin = sign_in_with_form(&harness, &user_name("a", Role::OrganisationAdmin)).await;
+    let page = get(&harness, "/admin", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains(&user_name("a", Role::Clinician)));
+    assert!(page.text.contains("target A"));
+    assert!(!page.text.contains(CANARY), "nothing of Trust B");
+    assert!(
+        !page.text.contains("value=\"national_admin\""),
+        "an organisation administrator is not offered the national role"
+    );
+    let csrf = csrf_of_page(&page.text);
+    let users = || async { harness.store.users().await.expect("users") };
+    let tokens = || async { harness.store.api_tokens().await.expect("tokens") };
+    let users_before = users().await;
+    let tokens_before = tokens().await;
+
+    // Every refusal changes nothing: a stale form, another Trust's
+    // organisation, user or token, a role the caller may not grant, their
+    // own account disabled.
+    let own_id = users_before
+        .iter()
+        .find(|user| user.user_name.as_str() == user_name("a", Role::OrganisationAdmin))
+        .expect("the administrator")
+        .id;
+    for (path, form, status) in [
+        (
+            "/admin/users".to_owned(),
+            "csrf=forged&user_name=a-new&display_name=New&organisation=trust-a&role=viewer"
+                .to_owned(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/admin/users".to_owned(),
+            format!(
+                "csrf={csrf}&user_name=a-new&display_name=New&organisation=trust-b&role=viewer"
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/admin/users".to_owned(),
+            format!(
+                "csrf={csrf}&user_name=a-new&display_name=New&organisation=trust-a&role=national_admin"
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "/admin/users".to_owned(),
+            format!(
+                "csrf={csrf}&user_name=a-new&display_name=New&organisation=trust-a&role=viewer&password=short"
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/admin/users/{}", harness.user_b),
+            format!("csrf={csrf}&change=disable"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/admin/users/{own_id}"),
+            format!("csrf={csrf}&change=disable"),
+            StatusCode::CONFLICT,
+        ),
+        (
+            format!("/admin/users/{}", harness.user_a),
+            format!("csrf={csrf}&change=promote"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/admin/tokens".to_owned(),
+            format!("csrf={csrf}&name=bridge&organisation=trust-b&role=ai_lead"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/admin/tokens/{}/revoke", harness.token_b),
+            format!("csrf={csrf}"),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let refused = post_form(&harness, &path, Some(&admin), &form).await;
+        assert_eq!(refused.status, status, "{path} {form}: {}", refused.text);
+        assert!(refused.text.contains("class=\"error\""), "{}", refused.text);
+        assert!(!refused.text.contains(CANARY));
+    }
+    assert_eq!(users().await, users_before);
+    assert_eq!(tokens().await, tokens_before);
+
+    // What may be done is done, and leads back to the lists.
+    let added = post_form(
+        &harness,
+        "/admin/users",
+        Some(&admin),
+        &format!(
+            "csrf={csrf}&user_name=a-new-physicist&display_name=New+Physicist&organisation=trust-a-main&role=medical_physics_expert&password=a+long+enough+password"
+        ),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    assert_eq!(location(&added), "/admin#user-list");
+    let new_user = users()
+        .await
+        .into_iter()
+        .find(|user| user.user_name.as_str() == "a-new-physicist")
+        .expect("the new user");
+    assert_eq!(new_user.role, Role::MedicalPhysicsExpert);
+    assert_eq!(new_user.organisation.as_str(), "trust-a-main");
+    let changed = post_form(
+        &harness,
+        &format!("/admin/users/{}", harness.user_a),
+        Some(&admin),
+        &format!("csrf={csrf}&change=role&role=clinician"),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text);
+    let disabled = post_form(
+        &harness,
+        &format!("/admin/users/{}", harness.user_a),
+        Some(&admin),
+        &format!("csrf={csrf}&change=disable"),
+    )
+    .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER, "{}", disabled.text);
+    let user_a = users()
+        .await
+        .into_iter()
+        .find(|user| user.id == harness.user_a)
+        .expect("user a");
+    assert_eq!((user_a.role, user_a.disabled), (Role::Clinician, true));
+
+    let created = post_form(
+        &harness,
+        "/admin/tokens",
+        Some(&admin),
+        &format!("csrf={csrf}&name=PACS+bridge&organisation=trust-a&role=ai_lead"),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let marker = "id=\"secret\" readonly value=\"";
+    let start = created.text.find(marker).expect("the secret") + marker.len();
+    let secret = created.text[start..].split('"').next().expect("secret");
+    assert!(secret.starts_with("vigil_"), "{secret}");
+    let token = tokens()
+        .await
+        .into_iter()
+        .find(|token| token.name.as_str() == "PACS bridge")
+        .expect("the token");
+    assert_eq!(token.role, Role::AiLead);
+    // The secret works for the API, and only until it is revoked.
+    let bearer = |secret: &str| {
+        Request::builder()
+            .uri("/api/v1/session")
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    assert_eq!(harness.send(bearer(secret)).await.status, StatusCode::OK);
+    let revoked = post_form(
+        &harness,
+        &format!("/admin/tokens/{}/revoke", token.id),
+        Some(&admin),
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text);
+    assert_eq!(
+        harness.send(bearer(secret)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let after = get(&harness, "/admin", Some(&admin)).await;
+    assert!(after.text.contains("a-new-physicist"));
+    assert!(after.text.contains("revoked"));
+
+    // Roles that may not administer get neither the page nor the link.
+    let lead = sign_in_with_form(&harness, &user_name("a", Role::AiLead)).await;
+    assert_eq!(
+        get(&harness, "/admin", Some(&lead)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let lead_csrf = csrf_of_page(&get(&harness, "/", Some(&lead)).await.text);
+    let refused = post_form(
+        &harness,
+        "/admin/tokens",
+        Some(&lead),
+        &format!("csrf={lead_csrf}&name=mine&organisation=trust-a&role=ai_lead"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        !get(&harness, "/", Some(&lead))
+            .await
+            .text
+            .contains("href=\"/admin\"")
+    );
+    assert!(
+        get(&harness, "/", Some(&admin))
+            .await
+            .text
+            .contains("href=\"/admin\"")
+    );
+}

@@ -145,7 +145,18 @@ pub async fn add_user<S: Store>(
     Extension(principal): Extension<Principal>,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let scope = scope_of(&state, &principal).await?;
+    let user = add_user_as(&state, &principal, body).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Adds a user on behalf of `principal` (the API's and the dashboard's
+/// way): within their organisation, with a role they may grant.
+pub(crate) async fn add_user_as<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    body: NewUserBody,
+) -> Result<UserView, ApiError> {
+    let scope = scope_of(state, principal).await?;
     let user = NewUser {
         user_name: parse_text("user_name", &body.user_name)?,
         display_name: parse_text("display_name", &body.display_name)?,
@@ -155,7 +166,7 @@ pub async fn add_user<S: Store>(
     if !scope.includes(&user.organisation) {
         return Err(not_found("organisation", &user.organisation));
     }
-    check_granted_role(&principal, &scope, user.role, &user.organisation)?;
+    check_granted_role(principal, &scope, user.role, &user.organisation)?;
     let context = principal.context();
     let record = match &body.password {
         Some(password) => {
@@ -168,7 +179,7 @@ pub async fn add_user<S: Store>(
         }
         None => state.store.add_user(&context, &user).await?,
     };
-    Ok((StatusCode::CREATED, Json(views::user(&record))))
+    Ok(views::user(&record))
 }
 
 async fn hash_off_thread(password: String) -> Result<String, ApiError> {
@@ -204,15 +215,25 @@ pub async fn change_user<S: Store>(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UserChangeRequest>,
 ) -> Result<Json<UserView>, ApiError> {
-    let scope = scope_of(&state, &principal).await?;
-    let user = user_in_scope(&state, &scope, id).await?;
+    change_user_as(&state, &principal, id, body).await.map(Json)
+}
+
+/// Changes a user's role or disabled flag on behalf of `principal`.
+pub(crate) async fn change_user_as<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    id: i64,
+    body: UserChangeRequest,
+) -> Result<UserView, ApiError> {
+    let scope = scope_of(state, principal).await?;
+    let user = user_in_scope(state, &scope, id).await?;
     let role = body
         .role
         .as_deref()
         .map(|role| Role::parse(role).map_err(|error| invalid("role", error)))
         .transpose()?;
     if let Some(role) = role {
-        check_granted_role(&principal, &scope, role, &user.organisation)?;
+        check_granted_role(principal, &scope, role, &user.organisation)?;
     }
     if user.role == Role::NationalAdmin && principal.actor.role != Role::NationalAdmin {
         return Err(refused(
@@ -230,7 +251,7 @@ pub async fn change_user<S: Store>(
             },
         )
         .await?;
-    Ok(Json(views::user(&record)))
+    Ok(views::user(&record))
 }
 
 /// Sets a user's password (at least 12 characters); ends their sessions.
@@ -286,13 +307,24 @@ pub async fn add_token<S: Store>(
     Extension(principal): Extension<Principal>,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    let scope = scope_of(&state, &principal).await?;
+    let created = add_token_as(&state, &principal, body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates an API token on behalf of `principal`; the answer holds its
+/// secret, which is never stored.
+pub(crate) async fn add_token_as<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    body: NewToken,
+) -> Result<CreatedToken, ApiError> {
+    let scope = scope_of(state, principal).await?;
     let organisation = parse_code("organisation", &body.organisation)?;
     if !scope.includes(&organisation) {
         return Err(not_found("organisation", &organisation));
     }
     let role = Role::parse(&body.role).map_err(|error| invalid("role", error))?;
-    check_granted_role(&principal, &scope, role, &organisation)?;
+    check_granted_role(principal, &scope, role, &organisation)?;
     let secret = format!(
         "{}{}",
         auth::TOKEN_PREFIX,
@@ -310,13 +342,10 @@ pub async fn add_token<S: Store>(
             },
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            token: views::token(&token),
-            secret,
-        }),
-    ))
+    Ok(CreatedToken {
+        token: views::token(&token),
+        secret,
+    })
 }
 
 /// Revokes an API token at once.
@@ -328,7 +357,16 @@ pub async fn revoke_token<S: Store>(
     Extension(principal): Extension<Principal>,
     Path(id): Path<i64>,
 ) -> Result<Json<TokenView>, ApiError> {
-    let scope = scope_of(&state, &principal).await?;
+    revoke_token_as(&state, &principal, id).await.map(Json)
+}
+
+/// Revokes an API token on behalf of `principal`.
+pub(crate) async fn revoke_token_as<S: Store>(
+    state: &AppState<S>,
+    principal: &Principal,
+    id: i64,
+) -> Result<TokenView, ApiError> {
+    let scope = scope_of(state, principal).await?;
     let in_scope = state
         .store
         .api_tokens()
@@ -342,7 +380,7 @@ pub async fn revoke_token<S: Store>(
         .store
         .revoke_api_token(&principal.context(), id)
         .await?;
-    Ok(Json(views::token(&token)))
+    Ok(views::token(&token))
 }
 
 /// The product catalogue, shared by every organisation.

@@ -15,7 +15,10 @@ use jiff::civil::Date;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use vigil_domain::LifecycleState;
-use vigil_reports::monitoring::{FunnelPoint, Marker, RatePoint, funnel_chart, rate_chart};
+use vigil_reports::monitoring::{
+    ControlChartPoint, FunnelPoint, Marker, RatePoint, control_chart, funnel_chart, rate_chart,
+    score_distribution_chart,
+};
 use vigil_stats::ConfidenceLevel;
 use vigil_stats::interval::Proportion;
 use vigil_store::{AlertRecord, AlertState, DeploymentId, DeploymentRecord, ProductId, Store};
@@ -24,6 +27,8 @@ use crate::AppState;
 use crate::access::{Permission, Scope};
 use crate::api::session::{SignInFailure, client_address, sign_in_user};
 use crate::auth::{self, Principal};
+
+mod admin;
 
 const STYLESHEET: &str = include_str!("style.css");
 
@@ -41,6 +46,7 @@ pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
         .route("/deployments/{id}/decisions", post(decision_action::<S>))
         .route("/deployments/{id}/rules", get(rules_page::<S>))
         .route("/assets/vigil.css", get(stylesheet))
+        .merge(admin::routes())
 }
 
 /// An HTML page with the headers every page gets: no caching (pages show
@@ -94,6 +100,9 @@ fn layout(title: &str, principal: Option<&Principal>, content: Markup) -> Markup
                                 li { a href="/products" { "Products" } }
                                 @if Permission::ReadAudit.granted_to(principal.actor.role) {
                                     li { a href="/audit" { "Audit trail" } }
+                                }
+                                @if admin::may_administer(principal.actor.role) {
+                                    li { a href="/admin" { "Administration" } }
                                 }
                             }
                         }
@@ -709,6 +718,45 @@ async fn deployment_markup<S: Store>(
             week.true_negatives + week.false_positives,
         )
     });
+    let ppv = rate_points(&weeks, |week| {
+        (
+            week.true_positives,
+            week.true_positives + week.false_positives,
+        )
+    });
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date();
+    let days = vigil_monitor::Days::new(aggregates.iter().map(|(key, day)| (key, day)));
+    let recent_from = vigil_monitor::assess::window_start(today, RECENT_SCORE_DAYS);
+    let recent_scores = days.window(recent_from, today).score_histogram;
+    let score_chart = score_distribution_chart(
+        &format!("Scores from {recent_from} to {today} against the baseline"),
+        &format!("last {RECENT_SCORE_DAYS} days"),
+        &recent_scores,
+        baseline.and_then(|baseline| baseline.score_histogram.as_deref()),
+    );
+    let mut control_charts = Vec::new();
+    let mut drift = Vec::new();
+    if let Some(rules) = &rules {
+        for rule in &rules.rules.rules {
+            match &rule.test {
+                vigil_monitor::rules::Test::Cusum { .. }
+                | vigil_monitor::rules::Test::Ewma { .. } => {
+                    if let Some(trace) =
+                        vigil_monitor::control_trace(rule, &rules.rules.baseline, &days, today)
+                    {
+                        control_charts.push(drawn_control_chart(&trace, &record.decisions));
+                    }
+                }
+                vigil_monitor::rules::Test::ScoreDrift { .. }
+                | vigil_monitor::rules::Test::InputDrift { .. } => drift.push(
+                    vigil_monitor::assess::assess_rule(rule, &rules.rules.baseline, &days, today),
+                ),
+                _ => {}
+            }
+        }
+    }
     let alerts = state
         .store
         .alerts(record.id)
@@ -777,6 +825,43 @@ async fn deployment_markup<S: Store>(
                 div.chart { (PreEscaped(rate_chart("Positive rate (share of cases the tool flags)", "Positive rate", &positive_rate, baseline.and_then(|baseline| baseline.positive_rate), &markers))) }
                 div.chart { (PreEscaped(rate_chart("Sensitivity (cases with an outcome)", "Sensitivity", &sensitivity, baseline.and_then(|baseline| baseline.sensitivity), &markers))) }
                 div.chart { (PreEscaped(rate_chart("Specificity (cases with an outcome)", "Specificity", &specificity, baseline.and_then(|baseline| baseline.specificity), &markers))) }
+                div.chart { (PreEscaped(rate_chart("Positive predictive value (flagged cases with an outcome)", "PPV", &ppv, baseline.and_then(|baseline| baseline.ppv), &markers))) }
+            }
+            section.card aria-labelledby="drift" {
+                h2 id="drift" { "Drift" }
+                p.muted { "The tool's scores over the last " (RECENT_SCORE_DAYS) " days against the baseline, and the drift rules judged today (output drift of the scores, input drift of the acquisition and patient metadata)." }
+                div.chart { (PreEscaped(score_chart)) }
+                @if drift.is_empty() {
+                    p { "No drift rules." }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { "Rule" } th scope="col" { "Window" } th scope="col" { "Verdict" } th scope="col" { "Statistic" } th scope="col" { "p-value" } th scope="col" { "Cases (reference)" } th scope="col" { "Explanation" } } }
+                        tbody {
+                            @for assessment in &drift {
+                                tr {
+                                    td { (assessment.rule) }
+                                    td { (assessment.window_from) " to " (assessment.window_to) }
+                                    td { (verdict_badge(assessment.verdict)) }
+                                    td { (assessment.evidence.statistic) @if let Some(value) = assessment.evidence.value { " " (format!("{value:.3}")) } }
+                                    td { @if let Some(p_value) = assessment.evidence.p_value { (p_value_text(p_value)) } }
+                                    td { (assessment.evidence.cases) @if let Some(reference) = assessment.evidence.reference_cases { " (" (reference) ")" } }
+                                    td { (assessment.evidence.explanation) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="control" {
+                h2 id="control" { "Control charts" }
+                @if control_charts.is_empty() {
+                    p { "No control-chart rules, or no days with cases in their windows." }
+                } @else {
+                    p.muted { "Each chart follows its rule's statistic day by day over the rule's window; the dashed red line is the control limit it signals at; grey lines mark decisions." }
+                    @for chart in &control_charts {
+                        div.chart { (PreEscaped(chart)) }
+                    }
+                }
             }
             section.card aria-labelledby="rules" {
                 h2 id="rules" { "Rules" }
@@ -825,6 +910,84 @@ async fn deployment_markup<S: Store>(
             }
         },
     ))
+}
+
+/// A p-value as a person reads it: three decimals, or a power of ten when
+/// small, and "< 1e-300" for one that underflowed to zero.
+fn p_value_text(p_value: f64) -> String {
+    if p_value <= 0.0 {
+        "< 1e-300".to_owned()
+    } else if p_value < 0.001 {
+        format!("{p_value:.1e}")
+    } else {
+        format!("{p_value:.3}")
+    }
+}
+
+/// The days of recent scores drawn against the baseline's distribution.
+const RECENT_SCORE_DAYS: u32 = 30;
+
+/// A CUSUM or EWMA rule's path drawn with its limits and the decisions
+/// taken within its window.
+fn drawn_control_chart(
+    trace: &vigil_monitor::ControlTrace,
+    decisions: &[vigil_store::DecisionRecord],
+) -> String {
+    let rate = trace.signal.as_str().replace('_', " ");
+    let (title, statistic) = match trace.kind {
+        vigil_monitor::ControlKind::Cusum => (
+            format!(
+                "Rule {}: Bernoulli CUSUM of the {rate} (p0 {:.3} to p1 {:.3})",
+                trace.rule,
+                trace.in_control,
+                trace.out_of_control.unwrap_or(f64::NAN)
+            ),
+            "CUSUM statistic",
+        ),
+        vigil_monitor::ControlKind::Ewma => (
+            format!("Rule {}: EWMA of the daily {rate}", trace.rule),
+            "EWMA of the rate",
+        ),
+    };
+    let points: Vec<ControlChartPoint> = trace
+        .points
+        .iter()
+        .map(|point| ControlChartPoint {
+            label: point.day.to_string(),
+            statistic: point.statistic,
+            lower_limit: point.lower_limit,
+            upper_limit: point.upper_limit,
+            cases: point.cases,
+        })
+        .collect();
+    let markers: Vec<Marker> = decisions
+        .iter()
+        .filter_map(|decision| {
+            let day = decision
+                .decision
+                .decided_at
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date();
+            let first = trace.points.first()?.day;
+            let index = trace.points.iter().position(|point| point.day >= day)?;
+            (day >= first).then(|| Marker {
+                index,
+                label: decision.decision.to.as_str().to_owned(),
+            })
+        })
+        .collect();
+    let centre = match trace.kind {
+        vigil_monitor::ControlKind::Ewma => Some(trace.in_control),
+        vigil_monitor::ControlKind::Cusum => None,
+    };
+    control_chart(
+        &title,
+        statistic,
+        &points,
+        centre,
+        trace.first_signal,
+        &markers,
+    )
 }
 
 fn verdict_badge(verdict: vigil_monitor::Verdict) -> Markup {
