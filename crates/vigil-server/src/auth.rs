@@ -139,6 +139,20 @@ pub fn session_cookie(token: &str, max_age_seconds: u64, secure: bool) -> String
     )
 }
 
+/// The cookie that carries the sign-in form's token (double submit: the
+/// form's hidden field must equal it), so that another site cannot sign a
+/// browser in to an account of its choosing.
+pub const SIGN_IN_COOKIE: &str = "vigil_sign_in";
+
+/// The `Set-Cookie` value of the sign-in form's token: sent back to
+/// `/login` only, for an hour.
+pub fn sign_in_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{SIGN_IN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn expired_session_cookie(secure: bool) -> String {
     session_cookie("", 0, secure)

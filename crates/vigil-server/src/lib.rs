@@ -76,7 +76,7 @@ pub fn router<S: Store + 'static>(store: S, config: &ServerConfig) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
         .merge(api::router(Arc::clone(&state)))
-        .merge(web::router())
+        .merge(web::router(Arc::clone(&state)))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
         .route("/metrics", get(metrics_text::<S>))

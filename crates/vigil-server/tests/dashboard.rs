@@ -43,14 +43,56 @@ fn location(answer: &Answer) -> &str {
         .unwrap_or("")
 }
 
+/// The sign-in form's token and its cookie, as a browser gets them.
+async fn sign_in_form_token(harness: &Harness) -> (String, String) {
+    let form = get(harness, "/login", None).await;
+    let cookie = form.headers[header::SET_COOKIE]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(cookie.starts_with("vigil_sign_in="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let cookie_token = cookie
+        .strip_prefix("vigil_sign_in=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("token")
+        .to_owned();
+    let marker = r#"name="sign_in_token" value=""#;
+    let start = form.text.find(marker).expect("the form's token") + marker.len();
+    let field = form.text[start..].split('"').next().expect("token");
+    assert_eq!(field, cookie_token);
+    (cookie_token, field.to_owned())
+}
+
+/// Posts the sign-in form with the given token cookie and fields.
+async fn post_sign_in(harness: &Harness, cookie_token: Option<&str>, fields: &str) -> Answer {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(token) = cookie_token {
+        request = request.header(header::COOKIE, format!("vigil_sign_in={token}"));
+    }
+    harness
+        .send(
+            request
+                .body(Body::from(fields.to_owned()))
+                .expect("request"),
+        )
+        .await
+}
+
 /// Signs in with the form and returns the session cookie's value.
 async fn sign_in_with_form(harness: &Harness, user: &str) -> String {
     harness.set_password(user).await;
-    let answer = post_form(
+    let (cookie_token, field) = sign_in_form_token(harness).await;
+    let answer = post_sign_in(
         harness,
-        "/login",
-        None,
-        &format!("user_name={user}&password={}", PASSWORD.replace(' ', "+")),
+        Some(&cookie_token),
+        &format!(
+            "sign_in_token={field}&user_name={user}&password={}",
+            PASSWORD.replace(' ', "+")
+        ),
     )
     .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
@@ -87,17 +129,55 @@ async fn pages_need_a_session_and_the_sign_in_form_says_what_failed() {
     assert!(policy.contains("default-src 'none'"), "{policy}");
     let lead = user_name("a", Role::AiLead);
     harness.set_password(&lead).await;
-    let wrong = post_form(
+    let (cookie_token, field) = sign_in_form_token(&harness).await;
+    let wrong = post_sign_in(
         &harness,
-        "/login",
-        None,
-        &format!("user_name={lead}&password=nope"),
+        Some(&cookie_token),
+        &format!("sign_in_token={field}&user_name={lead}&password=nope"),
     )
     .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.text.contains("role=\"alert\""), "{}", wrong.text);
     assert!(wrong.text.contains("the user name or password is wrong"));
-    assert!(!wrong.headers.contains_key(header::SET_COOKIE));
+    let no_session = |answer: &Answer| {
+        answer
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .all(|cookie| !cookie.to_str().unwrap_or("").starts_with("vigil_session="))
+    };
+    assert!(no_session(&wrong));
+    // A sign-in form from elsewhere (no token, a token without its cookie,
+    // another browser's token) signs nobody in, even with the right
+    // password, and the refusal is audited.
+    let (other_cookie, _) = sign_in_form_token(&harness).await;
+    let right = format!("user_name={lead}&password={}", PASSWORD.replace(' ', "+"));
+    for (cookie, fields) in [
+        (None, right.clone()),
+        (None, format!("sign_in_token={field}&{right}")),
+        (
+            Some(other_cookie.as_str()),
+            format!("sign_in_token={field}&{right}"),
+        ),
+        (
+            Some(cookie_token.as_str()),
+            format!("sign_in_token=&{right}"),
+        ),
+    ] {
+        let forged = post_sign_in(&harness, cookie, &fields).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{fields}");
+        assert!(forged.text.contains("stale or came from another site"));
+        assert!(no_session(&forged));
+    }
+    let trail = harness.store.audit_trail().await.expect("trail");
+    let denied = trail
+        .entries
+        .iter()
+        .filter(|entry| {
+            entry.record.action == "access.denied" && entry.record.subject == "route:POST /login"
+        })
+        .count();
+    assert_eq!(denied, 4, "each forged sign-in is audited");
     let css = get(&harness, "/assets/vigil.css", None).await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.text.contains("--brand"));
@@ -434,6 +514,25 @@ async fn the_audit_page_shows_the_verdict_and_the_trusts_entries_to_roles_that_m
     let viewer = sign_in_with_form(&harness, &user_name("a", Role::Viewer)).await;
     let refused = get(&harness, "/audit", Some(&viewer)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let outside = get(
+        &harness,
+        &format!("/deployments/{}", harness.deployment_b),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(outside.status, StatusCode::NOT_FOUND);
+    // The dashboard's refusals are audited as the API's are, with the
+    // person who was refused.
+    let trail = harness.store.audit_trail().await.expect("trail");
+    let refusal = |action: &str, subject: &str| {
+        trail.entries.iter().any(|entry| {
+            entry.record.action == action
+                && entry.record.subject == subject
+                && entry.record.actor == user_name("a", Role::Viewer)
+        })
+    };
+    assert!(refusal("access.denied", "route:GET /audit"));
+    assert!(refusal("access.not_found", "route:GET /deployments/{id}"));
     let overview = get(&harness, "/", Some(&viewer)).await;
     assert!(
         !overview.text.contains("href=\"/audit\""),

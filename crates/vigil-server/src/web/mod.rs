@@ -32,11 +32,11 @@ mod admin;
 
 const STYLESHEET: &str = include_str!("style.css");
 
-/// The dashboard's routes.
-pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
+/// The dashboard's routes. Every refusal they answer is audited.
+pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<AppState<S>>> {
     Router::new()
         .route("/", get(overview::<S>))
-        .route("/login", get(login_page).post(login::<S>))
+        .route("/login", get(login_page::<S>).post(login::<S>))
         .route("/logout", post(logout::<S>))
         .route("/deployments/{id}", get(deployment_page::<S>))
         .route("/products", get(catalogue_page::<S>))
@@ -47,6 +47,45 @@ pub(crate) fn router<S: Store + 'static>() -> Router<Arc<AppState<S>>> {
         .route("/deployments/{id}/rules", get(rules_page::<S>))
         .route("/assets/vigil.css", get(stylesheet))
         .merge(admin::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            audit_refusals::<S>,
+        ))
+}
+
+/// Records in the audit trail each page or form the dashboard refused, as
+/// the API records its own: `access.denied` (a role that may not, a form
+/// without its token), `access.not_found` (outside the person's
+/// organisation, or absent: the two are not told apart) and
+/// `access.refused` (a change the rules refused). A wrong password is
+/// audited by the sign-in itself; a stale sign-in form here, anonymously.
+async fn audit_refusals<S: Store>(
+    State(state): State<Arc<AppState<S>>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_default();
+    let method = request.method().clone();
+    let headers = request.headers().clone();
+    let response = next.run(request).await;
+    let refusal = match response.status() {
+        StatusCode::FORBIDDEN => Some(("access.denied", "forbidden")),
+        StatusCode::NOT_FOUND => Some(("access.not_found", "not_found")),
+        StatusCode::BAD_REQUEST | StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY => {
+            Some(("access.refused", "refused"))
+        }
+        _ => None,
+    };
+    if let Some((action, reason)) = refusal {
+        let principal = crate::api::authenticate(&state, &headers).await.ok();
+        crate::api::audit_refusal(&state, principal.as_ref(), action, &method, &route, reason)
+            .await;
+    }
+    response
 }
 
 /// An HTML page with the headers every page gets: no caching (pages show
@@ -212,7 +251,7 @@ async fn person_with_form<S: Store>(
     }
 }
 
-fn login_form(error: Option<&str>) -> Markup {
+fn login_form(error: Option<&str>, sign_in_token: &str) -> Markup {
     layout(
         "Sign in",
         None,
@@ -223,6 +262,7 @@ fn login_form(error: Option<&str>) -> Markup {
                     p.error role="alert" { (error) }
                 }
                 form method="post" action="/login" {
+                    input type="hidden" name="sign_in_token" value=(sign_in_token);
                     label for="user_name" { "User name" }
                     input type="text" id="user_name" name="user_name" autocomplete="username" required autofocus;
                     label for="password" { "Password" }
@@ -234,12 +274,39 @@ fn login_form(error: Option<&str>) -> Markup {
     )
 }
 
-async fn login_page() -> Response {
-    page(StatusCode::OK, login_form(None))
+async fn login_page<S: Store>(State(state): State<Arc<AppState<S>>>) -> Response {
+    sign_in_page(&state, StatusCode::OK, None)
+}
+
+/// The sign-in form with a new form token, set in its cookie too.
+fn sign_in_page<S: Store>(
+    state: &AppState<S>,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
+    let token = match auth::random_secret() {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::error!(%error, "no random sign-in form token");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                login_form(Some("The server failed; see its log."), ""),
+            );
+        }
+    };
+    let mut response = page(status, login_form(error, &token));
+    if let Ok(cookie) =
+        HeaderValue::from_str(&auth::sign_in_cookie(&token, state.config.secure_cookies))
+    {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
+    #[serde(default)]
+    sign_in_token: String,
     user_name: String,
     password: String,
 }
@@ -247,12 +314,28 @@ struct LoginForm {
 async fn login<S: Store>(State(state): State<Arc<AppState<S>>>, request: Request) -> Response {
     let client = client_address(&request, &state.config);
     let previous = crate::api::session_token_of(request.headers()).map(auth::secret_hash);
+    let cookie_token = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|cookie| auth::cookie_value(cookie, auth::SIGN_IN_COOKIE))
+        .unwrap_or_default()
+        .to_owned();
     let Ok(Form(form)) = Form::<LoginForm>::from_request(request, &state).await else {
-        return page(
+        return sign_in_page(
+            &state,
             StatusCode::BAD_REQUEST,
-            login_form(Some("Give a user name and a password.")),
+            Some("Give a user name and a password."),
         );
     };
+    if cookie_token.is_empty() || !auth::constant_time_equal(&form.sign_in_token, &cookie_token) {
+        return sign_in_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            Some("This sign-in form is stale or came from another site; sign in again here."),
+        );
+    }
     match sign_in_user(&state, &client, previous, &form.user_name, form.password).await {
         Ok(signed_in) => {
             let mut response = Redirect::to("/").into_response();
@@ -262,15 +345,17 @@ async fn login<S: Store>(State(state): State<Arc<AppState<S>>>, request: Request
                 .insert(header::SET_COOKIE, signed_in.cookie);
             response
         }
-        Err(SignInFailure::Throttled { seconds }) => page(
+        Err(SignInFailure::Throttled { seconds }) => sign_in_page(
+            &state,
             StatusCode::TOO_MANY_REQUESTS,
-            login_form(Some(&format!(
+            Some(&format!(
                 "Too many failed sign-ins; try again in {seconds} seconds."
-            ))),
+            )),
         ),
-        Err(SignInFailure::Refused(error)) => page(
+        Err(SignInFailure::Refused(error)) => sign_in_page(
+            &state,
             StatusCode::UNAUTHORIZED,
-            login_form(Some(&format!("Not signed in: {}.", error.message()))),
+            Some(&format!("Not signed in: {}.", error.message())),
         ),
     }
 }
