@@ -115,6 +115,7 @@
 //!   construction algorithm. SIGGRAPH 1987. (The surfel areas.)
 
 mod agreement;
+pub mod cohort;
 mod distance;
 mod error;
 mod grid;

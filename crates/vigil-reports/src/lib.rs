@@ -1,8 +1,10 @@
 //! Human-readable outputs: an evaluation's self-contained HTML report
 //! (inline CSS and SVG charts, no external assets) and plain-text summary,
-//! and the monitoring charts of the dashboard.
+//! the report of a contour-agreement cohort, and the monitoring charts of
+//! the dashboard.
 
 mod charts;
+pub mod contours;
 mod html;
 pub mod monitoring;
 mod summary;
