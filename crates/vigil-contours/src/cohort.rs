@@ -264,6 +264,18 @@ pub enum CriterionOutcome {
     StructureMissing,
 }
 
+impl CriterionOutcome {
+    /// `met`, `not_met`, `not_enough_patients`, `structure_missing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CriterionOutcome::Met => "met",
+            CriterionOutcome::NotMet => "not_met",
+            CriterionOutcome::NotEnoughPatients => "not_enough_patients",
+            CriterionOutcome::StructureMissing => "structure_missing",
+        }
+    }
+}
+
 /// A criterion judged for one structure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CriterionVerdict {

@@ -84,12 +84,6 @@ impl PostgresStore {
     pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256, batch_id FROM inference_events \
          WHERE deployment_id = $1 AND event_id IN (SELECT jsonb_array_elements_text(($2::text)::jsonb))";
 
-    /// Writes day aggregates (see `vigil_store::sql`): `$2` is a JSON array
-    /// of `[day, model_version, aggregate]`.
-    pub const UPSERT_DAYS: &'static str = "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) \
-         SELECT $1, e ->> 0, e ->> 1, e ->> 2 FROM jsonb_array_elements(($2::text)::jsonb) AS e \
-         ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate";
-
     /// The texts of a JSON array parameter (`$2`), as a subquery.
     pub const JSON_TEXTS: &'static str = "SELECT jsonb_array_elements_text(($2::text)::jsonb)";
 

@@ -102,12 +102,6 @@ impl SqliteStore {
     pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256, batch_id FROM inference_events \
          WHERE deployment_id = $1 AND event_id IN (SELECT value FROM json_each($2))";
 
-    /// Writes day aggregates (see `vigil_store::sql`): `$2` is a JSON array
-    /// of `[day, model_version, aggregate]`.
-    pub const UPSERT_DAYS: &'static str = "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) \
-         SELECT $1, value ->> 0, value ->> 1, value ->> 2 FROM json_each($2) WHERE true \
-         ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate";
-
     /// The texts of a JSON array parameter (`$2`), as a subquery.
     pub const JSON_TEXTS: &'static str = "SELECT value FROM json_each($2)";
 

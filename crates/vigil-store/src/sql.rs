@@ -8,6 +8,13 @@
 //! snapshot starts (`snapshot`), what follows an import (`after_import`),
 //! its name and its migrations.
 
+/// Writes one day aggregate of deployment `$1` (`$2` the day, `$3` the
+/// model version, `$4` the aggregate's JSON text), replacing one stored;
+/// the same statement in both databases.
+pub const UPSERT_DAY: &str = "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate";
+
 /// Organisations with parents before children (nation, region, Trust, site),
 /// so that they can be listed as a tree and re-inserted in order.
 pub const ORGANISATIONS_PARENTS_FIRST: &str = "SELECT * FROM organisations ORDER BY CASE kind WHEN 'nation' THEN 0 WHEN 'region' THEN 1 WHEN 'trust' THEN 2 ELSE 3 END, code";
@@ -160,9 +167,7 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// for deployment `$1` and batch `$2`, `const CASE_EVENTS_JSON: &str`, which
 /// answers the events of deployment `$1` whose cases the JSON array `$2`
 /// names as one JSON array text of `[case, day, model_version, score as
-/// exact text, decision]`, and `const UPSERT_DAYS: &str`,
-/// which writes the day aggregates of deployment `$1` given as a JSON array
-/// (`$2`) of `[day, model_version, aggregate JSON text]`.
+/// exact text, decision]`.
 #[macro_export]
 macro_rules! impl_sql_store {
     ($store:ty, $database:ty) => {
@@ -510,25 +515,23 @@ macro_rules! impl_sql_store {
             Ok(days)
         }
 
-        /// Writes day aggregates of a deployment, replacing those stored, in
-        /// one statement a chunk (a JSON array of rows, as events travel).
+        /// Writes day aggregates of a deployment, replacing those stored: one
+        /// prepared single-row upsert a day, each aggregate bound as text.
+        /// (A batch touches a few days, or a few dozen for late outcomes; a
+        /// JSON array of them would make the database parse and unescape
+        /// every aggregate's text once more.)
         async fn save_days(
             connection: &mut Connection,
             deployment: DeploymentId,
             days: &::std::collections::BTreeMap<$crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate>,
         ) -> Result<(), StoreError> {
-            let rows: Vec<String> = days
-                .iter()
-                .map(|(key, aggregate)| {
-                    let text = ::serde_json::to_string(aggregate).map_err(|error| StoreError::corrupt("day aggregate", error))?;
-                    ::serde_json::to_string(&(key.day.to_string(), key.model_version.as_str(), text))
-                        .map_err(|error| StoreError::corrupt("day aggregate", error))
-                })
-                .collect::<Result<_, StoreError>>()?;
-            for chunk in rows.chunks(500) {
-                ::sqlx::query(<$store>::UPSERT_DAYS)
+            for (key, aggregate) in days {
+                let text = ::serde_json::to_string(aggregate).map_err(|error| StoreError::corrupt("day aggregate", error))?;
+                ::sqlx::query($crate::sql::UPSERT_DAY)
                     .bind(deployment.0)
-                    .bind($crate::sql::json_array(chunk.iter().map(String::as_str)))
+                    .bind(key.day.to_string())
+                    .bind(key.model_version.as_str())
+                    .bind(text)
                     .execute(&mut *connection)
                     .await
                     .map_err(database_error)?;
