@@ -93,7 +93,8 @@ impl ContourMetric {
                 surface.map(|metrics| metrics.symmetric_mean_surface_distance_mm)
             }
             ContourMetric::SurfaceDice => agreement.surface.surface_dice(),
-            ContourMetric::AddedPathLengthMm => Some(agreement.added_path_length.total_mm),
+            // Adding 0 turns a total of −0 (nothing added) into 0.
+            ContourMetric::AddedPathLengthMm => Some(agreement.added_path_length.total_mm + 0.0),
             ContourMetric::VolumeReferenceCc => Some(agreement.reference.volume_cc),
             ContourMetric::VolumeTestCc => Some(agreement.test.volume_cc),
         }

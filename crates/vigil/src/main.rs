@@ -1,6 +1,7 @@
 //! The `vigil` command line: thin glue from arguments and files to the
 //! library crates.
 
+mod contours;
 mod demo;
 mod evaluate;
 mod ingest;
@@ -35,6 +36,11 @@ enum Command {
     /// Local validation (acceptance testing) of a classification or triage
     /// tool on a labelled case table, judged against a protocol.
     Evaluate(evaluate::EvaluateArgs),
+    /// Radiotherapy auto-contouring: structure-by-structure agreement with
+    /// reference contours (Dice, HD95, surface Dice, added path length) for
+    /// one patient or a cohort judged against an acceptance protocol.
+    #[command(subcommand)]
+    Contours(contours::ContoursCommand),
     /// Serves the dashboard and the HTTP API on 127.0.0.1:8080 by default.
     Serve(serve::ServeArgs),
     /// Seeds a fresh SQLite database with a synthetic national dataset (a
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Evaluate(arguments) => evaluate::run(arguments),
+        Command::Contours(command) => contours::run(&cli.store, command),
         Command::Keygen(arguments) => {
             report(registry::keygen(&arguments, cli.store.json).map(|()| ExitCode::SUCCESS))
         }

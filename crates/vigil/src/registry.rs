@@ -542,6 +542,89 @@ pub fn run(store: &StoreArgs, command: RegistryCommand) -> Result<std::process::
     })
 }
 
+/// A contour-agreement cohort's result, to store as the local validation
+/// of a deployment (`vigil contours cohort --deployment`).
+#[derive(Debug)]
+pub struct ContourValidation {
+    /// "pass", "fail" or "not_assessed".
+    pub verdict: String,
+    /// The acceptance protocol's text, or empty.
+    pub protocol: String,
+    /// The options as JSON text.
+    pub options: String,
+    /// The result's JSON text.
+    pub result: String,
+    /// The self-contained HTML report.
+    pub report: String,
+    /// What was compared (patients, structures, voxel counts), hashed as
+    /// the validation's content.
+    pub cases: String,
+}
+
+/// Stores a contour validation of a deployment as `actor`, who must hold a
+/// role that runs evaluations and belong to the deployment's site or an
+/// organisation above it; answers the evaluation's id.
+pub fn store_contour_validation(
+    store: &StoreArgs,
+    actor: &str,
+    deployment: i64,
+    validation: &ContourValidation,
+) -> Result<i64> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let database = store.database();
+        if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+            let backend = PostgresStore::open_url(database).await?;
+            store_validation_in(&backend, actor, deployment, validation).await
+        } else {
+            let backend = SqliteStore::open_existing(SqliteStore::path_of(database)).await?;
+            let outcome = store_validation_in(&backend, actor, deployment, validation).await;
+            backend.close().await;
+            outcome
+        }
+    })
+}
+
+async fn store_validation_in(
+    store: &impl Store,
+    actor: &str,
+    deployment: i64,
+    validation: &ContourValidation,
+) -> Result<i64> {
+    let context = actor_context(store, &ActorArgs::named(actor.to_owned(), None)).await?;
+    if !vigil_server::access::Permission::RunEvaluations.granted_to(context.actor.role) {
+        bail!(
+            "{} ({}) may not store a validation; that needs a role that runs evaluations",
+            context.actor.name,
+            context.actor.role
+        );
+    }
+    let record = store
+        .deployment(DeploymentId(deployment))
+        .await
+        .with_context(|| format!("deployment {deployment}"))?;
+    require_within_tree(store, &context, &record.deployment.site).await?;
+    let stored = store
+        .add_evaluation(
+            &context,
+            &vigil_store::NewEvaluation {
+                deployment: record.id,
+                verdict: validation.verdict.clone(),
+                protocol: validation.protocol.clone(),
+                options: validation.options.clone(),
+                cases_sha256: vigil_store::rows::sha256_hex(&validation.cases),
+                cases_bytes: i64::try_from(validation.cases.len()).unwrap_or(i64::MAX),
+                result: validation.result.clone(),
+                report: validation.report.clone(),
+            },
+        )
+        .await?;
+    Ok(stored.id)
+}
+
 pub(crate) async fn actor_context(store: &impl Store, actor: &ActorArgs) -> Result<ChangeContext> {
     let users = store.users().await?;
     let user = users

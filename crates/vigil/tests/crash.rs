@@ -34,15 +34,18 @@
 //! A failing run leaves its directory (the database and one log per server
 //! start) in place and names it in the failure message.
 
+mod support;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use support::{set_up_database, vigil};
 use vigil_domain::{IdentifierKind, PseudonymKey, pseudonymise};
 
 /// The deployment that receives the events: the first one made.
@@ -146,147 +149,6 @@ fn batch_body(settings: &Settings, batch_index: u64) -> String {
         body.push('\n');
     }
     body
-}
-
-/// Runs a `vigil` command on the database and returns its standard output;
-/// the test fails with the command's standard error if it fails.
-#[track_caller]
-fn vigil(database: &Path, arguments: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(arguments)
-        .env("VIGIL_DB", database)
-        .env_remove("VIGIL_ACTOR")
-        .env_remove("VIGIL_PSEUDONYM_KEY")
-        .output()
-        .expect("the vigil binary runs");
-    assert!(
-        output.status.success(),
-        "vigil {arguments:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Makes the database: the example organisations, an AI lead at the Trust
-/// rw3, a product, its version, a deployment at rw3's main site, the Trust's
-/// pseudonymisation key and an API token with the AI lead's role. Returns
-/// the token's secret.
-fn set_up_database(database: &Path, key_file: &Path) -> String {
-    let organisations =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/organisations.toml");
-    let organisations = organisations.to_str().expect("the path is UTF-8");
-    vigil(
-        database,
-        &["init", "--organisations", organisations, "--admin", "admin"],
-    );
-    vigil(
-        database,
-        &[
-            "user",
-            "add",
-            "--actor",
-            "admin",
-            "--user-name",
-            "ailead",
-            "--display-name",
-            "AI lead",
-            "--user-role",
-            "ai_lead",
-            "--organisation",
-            "rw3",
-        ],
-    );
-    vigil(
-        database,
-        &[
-            "product",
-            "add",
-            "--actor",
-            "admin",
-            "--vendor",
-            "Example AI",
-            "--name",
-            "ChestFlag",
-            "--intended-purpose",
-            "Triage",
-            "--modality",
-            "radiography",
-            "--body-part",
-            "chest",
-            "--task",
-            "triage",
-            "--class",
-            "IIa",
-            "--marking",
-            "UKCA",
-        ],
-    );
-    vigil(
-        database,
-        &[
-            "version",
-            "add",
-            "--actor",
-            "ailead",
-            "--product",
-            "1",
-            "--version",
-            "2.3.0",
-            "--released",
-            "2026-06-01",
-            "--notes",
-            "first",
-            "--change",
-            "initial",
-        ],
-    );
-    vigil(
-        database,
-        &[
-            "deployment",
-            "add",
-            "--actor",
-            "ailead",
-            "--version",
-            "1",
-            "--site",
-            "rw3-main",
-            "--team",
-            "Imaging AI",
-            "--threshold",
-            "default=0.35",
-        ],
-    );
-    vigil(
-        database,
-        &[
-            "keygen",
-            "--out",
-            key_file.to_str().expect("the path is UTF-8"),
-        ],
-    );
-    let created = vigil(
-        database,
-        &[
-            "--json",
-            "token",
-            "create",
-            "--actor",
-            "admin",
-            "--name",
-            "feed",
-            "--organisation",
-            "rw3",
-            "--token-role",
-            "ai_lead",
-        ],
-    );
-    let created: serde_json::Value =
-        serde_json::from_str(&created).expect("token create answers JSON");
-    created["secret"]
-        .as_str()
-        .expect("the new token has a secret")
-        .to_owned()
 }
 
 /// A free loopback port below the kernel's usual range of ephemeral ports
