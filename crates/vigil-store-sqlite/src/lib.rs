@@ -122,8 +122,8 @@ impl SqliteStore {
     /// is kept in memory and nothing waits for the disk (`journal_mode =
     /// MEMORY`, `synchronous = OFF`), so a crash can corrupt the file. Close it
     /// and reopen it with [`SqliteStore::open`] before serving from it. The
-    /// page cache may grow to 1 GiB, so that the indexes a load inserts into
-    /// at random places stay in memory. A file already at `path` is refused.
+    /// page cache may grow to 256 MiB (1 GiB measured no faster for the
+    /// demonstration and held 1.3 GB). A file already at `path` is refused.
     pub async fn create_for_bulk_load(path: &Path) -> Result<Self, StoreError> {
         if path.exists() {
             return Err(StoreError::Conflict(format!(
@@ -131,7 +131,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        let options = Self::file_options(path, 1024)
+        let options = Self::file_options(path, 256)
             .journal_mode(SqliteJournalMode::Memory)
             .synchronous(SqliteSynchronous::Off);
         Self::connect(options).await
