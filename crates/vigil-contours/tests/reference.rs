@@ -251,6 +251,34 @@ fn check_direction(name: &str, label: &str, actual: &DirectedSurfaceDistances, e
     }
 }
 
+/// MONAI's sub-voxel surface Dice (`tests/reference/monai.json`, from
+/// `monai_agreement.py`) follows DeepMind's definition; MONAI computes in
+/// float32, so the agreement is to 1e-6.
+#[test]
+fn surface_dice_agrees_with_monai_sub_voxel_surface_dice() {
+    let fixtures = fixtures();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/monai.json");
+    let monai: Value = serde_json::from_str(
+        &std::fs::read_to_string(path)
+            .unwrap_or_else(|error| panic!("cannot read {path}: {error}")),
+    )
+    .expect("monai.json is valid JSON");
+    let values = monai["cases"].as_array().expect("cases");
+    assert!(values.len() >= 40, "{} values", values.len());
+    for value in values {
+        let name = value["name"].as_str().expect("name");
+        let tolerance = expected_number(&value["tolerance_mm"]);
+        let (reference, test) = masks(case(&fixtures, name));
+        let agreement = compare(&reference, &test, tolerance).unwrap();
+        let ours = agreement.surface.surface_dice().expect("both surfaces");
+        let theirs = expected_number(&value["surface_dice"]);
+        assert!(
+            (ours - theirs).abs() <= 1e-6,
+            "{name} at {tolerance} mm: {ours} against MONAI's {theirs}"
+        );
+    }
+}
+
 #[test]
 fn every_case_matches_surface_distance() {
     let fixtures = fixtures();
