@@ -261,6 +261,10 @@ pub enum CriterionOutcome {
     NotMet,
     /// Fewer patients with a value than the criterion's minimum.
     NotEnoughPatients,
+    /// The metric is undefined for some patients (a distance to a
+    /// structure the tool did not draw): the statistic of the others would
+    /// flatter the tool.
+    UndefinedForSomePatients,
     /// A named structure that the cohort does not have.
     StructureMissing,
 }
@@ -272,6 +276,7 @@ impl CriterionOutcome {
             CriterionOutcome::Met => "met",
             CriterionOutcome::NotMet => "not_met",
             CriterionOutcome::NotEnoughPatients => "not_enough_patients",
+            CriterionOutcome::UndefinedForSomePatients => "undefined_for_some_patients",
             CriterionOutcome::StructureMissing => "structure_missing",
         }
     }
@@ -292,8 +297,8 @@ pub struct CriterionVerdict {
 }
 
 /// The whole protocol's verdict: met only when every criterion is met for
-/// every structure it names (a missing structure or too few patients is not
-/// a pass).
+/// every structure it names (a missing structure, too few patients, or a
+/// metric undefined for some patients is not a pass).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AcceptanceVerdict {
     pub verdicts: Vec<CriterionVerdict>,
@@ -329,6 +334,7 @@ pub fn judge(
                         .summary
                         .map(|summary| summary.get(criterion.statistic));
                     let outcome = match value {
+                        _ if distribution.missing > 0 => CriterionOutcome::UndefinedForSomePatients,
                         Some(value) if distribution.patients >= criterion.minimum_patients => {
                             let met = match criterion.bound {
                                 Bound::AtLeast(threshold) => value >= threshold,

@@ -143,7 +143,19 @@ fn a_protocol_passes_only_when_every_named_structure_meets_every_criterion() {
             vec![CriterionOutcome::NotMet, CriterionOutcome::Met],
         ),
         (
-            "largest HD95 of the cord at most 1 mm",
+            "largest HD95 of the parotid at most 1.1 mm",
+            vec![criterion(
+                &["Parotid_L"],
+                ContourMetric::Hd95Mm,
+                SummaryStatistic::Maximum,
+                Bound::AtMost(1.1),
+                3,
+            )],
+            true,
+            vec![CriterionOutcome::Met],
+        ),
+        (
+            "a distance undefined for one patient (no test cord) is not judged on the others",
             vec![criterion(
                 &["SpinalCord"],
                 ContourMetric::Hd95Mm,
@@ -151,8 +163,8 @@ fn a_protocol_passes_only_when_every_named_structure_meets_every_criterion() {
                 Bound::AtMost(1.0),
                 3,
             )],
-            true,
-            vec![CriterionOutcome::Met],
+            false,
+            vec![CriterionOutcome::UndefinedForSomePatients],
         ),
         (
             "a structure the cohort lacks fails the protocol",

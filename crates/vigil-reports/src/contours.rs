@@ -208,6 +208,9 @@ pub fn cohort_report(
                 CriterionOutcome::NotMet => ("fail", "not met"),
                 CriterionOutcome::NotEnoughPatients => ("fail", "too few patients"),
                 CriterionOutcome::StructureMissing => ("fail", "structure missing"),
+                CriterionOutcome::UndefinedForSomePatients => {
+                    ("fail", "undefined for some patients")
+                }
             };
             let _ = writeln!(
                 html,

@@ -151,7 +151,7 @@ impl ImageGrid {
             let along_row = dot(offset, row_direction);
             let along_column = dot(offset, column_direction);
             let offset_mm = along_row.hypot(along_column);
-            if offset_mm > in_plane_tolerance {
+            if offset_mm.is_nan() || offset_mm > in_plane_tolerance {
                 return Err(StructuresError::SlicesNotStacked { index, offset_mm });
             }
         }
@@ -192,6 +192,20 @@ impl ImageGrid {
             }
             mean_mm
         };
+        // Positions near the limits of a double make the spacing overflow
+        // to infinity (and the checks above compare NaN, which passes).
+        let finite_positions = slice_positions_mm
+            .iter()
+            .all(|position| position.is_finite());
+        if !slice_spacing_mm.is_finite() || slice_spacing_mm <= 0.0 || !finite_positions {
+            return Err(dicom::invalid(
+                "the image grid",
+                "ImagePositionPatient",
+                format!(
+                    "gives a slice spacing of {slice_spacing_mm} mm, not a finite positive number"
+                ),
+            ));
+        }
         Ok(Self {
             origin_mm,
             row_direction,

@@ -65,7 +65,7 @@ const TABLE: &[(&str, Sides, &[&str])] = &[
     ("Kidney", Sides::Paired, &["kidney"]),
     ("Bladder", Sides::Single, &["bladder", "urinarybladder"]),
     ("Rectum", Sides::Single, &["rectum"]),
-    ("Femur_Head", Sides::Paired, &["femurhead", "femoralhead", "headfemur", "femur", "fem", "femhead"]),
+    ("Femur_Head", Sides::Paired, &["femurhead", "femoralhead", "headfemur", "femhead"]),
     ("Prostate", Sides::Single, &["prostate"]),
     ("SeminalVes", Sides::Single, &["seminalves", "seminalvesicles", "seminalvesicle", "sv", "svs"]),
     ("Bowel", Sides::Single, &["bowel", "bowelbag", "bowelspace"]),

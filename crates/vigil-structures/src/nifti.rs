@@ -94,13 +94,22 @@ pub fn read_nifti_labels_from_bytes(
         .iter()
         .try_fold(1u64, |n, &d| n.checked_mul(d as u64));
     let [nx, ny, nz] = header.dims;
+    // Masks allow at most 32,000 voxels along an axis, and the voxel data
+    // (up to 8 bytes a voxel) at most MAX_VOXELS bytes: both checked before
+    // anything is read into memory.
+    let axes_fit = header.dims.iter().all(|&d| (d as u64) <= 32_000);
+    let bytes_fit = voxels
+        .and_then(|n| n.checked_mul(bytes_per_voxel as u64))
+        .is_some_and(|bytes| bytes <= MAX_VOXELS);
     let voxels = match voxels {
-        Some(n) if n <= MAX_VOXELS => n as usize,
+        Some(n) if n <= MAX_VOXELS && axes_fit && bytes_fit => n as usize,
         _ => {
             return Err(StructuresError::TooLarge {
                 what: "the NIfTI image",
                 voxels: voxels.unwrap_or(u64::MAX),
-                detail: format!("{nx} × {ny} × {nz}"),
+                detail: format!(
+                    "{nx} × {ny} × {nz} of {type_name}, at most 32,000 along an axis and {MAX_VOXELS} bytes of voxel data"
+                ),
                 max: MAX_VOXELS,
             });
         }

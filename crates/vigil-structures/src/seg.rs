@@ -455,9 +455,33 @@ fn seg_grid(
         .iter()
         .map(|p| dot(*p, normal))
         .fold(f64::NEG_INFINITY, f64::max);
+    // Every frame must lie on a slice of the regular grid, in plane with the
+    // first: a SpacingBetweenSlices that disagrees with the frames' own
+    // positions would merge or shift slices.
+    let in_plane_tolerance = 0.01 * geometry.pixel_spacing_mm[0].min(geometry.pixel_spacing_mm[1]);
+    for position in &distinct {
+        let offset = sub(*position, first);
+        let along = dot(offset, normal);
+        let steps = along / spacing;
+        let in_plane = sub(
+            offset,
+            [along * normal[0], along * normal[1], along * normal[2]],
+        );
+        let in_plane_mm = dot(in_plane, in_plane).sqrt();
+        if !((steps - steps.round()).abs() <= 0.01 && in_plane_mm <= in_plane_tolerance) {
+            return Err(dicom::invalid(
+                "the SEG",
+                "SpacingBetweenSlices",
+                format!(
+                    "of {spacing} mm does not match the frames' positions: a frame lies {along} mm along the slice normal from the first (and {in_plane_mm} mm aside), not on a multiple of the spacing"
+                ),
+            ));
+        }
+    }
     let steps = ((last - dot(first, normal)) / spacing).round();
     let slices = steps + 1.0;
-    let cap = MAX_VOXELS as f64 / (geometry.rows * geometry.columns) as f64;
+    // Masks allow at most 32,000 voxels along an axis.
+    let cap = (MAX_VOXELS as f64 / (geometry.rows * geometry.columns) as f64).min(32_000.0);
     if !(slices.is_finite() && slices <= cap) {
         return Err(StructuresError::TooLarge {
             what: "the SEG grid",

@@ -313,3 +313,26 @@ fn contour_coordinate_that_is_not_a_number() {
         &["ROI 1 'GTV', contour 0", "not a finite number"],
     );
 }
+
+#[test]
+fn slice_positions_at_the_limits_of_a_double() {
+    // The gap between them overflows to infinity; the grid must refuse it
+    // rather than hand an infinite spacing to a mask.
+    let geometry = SliceGeometry {
+        orientation: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        pixel_spacing_mm: [1.0, 1.0],
+        rows: 4,
+        columns: 4,
+    };
+    check(
+        "positions ±1.7e308",
+        ImageGrid::new(geometry, &[[0.0, 0.0, -1.7e308], [0.0, 0.0, 1.7e308]], None),
+        |error| {
+            matches!(
+                error,
+                StructuresError::SlicesNotStacked { .. } | StructuresError::InvalidAttribute { .. }
+            )
+        },
+        &[],
+    );
+}

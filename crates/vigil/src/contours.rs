@@ -234,10 +234,16 @@ fn read_structures(path: &Path, images: Option<&ImageGrid>) -> Result<StructureS
                     path.display()
                 ),
             },
-            Err(StructuresError::WrongKind { found, .. }) if found == "SEG" => match images {
-                Some(grid) => vigil_structures::read_seg_on_grid(path, grid),
-                None => vigil_structures::read_seg(path),
-            },
+            // Modality SEG, or the Segmentation Storage SOP class when the
+            // file names no modality.
+            Err(StructuresError::WrongKind { found, .. })
+                if found == "SEG" || found == "1.2.840.10008.5.1.4.1.1.66.4" =>
+            {
+                match images {
+                    Some(grid) => vigil_structures::read_seg_on_grid(path, grid),
+                    None => vigil_structures::read_seg(path),
+                }
+            }
             Err(error) => Err(error),
         }
     };
@@ -271,6 +277,7 @@ fn compare_patient(
         .transpose()?;
     let reference_set = read_structures(reference, grid.as_ref())?;
     let test_set = read_structures(test, grid.as_ref())?;
+    check_same_place(patient, &reference_set, &test_set)?;
     let matching = match_structures(&reference_set, &test_set, names);
     // Structures are compared in parallel; each comparison is parallel too.
     let entries = matching
@@ -297,7 +304,67 @@ fn compare_patient(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    // A reference structure the tool did not produce (or that no name
+    // matches) counts as an empty test structure: Dice and surface Dice 0,
+    // distances undefined. Leaving it out would let a protocol pass on the
+    // structures the tool happened to draw.
+    let mut entries = entries;
+    for name in &matching.unmatched_reference {
+        let Some(structure) = reference_set.get(name) else {
+            continue;
+        };
+        let [z, y, x] = structure.mask.dims();
+        let empty =
+            vigil_contours::Mask::new([z, y, x], structure.mask.spacing(), vec![false; z * y * x])
+                .with_context(|| format!("{patient}: an empty test structure for {name:?}"))?;
+        let agreement = vigil_contours::compare(&structure.mask, &empty, tolerance_mm)
+            .with_context(|| format!("{patient}: cannot compare {name:?}"))?;
+        entries.push(CohortEntry {
+            patient: patient.to_owned(),
+            structure: vigil_structures::names::canonical_name(name)
+                .unwrap_or_else(|| name.clone()),
+            agreement,
+        });
+    }
     Ok(PatientComparison { entries, matching })
+}
+
+/// Refuses to compare structures that lie on different grids: masks carry
+/// no position, so two grids of the same size and spacing would otherwise
+/// be compared as if aligned. A NIfTI label map's geometry is not read, so
+/// against one only a warning can be given.
+fn check_same_place(patient: &str, reference: &StructureSet, test: &StructureSet) -> Result<()> {
+    match (&reference.grid, &test.grid) {
+        (Some(first), Some(second)) => {
+            let close = |a: [f64; 3], b: [f64; 3], tolerance: f64| {
+                a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tolerance)
+            };
+            let same = first.dims() == second.dims()
+                && close(first.origin_mm(), second.origin_mm(), 0.01)
+                && close(first.row_direction(), second.row_direction(), 1e-6)
+                && close(first.column_direction(), second.column_direction(), 1e-6)
+                && (first.slice_spacing_mm() - second.slice_spacing_mm()).abs() <= 1e-6
+                && first
+                    .pixel_spacing_mm()
+                    .iter()
+                    .zip(second.pixel_spacing_mm())
+                    .all(|(x, y)| (x - y).abs() <= 1e-6);
+            if !same {
+                bail!(
+                    "{patient}: the reference and test structures lie on different grids (origins {:?} and {:?} mm, {:?} and {:?} voxels); give the image series (--images, or images/ in the patient's folder) so that both are placed on it",
+                    first.origin_mm(),
+                    second.origin_mm(),
+                    first.dims(),
+                    second.dims()
+                );
+            }
+        }
+        (Some(_), None) | (None, Some(_)) => eprintln!(
+            "warning: {patient}: a NIfTI label map's patient geometry is not read; it is compared voxel for voxel with the other side, assumed to be on the same grid"
+        ),
+        (None, None) => {}
+    }
+    Ok(())
 }
 
 /// A comparison as the JSON contract gives it: the structure and every

@@ -127,7 +127,17 @@ fn unmatched_names_are_reported_and_a_user_map_matches_them() {
         None,
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert_eq!(text(&output.stdout).trim(), "[]");
+    // Reference structures that match nothing count as not drawn by the
+    // tool: Dice and surface Dice 0, distances undefined.
+    let unmatched: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let unmatched = unmatched.as_array().expect("a list");
+    assert_eq!(unmatched.len(), 4, "{unmatched:?}");
+    for entry in unmatched {
+        assert_eq!(entry["dice"].as_f64(), Some(0.0), "{entry}");
+        assert_eq!(entry["surface_dice"].as_f64(), Some(0.0), "{entry}");
+        assert!(entry["hd95_mm"].is_null(), "{entry}");
+        assert_eq!(entry["volume_test_cc"].as_f64(), Some(0.0), "{entry}");
+    }
     let stderr = text(&output.stderr);
     for expected in [
         "unmatched structure, not compared: patient: reference \"GTV\"",
@@ -156,6 +166,49 @@ fn unmatched_names_are_reported_and_a_user_map_matches_them() {
         "{list}"
     );
     assert!(!text(&output.stderr).contains("unmatched"));
+}
+
+#[test]
+fn structures_on_different_grids_are_not_compared_as_if_aligned() {
+    // The sparse SEG holds only the frames with structure, so on its own
+    // grid it starts a slice later than the full SEG.
+    let arguments = |images: Option<PathBuf>| {
+        let mut arguments: Vec<String> = [
+            "compare",
+            "--reference",
+            path_text(&data("seg.dcm")),
+            "--test",
+            path_text(&data("seg_sparse.dcm")),
+            "--json",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if let Some(images) = images {
+            arguments.extend(["--images".to_owned(), path_text(&images).to_owned()]);
+        }
+        arguments
+    };
+    let apart = arguments(None);
+    let output = contours(&apart.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("lie on different grids"),
+        "{}",
+        text(&output.stderr)
+    );
+    // Placed on the image series, both are the same structures.
+    let placed = arguments(Some(data("ct")));
+    let output = contours(&placed.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let list: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(!list.as_array().expect("a list").is_empty());
+    assert!(
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .all(|entry| entry["dice"].as_f64() == Some(1.0)),
+        "{list}"
+    );
 }
 
 #[test]
