@@ -228,6 +228,7 @@ impl RtStruct {
     /// each); for many structures on a large grid, rasterise them one at a
     /// time with [`RtStruct::rasterise_roi`].
     pub fn rasterise(&self, grid: &ImageGrid) -> Result<StructureSet, StructuresError> {
+        self.check_frame_of_reference(grid)?;
         let mut warnings = Vec::new();
         let with_area: Vec<&Roi> = self
             .rois
@@ -260,6 +261,25 @@ impl RtStruct {
         })
     }
 
+    /// Contours drawn in another frame of reference than the images' have
+    /// other patient coordinates: they are refused rather than placed by
+    /// coincidence (when both name their frame of reference).
+    fn check_frame_of_reference(&self, grid: &ImageGrid) -> Result<(), StructuresError> {
+        match (
+            self.summary.frame_of_reference_uid.as_deref(),
+            grid.frame_of_reference_uid(),
+        ) {
+            (Some(contours), Some(images)) if contours != images => Err(dicom::invalid(
+                "the RTSTRUCT",
+                "FrameOfReferenceUID",
+                format!(
+                    "{contours} is not the image series' frame of reference ({images}); give the series the contours were drawn on"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Rasterises the one ROI numbered `roi_number` onto `grid`, by the rules
     /// of [`RtStruct::rasterise`]; `None` when no ROI has that number or it
     /// has no closed planar contour.
@@ -268,6 +288,7 @@ impl RtStruct {
         grid: &ImageGrid,
         roi_number: i64,
     ) -> Result<Option<Structure>, StructuresError> {
+        self.check_frame_of_reference(grid)?;
         let Some(roi) = self
             .rois
             .iter()

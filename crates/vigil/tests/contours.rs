@@ -249,6 +249,20 @@ fn bad_input_is_a_usage_error_naming_the_problem() {
             "--tolerance-mm must be a finite number of mm, at least 0",
         ),
         (
+            [
+                "compare",
+                "--reference",
+                path_text(&data("oblique_rtstruct.dcm")),
+                "--test",
+                path_text(&data("oblique_rtstruct.dcm")),
+                "--images",
+                path_text(&data("ct")),
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "is not the image series' frame of reference",
+        ),
+        (
             vec![
                 "compare",
                 "--reference",
