@@ -7,7 +7,7 @@
 
 use plotters::prelude::*;
 
-use crate::charts::{ACCENT, FONT, GUIDE, MAIN, finish, render};
+use crate::charts::{ACCENT, FONT, GUIDE, MAIN, SvgChart, finish, render};
 use crate::html::escape;
 
 /// One period of a rate: its label (the period's first day), the estimate,
@@ -44,27 +44,8 @@ pub fn rate_chart(
     let count = points.len();
     let mut spots = Vec::new();
     let svg = render((760, 320), |root| {
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 16))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(52)
-            .build_cartesian_2d(-0.5..(count as f64 - 0.5), 0.0..1.0)?;
-        let step = count.div_ceil(8).max(1);
-        chart
-            .configure_mesh()
-            .x_labels(count)
-            .x_label_formatter(&|x: &f64| {
-                period_label(*x, step, |index| {
-                    points.get(index).map(|point| point.label.clone())
-                })
-            })
-            .x_desc("Week starting")
-            .y_desc(rate_name)
-            .axis_desc_style((FONT, 13))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let labels: Vec<&str> = points.iter().map(|point| point.label.as_str()).collect();
+        let mut chart = period_axes(&root, title, &labels, "Week starting", rate_name, 0.0..1.0)?;
         let mut band: Vec<(f64, f64)> = points
             .iter()
             .enumerate()
@@ -115,30 +96,72 @@ pub fn rate_chart(
                 .label(format!("baseline {baseline:.3}"))
                 .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], ACCENT));
         }
-        for marker in markers.iter().filter(|marker| marker.index < count) {
-            let x = marker.index as f64;
-            chart.draw_series(LineSeries::new([(x, 0.0), (x, 1.0)], GUIDE))?;
-            chart.draw_series(std::iter::once(Text::new(
-                marker.label.clone(),
-                (x + 0.2, 0.06),
-                (FONT, 11).into_font().color(&GUIDE),
-            )))?;
-        }
+        draw_markers(&mut chart, markers, count, (0.0, 1.0))?;
         finish(&mut chart, &root, SeriesLabelPosition::LowerLeft, 12)
     });
     with_hover(svg, &spots)
 }
 
-/// The label of the period at `x` on an axis of periods (0, 1, …): every
-/// `step`th period is labelled, the others and positions between periods
-/// are left blank.
-fn period_label(x: f64, step: usize, label: impl Fn(usize) -> Option<String>) -> String {
-    let index = x.round();
-    if (x - index).abs() < 1e-6 && index >= 0.0 && (index as usize) % step == 0 {
-        label(index as usize).unwrap_or_default()
-    } else {
-        String::new()
+/// The axes of a chart over periods (0, 1, …, one per label) and a value
+/// range, drawn with the title and axis names: every few periods labelled
+/// (at most about eight labels), no minor grid.
+fn period_axes<'area, 'svg>(
+    root: &'area DrawingArea<SVGBackend<'svg>, plotters::coord::Shift>,
+    title: &str,
+    labels: &[&str],
+    x_name: &str,
+    y_name: &str,
+    y_range: std::ops::Range<f64>,
+) -> Result<SvgChart<'area, 'svg>, Box<dyn std::error::Error>> {
+    root.fill(&WHITE)?;
+    let count = labels.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5..(count as f64 - 0.5), y_range)?;
+    let step = count.div_ceil(8).max(1);
+    chart
+        .configure_mesh()
+        .x_labels(count)
+        .x_label_formatter(&|x: &f64| {
+            let index = x.round();
+            if (x - index).abs() < 1e-6 && index >= 0.0 && (index as usize) % step == 0 {
+                labels
+                    .get(index as usize)
+                    .map(|label| (*label).to_owned())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc(x_name)
+        .y_desc(y_name)
+        .axis_desc_style((FONT, 13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
+}
+
+/// Vertical grey lines at the markers' periods, each with its words near
+/// the bottom of the value range `(low, high)`.
+fn draw_markers(
+    chart: &mut SvgChart<'_, '_>,
+    markers: &[Marker],
+    count: usize,
+    (low, high): (f64, f64),
+) -> Result<(), Box<dyn std::error::Error>> {
+    for marker in markers.iter().filter(|marker| marker.index < count) {
+        let x = marker.index as f64;
+        chart.draw_series(LineSeries::new([(x, low), (x, high)], GUIDE))?;
+        chart.draw_series(std::iter::once(Text::new(
+            marker.label.clone(),
+            (x + 0.2, low + (high - low) * 0.06),
+            (FONT, 11).into_font().color(&GUIDE),
+        )))?;
     }
+    Ok(())
 }
 
 /// A point of a chart with the words shown when the pointer rests on it.
@@ -316,29 +339,10 @@ pub fn control_chart(
         });
     let margin = ((high - low) * 0.08).max(1e-3);
     let (low, high) = (low - margin, high + margin);
-    let step = count.div_ceil(8).max(1);
     let mut spots = Vec::new();
     let svg = render((760, 320), |root| {
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 16))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5..(count as f64 - 0.5), low..high)?;
-        chart
-            .configure_mesh()
-            .x_labels(count)
-            .x_label_formatter(&|x: &f64| {
-                period_label(*x, step, |index| {
-                    points.get(index).map(|point| point.label.clone())
-                })
-            })
-            .x_desc("Day")
-            .y_desc(statistic_name)
-            .axis_desc_style((FONT, 13))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let labels: Vec<&str> = points.iter().map(|point| point.label.as_str()).collect();
+        let mut chart = period_axes(&root, title, &labels, "Day", statistic_name, low..high)?;
         chart
             .draw_series(DashedLineSeries::new(
                 points
@@ -391,15 +395,7 @@ pub fn control_chart(
                 (FONT, 12).into_font().color(&ACCENT),
             )))?;
         }
-        for marker in markers.iter().filter(|marker| marker.index < count) {
-            let x = marker.index as f64;
-            chart.draw_series(LineSeries::new([(x, low), (x, high)], GUIDE))?;
-            chart.draw_series(std::iter::once(Text::new(
-                marker.label.clone(),
-                (x + 0.2, low + (high - low) * 0.06),
-                (FONT, 11).into_font().color(&GUIDE),
-            )))?;
-        }
+        draw_markers(&mut chart, markers, count, (low, high))?;
         spots = points
             .iter()
             .enumerate()

@@ -401,14 +401,8 @@ fn unmatched_words(patient: &str, matching: &Matching) -> Vec<String> {
 }
 
 fn write_outputs(directory: &Path, result: &Value, report: &str) -> Result<()> {
-    std::fs::create_dir_all(directory)
-        .with_context(|| format!("cannot create the output directory {}", directory.display()))?;
     let json_text = serde_json::to_string_pretty(result).context("cannot write the result")?;
-    std::fs::write(directory.join("result.json"), json_text + "\n")
-        .with_context(|| format!("cannot write {}", directory.join("result.json").display()))?;
-    std::fs::write(directory.join("report.html"), report)
-        .with_context(|| format!("cannot write {}", directory.join("report.html").display()))?;
-    Ok(())
+    crate::evaluate::write_outputs(directory, &(json_text + "\n"), report)
 }
 
 fn print_table(entries: &[CohortEntry]) {

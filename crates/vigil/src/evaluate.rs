@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use vigil_evaluation::evaluate::{Evaluation, Verdict};
+use vigil_evaluation::evaluate::Verdict;
 use vigil_evaluation::protocol::Protocol;
 use vigil_evaluation::run::{NamedProtocol, RunError, RunOptions, check_usage};
 
@@ -103,10 +103,13 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn write_outputs(directory: &Path, evaluation: &Evaluation, json: &str) -> Result<()> {
+/// Writes `result.json` and `report.html` into `directory` (created if
+/// needed), each through a temporary file renamed into place, so that a
+/// failure never leaves a half-written result (`vigil evaluate` and
+/// `vigil contours` alike).
+pub(crate) fn write_outputs(directory: &Path, json: &str, html: &str) -> Result<()> {
     std::fs::create_dir_all(directory)
         .with_context(|| format!("cannot create the output directory {}", directory.display()))?;
-    let html = vigil_reports::evaluation_report(evaluation);
     write_atomically(&directory.join("result.json"), json.as_bytes())?;
     write_atomically(&directory.join("report.html"), html.as_bytes())?;
     Ok(())
@@ -154,7 +157,11 @@ fn run_inner(arguments: EvaluateArgs) -> Result<Verdict> {
     let evaluation = evaluation.map_err(command_line_usage)?;
     let json = serde_json::to_string_pretty(&evaluation)?;
     if let Some(directory) = &arguments.out {
-        write_outputs(directory, &evaluation, &json)?;
+        write_outputs(
+            directory,
+            &json,
+            &vigil_reports::evaluation_report(&evaluation),
+        )?;
     }
     if arguments.json {
         println!("{json}");

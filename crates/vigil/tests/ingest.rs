@@ -1,29 +1,11 @@
 //! `vigil ingest` through the real binary: batches, resending, a refused
 //! batch, and pseudonyms only in the database.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn vigil(db: &str, arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(arguments)
-        .env("VIGIL_DB", db)
-        .env_remove("VIGIL_ACTOR")
-        .env_remove("VIGIL_PSEUDONYM_KEY")
-        .output()
-        .expect("the vigil binary runs")
-}
+use std::process::Command;
 
-#[track_caller]
-fn ok(db: &str, arguments: &[&str]) -> String {
-    let output = vigil(db, arguments);
-    assert!(
-        output.status.success(),
-        "vigil {arguments:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::{run as vigil, set_up_database, vigil as ok};
 
 fn events(ids: std::ops::Range<u32>, bad: Option<u32>) -> String {
     ids.map(|id| {
@@ -40,98 +22,11 @@ fn events(ids: std::ops::Range<u32>, bad: Option<u32>) -> String {
 fn a_file_of_events_is_stored_in_batches_once() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let db = directory.path().join("vigil.db");
-    let db = db.to_str().expect("path");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    ok(
-        db,
-        &[
-            "init",
-            "--organisations",
-            examples.join("organisations.toml").to_str().expect("path"),
-            "--admin",
-            "admin",
-        ],
-    );
-    ok(
-        db,
-        &[
-            "user",
-            "add",
-            "--actor",
-            "admin",
-            "--user-name",
-            "ailead",
-            "--display-name",
-            "AI lead",
-            "--user-role",
-            "ai_lead",
-            "--organisation",
-            "rw3",
-        ],
-    );
-    ok(
-        db,
-        &[
-            "product",
-            "add",
-            "--actor",
-            "admin",
-            "--vendor",
-            "Example AI",
-            "--name",
-            "ChestFlag",
-            "--intended-purpose",
-            "Triage",
-            "--modality",
-            "radiography",
-            "--body-part",
-            "chest",
-            "--task",
-            "triage",
-            "--class",
-            "IIa",
-            "--marking",
-            "UKCA",
-        ],
-    );
-    ok(
-        db,
-        &[
-            "version",
-            "add",
-            "--actor",
-            "ailead",
-            "--product",
-            "1",
-            "--version",
-            "2.3.0",
-            "--released",
-            "2026-06-01",
-            "--notes",
-            "first",
-            "--change",
-            "initial",
-        ],
-    );
-    ok(
-        db,
-        &[
-            "deployment",
-            "add",
-            "--actor",
-            "ailead",
-            "--version",
-            "1",
-            "--site",
-            "rw3-main",
-            "--team",
-            "Imaging AI",
-            "--threshold",
-            "default=0.35",
-        ],
-    );
+    let db = db.as_path();
+    // The example organisations, an AI lead at rw3, ChestFlag 2.3.0 deployed
+    // at rw3's main site, and the Trust's pseudonymisation key.
     let key = directory.path().join("pseudonym.key");
-    ok(db, &["keygen", "--out", key.to_str().expect("path")]);
+    set_up_database(db, &key);
     let file = directory.path().join("events.ndjson");
     std::fs::write(&file, events(1..26, None)).expect("write");
     let arguments = [

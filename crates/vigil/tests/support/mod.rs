@@ -2,19 +2,25 @@
 //! and a database with a deployment to work on.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
-/// Runs a `vigil` command on the database and returns its standard output;
-/// the test fails with the command's standard error if it fails.
-#[track_caller]
-pub fn vigil(database: &Path, arguments: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
+/// Runs a `vigil` command on the database, with no actor or key from the
+/// environment, and returns what it did.
+pub fn run(database: &Path, arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(arguments)
         .env("VIGIL_DB", database)
         .env_remove("VIGIL_ACTOR")
         .env_remove("VIGIL_PSEUDONYM_KEY")
         .output()
-        .expect("the vigil binary runs");
+        .expect("the vigil binary runs")
+}
+
+/// Runs a `vigil` command on the database and returns its standard output;
+/// the test fails with the command's standard error if it fails.
+#[track_caller]
+pub fn vigil(database: &Path, arguments: &[&str]) -> String {
+    let output = run(database, arguments);
     assert!(
         output.status.success(),
         "vigil {arguments:?} failed: {}",
