@@ -184,6 +184,9 @@ named_enum! {
         /// A data feed's identifier of an inference event, which may be an
         /// accession number or a study UID.
         EventId = "event_id",
+        /// A DICOM UID that belongs to a patient's imaging (study, series,
+        /// instance, frame of reference): it can be looked up in a PACS.
+        DicomUid = "dicom_uid",
     }
 }
 
@@ -293,9 +296,10 @@ pub fn pseudonymise(
     }
     Ok(match kind {
         IdentifierKind::NhsNumber => NhsNumber::parse(trimmed)?.pseudonym(key),
-        IdentifierKind::Accession | IdentifierKind::LocalPatientId | IdentifierKind::EventId => {
-            keyed_pseudonym(key, kind, trimmed)
-        }
+        IdentifierKind::Accession
+        | IdentifierKind::LocalPatientId
+        | IdentifierKind::EventId
+        | IdentifierKind::DicomUid => keyed_pseudonym(key, kind, trimmed),
     })
 }
 

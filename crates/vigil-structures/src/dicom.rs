@@ -6,76 +6,32 @@
 use std::path::Path;
 
 use dicom_core::Tag;
-use dicom_dictionary_std::tags;
-use dicom_object::{InMemDicomObject, OpenFileOptions, file::ReadPreamble};
-use dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN;
+use dicom_object::InMemDicomObject;
+use vigil_dicom::{ReadError, ReadLimits};
 
 use crate::StructuresError;
-use crate::preflight;
 
 /// A DICOM data set (the root of a file or an item of a sequence).
 pub(crate) type Object = InMemDicomObject;
 
-/// Whether the bytes start like a DICOM Part 10 file: a 128-byte preamble
-/// followed by `DICM`.
-pub(crate) fn has_dicom_magic(bytes: &[u8]) -> bool {
-    bytes.get(128..132) == Some(b"DICM".as_slice())
-}
-
 /// Parses a whole DICOM Part 10 file held in memory (with or without its
-/// 128-byte preamble). `stop_before_pixel_data` leaves the pixel data and
-/// everything after it unread.
+/// 128-byte preamble, or a bare implicit VR little endian data set) through
+/// `vigil-dicom`'s bounded reader. `stop_before_pixel_data` leaves the
+/// pixel data and everything after it unread.
 pub(crate) fn parse_bytes(
     bytes: &[u8],
     what: &str,
     stop_before_pixel_data: bool,
 ) -> Result<Object, StructuresError> {
-    let body = if has_dicom_magic(bytes) {
-        &bytes[128..]
-    } else {
-        bytes
-    };
-    if body.get(..4) != Some(b"DICM".as_slice()) {
-        return parse_bare_data_set(bytes, what);
-    }
-    // dicom-rs allocates a value's declared length before reading it; the
-    // preflight walk rejects any length that runs past the end of the bytes,
-    // so a short hostile file cannot make the parser allocate gigabytes.
-    preflight::check_file_lengths(body).map_err(|reason| StructuresError::NotDicom {
-        what: what.to_owned(),
-        reason,
-    })?;
-    let mut options = OpenFileOptions::new().read_preamble(ReadPreamble::Never);
-    if stop_before_pixel_data {
-        options = options.read_until(tags::PIXEL_DATA);
-    }
-    options
-        .from_reader(body)
-        .map(|file| file.into_inner())
+    vigil_dicom::parse_part10(bytes, ReadLimits::default(), stop_before_pixel_data)
+        .map(|file| file.data_set)
         .map_err(|error| StructuresError::NotDicom {
             what: what.to_owned(),
-            reason: error.to_string(),
+            reason: match error {
+                ReadError::Malformed(reason) => reason,
+                other => other.to_string(),
+            },
         })
-}
-
-/// A data set without preamble and file meta group, which the standard
-/// encodes as implicit VR little endian (older exports and pydicom's test
-/// files are written this way).
-fn parse_bare_data_set(bytes: &[u8], what: &str) -> Result<Object, StructuresError> {
-    let not_dicom = |reason: String| StructuresError::NotDicom {
-        what: what.to_owned(),
-        reason: format!(
-            "the DICM prefix is missing, and the bytes are not a bare implicit VR little endian data set either: {reason}"
-        ),
-    };
-    // The first element of a data set is in group 0x0008 or later.
-    let group = bytes.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    if !group.is_some_and(|group| (0x0008..0x7FE1).contains(&group)) {
-        return Err(not_dicom("it does not open with a data element".to_owned()));
-    }
-    preflight::check_data_set_lengths(bytes).map_err(not_dicom)?;
-    Object::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
-        .map_err(|error| not_dicom(error.to_string()))
 }
 
 /// Reads and parses a DICOM file.

@@ -496,7 +496,7 @@ fn read_slice_header(path: &Path) -> Result<Option<SliceHeader>, StructuresError
     std::fs::File::open(path)
         .and_then(|file| file.take(132).read_to_end(&mut start))
         .map_err(io_error)?;
-    if !dicom::has_dicom_magic(&start) {
+    if !vigil_dicom::read::has_dicom_magic(&start) {
         return Ok(None);
     }
     let bytes = std::fs::read(path).map_err(io_error)?;

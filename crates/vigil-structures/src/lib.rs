@@ -40,7 +40,6 @@ mod error;
 mod image_grid;
 pub mod names;
 mod nifti;
-mod preflight;
 pub mod raster;
 mod rtstruct;
 mod seg;

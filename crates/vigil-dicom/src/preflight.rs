@@ -1,16 +1,24 @@
-//! A walk over the element headers of a DICOM file before it is parsed.
+//! A walk over the element headers of a DICOM data set before it is parsed.
 //!
 //! The DICOM parser reserves a value's declared length before it reads the
 //! value, so a file of a few hundred bytes declaring a 4 GiB string would make
-//! it allocate 4 GiB. This walk visits every element header (the file meta
-//! group, the data set, the items of every sequence) and rejects any declared
-//! length that runs past the end of the bytes. It is deliberately simpler
-//! than a parser: it reads tags, value representations and lengths only, and
+//! it allocate 4 GiB, and it descends into nested sequences by recursion, so
+//! a million nested sequences would overflow its stack. This walk visits
+//! every element header (the file meta group, the data set, the items of
+//! every sequence), rejects any declared length that runs past the end of
+//! the bytes and any nesting deeper than [`MAX_NESTING`], and notes where
+//! the top-level pixel data starts. It is deliberately simpler than a
+//! parser: it reads tags, value representations and lengths only, and
 //! leaves every other check to the parser that follows.
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
+
+/// The deepest nesting of sequences accepted. Structured reports nest
+/// their content items a few levels deep (TID 1500 about six); nothing a
+/// modality or an AI tool writes comes near this.
+pub const MAX_NESTING: usize = 64;
 
 /// The length that marks an undefined length.
 const UNDEFINED: u32 = 0xFFFF_FFFF;
@@ -20,28 +28,34 @@ const LONG_VRS: [&[u8; 2]; 13] = [
     b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
 ];
 
-/// How the data set after the file meta group is encoded.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Encoding {
+/// How a data set is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
     ImplicitLittle,
     ExplicitLittle,
     ExplicitBig,
 }
 
-/// Checks every declared length of a DICOM file that starts with `DICM`
-/// (the preamble already removed). Returns the reason for the first length
-/// that runs past the end.
-pub(crate) fn check_file_lengths(bytes: &[u8]) -> Result<(), String> {
-    let body = bytes
-        .get(4..)
-        .ok_or_else(|| "the file ends inside the DICM prefix".to_owned())?;
-    // The file meta group is always explicit VR little endian.
-    let mut walker = Walker {
-        bytes: body,
-        position: 0,
-        encoding: Encoding::ExplicitLittle,
-        in_fragments: false,
-    };
+/// What the walk found out about a data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Walk {
+    /// Where the top-level Pixel Data element's header starts, if present.
+    pub pixel_data_at: Option<usize>,
+}
+
+/// The file meta group of a Part 10 file (the bytes after `DICM`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MetaGroup {
+    /// The Transfer Syntax UID, trimmed of padding.
+    pub transfer_syntax: Option<String>,
+    /// Where the data set starts.
+    pub data_set_at: usize,
+}
+
+/// Walks the file meta group (always explicit VR little endian) of the
+/// bytes after `DICM`, checking each declared length.
+pub(crate) fn read_meta_group(body: &[u8]) -> Result<MetaGroup, String> {
+    let mut walker = Walker::new(body, Encoding::ExplicitLittle);
     let mut transfer_syntax = None;
     while walker.position + 4 <= body.len() {
         let group = u16::from_le_bytes([body[walker.position], body[walker.position + 1]]);
@@ -55,33 +69,27 @@ pub(crate) fn check_file_lengths(bytes: &[u8]) -> Result<(), String> {
             transfer_syntax = Some(text.trim_matches(|c| c == '\0' || c == ' ').to_owned());
         }
     }
-    walker.encoding = match transfer_syntax.as_deref() {
-        Some("1.2.840.10008.1.2") => Encoding::ImplicitLittle,
-        Some("1.2.840.10008.1.2.2") => Encoding::ExplicitBig,
-        // A deflated data set cannot be walked without inflating it; the
-        // parser (built without deflate support) rejects it.
-        Some("1.2.840.10008.1.2.1.99") => return Ok(()),
-        _ => Encoding::ExplicitLittle,
-    };
-    while walker.position < body.len() {
-        walker.element()?;
-    }
-    Ok(())
+    Ok(MetaGroup {
+        transfer_syntax,
+        data_set_at: walker.position,
+    })
 }
 
-/// Checks every declared length of a bare implicit VR little endian data
-/// set (no preamble, no file meta group).
-pub(crate) fn check_data_set_lengths(bytes: &[u8]) -> Result<(), String> {
-    let mut walker = Walker {
-        bytes,
-        position: 0,
-        encoding: Encoding::ImplicitLittle,
-        in_fragments: false,
-    };
+/// Checks every declared length and the nesting of a data set in the given
+/// encoding. Returns the reason for the first problem.
+pub(crate) fn check_data_set(bytes: &[u8], encoding: Encoding) -> Result<Walk, String> {
+    let mut walker = Walker::new(bytes, encoding);
+    let mut pixel_data_at = None;
     while walker.position < bytes.len() {
-        walker.element()?;
+        let header_start = walker.position;
+        let at_top = walker.containers.is_empty();
+        let (tag, _, _) = walker.element()?;
+        if at_top && is_pixel_data(tag) && pixel_data_at.is_none() {
+            pixel_data_at = Some(header_start);
+        }
+        walker.close_finished_containers();
     }
-    Ok(())
+    Ok(Walk { pixel_data_at })
 }
 
 /// The position in the bytes and what is known about the context.
@@ -92,9 +100,59 @@ struct Walker<'a> {
     encoding: Encoding,
     /// Inside encapsulated pixel data, whose items are opaque fragments.
     in_fragments: bool,
+    /// The open sequences and items, innermost last: where each ends, or
+    /// `None` for an undefined length (closed by a delimiter).
+    containers: Vec<Option<usize>>,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    fn new(bytes: &'a [u8], encoding: Encoding) -> Self {
+        Walker {
+            bytes,
+            position: 0,
+            encoding,
+            in_fragments: false,
+            containers: Vec::new(),
+        }
+    }
+
+    /// Opens a sequence or an item; refuses nesting beyond [`MAX_NESTING`]
+    /// sequences.
+    fn open(&mut self, end: Option<usize>) -> Result<(), String> {
+        if self.containers.len() >= 2 * MAX_NESTING {
+            return Err(format!(
+                "sequences are nested more than {MAX_NESTING} deep at byte {}",
+                self.position
+            ));
+        }
+        self.containers.push(end);
+        Ok(())
+    }
+
+    /// Closes the defined-length sequences and items the walk has reached
+    /// the end of.
+    fn close_finished_containers(&mut self) {
+        while let Some(Some(end)) = self.containers.last() {
+            if self.position < *end {
+                break;
+            }
+            self.containers.pop();
+        }
+    }
+
+    /// Closes the innermost undefined-length container at its delimiter.
+    fn close_at_delimiter(&mut self, tag: Tag, header_start: usize) -> Result<(), String> {
+        match self.containers.last() {
+            Some(None) => {
+                self.containers.pop();
+                Ok(())
+            }
+            _ => Err(format!(
+                "a delimiter ({:04X},{:04X}) at byte {header_start} closes nothing",
+                tag.0, tag.1
+            )),
+        }
+    }
     fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
         let end = self
             .position
@@ -140,14 +198,25 @@ impl Walker<'_> {
             // Items and delimiters have a 4-byte length and no VR.
             let length = self.u32()?;
             let start = self.position;
-            if element == 0xE0DD {
-                self.in_fragments = false;
-            } else if element == 0xE000 && length != UNDEFINED {
-                self.check(tag, header_start, length)?;
-                if self.in_fragments {
+            match element {
+                0xE0DD if self.in_fragments => self.in_fragments = false,
+                0xE0DD | 0xE00D => self.close_at_delimiter(tag, header_start)?,
+                0xE000 if self.in_fragments => {
+                    if length == UNDEFINED {
+                        return Err(format!(
+                            "a pixel data fragment at byte {header_start} has an undefined length"
+                        ));
+                    }
+                    self.check(tag, header_start, length)?;
                     self.position += length as usize;
                     return Ok((tag, start, length as usize));
                 }
+                0xE000 if length == UNDEFINED => self.open(None)?,
+                0xE000 => {
+                    self.check(tag, header_start, length)?;
+                    self.open(Some(start + length as usize))?;
+                }
+                _ => {}
             }
             return Ok((tag, start, 0));
         }
@@ -175,6 +244,8 @@ impl Walker<'_> {
                 || (vr.is_none() && is_pixel_data(tag));
             if opaque {
                 self.in_fragments = true;
+            } else {
+                self.open(None)?;
             }
             return Ok((tag, start, 0));
         }
@@ -184,6 +255,7 @@ impl Walker<'_> {
             None => is_sequence_in_dictionary(tag),
         };
         if sequence {
+            self.open(Some(start + length as usize))?;
             return Ok((tag, start, 0));
         }
         self.position += length as usize;
