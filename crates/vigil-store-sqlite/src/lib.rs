@@ -63,6 +63,11 @@ impl SqliteStore {
             "rules and alerts",
             include_str!("../migrations/0005_rules_and_alerts.sql"),
         ),
+        (
+            6,
+            "dicom instances",
+            include_str!("../migrations/0006_dicom_instances.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

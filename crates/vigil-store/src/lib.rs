@@ -38,9 +38,10 @@ pub use archive::Archive;
 pub use error::StoreError;
 pub use records::{
     Actor, AlertRecord, AlertState, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId,
-    DeploymentRecord, DueDelivery, EvaluationRecord, IngestSummary, LoginRecord, NewApiToken,
-    NewEvaluation, NewUser, OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord,
-    RulesRecord, SessionRecord, UserChange, UserRecord, VersionId, VersionRecord, WebhookRecord,
+    DeploymentRecord, DicomDisposition, DicomInstanceQuery, DicomInstanceRecord, DicomRecorded,
+    DueDelivery, EvaluationRecord, IngestSummary, LoginRecord, NewApiToken, NewEvaluation, NewUser,
+    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, RulesRecord, SessionRecord,
+    UserChange, UserRecord, VersionId, VersionRecord, WebhookRecord,
 };
 /// Re-exported for the backends, whose SQL (written here) stores events.
 pub use vigil_monitor;
@@ -419,6 +420,25 @@ pub trait Store: Send + Sync {
         url: &str,
         secret: &str,
     ) -> impl Future<Output = Result<WebhookRecord, StoreError>> + Send;
+
+    /// Records a received DICOM instance (by its pseudonyms) and what became
+    /// of it, idempotently: the same instance sent again by the same Trust
+    /// is recorded once, unless it was quarantined and is now routed, when
+    /// its record is released (audited `dicom.release`). A quarantined
+    /// instance is audited (`dicom.quarantine`); the events of routed ones
+    /// are stored beforehand with [`Store::ingest_events`], which audits
+    /// them.
+    fn record_dicom_instance(
+        &self,
+        context: &ChangeContext,
+        instance: &DicomInstanceRecord,
+    ) -> impl Future<Output = Result<DicomRecorded, StoreError>> + Send;
+
+    /// Received DICOM instances, newest first.
+    fn dicom_instances(
+        &self,
+        query: &DicomInstanceQuery,
+    ) -> impl Future<Output = Result<Vec<DicomInstanceRecord>, StoreError>> + Send;
 
     /// The webhooks of the given organisations (all when `None`).
     fn webhooks(

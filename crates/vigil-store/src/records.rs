@@ -353,3 +353,71 @@ pub struct DeploymentRecord {
     /// Oldest first; empty in listings.
     pub decisions: Vec<DecisionRecord>,
 }
+
+/// What became of a received DICOM instance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DicomDisposition {
+    /// Read into an inference event of this deployment.
+    Event { deployment: DeploymentId },
+    /// An image whose acquisition metadata is kept for its study.
+    Acquisition { metadata: vigil_monitor::Metadata },
+    /// Kept aside for an administrator, with the reason.
+    Quarantined { reason: String },
+}
+
+impl DicomDisposition {
+    /// The stored name: `event`, `acquisition` or `quarantined`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DicomDisposition::Event { .. } => "event",
+            DicomDisposition::Acquisition { .. } => "acquisition",
+            DicomDisposition::Quarantined { .. } => "quarantined",
+        }
+    }
+}
+
+/// A received DICOM instance, by its pseudonyms (no identifier is kept).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DicomInstanceRecord {
+    /// Assigned by the store; 0 in a record to be stored.
+    pub id: i64,
+    /// The Trust whose caller sent it.
+    pub trust: Code,
+    pub sop_instance: vigil_domain::Pseudonym,
+    pub sop_class_uid: String,
+    /// `sr`, `seg`, `rtstruct`, `image` or `other`.
+    pub kind: String,
+    pub study: vigil_domain::Pseudonym,
+    pub series: Option<vigil_domain::Pseudonym>,
+    pub accession: Option<vigil_domain::Pseudonym>,
+    pub modality: Option<String>,
+    /// The DIMSE caller's AE title (or `dicomweb:` and the client's name).
+    pub calling_ae: String,
+    pub received_at: Timestamp,
+    pub disposition: DicomDisposition,
+}
+
+/// What storing a received instance did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DicomRecorded {
+    /// A new instance.
+    Stored { id: i64 },
+    /// Sent before and recorded alike: nothing changed.
+    AlreadyStored { id: i64 },
+    /// Sent before and quarantined; now routed (after a route was added).
+    Released { id: i64 },
+}
+
+/// Which received instances to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DicomInstanceQuery {
+    /// Only these Trusts' instances (all when `None`).
+    pub trusts: Option<Vec<String>>,
+    /// Only `event`, `acquisition` or `quarantined` ones.
+    pub disposition: Option<String>,
+    /// Only those of this study (its pseudonym).
+    pub study: Option<String>,
+    /// Only those with a smaller id (the next page).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}

@@ -8,6 +8,8 @@
 //! snapshot starts (`snapshot`), what follows an import (`after_import`),
 //! its name and its migrations.
 
+use crate::StoreError;
+
 /// Writes one day aggregate of deployment `$1` (`$2` the day, `$3` the
 /// model version, `$4` the aggregate's JSON text), replacing one stored;
 /// the same statement in both databases.
@@ -74,6 +76,101 @@ pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<(String, String)> {
             (format!("{content},\"{hash}\"]"), hash)
         })
         .collect()
+}
+
+/// An image's acquisition metadata as stored (a JSON object).
+pub fn acquisition_json(metadata: &vigil_monitor::Metadata) -> String {
+    serde_json::json!({
+        "scanner_manufacturer": metadata.scanner_manufacturer,
+        "scanner_model": metadata.scanner_model,
+        "protocol": metadata.protocol,
+        "slice_thickness_mm": metadata.slice_thickness_mm,
+        "kvp": metadata.kvp,
+        "age_band": metadata.age_band,
+        "sex": metadata.sex.map(|sex| sex.as_str()),
+    })
+    .to_string()
+}
+
+/// Reads stored acquisition metadata back.
+pub fn acquisition_from_json(text: &str) -> Result<vigil_monitor::Metadata, StoreError> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|error| StoreError::corrupt("acquisition metadata", error))?;
+    let text_of = |field: &str| value[field].as_str().map(str::to_owned);
+    Ok(vigil_monitor::Metadata {
+        scanner_manufacturer: text_of("scanner_manufacturer"),
+        scanner_model: text_of("scanner_model"),
+        protocol: text_of("protocol"),
+        slice_thickness_mm: value["slice_thickness_mm"].as_f64(),
+        kvp: value["kvp"].as_f64(),
+        age_band: text_of("age_band"),
+        sex: value["sex"].as_str().and_then(vigil_monitor::Sex::parse),
+        site: None,
+    })
+}
+
+/// A row of `dicom_instances` as a record.
+pub fn dicom_instance_row<R: crate::decode::DecodeRow>(
+    row: &R,
+) -> Result<crate::DicomInstanceRecord, StoreError> {
+    use crate::decode::database_error;
+    let pseudonym = |field: &'static str| -> Result<vigil_domain::Pseudonym, StoreError> {
+        let text = row.text(field).map_err(database_error)?;
+        vigil_domain::Pseudonym::parse(&text)
+            .map_err(|error| StoreError::corrupt("dicom instance pseudonym", error))
+    };
+    let optional_pseudonym =
+        |field: &'static str| -> Result<Option<vigil_domain::Pseudonym>, StoreError> {
+            match row.optional_text(field).map_err(database_error)? {
+                None => Ok(None),
+                Some(text) => vigil_domain::Pseudonym::parse(&text)
+                    .map(Some)
+                    .map_err(|error| StoreError::corrupt("dicom instance pseudonym", error)),
+            }
+        };
+    let disposition = match row.text("disposition").map_err(database_error)?.as_str() {
+        "event" => crate::DicomDisposition::Event {
+            deployment: crate::DeploymentId(
+                row.optional_integer("deployment_id")
+                    .map_err(database_error)?
+                    .ok_or_else(|| {
+                        StoreError::corrupt("dicom instance", "an event without its deployment")
+                    })?,
+            ),
+        },
+        "acquisition" => crate::DicomDisposition::Acquisition {
+            metadata: acquisition_from_json(
+                &row.optional_text("acquisition")
+                    .map_err(database_error)?
+                    .unwrap_or_else(|| "{}".to_owned()),
+            )?,
+        },
+        "quarantined" => crate::DicomDisposition::Quarantined {
+            reason: row
+                .optional_text("reason")
+                .map_err(database_error)?
+                .unwrap_or_default(),
+        },
+        other => return Err(StoreError::corrupt("dicom instance disposition", other)),
+    };
+    Ok(crate::DicomInstanceRecord {
+        id: row.integer("id").map_err(database_error)?,
+        trust: vigil_domain::Code::parse(&row.text("trust").map_err(database_error)?)
+            .map_err(|error| StoreError::corrupt("dicom instance trust", error))?,
+        sop_instance: pseudonym("sop_instance")?,
+        sop_class_uid: row.text("sop_class_uid").map_err(database_error)?,
+        kind: row.text("kind").map_err(database_error)?,
+        study: pseudonym("study")?,
+        series: optional_pseudonym("series")?,
+        accession: optional_pseudonym("accession")?,
+        modality: row.optional_text("modality").map_err(database_error)?,
+        calling_ae: row.text("calling_ae").map_err(database_error)?,
+        received_at: crate::rows::timestamp(
+            "dicom instance received_at",
+            &row.text("received_at").map_err(database_error)?,
+        )?,
+        disposition,
+    })
 }
 
 /// An outcome as stored, as the aggregates and the duplicate check need it.
@@ -2099,6 +2196,130 @@ macro_rules! impl_sql_store {
                     })
                 })
                 .await
+            }
+
+            async fn record_dicom_instance(
+                &self,
+                context: &ChangeContext,
+                instance: &$crate::DicomInstanceRecord,
+            ) -> Result<$crate::DicomRecorded, StoreError> {
+                use $crate::{DicomDisposition, DicomRecorded};
+                use $crate::decode::DecodeRow as _;
+                let (deployment, reason, acquisition) = match &instance.disposition {
+                    DicomDisposition::Event { deployment } => (Some(deployment.0), None, None),
+                    DicomDisposition::Acquisition { metadata } => {
+                        (None, None, Some($crate::sql::acquisition_json(metadata)))
+                    }
+                    DicomDisposition::Quarantined { reason } => (None, Some(reason.as_str()), None),
+                };
+                self.write(async |connection| {
+                    let existing = ::sqlx::query(
+                        "SELECT id, disposition, deployment_id FROM dicom_instances WHERE trust = $1 AND sop_instance = $2",
+                    )
+                    .bind(instance.trust.as_str())
+                    .bind(instance.sop_instance.as_str())
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    if let Some(row) = existing {
+                        let id = row.integer("id").map_err(database_error)?;
+                        let was = row.text("disposition").map_err(database_error)?;
+                        if was != "quarantined" || matches!(instance.disposition, DicomDisposition::Quarantined { .. }) {
+                            return Ok(DicomRecorded::AlreadyStored { id });
+                        }
+                        ::sqlx::query(
+                            "UPDATE dicom_instances SET disposition = $1, deployment_id = $2, reason = NULL, acquisition = $3 WHERE id = $4",
+                        )
+                        .bind(instance.disposition.as_str())
+                        .bind(deployment)
+                        .bind(acquisition.as_deref())
+                        .bind(id)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                        let payload = ::serde_json::json!({
+                            "instance": id,
+                            "disposition": instance.disposition.as_str(),
+                            "deployment": deployment,
+                        });
+                        append_audit(connection, context, "dicom.release", &format!("organisation:{}", instance.trust), &payload).await?;
+                        return Ok(DicomRecorded::Released { id });
+                    }
+                    if let Some(deployment) = deployment {
+                        deployment_in(connection, DeploymentId(deployment)).await?;
+                    }
+                    let id: i64 = ::sqlx::query_scalar(
+                        "INSERT INTO dicom_instances (trust, sop_instance, sop_class_uid, kind, study, series, accession, modality, \
+                         calling_ae, received_at, disposition, deployment_id, reason, acquisition) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                    )
+                    .bind(instance.trust.as_str())
+                    .bind(instance.sop_instance.as_str())
+                    .bind(instance.sop_class_uid.as_str())
+                    .bind(instance.kind.as_str())
+                    .bind(instance.study.as_str())
+                    .bind(instance.series.as_ref().map(|series| series.as_str()))
+                    .bind(instance.accession.as_ref().map(|accession| accession.as_str()))
+                    .bind(instance.modality.as_deref())
+                    .bind(instance.calling_ae.as_str())
+                    .bind(stored_timestamp(instance.received_at))
+                    .bind(instance.disposition.as_str())
+                    .bind(deployment)
+                    .bind(reason)
+                    .bind(acquisition.as_deref())
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    if let Some(reason) = reason {
+                        // The reason is Vigil's own text (route, class,
+                        // manufacturer, AE title), never a value of the
+                        // object's identifying attributes.
+                        let payload = ::serde_json::json!({
+                            "instance": id,
+                            "sop_class_uid": instance.sop_class_uid,
+                            "kind": instance.kind,
+                            "calling_ae": instance.calling_ae,
+                            "reason": reason,
+                        });
+                        append_audit(connection, context, "dicom.quarantine", &format!("organisation:{}", instance.trust), &payload).await?;
+                    }
+                    Ok(DicomRecorded::Stored { id })
+                })
+                .await
+            }
+
+            async fn dicom_instances(
+                &self,
+                query: &$crate::DicomInstanceQuery,
+            ) -> Result<Vec<$crate::DicomInstanceRecord>, StoreError> {
+                use $crate::decode::DecodeRow as _;
+                let mut select = ::sqlx::QueryBuilder::<$database>::new(
+                    "SELECT id, trust, sop_instance, sop_class_uid, kind, study, series, accession, modality, calling_ae, \
+                     received_at, disposition, deployment_id, reason, acquisition FROM dicom_instances WHERE 1 = 1",
+                );
+                if let Some(trusts) = &query.trusts {
+                    if trusts.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    select.push(" AND trust IN (");
+                    let mut separated = select.separated(", ");
+                    for trust in trusts {
+                        separated.push_bind(trust.clone());
+                    }
+                    separated.push_unseparated(")");
+                }
+                if let Some(disposition) = &query.disposition {
+                    select.push(" AND disposition = ").push_bind(disposition.clone());
+                }
+                if let Some(study) = &query.study {
+                    select.push(" AND study = ").push_bind(study.clone());
+                }
+                if let Some(before) = query.before_id {
+                    select.push(" AND id < ").push_bind(before);
+                }
+                select.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+                let rows = select.build().fetch_all(&self.pool).await.map_err(database_error)?;
+                rows.iter().map($crate::sql::dicom_instance_row).collect()
             }
 
             async fn webhooks(&self, organisations: Option<&[String]>) -> Result<Vec<$crate::WebhookRecord>, StoreError> {

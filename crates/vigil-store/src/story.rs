@@ -1968,6 +1968,162 @@ pub async fn initialising_is_all_or_nothing(store: impl Store) {
 /// giving `Some((store, guard))` for a fresh store — the guard keeps its
 /// database alive until the test ends (a temporary directory, a schema) —
 /// or `None` to skip, after printing a notice.
+/// Received DICOM instances are recorded once by their pseudonyms; a
+/// quarantined one is audited and released when it is sent again and
+/// routed; lists page newest first within the Trusts asked for.
+pub async fn dicom_instances_are_recorded_once_and_quarantine_is_released(store: impl Store) {
+    use crate::{DicomDisposition, DicomInstanceQuery, DicomInstanceRecord, DicomRecorded};
+    let (_, _, deployment) =
+        seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let key = vigil_domain::PseudonymKey::from_bytes([3; 32]);
+    let uid = |raw: &str| {
+        vigil_domain::pseudonymise(&key, vigil_domain::IdentifierKind::DicomUid, raw)
+            .expect("pseudonym")
+    };
+    let listener = context("dicom:AI_BOX", Role::AiLead, 60);
+    let instance = |sop: &str, study: &str, disposition: DicomDisposition| DicomInstanceRecord {
+        id: 0,
+        trust: code("rw3"),
+        sop_instance: uid(sop),
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.88.34".to_owned(),
+        kind: "sr".to_owned(),
+        study: uid(study),
+        series: Some(uid("series")),
+        accession: None,
+        modality: Some("SR".to_owned()),
+        calling_ae: "AI_BOX".to_owned(),
+        received_at: listener.at,
+        disposition,
+    };
+    let quarantined = DicomDisposition::Quarantined {
+        reason: "no route takes a sr from AI_BOX made by Example AI".to_owned(),
+    };
+    let audit_before = store.audit_trail().await.expect("trail").entries.len();
+    let first = store
+        .record_dicom_instance(&listener, &instance("1.1", "9.1", quarantined.clone()))
+        .await
+        .expect("record");
+    let DicomRecorded::Stored { id: quarantined_id } = first else {
+        panic!("{first:?}")
+    };
+    // Sent again, still unrouted: nothing changes, nothing is audited.
+    assert_eq!(
+        store
+            .record_dicom_instance(&listener, &instance("1.1", "9.1", quarantined.clone()))
+            .await
+            .expect("again"),
+        DicomRecorded::AlreadyStored { id: quarantined_id }
+    );
+    let trail = store.audit_trail().await.expect("trail").entries;
+    assert_eq!(trail.len(), audit_before + 1);
+    let entry = trail.last().expect("entry");
+    assert_eq!(entry.record.action, "dicom.quarantine");
+    assert!(
+        entry.record.payload.contains("no route takes a sr"),
+        "{}",
+        entry.record.payload
+    );
+    // Routed now: the record is released, once.
+    let routed = DicomDisposition::Event { deployment };
+    assert_eq!(
+        store
+            .record_dicom_instance(&listener, &instance("1.1", "9.1", routed.clone()))
+            .await
+            .expect("release"),
+        DicomRecorded::Released { id: quarantined_id }
+    );
+    assert_eq!(
+        store
+            .record_dicom_instance(&listener, &instance("1.1", "9.1", routed.clone()))
+            .await
+            .expect("again"),
+        DicomRecorded::AlreadyStored { id: quarantined_id }
+    );
+    let image = DicomDisposition::Acquisition {
+        metadata: vigil_monitor::Metadata {
+            scanner_manufacturer: Some("GE MEDICAL SYSTEMS".to_owned()),
+            slice_thickness_mm: Some(5.0),
+            kvp: Some(120.0),
+            age_band: Some("60-79".to_owned()),
+            sex: Some(vigil_monitor::Sex::Female),
+            ..vigil_monitor::Metadata::default()
+        },
+    };
+    for number in 2..=4 {
+        store
+            .record_dicom_instance(
+                &listener,
+                &instance(&format!("1.{number}"), "9.2", image.clone()),
+            )
+            .await
+            .expect("image");
+    }
+    // An event for a deployment that does not exist is refused whole.
+    let missing = store
+        .record_dicom_instance(
+            &listener,
+            &instance(
+                "1.9",
+                "9.3",
+                DicomDisposition::Event {
+                    deployment: DeploymentId(999),
+                },
+            ),
+        )
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let all = store
+        .dicom_instances(&DicomInstanceQuery {
+            limit: 10,
+            ..DicomInstanceQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 4);
+    assert!(
+        all.windows(2).all(|pair| pair[0].id > pair[1].id),
+        "newest first"
+    );
+    assert_eq!(all[3].disposition, routed);
+    assert_eq!(all[0].disposition, image, "metadata round-trips");
+    assert_eq!(all[0].study, uid("9.2"));
+    let page = store
+        .dicom_instances(&DicomInstanceQuery {
+            study: Some(uid("9.2").as_str().to_owned()),
+            before_id: Some(all[0].id),
+            limit: 1,
+            ..DicomInstanceQuery::default()
+        })
+        .await
+        .expect("page");
+    assert_eq!(
+        page.iter().map(|record| record.id).collect::<Vec<_>>(),
+        [all[1].id]
+    );
+    for (trusts, disposition, expected) in [
+        (Some(vec!["rw3".to_owned()]), Some("acquisition"), 3),
+        (Some(vec!["rw3".to_owned()]), Some("quarantined"), 0),
+        (Some(vec!["other-trust".to_owned()]), None, 0),
+        (Some(Vec::new()), None, 0),
+        (None, Some("event"), 1),
+    ] {
+        let found = store
+            .dicom_instances(&DicomInstanceQuery {
+                trusts: trusts.clone(),
+                disposition: disposition.map(str::to_owned),
+                limit: 10,
+                ..DicomInstanceQuery::default()
+            })
+            .await
+            .expect("filtered");
+        assert_eq!(found.len(), expected, "{trusts:?} {disposition:?}");
+    }
+    audit_is_intact(&store).await;
+}
+
 #[macro_export]
 macro_rules! story_tests {
     ($fresh:expr) => {
@@ -1978,7 +2134,8 @@ macro_rules! story_tests {
             sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded,
             audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates,
             outcomes_update_the_days_of_their_events_whenever_they_arrive,
-            going_live_sets_default_rules_and_signals_raise_one_alert_each);
+            going_live_sets_default_rules_and_signals_raise_one_alert_each,
+            dicom_instances_are_recorded_once_and_quarantine_is_released);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };
