@@ -683,3 +683,35 @@ pub struct FunnelView {
     pub target: Option<f64>,
     pub units: Vec<FunnelUnitView>,
 }
+
+/// A DICOM instance received from the hospital network, by its pseudonyms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DicomInstanceView {
+    pub id: i64,
+    /// The Trust whose caller sent it.
+    pub trust: String,
+    /// The SOP Instance UID's pseudonym.
+    pub sop_instance: String,
+    pub sop_class_uid: String,
+    /// `sr`, `seg`, `rtstruct`, `image` or `other`.
+    pub kind: String,
+    /// The Study Instance UID's pseudonym.
+    pub study: String,
+    pub modality: Option<String>,
+    pub calling_ae: String,
+    pub received_at: String,
+    /// `event`, `acquisition` or `quarantined`.
+    pub disposition: String,
+    /// The deployment whose event it became.
+    pub deployment: Option<i64>,
+    /// Why it was quarantined.
+    pub reason: Option<String>,
+}
+
+/// A page of received DICOM instances, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DicomInstancePage {
+    pub instances: Vec<DicomInstanceView>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<i64>,
+}

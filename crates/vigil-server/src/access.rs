@@ -45,11 +45,13 @@ pub enum Permission {
     ManageMonitoring,
     /// Acknowledge and resolve alerts.
     RespondToAlerts,
+    /// Read the log of received DICOM instances and their quarantine.
+    ReadDicom,
 }
 
 impl Permission {
     /// Every permission, in table order.
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::Public,
         Permission::SignedIn,
         Permission::ReadRegistry,
@@ -65,6 +67,7 @@ impl Permission {
         Permission::IngestEvents,
         Permission::ManageMonitoring,
         Permission::RespondToAlerts,
+        Permission::ReadDicom,
     ];
 
     /// The permission's name in the API description and in `/session`.
@@ -85,6 +88,7 @@ impl Permission {
             Permission::IngestEvents => "ingest_events",
             Permission::ManageMonitoring => "manage_monitoring",
             Permission::RespondToAlerts => "respond_to_alerts",
+            Permission::ReadDicom => "read_dicom",
         }
     }
 
@@ -94,12 +98,12 @@ impl Permission {
     /// | --- | --- |
     /// | viewer | nothing |
     /// | clinician | respond to alerts |
-    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts |
+    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read DICOM received |
     /// | procurement_lead | register products and deployments, sign, decide |
-    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts |
+    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read DICOM received |
     /// | clinical_lead | sign, decide, respond to alerts |
-    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts |
-    /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail |
+    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read DICOM received |
+    /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail, DICOM received |
     ///
     /// Which decisions a signer may record is the sign-off policy's to say.
     pub fn granted_to(self, role: Role) -> bool {
@@ -133,6 +137,14 @@ impl Permission {
             RespondToAlerts => matches!(
                 role,
                 AiLead | MedicalPhysicsExpert | ClinicalSafetyOfficer | ClinicalLead | Clinician
+            ),
+            ReadDicom => matches!(
+                role,
+                AiLead
+                    | MedicalPhysicsExpert
+                    | ClinicalSafetyOfficer
+                    | OrganisationAdmin
+                    | NationalAdmin
             ),
         }
     }

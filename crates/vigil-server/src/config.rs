@@ -18,6 +18,23 @@
 //! pseudonym_key_file = "/etc/vigil/pseudonym.key"   # the Trust's key (vigil keygen)
 //! monitor_interval_seconds = 900        # judge live deployments' rules; 0: on request only
 //! webhook_retry_seconds = 5             # first retry of a failed webhook delivery, doubling
+//!
+//! [dicom]                               # the DIMSE listener (C-ECHO, C-STORE); needs the Trust's key
+//! bind = "0.0.0.0:11112"
+//! ae_title = "VIGIL"
+//! time_zone = "Europe/London"           # of DICOM dates without an offset
+//! max_associations = 32
+//! max_instance_megabytes = 256
+//!
+//! [[dicom.callers]]                     # who may store, from where, into which Trust
+//! ae_title = "QURE_CXR"
+//! hosts = ["10.20.30.40"]
+//! trust = "rw3"
+//!
+//! [[dicom.route]]                       # which deployment a result belongs to (vigil_dicom::mapping)
+//! deployment = 12
+//! calling_ae_titles = ["QURE_CXR"]
+//! score = "DCM:111047"
 //! ```
 //!
 //! Environment: `VIGIL_BIND`, `VIGIL_DB`, `VIGIL_REQUEST_BODY_LIMIT_BYTES`,
@@ -76,6 +93,97 @@ struct ConfigFile {
     pseudonym_key_file: Option<PathBuf>,
     monitor_interval_seconds: Option<u64>,
     webhook_retry_seconds: Option<u64>,
+    dicom: Option<DicomFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DicomFile {
+    bind: SocketAddr,
+    ae_title: String,
+    time_zone: Option<String>,
+    max_associations: Option<usize>,
+    max_instance_megabytes: Option<usize>,
+    #[serde(default)]
+    callers: Vec<CallerFile>,
+    #[serde(default)]
+    route: Vec<vigil_dicom::mapping::RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallerFile {
+    ae_title: String,
+    hosts: Vec<IpAddr>,
+    trust: String,
+}
+
+/// The DIMSE listener's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DicomConfig {
+    pub bind: SocketAddr,
+    pub settings: vigil_dicom::scp::ScpSettings,
+    pub routes: vigil_dicom::Routes,
+    /// The zone of DICOM dates and times that state no offset.
+    pub time_zone: jiff::tz::TimeZone,
+}
+
+/// Whether text is a valid AE title: 1 to 16 characters of the default
+/// repertoire, no backslash, not only spaces.
+fn check_ae_title(title: &str) -> Result<(), String> {
+    if title.trim().is_empty()
+        || title.len() > 16
+        || title
+            .chars()
+            .any(|c| !(' '..='~').contains(&c) || c == '\\')
+    {
+        return Err(format!(
+            "{title:?} is not an AE title (1 to 16 printable ASCII characters, no backslash)"
+        ));
+    }
+    Ok(())
+}
+
+impl DicomFile {
+    fn into_config(self) -> Result<DicomConfig, String> {
+        check_ae_title(&self.ae_title).map_err(|message| format!("dicom.ae_title: {message}"))?;
+        let zone_name = self.time_zone.as_deref().unwrap_or("Europe/London");
+        let time_zone = jiff::tz::TimeZone::get(zone_name)
+            .map_err(|error| format!("dicom.time_zone: {zone_name:?}: {error}"))?;
+        let mut callers = Vec::new();
+        for (index, caller) in self.callers.into_iter().enumerate() {
+            let place = format!("dicom.callers[{}]", index + 1);
+            check_ae_title(&caller.ae_title)
+                .map_err(|message| format!("{place}.ae_title: {message}"))?;
+            if caller.hosts.is_empty() {
+                return Err(format!(
+                    "{place}.hosts: name the addresses the caller sends from"
+                ));
+            }
+            vigil_domain::Code::parse(&caller.trust)
+                .map_err(|error| format!("{place}.trust: {error}"))?;
+            callers.push(vigil_dicom::scp::AllowedCaller {
+                ae_title: caller.ae_title.trim().to_owned(),
+                hosts: caller.hosts,
+                trust: caller.trust,
+            });
+        }
+        let routes =
+            vigil_dicom::Routes::from_raw(self.route).map_err(|error| format!("dicom.{error}"))?;
+        let mut settings = vigil_dicom::scp::ScpSettings::new(self.ae_title.trim(), callers);
+        if let Some(limit) = self.max_associations {
+            settings.max_associations = limit;
+        }
+        if let Some(megabytes) = self.max_instance_megabytes {
+            settings.max_instance_bytes = megabytes.saturating_mul(1 << 20);
+        }
+        Ok(DicomConfig {
+            bind: self.bind,
+            settings,
+            routes,
+            time_zone,
+        })
+    }
 }
 
 /// The Trust's pseudonymisation key, redacted wherever it is shown.
@@ -104,7 +212,7 @@ pub struct TlsFiles {
 }
 
 /// Everything the server needs to start.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct ServerConfig {
     /// Where to listen; 127.0.0.1:8080 by default.
     pub bind: SocketAddr,
@@ -140,6 +248,8 @@ pub struct ServerConfig {
     /// The wait before retrying a failed webhook delivery, doubled after
     /// each failure (at most an hour); 5 seconds by default.
     pub webhook_retry_seconds: u64,
+    /// The DIMSE listener, when configured.
+    pub dicom: Option<DicomConfig>,
 }
 
 impl ServerConfig {
@@ -168,6 +278,7 @@ impl Default for ServerConfig {
             pseudonym_key: None,
             monitor_interval_seconds: 900,
             webhook_retry_seconds: 5,
+            dicom: None,
         }
     }
 }
@@ -210,6 +321,7 @@ impl fmt::Debug for ServerConfig {
             .field("pseudonym_key", &self.pseudonym_key)
             .field("monitor_interval_seconds", &self.monitor_interval_seconds)
             .field("webhook_retry_seconds", &self.webhook_retry_seconds)
+            .field("dicom", &self.dicom)
             .finish()
     }
 }
@@ -294,6 +406,17 @@ impl ServerConfig {
             config.webhook_retry_seconds = parsed
                 .webhook_retry_seconds
                 .unwrap_or(config.webhook_retry_seconds);
+            if let Some(dicom) = parsed.dicom {
+                config.dicom =
+                    Some(
+                        dicom
+                            .into_config()
+                            .map_err(|message| ConfigError::Invalid {
+                                path: path.display().to_string(),
+                                message,
+                            })?,
+                    );
+            }
             if let Some(key_file) = parsed.pseudonym_key_file {
                 config.pseudonym_key = Some(read_key_file(&key_file)?);
             }
@@ -407,6 +530,15 @@ impl ServerConfig {
                     reason: "must be at least 1".to_owned(),
                 });
             }
+        }
+        if config.dicom.is_some() && config.pseudonym_key.is_none() {
+            return Err(ConfigError::Environment {
+                variable: "pseudonym_key_file",
+                value: String::new(),
+                reason: "the DICOM listener pseudonymises identifiers on arrival: configure the Trust's key \
+                         (pseudonym_key_file or VIGIL_PSEUDONYM_KEY)"
+                    .to_owned(),
+            });
         }
         if config.request_timeout_seconds == 0 {
             return Err(ConfigError::Environment {

@@ -19,6 +19,7 @@ pub mod api;
 pub mod auth;
 pub mod background;
 pub mod config;
+pub mod dimse;
 mod error;
 mod metrics;
 pub mod openapi;
@@ -292,6 +293,18 @@ pub async fn serve_on<S: Store + Clone + 'static>(
     config: ServerConfig,
 ) -> Result<(), ServeError> {
     let address = listener.local_addr()?;
+    if let Some(dicom) = &config.dicom {
+        // Checked when the configuration was loaded.
+        let Some(key) = config.pseudonym_key.clone() else {
+            return Err(ServeError::Io(std::io::Error::other(
+                "the DICOM listener needs the Trust's pseudonymisation key",
+            )));
+        };
+        dimse::start(store.clone(), dicom, key).map_err(|source| ServeError::Bind {
+            address: dicom.bind,
+            source,
+        })?;
+    }
     // The background work stops with the runtime when serving ends.
     tokio::spawn(background::delivery_loop(
         store.clone(),

@@ -67,6 +67,7 @@ use crate::api::{self, ROUTES};
         api::alerts::acknowledge_alert,
         api::alerts::resolve_alert,
         api::alerts::list_webhooks,
+        api::dicom::list_instances,
         api::alerts::add_webhook,
         api::alerts::funnel,
         api::governance::audit_entries,
@@ -83,6 +84,7 @@ use crate::api::{self, ROUTES};
         (name = "deployments", description = "Deployments, their lifecycle decisions and sign-offs"),
         (name = "evaluations", description = "Local validations stored against deployments"),
         (name = "monitoring", description = "Inference events and their day aggregates"),
+        (name = "dicom", description = "DICOM instances received from the hospital network, and their quarantine"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "meta", description = "This description"),
     )

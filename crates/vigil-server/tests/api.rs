@@ -46,6 +46,14 @@ fn expected_allowed(permission: &str, role: Role) -> bool {
             Clinician,
         ]
         .contains(&role),
+        "read_dicom" => [
+            AiLead,
+            MedicalPhysicsExpert,
+            ClinicalSafetyOfficer,
+            OrganisationAdmin,
+            NationalAdmin,
+        ]
+        .contains(&role),
         other => panic!("the test does not know the permission {other}"),
     }
 }

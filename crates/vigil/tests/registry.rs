@@ -1047,10 +1047,8 @@ fn a_trust_moves_from_sqlite_to_postgresql_with_its_chain_intact() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }
 
-/// Starts vigil and kills it `attempt` × 0.5 ms later. The delays sweep
-/// from 0 to 30 ms (a write takes a few milliseconds): the early attempts die
-/// before or during their transaction, the late ones complete.
-fn run_and_kill(db: &str, arguments: &[&str], attempt: u64) -> Output {
+/// Starts vigil and kills it `delay` later.
+fn run_and_kill(db: &str, arguments: &[&str], delay: Duration) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(arguments)
         .env("VIGIL_DB", db)
@@ -1058,9 +1056,35 @@ fn run_and_kill(db: &str, arguments: &[&str], attempt: u64) -> Output {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn vigil");
-    std::thread::sleep(Duration::from_micros(attempt * 500));
+    std::thread::sleep(delay);
     let _ = child.kill();
     child.wait_with_output().expect("wait")
+}
+
+/// The arguments of `vigil product add` for a product of this name.
+fn product_add(name: &str) -> Vec<&str> {
+    vec![
+        "product",
+        "add",
+        "--actor",
+        "admin",
+        "--vendor",
+        "Kill Test Ltd",
+        "--name",
+        name,
+        "--intended-purpose",
+        "testing",
+        "--modality",
+        "ct",
+        "--body-part",
+        "head",
+        "--task",
+        "detection",
+        "--class",
+        "IIa",
+        "--marking",
+        "UKCA",
+    ]
 }
 
 /// Kills vigil at a sweep of moments during a stream of governance writes. The
@@ -1071,34 +1095,21 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
     let (_directory, db) = sqlite_database();
     populate(&db);
     const ATTEMPTS: u64 = 60;
+    // The kill moments sweep from 0 to 1.5 times what one uninterrupted
+    // write takes on this machine now (a few milliseconds when idle, more
+    // under load): the early attempts die before or during their
+    // transaction, the late ones complete.
+    let started = std::time::Instant::now();
+    let timing = vigil(&db, &product_add("Product timing"));
+    assert_eq!(timing.status.code(), Some(0));
+    let span = started.elapsed() * 3 / 2;
     let mut acknowledged = Vec::new();
     for attempt in 0..ATTEMPTS {
         let name = format!("Product {attempt}");
         let output = run_and_kill(
             &db,
-            &[
-                "product",
-                "add",
-                "--actor",
-                "admin",
-                "--vendor",
-                "Kill Test Ltd",
-                "--name",
-                &name,
-                "--intended-purpose",
-                "testing",
-                "--modality",
-                "ct",
-                "--body-part",
-                "head",
-                "--task",
-                "detection",
-                "--class",
-                "IIa",
-                "--marking",
-                "UKCA",
-            ],
-            attempt,
+            &product_add(&name),
+            span * attempt as u32 / ATTEMPTS as u32,
         );
         if output.status.success() {
             acknowledged.push(name);
@@ -1140,31 +1151,41 @@ fn killing_the_process_mid_write_loses_nothing_acknowledged() {
         "no write was interrupted, so crash safety was not tested"
     );
     // Then governance decisions: live ⇄ suspended, each killed at a moment
-    // in the same sweep; every decision acknowledged must be recorded.
-    let mut acknowledged_decisions = Vec::new();
-    for attempt in 0..ATTEMPTS {
+    // of a sweep over 1.5 times what one uninterrupted decision takes;
+    // every decision acknowledged must be recorded.
+    let transition = |to: &'static str| {
+        [
+            "deployment",
+            "transition",
+            "1",
+            "--actor",
+            "cso",
+            "--to",
+            to,
+            "--reason",
+            "kill test",
+            "--json",
+        ]
+    };
+    let next_state = || {
         let shown: serde_json::Value =
             serde_json::from_str(&ok(&db, &["deployment", "show", "1", "--json"])).expect("JSON");
-        let to = if shown["state"] == "live" {
+        if shown["state"] == "live" {
             "suspended"
         } else {
             "live"
-        };
+        }
+    };
+    let started = std::time::Instant::now();
+    let timing = vigil(&db, &transition(next_state()));
+    assert_eq!(timing.status.code(), Some(0));
+    let span = started.elapsed() * 3 / 2;
+    let mut acknowledged_decisions = Vec::new();
+    for attempt in 0..ATTEMPTS {
         let output = run_and_kill(
             &db,
-            &[
-                "deployment",
-                "transition",
-                "1",
-                "--actor",
-                "cso",
-                "--to",
-                to,
-                "--reason",
-                "kill test",
-                "--json",
-            ],
-            attempt,
+            &transition(next_state()),
+            span * attempt as u32 / ATTEMPTS as u32,
         );
         if output.status.success() {
             let recorded: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");

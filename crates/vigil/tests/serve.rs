@@ -1,11 +1,14 @@
 //! `vigil serve` end to end through the real binary: a password and an API
 //! token made on the command line, then used over a loopback socket.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+#[path = "support/server.rs"]
+mod server;
+
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+
+use server::{Server, free_port, http, wait_for_port};
 
 fn vigil(db: &str, arguments: &[&str], input: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
@@ -37,45 +40,6 @@ fn ok(db: &str, arguments: &[&str], input: Option<&str>) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// One HTTP/1.1 exchange on a fresh connection.
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-}
-
-/// Stops the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
 }
 
 #[test]
@@ -179,14 +143,7 @@ fn passwords_and_tokens_made_on_the_command_line_open_the_api() {
             .spawn()
             .expect("vigil serve starts"),
     );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "vigil serve did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port);
     let login = r#"{"user_name": "admin", "password": "a long enough password"}"#;
     let answer = http(
         port,

@@ -4,6 +4,7 @@
 //! limits.
 
 pub(crate) mod alerts;
+pub(crate) mod dicom;
 pub(crate) mod governance;
 pub(crate) mod monitoring;
 pub(crate) mod registry;
@@ -170,6 +171,7 @@ pub const ROUTES: &[RouteSpec] = &[
         Permission::RespondToAlerts,
     ),
     route("GET", "/api/v1/webhooks", Permission::ManageMonitoring),
+    route("GET", "/api/v1/dicom/instances", Permission::ReadDicom),
     route("POST", "/api/v1/webhooks", Permission::ManageMonitoring),
     route(
         "GET",
@@ -308,6 +310,7 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
             "/api/v1/webhooks",
             get(alerts::list_webhooks::<S>).post(alerts::add_webhook::<S>),
         )
+        .route("/api/v1/dicom/instances", get(dicom::list_instances::<S>))
         .route("/api/v1/products/{id}/funnel", get(alerts::funnel::<S>))
         .route(
             "/api/v1/organisations/{code}/aggregates",
