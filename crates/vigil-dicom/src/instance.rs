@@ -245,3 +245,13 @@ fn parse_offset(raw: &str) -> Option<jiff::tz::Offset> {
     }
     jiff::tz::Offset::from_seconds(sign * (hours * 3600 + minutes * 60)).ok()
 }
+
+/// The de-identified UID that stands for a pseudonymised one: `2.25.`
+/// followed by the pseudonym's 128 bits as a decimal number (the UUID-derived
+/// form of PS3.5 B.2), so that a DICOMweb answer carries valid UIDs and no
+/// original one.
+pub fn deidentified_uid(pseudonym: &Pseudonym) -> String {
+    let hex = pseudonym.as_str().trim_start_matches("psn:");
+    let value = u128::from_str_radix(hex, 16).unwrap_or_default();
+    format!("2.25.{value}")
+}

@@ -22,6 +22,7 @@
 pub mod attributes;
 pub mod instance;
 pub mod mapping;
+pub mod multipart;
 mod preflight;
 pub mod read;
 pub mod scp;
@@ -88,7 +89,8 @@ pub fn receive_part10(
     receive_object(&file.data_set, routes, arrival)
 }
 
-fn receive_object(
+/// Reads an object already parsed and routes it.
+pub fn receive_object(
     object: &Object,
     routes: &Routes,
     arrival: Arrival<'_>,

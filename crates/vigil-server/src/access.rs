@@ -178,11 +178,21 @@ impl Scope {
         Code::parse(code).is_ok_and(|code| self.includes(&code))
     }
 
+    /// The codes of the caller's organisation and every one below it.
+    pub fn codes_within(&self) -> Vec<String> {
+        self.tree
+            .iter()
+            .filter(|organisation| self.includes(&organisation.code))
+            .map(|organisation| organisation.code.to_string())
+            .collect()
+    }
+
     /// The Trust a site or Trust belongs to, if any.
     pub fn trust_of(&self, code: &Code) -> Option<Code> {
         self.tree
-            .ancestors(code)
+            .get(code)
             .into_iter()
+            .chain(self.tree.ancestors(code))
             .find(|organisation| organisation.kind == vigil_domain::OrganisationKind::Trust)
             .map(|organisation| organisation.code.clone())
     }

@@ -35,6 +35,12 @@
 //! deployment = 12
 //! calling_ae_titles = ["QURE_CXR"]
 //! score = "DCM:111047"
+//!
+//! [[fhir.route]]                        # which reports give which deployment outcomes (vigil_fhir)
+//! deployment = 12
+//! positive = ["SCT:50960005"]
+//! negative = ["SCT:281900007"]
+//! source = "report"
 //! ```
 //!
 //! Environment: `VIGIL_BIND`, `VIGIL_DB`, `VIGIL_REQUEST_BODY_LIMIT_BYTES`,
@@ -94,6 +100,14 @@ struct ConfigFile {
     monitor_interval_seconds: Option<u64>,
     webhook_retry_seconds: Option<u64>,
     dicom: Option<DicomFile>,
+    fhir: Option<FhirFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FhirFile {
+    #[serde(default)]
+    route: Vec<vigil_fhir::RawRoute>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,6 +264,8 @@ pub struct ServerConfig {
     pub webhook_retry_seconds: u64,
     /// The DIMSE listener, when configured.
     pub dicom: Option<DicomConfig>,
+    /// How FHIR reports and observations become outcomes (`[[fhir.route]]`).
+    pub fhir_routes: vigil_fhir::Routes,
 }
 
 impl ServerConfig {
@@ -279,6 +295,7 @@ impl Default for ServerConfig {
             monitor_interval_seconds: 900,
             webhook_retry_seconds: 5,
             dicom: None,
+            fhir_routes: vigil_fhir::Routes::default(),
         }
     }
 }
@@ -322,6 +339,7 @@ impl fmt::Debug for ServerConfig {
             .field("monitor_interval_seconds", &self.monitor_interval_seconds)
             .field("webhook_retry_seconds", &self.webhook_retry_seconds)
             .field("dicom", &self.dicom)
+            .field("fhir_routes", &self.fhir_routes)
             .finish()
     }
 }
@@ -416,6 +434,14 @@ impl ServerConfig {
                                 message,
                             })?,
                     );
+            }
+            if let Some(fhir) = parsed.fhir {
+                config.fhir_routes = vigil_fhir::Routes::from_raw(fhir.route).map_err(|error| {
+                    ConfigError::Invalid {
+                        path: path.display().to_string(),
+                        message: format!("fhir.{error}"),
+                    }
+                })?;
             }
             if let Some(key_file) = parsed.pseudonym_key_file {
                 config.pseudonym_key = Some(read_key_file(&key_file)?);

@@ -89,14 +89,17 @@ impl<S: Store + Clone + 'static> StoreHandler for Receiver<S> {
             return StoreStatus::DoesNotMatch;
         }
         let digest = hex::encode(Sha256::digest(request.data_set));
-        match self.runtime.block_on(record(
-            &self.store,
-            request.caller,
-            received,
-            &digest,
-            received_at,
-        )) {
-            Ok(()) => StoreStatus::Success,
+        let recorded = actor(request.caller).and_then(|actor| {
+            self.runtime.block_on(record_received(
+                &self.store,
+                ChangeContext::at(actor, received_at),
+                &request.caller.ae_title,
+                received,
+                &digest,
+            ))
+        });
+        match recorded {
+            Ok(_) => StoreStatus::Success,
             Err(error) => {
                 tracing::error!(calling = %request.caller.ae_title, %error, "a DICOM instance could not be stored");
                 StoreStatus::ProcessingFailure
@@ -116,15 +119,17 @@ fn actor(caller: &Caller) -> Result<Actor, StoreError> {
     })
 }
 
-/// Ingests the instance's event (if routed) and records the instance.
-async fn record<S: Store>(
+/// Ingests a received instance's event (if routed to a deployment of the
+/// actor's Trust, `context.actor.organisation`) and records the instance;
+/// returns what became of it. `calling` names the sender (an AE title, or
+/// the DICOMweb client).
+pub(crate) async fn record_received<S: Store>(
     store: &S,
-    caller: &Caller,
+    context: ChangeContext,
+    calling: &str,
     received: Received,
     digest: &str,
-    received_at: Timestamp,
-) -> Result<(), StoreError> {
-    let context = ChangeContext::at(actor(caller)?, received_at);
+) -> Result<DicomDisposition, StoreError> {
     let trust = context.actor.organisation.clone();
     let instance = received.instance;
     let disposition = match received.disposition {
@@ -171,17 +176,17 @@ async fn record<S: Store>(
         series: instance.series,
         accession: instance.accession,
         modality: instance.modality,
-        calling_ae: caller.ae_title.clone(),
+        calling_ae: calling.to_owned(),
         received_at: context.at,
         disposition,
     };
     store.record_dicom_instance(&context, &record).await?;
-    Ok(())
+    Ok(record.disposition)
 }
 
 /// The Trust that runs a deployment; `None` when there is no such
 /// deployment.
-async fn deploying_trust<S: Store>(
+pub(crate) async fn deploying_trust<S: Store>(
     store: &S,
     deployment: DeploymentId,
 ) -> Result<Option<Code>, StoreError> {

@@ -92,6 +92,7 @@ fn concrete(harness: &Harness, path: &str, target: Target) -> String {
     };
     path.replace("{id}", &id.to_string())
         .replace("{code}", codes(target).0)
+        .replace("{study}", "1.2.826.0.1.3680043.10.1234.9")
 }
 
 /// The codes of the target's Trust and site.
@@ -149,10 +150,17 @@ fn body_for(
         ("POST", "/api/v1/deployments/{id}/transitions") => {
             json!({"from": "proposed", "to": "procurement", "revision": 0, "rationale": "approved"})
         }
-        // JSON is not a batch format: an allowed caller gets 415.
-        ("POST", "/api/v1/deployments/{id}/events" | "/api/v1/deployments/{id}/outcomes") => {
-            json!({})
-        }
+        // JSON is not a batch format, nor multipart/related: an allowed
+        // caller gets 415.
+        (
+            "POST",
+            "/api/v1/deployments/{id}/events"
+            | "/api/v1/deployments/{id}/outcomes"
+            | "/dicomweb/studies"
+            | "/dicomweb/studies/{study}",
+        ) => json!({}),
+        // Not a FHIR resource: an allowed caller gets 400.
+        ("POST", "/fhir") => json!({}),
         ("PUT", "/api/v1/deployments/{id}/rules") => json!({
             "rules_toml": "[baseline]\nsource = \"hand\"\n", "reason": "matrix", "expected_version": 0,
         }),

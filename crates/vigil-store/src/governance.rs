@@ -338,8 +338,9 @@ pub fn deploying_trust(
     tree: &vigil_domain::OrganisationTree,
     site: &Code,
 ) -> Result<Code, ParticipationError> {
-    tree.ancestors(site)
+    tree.get(site)
         .into_iter()
+        .chain(tree.ancestors(site))
         .find(|organisation| organisation.kind == vigil_domain::OrganisationKind::Trust)
         .map(|organisation| organisation.code.clone())
         .ok_or_else(|| ParticipationError::NoTrust { site: site.clone() })

@@ -66,11 +66,19 @@ fn json_of(answer: &str) -> serde_json::Value {
     serde_json::from_str(body).expect("JSON")
 }
 
-#[test]
-fn results_sent_over_dimse_become_events_and_the_rest_waits_in_quarantine() {
-    if !dcmtk_available() {
-        return;
-    }
+/// A running `vigil serve` with its DICOM listener, on a database set up by
+/// `set_up_database` (deployment 1 at rw3's main site).
+struct Running {
+    _server: Server,
+    _directory: tempfile::TempDir,
+    database: PathBuf,
+    http_port: u16,
+    dicom_port: u16,
+    /// rw3's AI lead's API token, as a bearer header value.
+    bearer: String,
+}
+
+fn start() -> Running {
     let directory = tempfile::tempdir().expect("temporary directory");
     let database = directory.path().join("vigil.db");
     let key = directory.path().join("pseudonym.key");
@@ -103,11 +111,18 @@ score = "DCM:111047"
 decision = "DCM:121071"
 positive = ["SCT:263654008"]
 negative = ["SCT:17621005"]
+
+[[fhir.route]]
+deployment = 1
+codes = ["LN:30799-1"]
+positive = ["SCT:50960005"]
+negative = ["SCT:281900007"]
+source = "report"
 "#
         ),
     )
     .expect("config");
-    let _server = Server(
+    let server = Server(
         Command::new(env!("CARGO_BIN_EXE_vigil"))
             .args(["serve", "--config"])
             .arg(&config)
@@ -123,6 +138,24 @@ negative = ["SCT:17621005"]
     );
     wait_for_port(http_port);
     wait_for_port(dicom_port);
+    Running {
+        _server: server,
+        _directory: directory,
+        database,
+        http_port,
+        dicom_port,
+        bearer: format!("Bearer {token}"),
+    }
+}
+
+#[test]
+fn results_sent_over_dimse_become_events_and_the_rest_waits_in_quarantine() {
+    if !dcmtk_available() {
+        return;
+    }
+    let running = start();
+    let (http_port, dicom_port, database) =
+        (running.http_port, running.dicom_port, &running.database);
 
     // The CT image first, then two reports on it, one from another vendor.
     let files = [
@@ -140,8 +173,7 @@ negative = ["SCT:17621005"]
     let (success, printed) = store(dicom_port, "RXL_BOX", &[dicom_file("sr_positive.dcm")]);
     assert!(success, "{printed}");
 
-    let bearer = format!("Bearer {token}");
-    let headers = [("Authorization", bearer.as_str())];
+    let headers = [("Authorization", running.bearer.as_str())];
     let page = json_of(&http(
         http_port,
         "GET",
@@ -214,9 +246,9 @@ negative = ["SCT:17621005"]
 
     // No identifier reached the database: no UID, accession number or
     // patient identifier of any object sent.
-    drop(_server);
+    drop(running._server);
     let stored = [
-        std::fs::read(&database).expect("database"),
+        std::fs::read(database).expect("database"),
         std::fs::read(database.with_extension("db-wal")).unwrap_or_default(),
     ]
     .concat();
@@ -235,6 +267,222 @@ negative = ["SCT:17621005"]
         );
     }
     // The audit trail is intact and holds the quarantine and the events.
-    let verified = vigil(&database, &["audit", "verify"]);
+    let verified = vigil(database, &["audit", "verify"]);
     assert!(verified.starts_with("ok"), "{verified}");
+}
+
+/// A multipart/related body of the given parts (content type, bytes).
+fn multipart(parts: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (content_type, bytes) in parts {
+        body.extend_from_slice(
+            format!("--VIGILBOUNDARY\r\nContent-Type: {content_type}\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--VIGILBOUNDARY--\r\n");
+    body
+}
+
+#[test]
+fn stow_stores_and_qido_finds_by_original_uid_with_deidentified_answers() {
+    let running = start();
+    let read = |name: &str| std::fs::read(dicom_file(name)).expect("file");
+    let content_type = "multipart/related; type=\"application/dicom\"; boundary=VIGILBOUNDARY";
+    let headers = [
+        ("Authorization", running.bearer.as_str()),
+        ("Content-Type", content_type),
+    ];
+    let body = multipart(&[
+        ("application/dicom", read("ct_with_accession.dcm")),
+        ("application/dicom", read("sr_positive.dcm")),
+        ("application/dicom", b"not a DICOM file at all".to_vec()),
+    ]);
+    let answer = server::http_bytes(
+        running.http_port,
+        "POST",
+        "/dicomweb/studies",
+        &headers,
+        &body,
+    );
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let stored: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).expect("body")).expect("JSON");
+    let referenced = stored["00081199"]["Value"].as_array().expect("referenced");
+    assert_eq!(referenced.len(), 2, "{stored}");
+    assert_eq!(
+        referenced[1]["00081155"]["Value"][0], "1.2.826.0.1.3680043.10.1234.2.1",
+        "the caller's own UIDs are answered back"
+    );
+    assert_eq!(
+        stored["00081198"]["Value"][0]["00081197"]["Value"][0],
+        0xC000
+    );
+
+    // Posted to another study: refused with 0xA900, so nothing was stored.
+    let answer = server::http_bytes(
+        running.http_port,
+        "POST",
+        "/dicomweb/studies/1.2.3.4",
+        &headers,
+        &multipart(&[("application/dicom", read("sr_negative.dcm"))]),
+    );
+    assert!(answer.starts_with("HTTP/1.1 409"), "{answer}");
+    let refused: serde_json::Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).expect("body")).expect("JSON");
+    assert_eq!(
+        refused["00081198"]["Value"][0]["00081197"]["Value"][0],
+        0xA900
+    );
+    // Not multipart/related: 415.
+    let answer = server::http_bytes(
+        running.http_port,
+        "POST",
+        "/dicomweb/studies",
+        &[
+            ("Authorization", running.bearer.as_str()),
+            ("Content-Type", "application/dicom"),
+        ],
+        &read("sr_negative.dcm"),
+    );
+    assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
+
+    // QIDO: the study by its original UID, answered with de-identified UIDs.
+    let auth = [("Authorization", running.bearer.as_str())];
+    let study_uid = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322";
+    let answer = http(
+        running.http_port,
+        "GET",
+        &format!("/dicomweb/instances?StudyInstanceUID={study_uid}"),
+        &auth,
+        "",
+    );
+    let found = json_of(&answer);
+    let found = found.as_array().expect("instances");
+    assert_eq!(found.len(), 2, "{found:?}");
+    for instance in found {
+        let uid = instance["0020000D"]["Value"][0].as_str().expect("uid");
+        assert!(uid.starts_with("2.25."), "{uid}");
+        assert!(!answer.contains(study_uid));
+    }
+    let studies = json_of(&http(
+        running.http_port,
+        "GET",
+        "/dicomweb/studies?Modality=CT",
+        &auth,
+        "",
+    ));
+    assert_eq!(studies.as_array().expect("studies").len(), 1);
+    assert_eq!(studies[0]["00201208"]["Value"][0], 2);
+    let none = http(
+        running.http_port,
+        "GET",
+        "/dicomweb/instances?Modality=MR",
+        &auth,
+        "",
+    );
+    assert!(none.starts_with("HTTP/1.1 204"), "{none}");
+    // Without a token: 401.
+    let anonymous = http(running.http_port, "GET", "/dicomweb/studies", &[], "");
+    assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
+}
+
+fn fhir_file(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../vigil-fhir/tests/data")
+        .join(name);
+    std::fs::read_to_string(path).expect("FHIR file")
+}
+
+#[test]
+fn fhir_reports_label_the_events_of_their_cases() {
+    if !dcmtk_available() {
+        return;
+    }
+    let running = start();
+    // The tool's positive result on ACC-1001, over DIMSE.
+    let (success, printed) = store(
+        running.dicom_port,
+        "AI_BOX",
+        &[dicom_file("sr_positive.dcm")],
+    );
+    assert!(success, "{printed}");
+    let headers = [
+        ("Authorization", running.bearer.as_str()),
+        ("Content-Type", "application/fhir+json"),
+    ];
+    // The radiologist's report on ACC-1001: haemorrhage.
+    let answer = http(
+        running.http_port,
+        "POST",
+        "/fhir",
+        &headers,
+        &fhir_file("report_positive.json"),
+    );
+    let outcome = json_of(&answer);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert_eq!(outcome["issue"][0]["severity"], "information", "{outcome}");
+    let days = json_of(&http(
+        running.http_port,
+        "GET",
+        "/api/v1/deployments/1/aggregates",
+        &[("Authorization", running.bearer.as_str())],
+        "",
+    ));
+    let outcomes = &days[0]["outcomes"];
+    assert_eq!(
+        (
+            outcomes["labelled"].as_u64(),
+            outcomes["true_positives"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{days}"
+    );
+
+    // A Bundle: each report answered on its own.
+    let answer = http(
+        running.http_port,
+        "POST",
+        "/fhir",
+        &headers,
+        &fhir_file("bundle.json"),
+    );
+    let outcome = json_of(&answer);
+    let diagnostics: Vec<&str> = outcome["issue"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .map(|issue| issue["diagnostics"].as_str().expect("diagnostics"))
+        .collect();
+    assert_eq!(
+        diagnostics,
+        [
+            "entry 1: outcome recorded",
+            "entry 2: its status is \"preliminary\"; only final, amended or corrected results are outcomes",
+            "entry 3: deployment 1: none of its codes is listed as positive or negative",
+            "entry 5: outcome recorded",
+            "entry 6: it carries no accession number (an identifier of type ACSN), on itself or the request it is based on",
+        ]
+    );
+    // Not FHIR JSON: 415; a Patient: 400.
+    let answer = http(
+        running.http_port,
+        "POST",
+        "/fhir",
+        &[
+            ("Authorization", running.bearer.as_str()),
+            ("Content-Type", "text/plain"),
+        ],
+        "hello",
+    );
+    assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
+    let answer = http(
+        running.http_port,
+        "POST",
+        "/fhir",
+        &headers,
+        r#"{"resourceType": "Patient"}"#,
+    );
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }

@@ -49,12 +49,7 @@ pub async fn list_instances<S: Store>(
         }
     }
     let scope = scope_of(&state, &principal).await?;
-    let trusts: Vec<String> = scope
-        .tree
-        .iter()
-        .filter(|organisation| scope.includes(&organisation.code))
-        .map(|organisation| organisation.code.to_string())
-        .collect();
+    let trusts = scope.codes_within();
     let mut instances = state
         .store
         .dicom_instances(&DicomInstanceQuery {

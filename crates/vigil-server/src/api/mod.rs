@@ -5,6 +5,8 @@
 
 pub(crate) mod alerts;
 pub(crate) mod dicom;
+pub(crate) mod dicomweb;
+pub(crate) mod fhir;
 pub(crate) mod governance;
 pub(crate) mod monitoring;
 pub(crate) mod registry;
@@ -172,6 +174,15 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route("GET", "/api/v1/webhooks", Permission::ManageMonitoring),
     route("GET", "/api/v1/dicom/instances", Permission::ReadDicom),
+    route("POST", "/dicomweb/studies", Permission::IngestEvents),
+    route(
+        "POST",
+        "/dicomweb/studies/{study}",
+        Permission::IngestEvents,
+    ),
+    route("GET", "/dicomweb/studies", Permission::ReadDicom),
+    route("GET", "/dicomweb/instances", Permission::ReadDicom),
+    route("POST", "/fhir", Permission::IngestEvents),
     route("POST", "/api/v1/webhooks", Permission::ManageMonitoring),
     route(
         "GET",
@@ -311,6 +322,16 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
             get(alerts::list_webhooks::<S>).post(alerts::add_webhook::<S>),
         )
         .route("/api/v1/dicom/instances", get(dicom::list_instances::<S>))
+        .route(
+            "/dicomweb/studies",
+            post(dicomweb::store_instances::<S>).get(dicomweb::search_studies::<S>),
+        )
+        .route(
+            "/dicomweb/studies/{study}",
+            post(dicomweb::store_study_instances::<S>),
+        )
+        .route("/dicomweb/instances", get(dicomweb::search_instances::<S>))
+        .route("/fhir", post(fhir::receive::<S>))
         .route("/api/v1/products/{id}/funnel", get(alerts::funnel::<S>))
         .route(
             "/api/v1/organisations/{code}/aggregates",
@@ -805,7 +826,12 @@ mod tests {
     #[test]
     fn every_route_is_listed_once() {
         for (index, route) in ROUTES.iter().enumerate() {
-            assert!(route.path.starts_with("/api/v1/"), "{route:?}");
+            assert!(
+                route.path.starts_with("/api/v1/")
+                    || route.path.starts_with("/dicomweb/")
+                    || route.path == "/fhir",
+                "{route:?}"
+            );
             assert!(
                 !ROUTES[..index]
                     .iter()

@@ -9,6 +9,17 @@ use std::time::{Duration, Instant};
 
 /// One HTTP/1.1 exchange on a fresh connection.
 pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+    http_bytes(port, method, path, headers, body.as_bytes())
+}
+
+/// One HTTP/1.1 exchange with a body of any bytes; the answer as text.
+pub fn http_bytes(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -21,11 +32,11 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    request.push_str(body);
     stream.write_all(request.as_bytes()).expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
+    stream.write_all(body).expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 /// Stops the server when the test ends, however it ends.
