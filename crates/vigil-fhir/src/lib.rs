@@ -34,6 +34,8 @@ use vigil_domain::{IdentifierKind, PseudonymKey, pseudonymise};
 use vigil_monitor::{Outcome, OutcomeSource};
 
 /// The most resources one body may hold.
+pub mod hl7;
+
 pub const MAX_RESOURCES: usize = 100_000;
 
 /// Why a whole body was refused.
@@ -346,8 +348,6 @@ fn read_one(
     let raw_accession = accession(resource)
         .or_else(|| based_on(resource, entries).into_iter().find_map(accession))
         .ok_or("it carries no accession number (an identifier of type ACSN), on itself or the request it is based on")?;
-    let case = pseudonymise(key, IdentifierKind::Accession, raw_accession)
-        .map_err(|error| format!("its accession number: {error}"))?;
     let recorded_at = resource["issued"]
         .as_str()
         .or_else(|| resource["effectiveDateTime"].as_str())
@@ -355,17 +355,6 @@ fn read_one(
         .and_then(|text| {
             time_of(text).ok_or("its issued or effectiveDateTime is not a valid time")
         })?;
-    if recorded_at.to_zoned(jiff::tz::TimeZone::UTC).year() < vigil_monitor::events::EARLIEST_YEAR {
-        return Err(format!(
-            "its time is before {}",
-            vigil_monitor::events::EARLIEST_YEAR
-        ));
-    }
-    if recorded_at.as_second()
-        > received_at.as_second() + vigil_monitor::events::FUTURE_TOLERANCE_SECONDS
-    {
-        return Err("its time is in the future".to_owned());
-    }
     let examined = codings(&resource["code"]);
     let (found, boolean) = if kind == "DiagnosticReport" {
         let found: Vec<CodeReference> = resource["conclusionCode"]
@@ -382,41 +371,101 @@ fn read_one(
             resource["valueBoolean"].as_bool(),
         )
     };
-    let mut outcomes = Vec::new();
-    let mut reasons = Vec::new();
-    for route in &routes.routes {
-        if !route.codes.is_empty() && !examined.iter().any(|code| route.codes.contains(code)) {
-            continue;
-        }
-        let label = if found.iter().any(|code| route.positive.contains(code)) {
-            Some(true)
-        } else if found.iter().any(|code| route.negative.contains(code)) {
-            Some(false)
-        } else {
-            boolean
-        };
-        match label {
-            Some(label) => outcomes.push((
-                route.deployment,
-                Outcome {
-                    case: case.clone(),
-                    label,
-                    source: route.source,
-                    recorded_at,
-                    reader_agrees: None,
-                },
-            )),
-            None => reasons.push(format!(
-                "deployment {}: none of its codes is listed as positive or negative",
-                route.deployment
-            )),
-        }
+    Finding {
+        kind,
+        accession: raw_accession,
+        recorded_at,
+        examined,
+        found,
+        boolean,
     }
-    if outcomes.is_empty() {
-        if reasons.is_empty() {
-            return Err(format!("no route takes a {kind} of these codes"));
+    .outcomes(routes, key, received_at)
+}
+
+/// What a report or result says, whatever its format (FHIR, HL7 v2): the
+/// common ground from which routes make outcomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding<'a> {
+    /// The resource or message kind, for messages (`DiagnosticReport`, `ORU^R01`).
+    pub kind: &'a str,
+    /// The accession number as sent; pseudonymised here.
+    pub accession: &'a str,
+    pub recorded_at: Timestamp,
+    /// What was examined (the report's or observation's code).
+    pub examined: Vec<CodeReference>,
+    /// What was found (conclusion or value codes).
+    pub found: Vec<CodeReference>,
+    /// A yes/no value, when the result is one.
+    pub boolean: Option<bool>,
+}
+
+impl Finding<'_> {
+    /// The outcomes the routes make of this finding (one a route that takes
+    /// it), or why there are none.
+    pub fn outcomes(
+        &self,
+        routes: &Routes,
+        key: &PseudonymKey,
+        received_at: Timestamp,
+    ) -> Result<Vec<(i64, Outcome)>, String> {
+        let (kind, recorded_at, examined, found, boolean) = (
+            self.kind,
+            self.recorded_at,
+            &self.examined,
+            &self.found,
+            self.boolean,
+        );
+        let case = pseudonymise(key, IdentifierKind::Accession, self.accession)
+            .map_err(|error| format!("its accession number: {error}"))?;
+        if recorded_at.to_zoned(jiff::tz::TimeZone::UTC).year()
+            < vigil_monitor::events::EARLIEST_YEAR
+        {
+            return Err(format!(
+                "its time is before {}",
+                vigil_monitor::events::EARLIEST_YEAR
+            ));
         }
-        return Err(reasons.join("; "));
+        if recorded_at.as_second()
+            > received_at.as_second() + vigil_monitor::events::FUTURE_TOLERANCE_SECONDS
+        {
+            return Err("its time is in the future".to_owned());
+        }
+        let mut outcomes = Vec::new();
+        let mut reasons = Vec::new();
+        for route in &routes.routes {
+            if !route.codes.is_empty() && !examined.iter().any(|code| route.codes.contains(code)) {
+                continue;
+            }
+            let label = if found.iter().any(|code| route.positive.contains(code)) {
+                Some(true)
+            } else if found.iter().any(|code| route.negative.contains(code)) {
+                Some(false)
+            } else {
+                boolean
+            };
+            match label {
+                Some(label) => outcomes.push((
+                    route.deployment,
+                    Outcome {
+                        case: case.clone(),
+                        label,
+                        source: route.source,
+                        recorded_at,
+                        reader_agrees: None,
+                    },
+                )),
+                None => reasons.push(format!(
+                    "deployment {}: none of its codes is listed as positive or negative",
+                    route.deployment
+                )),
+            }
+        }
+        if outcomes.is_empty() {
+            if reasons.is_empty() {
+                return Err(format!("no route takes a {kind} of these codes"));
+            }
+            return Err(reasons.join("; "));
+        }
+        Ok(outcomes)
     }
-    Ok(outcomes)
 }

@@ -36,11 +36,16 @@
 //! calling_ae_titles = ["QURE_CXR"]
 //! score = "DCM:111047"
 //!
-//! [[fhir.route]]                        # which reports give which deployment outcomes (vigil_fhir)
+//! [[reports.route]]                     # which reports (FHIR, HL7 v2) give which deployment outcomes
 //! deployment = 12
 //! positive = ["SCT:50960005"]
 //! negative = ["SCT:281900007"]
 //! source = "report"
+//!
+//! [hl7]                                 # the MLLP listener for ORU^R01 results
+//! bind = "0.0.0.0:2575"
+//! hosts = ["10.20.30.50"]               # the integration engine
+//! trust = "rw3"
 //! ```
 //!
 //! Environment: `VIGIL_BIND`, `VIGIL_DB`, `VIGIL_REQUEST_BODY_LIMIT_BYTES`,
@@ -100,14 +105,36 @@ struct ConfigFile {
     monitor_interval_seconds: Option<u64>,
     webhook_retry_seconds: Option<u64>,
     dicom: Option<DicomFile>,
-    fhir: Option<FhirFile>,
+    reports: Option<ReportsFile>,
+    hl7: Option<Hl7File>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FhirFile {
+struct ReportsFile {
     #[serde(default)]
     route: Vec<vigil_fhir::RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hl7File {
+    bind: SocketAddr,
+    hosts: Vec<IpAddr>,
+    trust: String,
+    time_zone: Option<String>,
+}
+
+/// The HL7 v2 MLLP listener's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hl7Config {
+    pub bind: SocketAddr,
+    /// The addresses allowed to connect (the Trust's integration engine).
+    pub hosts: Vec<IpAddr>,
+    /// The Trust whose messages these are.
+    pub trust: vigil_domain::Code,
+    /// The zone of HL7 times without an offset.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,8 +291,10 @@ pub struct ServerConfig {
     pub webhook_retry_seconds: u64,
     /// The DIMSE listener, when configured.
     pub dicom: Option<DicomConfig>,
-    /// How FHIR reports and observations become outcomes (`[[fhir.route]]`).
-    pub fhir_routes: vigil_fhir::Routes,
+    /// How reports (FHIR, HL7 v2) become outcomes (`[[reports.route]]`).
+    pub report_routes: vigil_fhir::Routes,
+    /// The HL7 v2 listener, when configured.
+    pub hl7: Option<Hl7Config>,
 }
 
 impl ServerConfig {
@@ -295,7 +324,8 @@ impl Default for ServerConfig {
             monitor_interval_seconds: 900,
             webhook_retry_seconds: 5,
             dicom: None,
-            fhir_routes: vigil_fhir::Routes::default(),
+            report_routes: vigil_fhir::Routes::default(),
+            hl7: None,
         }
     }
 }
@@ -339,7 +369,8 @@ impl fmt::Debug for ServerConfig {
             .field("monitor_interval_seconds", &self.monitor_interval_seconds)
             .field("webhook_retry_seconds", &self.webhook_retry_seconds)
             .field("dicom", &self.dicom)
-            .field("fhir_routes", &self.fhir_routes)
+            .field("report_routes", &self.report_routes)
+            .field("hl7", &self.hl7)
             .finish()
     }
 }
@@ -435,13 +466,25 @@ impl ServerConfig {
                             })?,
                     );
             }
-            if let Some(fhir) = parsed.fhir {
-                config.fhir_routes = vigil_fhir::Routes::from_raw(fhir.route).map_err(|error| {
-                    ConfigError::Invalid {
-                        path: path.display().to_string(),
-                        message: format!("fhir.{error}"),
-                    }
-                })?;
+            let invalid = |message: String| ConfigError::Invalid {
+                path: path.display().to_string(),
+                message,
+            };
+            if let Some(reports) = parsed.reports {
+                config.report_routes = vigil_fhir::Routes::from_raw(reports.route)
+                    .map_err(|error| invalid(format!("reports.{error}")))?;
+            }
+            if let Some(hl7) = parsed.hl7 {
+                let zone_name = hl7.time_zone.as_deref().unwrap_or("Europe/London");
+                config.hl7 = Some(Hl7Config {
+                    bind: hl7.bind,
+                    hosts: hl7.hosts,
+                    trust: vigil_domain::Code::parse(&hl7.trust)
+                        .map_err(|error| invalid(format!("hl7.trust: {error}")))?,
+                    time_zone: jiff::tz::TimeZone::get(zone_name).map_err(|error| {
+                        invalid(format!("hl7.time_zone: {zone_name:?}: {error}"))
+                    })?,
+                });
             }
             if let Some(key_file) = parsed.pseudonym_key_file {
                 config.pseudonym_key = Some(read_key_file(&key_file)?);
@@ -557,11 +600,11 @@ impl ServerConfig {
                 });
             }
         }
-        if config.dicom.is_some() && config.pseudonym_key.is_none() {
+        if (config.dicom.is_some() || config.hl7.is_some()) && config.pseudonym_key.is_none() {
             return Err(ConfigError::Environment {
                 variable: "pseudonym_key_file",
                 value: String::new(),
-                reason: "the DICOM listener pseudonymises identifiers on arrival: configure the Trust's key \
+                reason: "the DICOM and HL7 listeners pseudonymise identifiers on arrival: configure the Trust's key \
                          (pseudonym_key_file or VIGIL_PSEUDONYM_KEY)"
                     .to_owned(),
             });

@@ -21,7 +21,9 @@ pub mod background;
 pub mod config;
 pub mod dimse;
 mod error;
+mod intake;
 mod metrics;
+pub mod mllp;
 pub mod openapi;
 pub mod tls;
 mod web;
@@ -304,6 +306,19 @@ pub async fn serve_on<S: Store + Clone + 'static>(
             address: dicom.bind,
             source,
         })?;
+    }
+    if let Some(hl7) = &config.hl7 {
+        let Some(key) = config.pseudonym_key.clone() else {
+            return Err(ServeError::Io(std::io::Error::other(
+                "the HL7 listener needs the Trust's pseudonymisation key",
+            )));
+        };
+        mllp::start(store.clone(), hl7, key, config.report_routes.clone())
+            .await
+            .map_err(|source| ServeError::Bind {
+                address: hl7.bind,
+                source,
+            })?;
     }
     // The background work stops with the runtime when serving ends.
     tokio::spawn(background::delivery_loop(

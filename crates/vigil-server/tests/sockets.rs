@@ -402,3 +402,55 @@ async fn a_trusted_proxy_names_the_client_and_an_untrusted_one_does_not() {
         server.abort();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hl7_listener_answers_only_its_allowed_addresses() {
+    let harness = Harness::new().await;
+    let listen = |hosts: Vec<std::net::IpAddr>| {
+        let store = harness.store.clone();
+        async move {
+            let config = vigil_server::config::Hl7Config {
+                bind: "127.0.0.1:0".parse().expect("address"),
+                hosts,
+                trust: vigil_domain::Code::parse("trust-a").expect("code"),
+                time_zone: jiff::tz::TimeZone::UTC,
+            };
+            let key =
+                vigil_server::config::TrustKey(vigil_domain::PseudonymKey::from_bytes([2; 32]));
+            vigil_server::mllp::start(store, &config, key, vigil_fhir::Routes::default())
+                .await
+                .expect("listen")
+        }
+    };
+    let message = b"\x0bMSH|^~\\&|PAS|A|VIGIL|A|20261130101500||ADT^A01|M1|P|2.4\rPID|1\r\x1c\r";
+    let exchange = |address: std::net::SocketAddr| async move {
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        stream.write_all(message).await.expect("write");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut answer),
+        )
+        .await;
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    // Loopback allowed: the admission message is rejected by its ACK.
+    let allowed = listen(vec!["127.0.0.1".parse().expect("ip")]).await;
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut stream = tokio::net::TcpStream::connect(allowed)
+            .await
+            .expect("connect");
+        stream.write_all(message).await.expect("write");
+        let mut answer = vec![0u8; 512];
+        let read = stream.read(&mut answer).await.expect("read");
+        String::from_utf8_lossy(&answer[..read]).into_owned()
+    })
+    .await
+    .expect("an answer");
+    assert!(answer.contains("MSA|AR|M1|"), "{answer}");
+    // Only another address allowed: the connection is closed unanswered.
+    let elsewhere = listen(vec!["10.0.0.9".parse().expect("ip")]).await;
+    assert_eq!(exchange(elsewhere).await, "");
+}

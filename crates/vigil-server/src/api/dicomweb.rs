@@ -218,7 +218,7 @@ async fn stow<S: Store>(
         }
         let mut instance_context = context.clone();
         instance_context.at = vigil_audit::canonical_timestamp(received_at);
-        match crate::dimse::record_received(
+        match crate::intake::record_received(
             &state.store,
             instance_context,
             &calling,

@@ -1,13 +1,12 @@
 //! FHIR R4 intake: `POST /fhir` with a Bundle, a DiagnosticReport or an
 //! Observation (`application/fhir+json`) from the RIS or EPR. Reports and
-//! observations are read by `vigil-fhir` with the routes of the `[fhir]`
+//! observations are read by `vigil-fhir` with the routes of the `[reports]`
 //! configuration into outcomes, which are stored per deployment, all or
 //! nothing, as `POST …/outcomes` stores them; a route's deployment must be
 //! the caller's Trust's. The answer is an OperationOutcome with an issue a
 //! resource: information for those stored, an error with the reason for
 //! the others; 200 when any was stored, 422 when none was.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -19,7 +18,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use vigil_api_types::ErrorCode;
-use vigil_store::{DeploymentId, Store};
+use vigil_store::Store;
 
 use super::dicomweb::{body_of, callers_trust, trust_key};
 use super::invalid;
@@ -53,7 +52,7 @@ pub async fn receive<S: Store>(
     }
     let key = trust_key(&state)?;
     let trust = callers_trust(&state, &principal).await?;
-    let routes = state.config.fhir_routes.clone();
+    let routes = state.config.report_routes.clone();
     let received_at = Timestamp::now();
     let digest = hex::encode(Sha256::digest(&body));
     let readings = tokio::task::spawn_blocking(move || {
@@ -65,63 +64,37 @@ pub async fn receive<S: Store>(
     })?
     .map_err(|error| invalid("body", error))?;
 
-    // Outcomes by deployment, remembering which entries they came from.
-    let mut by_deployment: BTreeMap<i64, (Vec<vigil_monitor::Outcome>, Vec<usize>)> =
-        BTreeMap::new();
-    let mut issues: Vec<(usize, Result<(), String>)> = Vec::new();
-    for reading in &readings {
-        match &reading.result {
-            Ok(outcomes) => {
-                for (deployment, outcome) in outcomes {
-                    let slot = by_deployment.entry(*deployment).or_default();
-                    slot.0.push(outcome.clone());
-                    slot.1.push(reading.entry);
-                }
-            }
-            Err(reason) => issues.push((reading.entry, Err(reason.clone()))),
-        }
-    }
-    let context = {
-        let mut context = principal.context();
-        context.actor.organisation = trust.clone();
-        context
-    };
-    for (deployment, (outcomes, entries)) in by_deployment {
-        let owner = crate::dimse::deploying_trust(&state.store, DeploymentId(deployment)).await?;
-        let outcome = if owner.as_ref() != Some(&trust) {
-            Err(format!(
-                "deployment {deployment} is not one of {trust}'s deployments"
-            ))
-        } else {
-            match state
-                .store
-                .ingest_outcomes(&context, DeploymentId(deployment), &outcomes, &digest)
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(
-                    error @ (vigil_store::StoreError::Conflict(_)
-                    | vigil_store::StoreError::InvalidReference(_)),
-                ) => Err(format!("deployment {deployment}: {error}")),
-                Err(error) => return Err(error.into()),
-            }
-        };
-        issues.extend(entries.into_iter().map(|entry| (entry, outcome.clone())));
-    }
-    issues.sort_by_key(|(entry, _)| *entry);
+    let mut context = principal.context();
+    context.actor.organisation = trust;
+    let named = readings
+        .into_iter()
+        .map(|reading| {
+            let place = if reading.entry == 0 {
+                "the resource".to_owned()
+            } else {
+                format!("entry {}", reading.entry)
+            };
+            (place, reading.result)
+        })
+        .collect();
+    let mut issues = crate::intake::store_outcomes(&state.store, &context, named, &digest).await?;
+    // Entries in the order sent ("the resource" stands alone).
+    issues.sort_by_key(|(place, _)| {
+        place
+            .strip_prefix("entry ")
+            .and_then(|number| number.parse::<usize>().ok())
+            .unwrap_or(0)
+    });
     let stored = issues.iter().filter(|(_, outcome)| outcome.is_ok()).count();
     let issue: Vec<Value> = issues
         .iter()
-        .map(|(entry, outcome)| {
-            let place = if *entry == 0 {
-                "the resource".to_owned()
-            } else {
-                format!("entry {entry}")
-            };
-            let expression = if *entry == 0 {
-                json!([])
-            } else {
-                json!([format!("Bundle.entry[{}]", entry - 1)])
+        .map(|(place, outcome)| {
+            let expression = match place
+                .strip_prefix("entry ")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(entry) => json!([format!("Bundle.entry[{}]", entry - 1)]),
+                None => json!([]),
             };
             match outcome {
                 Ok(()) => json!({"severity": "information", "code": "informational",

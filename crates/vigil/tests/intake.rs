@@ -1,4 +1,5 @@
-//! `vigil serve` with its DICOM listener, end to end: dcmtk's storescu
+//! `vigil serve` taking data from the hospital's systems, end to end:
+//! DIMSE, DICOMweb, FHIR and HL7 v2. Over DIMSE, dcmtk's storescu
 //! sends an image and AI results; the results become events of the
 //! deployment (with the image's acquisition metadata), the unroutable one
 //! waits in quarantine, a resend changes nothing, a caller of another Trust
@@ -74,6 +75,7 @@ struct Running {
     database: PathBuf,
     http_port: u16,
     dicom_port: u16,
+    hl7_port: u16,
     /// rw3's AI lead's API token, as a bearer header value.
     bearer: String,
 }
@@ -83,7 +85,7 @@ fn start() -> Running {
     let database = directory.path().join("vigil.db");
     let key = directory.path().join("pseudonym.key");
     let token = set_up_database(&database, &key);
-    let (http_port, dicom_port) = (free_port(), free_port());
+    let (http_port, dicom_port, hl7_port) = (free_port(), free_port(), free_port());
     let config = directory.path().join("vigil.toml");
     std::fs::write(
         &config,
@@ -112,12 +114,17 @@ decision = "DCM:121071"
 positive = ["SCT:263654008"]
 negative = ["SCT:17621005"]
 
-[[fhir.route]]
+[[reports.route]]
 deployment = 1
 codes = ["LN:30799-1"]
 positive = ["SCT:50960005"]
 negative = ["SCT:281900007"]
 source = "report"
+
+[hl7]
+bind = "127.0.0.1:{hl7_port}"
+hosts = ["127.0.0.1"]
+trust = "rw3"
 "#
         ),
     )
@@ -138,12 +145,14 @@ source = "report"
     );
     wait_for_port(http_port);
     wait_for_port(dicom_port);
+    wait_for_port(hl7_port);
     Running {
         _server: server,
         _directory: directory,
         database,
         http_port,
         dicom_port,
+        hl7_port,
         bearer: format!("Bearer {token}"),
     }
 }
@@ -485,4 +494,70 @@ fn fhir_reports_label_the_events_of_their_cases() {
         r#"{"resourceType": "Patient"}"#,
     );
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+}
+
+/// Sends MLLP-framed messages on one connection; returns their ACKs.
+fn mllp(port: u16, messages: &[&str]) -> Vec<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("timeout");
+    let mut acks = Vec::new();
+    for message in messages {
+        stream.write_all(&[0x0B]).expect("write");
+        stream.write_all(message.as_bytes()).expect("write");
+        stream.write_all(&[0x1C, 0x0D]).expect("write");
+        let mut answer = Vec::new();
+        let mut byte = [0u8; 1];
+        while !answer.ends_with(&[0x1C, 0x0D]) {
+            stream.read_exact(&mut byte).expect("read the ACK");
+            answer.push(byte[0]);
+        }
+        acks.push(String::from_utf8_lossy(&answer[1..answer.len() - 2]).into_owned());
+    }
+    acks
+}
+
+#[test]
+fn hl7_results_over_mllp_are_acknowledged_and_label_events() {
+    if !dcmtk_available() {
+        return;
+    }
+    let running = start();
+    let (success, printed) = store(
+        running.dicom_port,
+        "AI_BOX",
+        &[dicom_file("sr_positive.dcm")],
+    );
+    assert!(success, "{printed}");
+    let result = "MSH|^~\\&|RIS|RW3|VIGIL|RW3|20261130101500||ORU^R01|MSG0001|P|2.4\r\
+PID|1||123456^^^RW3^MR\r\
+OBR|1|ORD1|ACC-1001|30799-1^CT Head^LN|||20261130090000|||||||||||||||20261130100500|||F\r\
+OBX|1|CWE|CONCL^Conclusion^L||50960005^Hemorrhage^SCT||||||F\r";
+    let unknown_code = result
+        .replace("MSG0001", "MSG0002")
+        .replace("50960005^Hemorrhage", "1234567^Something else");
+    let admission =
+        "MSH|^~\\&|PAS|RW3|VIGIL|RW3|20261130101500||ADT^A01|MSG0003|P|2.4\rPID|1||123\r";
+    let acks = mllp(running.hl7_port, &[result, &unknown_code, admission]);
+    assert!(acks[0].contains("\rMSA|AA|MSG0001|"), "{}", acks[0]);
+    assert!(
+        acks[1].contains("\rMSA|AE|MSG0002|OBR 1: deployment 1: none of its codes is listed as positive or negative"),
+        "{}",
+        acks[1]
+    );
+    assert!(
+        acks[2].contains("\rMSA|AR|MSG0003|the message is a ADT"),
+        "{}",
+        acks[2]
+    );
+    let days = json_of(&http(
+        running.http_port,
+        "GET",
+        "/api/v1/deployments/1/aggregates",
+        &[("Authorization", running.bearer.as_str())],
+        "",
+    ));
+    assert_eq!(days[0]["outcomes"]["true_positives"], 1, "{days}");
 }

@@ -1,0 +1,186 @@
+//! What arrives from the hospital's systems, stored: received DICOM
+//! instances (from the DIMSE listener and STOW-RS) and outcomes read from
+//! reports (FHIR and HL7 v2). Every path checks that a route's deployment
+//! belongs to the sender's Trust.
+
+use std::collections::BTreeMap;
+
+use vigil_dicom::{Disposition, Received};
+use vigil_domain::{Code, OrganisationTree};
+use vigil_store::{
+    ChangeContext, DeploymentId, DicomDisposition, DicomInstanceQuery, DicomInstanceRecord, Store,
+    StoreError,
+};
+
+/// Ingests a received instance's event (if routed to a deployment of the
+/// actor's Trust, `context.actor.organisation`) and records the instance;
+/// returns what became of it. `calling` names the sender (an AE title, or
+/// the DICOMweb client).
+pub(crate) async fn record_received<S: Store>(
+    store: &S,
+    context: ChangeContext,
+    calling: &str,
+    received: Received,
+    digest: &str,
+) -> Result<DicomDisposition, StoreError> {
+    let trust = context.actor.organisation.clone();
+    let instance = received.instance;
+    let disposition = match received.disposition {
+        Disposition::Acquisition => DicomDisposition::Acquisition {
+            metadata: instance.acquisition.clone(),
+        },
+        Disposition::Quarantine { reason } => DicomDisposition::Quarantined { reason },
+        Disposition::Event { deployment, event } => {
+            let deployment = DeploymentId(deployment);
+            match deploying_trust(store, deployment).await? {
+                Some(owner) if owner == trust => {
+                    let mut event = *event;
+                    complete_metadata(store, &trust, &instance.study, &mut event.metadata).await?;
+                    match store
+                        .ingest_events(&context, deployment, std::slice::from_ref(&event), digest)
+                        .await
+                    {
+                        Ok(_) => DicomDisposition::Event { deployment },
+                        Err(StoreError::Conflict(_)) => DicomDisposition::Quarantined {
+                            reason: format!(
+                                "deployment {}: this SOP instance was stored before with other content",
+                                deployment.0
+                            ),
+                        },
+                        Err(error) => return Err(error),
+                    }
+                }
+                _ => DicomDisposition::Quarantined {
+                    reason: format!(
+                        "deployment {} is not one of {trust}'s deployments",
+                        deployment.0
+                    ),
+                },
+            }
+        }
+    };
+    let record = DicomInstanceRecord {
+        id: 0,
+        trust,
+        sop_instance: instance.sop_instance,
+        sop_class_uid: instance.sop_class_uid,
+        kind: instance.kind.as_str().to_owned(),
+        study: instance.study,
+        series: instance.series,
+        accession: instance.accession,
+        modality: instance.modality,
+        calling_ae: calling.to_owned(),
+        received_at: context.at,
+        disposition,
+    };
+    store.record_dicom_instance(&context, &record).await?;
+    Ok(record.disposition)
+}
+
+/// The Trust that runs a deployment; `None` when there is no such
+/// deployment.
+pub(crate) async fn deploying_trust<S: Store>(
+    store: &S,
+    deployment: DeploymentId,
+) -> Result<Option<Code>, StoreError> {
+    let record = match store.deployment(deployment).await {
+        Ok(record) => record,
+        Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let tree = OrganisationTree::new(store.organisations().await?)
+        .map_err(|error| StoreError::corrupt("organisation tree", error))?;
+    Ok(vigil_store::governance::deploying_trust(&tree, &record.deployment.site).ok())
+}
+
+/// Fills a result's missing scanner, protocol and acquisition fields from
+/// the latest image of the same study the Trust has sent.
+async fn complete_metadata<S: Store>(
+    store: &S,
+    trust: &Code,
+    study: &vigil_domain::Pseudonym,
+    metadata: &mut vigil_monitor::Metadata,
+) -> Result<(), StoreError> {
+    let images = store
+        .dicom_instances(&DicomInstanceQuery {
+            trusts: Some(vec![trust.as_str().to_owned()]),
+            disposition: Some("acquisition".to_owned()),
+            study: Some(study.as_str().to_owned()),
+            before_id: None,
+            limit: 1,
+        })
+        .await?;
+    let Some(DicomDisposition::Acquisition { metadata: image }) =
+        images.into_iter().next().map(|record| record.disposition)
+    else {
+        return Ok(());
+    };
+    metadata.scanner_manufacturer = metadata
+        .scanner_manufacturer
+        .take()
+        .or(image.scanner_manufacturer);
+    metadata.scanner_model = metadata.scanner_model.take().or(image.scanner_model);
+    metadata.protocol = metadata.protocol.take().or(image.protocol);
+    metadata.slice_thickness_mm = metadata.slice_thickness_mm.or(image.slice_thickness_mm);
+    metadata.kvp = metadata.kvp.or(image.kvp);
+    metadata.age_band = metadata.age_band.take().or(image.age_band);
+    metadata.sex = metadata.sex.or(image.sex);
+    Ok(())
+}
+
+/// What became of one report (an entry of a FHIR Bundle, an OBR group of
+/// an HL7 message): recorded, or why not.
+pub(crate) type ReportOutcome = (String, Result<(), String>);
+
+/// One report by name, with the outcomes it gives each deployment or the
+/// reason it gives none.
+pub(crate) type ReportReading = (String, Result<Vec<(i64, vigil_monitor::Outcome)>, String>);
+
+/// Stores the outcomes read from reports, all or nothing per deployment
+/// (as a batch of `POST …/outcomes`), for deployments of the sender's Trust
+/// (`context.actor.organisation`). `readings` pairs each report's name with
+/// its outcomes or the reason it has none; the answer names each report.
+pub(crate) async fn store_outcomes<S: Store>(
+    store: &S,
+    context: &ChangeContext,
+    readings: Vec<ReportReading>,
+    digest: &str,
+) -> Result<Vec<ReportOutcome>, StoreError> {
+    let trust = &context.actor.organisation;
+    let mut by_deployment: BTreeMap<i64, (Vec<vigil_monitor::Outcome>, Vec<String>)> =
+        BTreeMap::new();
+    let mut answers = Vec::new();
+    for (name, result) in readings {
+        match result {
+            Ok(outcomes) => {
+                for (deployment, outcome) in outcomes {
+                    let slot = by_deployment.entry(deployment).or_default();
+                    slot.0.push(outcome);
+                    slot.1.push(name.clone());
+                }
+            }
+            Err(reason) => answers.push((name, Err(reason))),
+        }
+    }
+    for (deployment, (outcomes, names)) in by_deployment {
+        let owner = deploying_trust(store, DeploymentId(deployment)).await?;
+        let outcome = if owner.as_ref() != Some(trust) {
+            Err(format!(
+                "deployment {deployment} is not one of {trust}'s deployments"
+            ))
+        } else {
+            match store
+                .ingest_outcomes(context, DeploymentId(deployment), &outcomes, digest)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(error @ (StoreError::Conflict(_) | StoreError::InvalidReference(_))) => {
+                    Err(format!("deployment {deployment}: {error}"))
+                }
+                Err(error) => return Err(error),
+            }
+        };
+        answers.extend(names.into_iter().map(|name| (name, outcome.clone())));
+    }
+    Ok(answers)
+}
