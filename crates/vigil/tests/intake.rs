@@ -397,6 +397,22 @@ fn stow_stores_and_qido_finds_by_original_uid_with_deidentified_answers() {
     assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
 }
 
+/// A running server that has received the tool's positive result on
+/// ACC-1001 over DIMSE; `None` (the test skipped) without dcmtk.
+fn start_with_a_positive_result() -> Option<Running> {
+    if !dcmtk_available() {
+        return None;
+    }
+    let running = start();
+    let (success, printed) = store(
+        running.dicom_port,
+        "AI_BOX",
+        &[dicom_file("sr_positive.dcm")],
+    );
+    assert!(success, "{printed}");
+    Some(running)
+}
+
 fn fhir_file(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../vigil-fhir/tests/data")
@@ -406,17 +422,9 @@ fn fhir_file(name: &str) -> String {
 
 #[test]
 fn fhir_reports_label_the_events_of_their_cases() {
-    if !dcmtk_available() {
+    let Some(running) = start_with_a_positive_result() else {
         return;
-    }
-    let running = start();
-    // The tool's positive result on ACC-1001, over DIMSE.
-    let (success, printed) = store(
-        running.dicom_port,
-        "AI_BOX",
-        &[dicom_file("sr_positive.dcm")],
-    );
-    assert!(success, "{printed}");
+    };
     let headers = [
         ("Authorization", running.bearer.as_str()),
         ("Content-Type", "application/fhir+json"),
@@ -521,16 +529,9 @@ fn mllp(port: u16, messages: &[&str]) -> Vec<String> {
 
 #[test]
 fn hl7_results_over_mllp_are_acknowledged_and_label_events() {
-    if !dcmtk_available() {
+    let Some(running) = start_with_a_positive_result() else {
         return;
-    }
-    let running = start();
-    let (success, printed) = store(
-        running.dicom_port,
-        "AI_BOX",
-        &[dicom_file("sr_positive.dcm")],
-    );
-    assert!(success, "{printed}");
+    };
     let result = "MSH|^~\\&|RIS|RW3|VIGIL|RW3|20261130101500||ORU^R01|MSG0001|P|2.4\r\
 PID|1||123456^^^RW3^MR\r\
 OBR|1|ORD1|ACC-1001|30799-1^CT Head^LN|||20261130090000|||||||||||||||20261130100500|||F\r\
