@@ -708,6 +708,34 @@ pub struct DicomInstanceView {
     pub reason: Option<String>,
 }
 
+/// A report's times on a case, as the RIS sent them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportTimeView {
+    pub id: i64,
+    pub trust: String,
+    /// The case: its accession number's pseudonym.
+    pub case: String,
+    /// `preliminary`, `final`, `amended` or `corrected`.
+    pub status: String,
+    /// When the examination was done, when the report said (RFC 3339).
+    pub examined_at: Option<String>,
+    /// When the report was issued (RFC 3339).
+    pub issued_at: String,
+    /// Minutes from examination to issue, when both are known.
+    pub turnaround_minutes: Option<f64>,
+    /// `fhir` or `hl7`.
+    pub channel: String,
+    pub received_at: String,
+}
+
+/// A page of report times, newest recorded first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportTimePage {
+    pub times: Vec<ReportTimeView>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<i64>,
+}
+
 /// A page of received DICOM instances, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DicomInstancePage {

@@ -40,6 +40,9 @@ pub struct Part<'a> {
     pub body: &'a [u8],
 }
 
+/// The longest boundary taken.
+pub const MAX_BOUNDARY_LENGTH: usize = 200;
+
 /// The boundary of a `multipart/related` content type whose `type`
 /// parameter, if any, is `application/dicom`.
 pub fn boundary(content_type: &str) -> Result<String, MultipartError> {
@@ -55,7 +58,10 @@ pub fn boundary(content_type: &str) -> Result<String, MultipartError> {
         };
         let value = value.trim().trim_matches('"');
         match name.trim().to_ascii_lowercase().as_str() {
-            "boundary" if !value.is_empty() && value.len() <= 70 => {
+            // RFC 2046 caps a boundary at 70 characters, but real senders
+            // exceed it (Orthanc's DICOMweb client sends 73), so the cap
+            // here only bounds the search.
+            "boundary" if !value.is_empty() && value.len() <= MAX_BOUNDARY_LENGTH => {
                 boundary = Some(value.to_owned());
             }
             "type" if !value.eq_ignore_ascii_case("application/dicom") => {
@@ -179,6 +185,20 @@ mod tests {
         ];
         for (content_type, expected) in cases {
             assert_eq!(boundary(content_type), expected, "{content_type}");
+        }
+        // Orthanc's DICOMweb client sends boundaries longer than RFC 2046's
+        // 70 characters; a boundary beyond the cap is no boundary.
+        let orthanc = "714a5c45-38b4-4b14-8baf-419dbc5e3deb-714a5c45-38b4-4b14-8baf-419dbc5e3deb";
+        let longest = "b".repeat(MAX_BOUNDARY_LENGTH);
+        let too_long = "b".repeat(MAX_BOUNDARY_LENGTH + 1);
+        for (value, expected) in [
+            (orthanc, Ok(orthanc.to_owned())),
+            (longest.as_str(), Ok(longest.clone())),
+            (too_long.as_str(), Err(MultipartError::NoBoundary)),
+        ] {
+            let content_type =
+                format!("multipart/related; type=\"application/dicom\"; boundary={value}");
+            assert_eq!(boundary(&content_type), expected, "{value}");
         }
     }
 

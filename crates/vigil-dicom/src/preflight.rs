@@ -11,7 +11,7 @@
 //! parser: it reads tags, value representations and lengths only, and
 //! leaves every other check to the parser that follows.
 
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
 
@@ -23,9 +23,11 @@ pub const MAX_NESTING: usize = 64;
 /// The length that marks an undefined length.
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 
-/// The value representations whose explicit-VR header has a 4-byte length.
-const LONG_VRS: [&[u8; 2]; 13] = [
-    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
+/// The value representations whose explicit-VR header has a 2-byte length;
+/// every other, and any the standard does not know, has a 4-byte one.
+const SHORT_VRS: [&[u8; 2]; 21] = [
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN",
+    b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
 ];
 
 /// How a data set is encoded.
@@ -87,9 +89,20 @@ pub(crate) fn check_data_set(bytes: &[u8], encoding: Encoding) -> Result<Walk, S
         if at_top && is_pixel_data(tag) && pixel_data_at.is_none() {
             pixel_data_at = Some(header_start);
         }
-        walker.close_finished_containers();
+        walker.close_finished_containers()?;
     }
     Ok(Walk { pixel_data_at })
+}
+
+/// What an open container holds, as the parser reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    /// A sequence: item headers, or its delimiter.
+    Items,
+    /// An item: elements, or its delimiter.
+    Elements,
+    /// Encapsulated pixel data: fragments, or its delimiter.
+    Fragments,
 }
 
 /// The position in the bytes and what is known about the context.
@@ -98,11 +111,10 @@ struct Walker<'a> {
     bytes: &'a [u8],
     position: usize,
     encoding: Encoding,
-    /// Inside encapsulated pixel data, whose items are opaque fragments.
-    in_fragments: bool,
-    /// The open sequences and items, innermost last: where each ends, or
-    /// `None` for an undefined length (closed by a delimiter).
-    containers: Vec<Option<usize>>,
+    /// The open sequences, items and fragment lists, innermost last: what
+    /// each holds and where it ends, or `None` for an undefined length
+    /// (closed by a delimiter).
+    containers: Vec<(Holds, Option<usize>)>,
 }
 
 impl<'a> Walker<'a> {
@@ -111,39 +123,52 @@ impl<'a> Walker<'a> {
             bytes,
             position: 0,
             encoding,
-            in_fragments: false,
             containers: Vec::new(),
         }
     }
 
-    /// Opens a sequence or an item; refuses nesting beyond [`MAX_NESTING`]
-    /// sequences.
-    fn open(&mut self, end: Option<usize>) -> Result<(), String> {
+    /// Opens a sequence, an item or a fragment list; refuses nesting beyond
+    /// [`MAX_NESTING`] sequences.
+    fn open(&mut self, holds: Holds, end: Option<usize>) -> Result<(), String> {
         if self.containers.len() >= 2 * MAX_NESTING {
             return Err(format!(
                 "sequences are nested more than {MAX_NESTING} deep at byte {}",
                 self.position
             ));
         }
-        self.containers.push(end);
+        self.containers.push((holds, end));
         Ok(())
     }
 
-    /// Closes the defined-length sequences and items the walk has reached
-    /// the end of.
-    fn close_finished_containers(&mut self) {
-        while let Some(Some(end)) = self.containers.last() {
+    /// Closes the defined-length containers the walk has reached the end
+    /// of; an element that ran past its container's end is refused (the
+    /// parser would read on from elsewhere than this walk).
+    fn close_finished_containers(&mut self) -> Result<(), String> {
+        while let Some((_, Some(end))) = self.containers.last() {
             if self.position < *end {
                 break;
             }
+            if self.position > *end {
+                return Err(format!(
+                    "an element runs past the end of its sequence or item (byte {end}) to byte {}",
+                    self.position
+                ));
+            }
             self.containers.pop();
         }
+        Ok(())
     }
 
-    /// Closes the innermost undefined-length container at its delimiter.
-    fn close_at_delimiter(&mut self, tag: Tag, header_start: usize) -> Result<(), String> {
+    /// Closes the innermost container at its delimiter, which must be an
+    /// undefined-length one holding what the delimiter ends.
+    fn close_at_delimiter(
+        &mut self,
+        holds: &[Holds],
+        tag: Tag,
+        header_start: usize,
+    ) -> Result<(), String> {
         match self.containers.last() {
-            Some(None) => {
+            Some((open, None)) if holds.contains(open) => {
                 self.containers.pop();
                 Ok(())
             }
@@ -153,6 +178,7 @@ impl<'a> Walker<'a> {
             )),
         }
     }
+
     fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
         let end = self
             .position
@@ -186,79 +212,130 @@ impl<'a> Walker<'a> {
         })
     }
 
-    /// Reads one header and moves past it, and past its value unless the
-    /// value holds further headers (a sequence or an item). Returns the tag,
-    /// the start of the value and the number of bytes skipped.
+    /// Moves past a value of a defined length, checked against the bytes
+    /// left.
+    fn skip(&mut self, tag: Tag, header_start: usize, length: u32) -> Result<(), String> {
+        self.check(tag, header_start, length)?;
+        self.position += length as usize;
+        Ok(())
+    }
+
+    /// Reads one header as the parser would in this context and moves past
+    /// it, and past its value unless the value holds further headers (a
+    /// sequence or an item). Returns the tag, the start of the value and
+    /// the number of bytes skipped.
     fn element(&mut self) -> Result<(Tag, usize, usize), String> {
         let header_start = self.position;
         let group = self.u16()?;
         let element = self.u16()?;
         let tag = Tag(group, element);
-        if group == 0xFFFE {
-            // Items and delimiters have a 4-byte length and no VR.
+        let context = self.containers.last().map(|(holds, _)| *holds);
+        if matches!(context, Some(Holds::Items | Holds::Fragments)) {
+            // Only item headers and the sequence's delimiter: a tag and a
+            // 4-byte length.
             let length = self.u32()?;
             let start = self.position;
-            match element {
-                0xE0DD if self.in_fragments => self.in_fragments = false,
-                0xE0DD | 0xE00D => self.close_at_delimiter(tag, header_start)?,
-                0xE000 if self.in_fragments => {
+            return match (tag, context) {
+                (Tag(0xFFFE, 0xE0DD), Some(holds)) => {
+                    self.close_at_delimiter(&[holds], tag, header_start)?;
+                    Ok((tag, start, 0))
+                }
+                (Tag(0xFFFE, 0xE000), Some(Holds::Fragments)) => {
                     if length == UNDEFINED {
                         return Err(format!(
                             "a pixel data fragment at byte {header_start} has an undefined length"
                         ));
                     }
-                    self.check(tag, header_start, length)?;
-                    self.position += length as usize;
-                    return Ok((tag, start, length as usize));
+                    self.skip(tag, header_start, length)?;
+                    Ok((tag, start, length as usize))
                 }
-                0xE000 if length == UNDEFINED => self.open(None)?,
-                0xE000 => {
-                    self.check(tag, header_start, length)?;
-                    self.open(Some(start + length as usize))?;
+                (Tag(0xFFFE, 0xE000), _) => {
+                    let end = if length == UNDEFINED {
+                        None
+                    } else {
+                        self.check(tag, header_start, length)?;
+                        Some(start + length as usize)
+                    };
+                    self.open(Holds::Elements, end)?;
+                    Ok((tag, start, 0))
                 }
-                _ => {}
+                _ => Err(format!(
+                    "({:04X},{:04X}) at byte {header_start} is not an item, where a sequence holds only items",
+                    tag.0, tag.1
+                )),
+            };
+        }
+        if group == 0xFFFE {
+            // Among elements, the parser reads a tag of group FFFE with a
+            // 4-byte length and no VR: the item delimiter closes the item;
+            // anything else is a value of unknown VR.
+            let length = self.u32()?;
+            let start = self.position;
+            if element == 0xE00D {
+                self.close_at_delimiter(&[Holds::Elements], tag, header_start)?;
+                return Ok((tag, start, 0));
             }
-            return Ok((tag, start, 0));
+            if length == UNDEFINED {
+                self.open(Holds::Items, None)?;
+                return Ok((tag, start, 0));
+            }
+            self.skip(tag, header_start, length)?;
+            return Ok((tag, start, length as usize));
         }
         let (vr, length) = match self.encoding {
-            Encoding::ImplicitLittle => {
-                let length = self.u32()?;
-                (None, length)
-            }
+            Encoding::ImplicitLittle => (implicit_vr(tag), self.u32()?),
             Encoding::ExplicitLittle | Encoding::ExplicitBig => {
-                let vr = self.take::<2>()?;
-                let length = if LONG_VRS.contains(&&vr) {
+                let raw = self.take::<2>()?;
+                // As dicom-rs reads it: a VR it does not know is UN, whose
+                // length, like every VR's but the short ones', is 32 bits
+                // after two reserved bytes.
+                let length = if SHORT_VRS.contains(&&raw) {
+                    u32::from(self.u16()?)
+                } else {
                     self.take::<2>()?;
                     self.u32()?
-                } else {
-                    u32::from(self.u16()?)
                 };
-                (Some(vr), length)
+                (VR::from_binary(raw).unwrap_or(VR::UN), length)
             }
         };
         let start = self.position;
-        if length == UNDEFINED {
-            // An undefined length is a sequence, except for encapsulated
-            // pixel data (OB or OW), whose items are fragments.
-            let opaque = matches!(vr, Some(vr) if &vr == b"OB" || &vr == b"OW")
-                || (vr.is_none() && is_pixel_data(tag));
-            if opaque {
-                self.in_fragments = true;
+        if vr == VR::SQ {
+            let end = if length == UNDEFINED {
+                None
             } else {
-                self.open(None)?;
+                self.check(tag, header_start, length)?;
+                Some(start + length as usize)
+            };
+            self.open(Holds::Items, end)?;
+            return Ok((tag, start, 0));
+        }
+        if length == UNDEFINED {
+            // Encapsulated pixel data holds fragments; any other undefined
+            // length is a sequence, whatever the VR says, as the parser
+            // reads it.
+            let holds = if is_pixel_data(tag) {
+                Holds::Fragments
+            } else {
+                Holds::Items
+            };
+            self.open(holds, None)?;
+            return Ok((tag, start, 0));
+        }
+        // dicom-rs reads a binary value as whole numbers and then skips
+        // what it thinks it read, so a length that is not a multiple of
+        // the number's size would make it read elsewhere than this walk
+        // (the standard forbids such lengths anyway).
+        if let Some(size) = number_size(vr) {
+            if length as usize % size != 0 {
+                return Err(format!(
+                    "element ({:04X},{:04X}) at byte {header_start} is {length} bytes long, not a whole number of its {} values of {size} bytes",
+                    tag.0,
+                    tag.1,
+                    vr.to_string()
+                ));
             }
-            return Ok((tag, start, 0));
         }
-        self.check(tag, header_start, length)?;
-        let sequence = match vr {
-            Some(vr) => &vr == b"SQ",
-            None => is_sequence_in_dictionary(tag),
-        };
-        if sequence {
-            self.open(Some(start + length as usize))?;
-            return Ok((tag, start, 0));
-        }
-        self.position += length as usize;
+        self.skip(tag, header_start, length)?;
         Ok((tag, start, length as usize))
     }
 
@@ -278,9 +355,23 @@ fn is_pixel_data(tag: Tag) -> bool {
     tag == Tag(0x7FE0, 0x0010)
 }
 
-/// Whether the standard dictionary says the attribute is a sequence.
-fn is_sequence_in_dictionary(tag: Tag) -> bool {
+/// The VR dicom-rs gives an element of an implicit VR data set: OW for
+/// pixel and overlay data, else the dictionary's, else UN.
+fn implicit_vr(tag: Tag) -> VR {
+    if is_pixel_data(tag) || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
+        return VR::OW;
+    }
     StandardDataDictionary
         .by_tag(tag)
-        .is_some_and(|entry| entry.vr() == VirtualVr::Exact(VR::SQ))
+        .map_or(VR::UN, |entry| entry.vr().relaxed())
+}
+
+/// The size of one value of a binary numeric VR.
+fn number_size(vr: VR) -> Option<usize> {
+    match vr {
+        VR::US | VR::SS | VR::OW => Some(2),
+        VR::UL | VR::SL | VR::FL | VR::AT | VR::OF | VR::OL => Some(4),
+        VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => Some(8),
+        _ => None,
+    }
 }

@@ -102,6 +102,125 @@ fn a_declared_length_beyond_the_data_is_refused() {
     );
 }
 
+/// Lengths are read as dicom-rs reads them, so that what the check lets
+/// through is what the parser then allocates: a VR the standard does not
+/// know has a 4-byte length (as UN), and an undefined length that is not
+/// pixel data opens a sequence whatever its VR says.
+#[test]
+fn lengths_are_read_as_the_parser_reads_them() {
+    let item = |length: u32| {
+        let mut bytes = vec![0xFE, 0xFF, 0x00, 0xE0];
+        bytes.extend_from_slice(&length.to_le_bytes());
+        bytes
+    };
+    // An unknown VR "ZZ" declaring almost 4 GiB.
+    let mut unknown_vr = long_header(0x0009, 0x0010, b"ZZ", 0xFFFF_FFF0);
+    unknown_vr.extend_from_slice(b"0123456789");
+    // Private OB of undefined length: a sequence to dicom-rs, whose item
+    // holds a text declaring almost 4 GiB.
+    let mut undefined_ob = long_header(0x0009, 0x1000, b"OB", u32::MAX);
+    undefined_ob.extend(item(22));
+    undefined_ob.extend(long_header(0x0040, 0xA160, b"UT", 0xFFFF_FFF0));
+    undefined_ob.extend_from_slice(b"0123456789");
+    // Rows (US) of 3 bytes, explicit and implicit: dicom-rs would read one
+    // number and then lose its place by a byte.
+    let odd_explicit = short_element(0x0028, 0x0010, b"US", &[1, 2, 3]);
+    let mut odd_implicit = vec![0x28, 0x00, 0x10, 0x00, 3, 0, 0, 0, 1, 2, 3];
+    odd_implicit.extend_from_slice(&[0; 8]);
+    let cases = [
+        (
+            odd_explicit,
+            "element (0028,0010) at byte 0 is 3 bytes long, not a whole number of its US values of 2 bytes",
+        ),
+        (
+            unknown_vr,
+            "element (0009,0010) at byte 0 declares 4294967280 bytes but only 10 remain",
+        ),
+        (
+            undefined_ob,
+            "element (0040,A160) at byte 20 declares 4294967280 bytes but only 10 remain",
+        ),
+    ];
+    for (bytes, expected) in cases {
+        check_malformed(
+            parse_data_set(&bytes, EXPLICIT_LITTLE_ENDIAN, ReadLimits::default(), false),
+            expected,
+        );
+    }
+    check_malformed(
+        parse_data_set(
+            &odd_implicit,
+            IMPLICIT_LITTLE_ENDIAN,
+            ReadLimits::default(),
+            false,
+        ),
+        "element (0028,0010) at byte 0 is 3 bytes long, not a whole number of its US values of 2 bytes",
+    );
+    // Found by the fuzzer: an implicit VR group length (UL) of 157 bytes,
+    // after which dicom-rs read a length of almost 4 GiB.
+    let found = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/fuzz/implicit_group_length_157.bin"),
+    )
+    .expect("file");
+    check_malformed(
+        parse_data_set(&found, IMPLICIT_LITTLE_ENDIAN, ReadLimits::default(), false),
+        "element (0000,0000) at byte 40 is 157 bytes long",
+    );
+}
+
+/// Inputs the fuzzer found that made the parser allocate gigabytes (it read
+/// a length where the check had read none): each is now refused, quickly.
+#[test]
+fn what_the_fuzzer_found_is_refused() {
+    let cases = [
+        // A SEG whose mutated VRs, unknown to the standard, hid 540 MB.
+        ("seg_unknown_vr_length.dcm", None, "element ("),
+        // An implicit VR group length (UL) of 157 bytes, after which the
+        // parser read a length of almost 4 GiB.
+        (
+            "implicit_group_length_157.bin",
+            Some(IMPLICIT_LITTLE_ENDIAN),
+            "element (0000,0000) at byte 40 is 157 bytes long",
+        ),
+        // An item outside any sequence, which the parser reads as a value
+        // and the check had entered: the length after it is now seen.
+        (
+            "sr_top_level_item.dcm",
+            None,
+            "element (0000,6177) at byte 804 declares 1952671092 bytes",
+        ),
+        // (FFFE,0000) among an item's elements: a value of 3.7 GB to the
+        // parser, nothing to the check.
+        (
+            "rtstruct_group_fffe_element.dcm",
+            None,
+            "element (FFFE,0000)",
+        ),
+    ];
+    for (name, syntax, expected) in cases {
+        let bytes = std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/fuzz")
+                .join(name),
+        )
+        .expect("file");
+        let started = std::time::Instant::now();
+        match syntax {
+            Some(syntax) => check_malformed(
+                parse_data_set(&bytes, syntax, ReadLimits::default(), false),
+                expected,
+            ),
+            None => check_malformed(parse_part10(&bytes, ReadLimits::default(), false), expected),
+        }
+        assert!(
+            started.elapsed().as_secs() < 2,
+            "{name}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 #[test]
 fn a_deflate_bomb_stops_at_the_limit() {
     // 64 MiB of zeros deflate to about 64 KiB; the limit here is 1 MiB.

@@ -263,3 +263,64 @@ fn an_instance_beyond_the_size_limit_aborts_the_association() {
     assert!(!success, "{output}");
     assert!(recorder.seen.lock().expect("lock").is_empty());
 }
+
+/// Two hundred callers at once: the listener holds the limit's worth of
+/// associations, refuses the rest as transient (they may try again), and
+/// serves the next caller once they have gone. Needs no dcmtk: the callers
+/// are dicom-ul clients.
+#[test]
+fn two_hundred_concurrent_associations_are_capped_without_a_crash() {
+    const CALLERS: usize = 200;
+    let (port, _) = start(|_| {});
+    let limit = ScpSettings::new("VIGIL", Vec::new()).max_associations;
+    let all_tried = Arc::new(std::sync::Barrier::new(CALLERS));
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let all_tried = all_tried.clone();
+            std::thread::spawn(move || {
+                let association = dicom_ul::ClientAssociationOptions::new()
+                    .calling_ae_title("AI_BOX")
+                    .called_ae_title("VIGIL")
+                    .with_abstract_syntax("1.2.840.10008.1.1")
+                    .read_timeout(std::time::Duration::from_secs(30))
+                    .establish(("127.0.0.1", port));
+                // Hold what was accepted until every caller has tried.
+                all_tried.wait();
+                match association {
+                    Ok(association) => {
+                        let _ = association.release();
+                        Ok(())
+                    }
+                    Err(error) => Err(error.to_string()),
+                }
+            })
+        })
+        .collect();
+    let outcomes: Vec<Result<(), String>> = callers
+        .into_iter()
+        .map(|caller| caller.join().expect("caller thread"))
+        .collect();
+    let accepted = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(accepted, limit, "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
+        assert!(refused.contains("rejected"), "{refused}");
+    }
+    // The listener is still there: the next caller is served.
+    let started = std::time::Instant::now();
+    let again = loop {
+        let attempt = dicom_ul::ClientAssociationOptions::new()
+            .calling_ae_title("AI_BOX")
+            .called_ae_title("VIGIL")
+            .with_abstract_syntax("1.2.840.10008.1.1")
+            .establish(("127.0.0.1", port));
+        // Released associations are counted out when their threads end.
+        if attempt.is_ok() || started.elapsed() > std::time::Duration::from_secs(10) {
+            break attempt;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    again
+        .expect("an association after the crowd")
+        .release()
+        .expect("release");
+}

@@ -252,6 +252,13 @@ pub enum DomainError {
         "text is not a pseudonym: expected \"psn:\" followed by 32 lowercase hexadecimal characters"
     )]
     NotAPseudonym,
+
+    /// A report's examination is after its issue.
+    #[error("a report's examination ({examined_at}) cannot be after its issue ({issued_at})")]
+    ReportBeforeExamination {
+        examined_at: jiff::Timestamp,
+        issued_at: jiff::Timestamp,
+    },
 }
 
 /// Joins displayable items with ", ".

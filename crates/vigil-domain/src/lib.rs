@@ -17,6 +17,8 @@
 //!   [`TransitionError`] that says what is missing.
 //! - [`pseudonym`]: keyed [`Pseudonym`]s of patient identifiers and checked
 //!   [`NhsNumber`]s.
+//! - [`report`]: [`ReportTiming`], when a report on a case was issued (for
+//!   turnaround audits).
 //!
 //! Values are parsed, not validated: each type with a rule has a `parse`
 //! (or `new`) that checks it once and private fields, so holding a value
@@ -37,6 +39,7 @@ pub mod lifecycle;
 pub mod organisation;
 pub mod product;
 pub mod pseudonym;
+pub mod report;
 pub mod role;
 pub mod text;
 
@@ -53,5 +56,6 @@ pub use product::{
 pub use pseudonym::{
     IdentifierKind, NhsNumber, Pseudonym, PseudonymKey, is_pseudonym, pseudonymise,
 };
+pub use report::{ReportChannel, ReportStatus, ReportTiming};
 pub use role::Role;
 pub use text::{Code, NonEmptyText};

@@ -12,7 +12,7 @@
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use vigil_domain::PseudonymKey;
+use vigil_domain::{PseudonymKey, ReportStatus, ReportTiming};
 use vigil_monitor::Outcome;
 
 use crate::{CodeReference, Finding, Routes};
@@ -213,6 +213,10 @@ pub struct GroupReading {
     /// The OBR's set id (OBR-1), or its position from 1.
     pub group: String,
     pub result: Result<Vec<(i64, Outcome)>, String>,
+    /// The report's times (OBR-7 the examination, OBR-22 the issue, else
+    /// MSH-7), or why they cannot be kept; `None` for a result status that
+    /// is not timed (OBR-25 other than P, F or C).
+    pub timing: Option<Result<ReportTiming, String>>,
 }
 
 /// Reads every OBR group of an ORU^R01 into outcomes.
@@ -246,6 +250,38 @@ pub fn read_oru(
         let group = Some(field(1))
             .filter(|id| !id.is_empty())
             .map_or_else(|| (index + 1).to_string(), str::to_owned);
+        let accession = [3, 18]
+            .into_iter()
+            .map(|number| {
+                message
+                    .components(field(number))
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default()
+            })
+            .find(|value| !value.is_empty());
+        let timed_status = match field(25) {
+            "P" => Some(ReportStatus::Preliminary),
+            "F" => Some(ReportStatus::Final),
+            "C" => Some(ReportStatus::Corrected),
+            _ => None,
+        };
+        let timing = timed_status.map(|status| {
+            let accession = accession
+                .as_deref()
+                .ok_or("its times: it has no accession number (OBR-3 or OBR-18)")?;
+            let issued_at = time_of(field(22), zone)
+                .or(sent_at)
+                .ok_or("its times: it has no valid time (OBR-22 or MSH-7)")?;
+            let examined_at = match field(7) {
+                "" => None,
+                raw => Some(
+                    time_of(raw, zone)
+                        .ok_or("its times: its observation time (OBR-7) is not valid")?,
+                ),
+            };
+            crate::timing(accession, status, examined_at, issued_at, key, received_at)
+        });
         let result = (|| {
             let status = field(25);
             if !["F", "C"].contains(&status) {
@@ -253,16 +289,8 @@ pub fn read_oru(
                     "its result status (OBR-25) is {status:?}; only F (final) and C (corrected) are outcomes"
                 ));
             }
-            let accession = [3, 18]
-                .into_iter()
-                .map(|number| {
-                    message
-                        .components(field(number))
-                        .into_iter()
-                        .next()
-                        .unwrap_or_default()
-                })
-                .find(|value| !value.is_empty())
+            let accession = accession
+                .as_deref()
                 .ok_or("it has no accession number (OBR-3 or OBR-18)")?;
             let recorded_at = time_of(field(22), zone)
                 .or(sent_at)
@@ -288,7 +316,7 @@ pub fn read_oru(
                 .collect();
             Finding {
                 kind: "ORU^R01",
-                accession: &accession,
+                accession,
                 recorded_at,
                 examined,
                 found,
@@ -296,12 +324,17 @@ pub fn read_oru(
             }
             .outcomes(routes, key, received_at)
         })();
-        readings.push(GroupReading { group, result });
+        readings.push(GroupReading {
+            group,
+            result,
+            timing,
+        });
     }
     if readings.is_empty() {
         readings.push(GroupReading {
             group: "1".to_owned(),
             result: Err("the message holds no OBR segment".to_owned()),
+            timing: None,
         });
     }
     Ok(readings)

@@ -24,18 +24,25 @@
 //! report's `conclusionCode`, or the observation's `valueCodeableConcept`
 //! (`valueBoolean` reads as the label itself). What cannot be read is
 //! answered, resource by resource, with the reason; nothing is guessed.
+//!
+//! Apart from outcomes, every report (`DiagnosticReport`, or an HL7 OBR
+//! group) that is `preliminary`, `final`, `amended` or `corrected`, carries
+//! an accession number and says when it was issued gives its
+//! [`ReportTiming`]: when the examination was done (`effectiveDateTime` or
+//! `effectivePeriod.start`) and when the report was issued. No route is
+//! needed: turnaround is audited before a tool goes live as well as after.
 
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
-use vigil_domain::{IdentifierKind, PseudonymKey, pseudonymise};
+use vigil_domain::{IdentifierKind, PseudonymKey, ReportStatus, ReportTiming, pseudonymise};
 use vigil_monitor::{Outcome, OutcomeSource};
 
-/// The most resources one body may hold.
 pub mod hl7;
 
+/// The most resources one body may hold.
 pub const MAX_RESOURCES: usize = 100_000;
 
 /// Why a whole body was refused.
@@ -211,6 +218,9 @@ pub struct Reading {
     /// Its outcomes, one a route that took it (with the route's
     /// deployment), or why it gave none.
     pub result: Result<Vec<(i64, Outcome)>, String>,
+    /// A report's times, or why they cannot be kept; `None` for what is not
+    /// a report, or not one of a status that is timed.
+    pub timing: Option<Result<ReportTiming, String>>,
 }
 
 /// Reads every report and observation of a body (a Bundle, or one
@@ -244,6 +254,7 @@ pub fn read_outcomes(
                         entry: index + 1,
                         resource_type: kind.to_owned(),
                         result: read_one(resource, Some(entries), routes, key, received_at),
+                        timing: read_timing(resource, Some(entries), key, received_at),
                     });
                 }
             }
@@ -253,6 +264,7 @@ pub fn read_outcomes(
             entry: 0,
             resource_type: resource_type.to_owned(),
             result: read_one(&value, None, routes, key, received_at),
+            timing: read_timing(&value, None, key, received_at),
         }]),
         other => Err(FhirError::UnsupportedResource(other.to_owned())),
     }
@@ -382,6 +394,72 @@ fn read_one(
     .outcomes(routes, key, received_at)
 }
 
+/// The times of a DiagnosticReport (`None` for an Observation, or a report
+/// not yet or no longer valid: registered, partial, cancelled…).
+fn read_timing(
+    resource: &Value,
+    entries: Option<&[Value]>,
+    key: &PseudonymKey,
+    received_at: Timestamp,
+) -> Option<Result<ReportTiming, String>> {
+    if resource["resourceType"].as_str() != Some("DiagnosticReport") {
+        return None;
+    }
+    let status = ReportStatus::parse(resource["status"].as_str()?).ok()?;
+    Some((|| {
+        let accession = accession(resource)
+            .or_else(|| based_on(resource, entries).into_iter().find_map(accession))
+            .ok_or("its times: it carries no accession number")?;
+        let issued_at = resource["issued"]
+            .as_str()
+            .ok_or("its times: it has no issued time")
+            .and_then(|text| time_of(text).ok_or("its times: its issued time is not valid"))?;
+        let examined = resource["effectiveDateTime"]
+            .as_str()
+            .or_else(|| resource["effectivePeriod"]["start"].as_str());
+        let examined_at = match examined {
+            Some(text) => Some(time_of(text).ok_or("its times: its effective time is not valid")?),
+            None => None,
+        };
+        timing(accession, status, examined_at, issued_at, key, received_at)
+    })())
+}
+
+/// A report's times, checked as outcomes' times are (not before
+/// monitoring's earliest year, not in the future) and in order.
+pub(crate) fn timing(
+    accession: &str,
+    status: ReportStatus,
+    examined_at: Option<Timestamp>,
+    issued_at: Timestamp,
+    key: &PseudonymKey,
+    received_at: Timestamp,
+) -> Result<ReportTiming, String> {
+    let case = pseudonymise(key, IdentifierKind::Accession, accession)
+        .map_err(|error| format!("its times: its accession number: {error}"))?;
+    for time in examined_at.iter().chain([&issued_at]) {
+        check_time(*time, received_at).map_err(|reason| format!("its times: {reason}"))?;
+    }
+    ReportTiming::new(case, status, examined_at, issued_at)
+        .map_err(|error| format!("its times: {error}"))
+}
+
+/// A time that can be an outcome's or a report's: not before monitoring's
+/// earliest year, not in the future of its receipt.
+fn check_time(time: Timestamp, received_at: Timestamp) -> Result<(), String> {
+    if time.to_zoned(jiff::tz::TimeZone::UTC).year() < vigil_monitor::events::EARLIEST_YEAR {
+        return Err(format!(
+            "its time is before {}",
+            vigil_monitor::events::EARLIEST_YEAR
+        ));
+    }
+    if time.as_second() > received_at.as_second() + vigil_monitor::events::FUTURE_TOLERANCE_SECONDS
+    {
+        return Err("its time is in the future".to_owned());
+    }
+    Ok(())
+}
+
 /// What a report or result says, whatever its format (FHIR, HL7 v2): the
 /// common ground from which routes make outcomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -417,19 +495,7 @@ impl Finding<'_> {
         );
         let case = pseudonymise(key, IdentifierKind::Accession, self.accession)
             .map_err(|error| format!("its accession number: {error}"))?;
-        if recorded_at.to_zoned(jiff::tz::TimeZone::UTC).year()
-            < vigil_monitor::events::EARLIEST_YEAR
-        {
-            return Err(format!(
-                "its time is before {}",
-                vigil_monitor::events::EARLIEST_YEAR
-            ));
-        }
-        if recorded_at.as_second()
-            > received_at.as_second() + vigil_monitor::events::FUTURE_TOLERANCE_SECONDS
-        {
-            return Err("its time is in the future".to_owned());
-        }
+        check_time(recorded_at, received_at)?;
         let mut outcomes = Vec::new();
         let mut reasons = Vec::new();
         for route in &routes.routes {

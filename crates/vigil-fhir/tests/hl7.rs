@@ -63,6 +63,44 @@ fn each_result_group_becomes_an_outcome_or_a_reason() {
                 .to_owned()
         )
     );
+    // Both reports are timed, the preliminary one too: OBR-7 is the
+    // examination, OBR-22 the issue.
+    let timed: Vec<(bool, &str, String, String)> = readings
+        .iter()
+        .map(|reading| {
+            let timing = reading
+                .timing
+                .as_ref()
+                .expect("timed")
+                .as_ref()
+                .expect("valid times");
+            (
+                timing.case()
+                    == &pseudonymise(&key(), IdentifierKind::Accession, "ACC-1001")
+                        .expect("pseudonym"),
+                timing.status().as_str(),
+                timing.examined_at().expect("examined").to_string(),
+                timing.issued_at().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        timed,
+        [
+            (
+                true,
+                "final",
+                "2026-11-30T09:00:00Z".to_owned(),
+                "2026-11-30T10:05:00Z".to_owned()
+            ),
+            (
+                false,
+                "preliminary",
+                "2026-11-30T09:10:00Z".to_owned(),
+                "2026-11-30T10:10:00Z".to_owned()
+            ),
+        ]
+    );
 }
 
 #[test]

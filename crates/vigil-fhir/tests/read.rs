@@ -22,11 +22,16 @@ fn key() -> PseudonymKey {
 }
 
 fn check(name: &str) -> Vec<Reading> {
+    read_with(name, ROUTES)
+}
+
+/// Reads a file of `tests/data` with the given routes.
+fn read_with(name: &str, routes: &str) -> Vec<Reading> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name);
     let body = std::fs::read(&path).expect("file");
-    let routes = Routes::from_toml(ROUTES).expect("routes");
+    let routes = Routes::from_toml(routes).expect("routes");
     let received_at: Timestamp = "2026-12-01T12:00:00Z".parse().expect("time");
     read_outcomes(&body, &routes, &key(), received_at)
         .unwrap_or_else(|error| panic!("{name}: {error}"))
@@ -36,6 +41,33 @@ fn check(name: &str) -> Vec<Reading> {
 /// gave none.
 type Summary = Result<Vec<(i64, String, bool, String)>, String>;
 
+/// The accession number (of those in the files) a pseudonym stands for.
+fn accession_of(case: &vigil_domain::Pseudonym) -> String {
+    (1001..=1008)
+        .map(|number| format!("ACC-{number}"))
+        .find(|raw| {
+            pseudonymise(&key(), IdentifierKind::Accession, raw).expect("pseudonym") == *case
+        })
+        .unwrap_or_else(|| "another case".to_owned())
+}
+
+/// A reading's report times as (accession, status, examined, issued), or
+/// why they cannot be kept; `None` when it is not timed.
+type Times = Option<Result<(String, &'static str, Option<String>, String), String>>;
+
+fn times(reading: &Reading) -> Times {
+    reading.timing.clone().map(|timing| {
+        timing.map(|timing| {
+            (
+                accession_of(timing.case()),
+                timing.status().as_str(),
+                timing.examined_at().map(|time| time.to_string()),
+                timing.issued_at().to_string(),
+            )
+        })
+    })
+}
+
 /// The summary of a reading.
 fn summary(reading: &Reading) -> Summary {
     reading.result.clone().map(|outcomes| {
@@ -43,16 +75,9 @@ fn summary(reading: &Reading) -> Summary {
             .into_iter()
             .map(|(deployment, outcome)| {
                 assert_eq!(outcome.source, OutcomeSource::Report);
-                let accession = ["ACC-1001", "ACC-1002", "ACC-1003", "ACC-1004"]
-                    .into_iter()
-                    .find(|raw| {
-                        pseudonymise(&key(), IdentifierKind::Accession, raw).expect("pseudonym")
-                            == outcome.case
-                    })
-                    .unwrap_or("another case");
                 (
                     deployment,
-                    accession.to_owned(),
+                    accession_of(&outcome.case),
                     outcome.label,
                     outcome.recorded_at.to_string(),
                 )
@@ -117,6 +142,96 @@ fn a_bundle_is_read_entry_by_entry_with_reasons() {
             (
                 6,
                 Err("it carries no accession number (an identifier of type ACSN), on itself or the request it is based on".to_owned())
+            ),
+            (7, Ok(vec![(1, "ACC-1008".to_owned(), true, "2026-11-30T10:09:00Z".to_owned())])),
+        ]
+    );
+}
+
+#[test]
+fn reports_give_their_times_whatever_the_routes() {
+    let owned = |text: &str| text.to_owned();
+    // No route at all: times are kept before a tool is monitored too.
+    let single = [
+        (
+            "report_positive.json",
+            Some(Ok((
+                owned("ACC-1001"),
+                "final",
+                Some(owned("2026-11-30T09:00:00Z")),
+                owned("2026-11-30T10:05:00Z"),
+            ))),
+        ),
+        (
+            "report_contained_order.json",
+            Some(Ok((
+                owned("ACC-1002"),
+                "final",
+                None,
+                owned("2026-11-30T10:00:00Z"),
+            ))),
+        ),
+        // An observation is a result, not a report: it has no report times.
+        ("observation_boolean.json", None),
+    ];
+    for (name, expected) in single {
+        let readings = read_with(name, "");
+        assert_eq!(times(&readings[0]), expected, "{name}");
+    }
+    let bundle: Vec<(usize, Times)> = read_with("bundle.json", "")
+        .iter()
+        .map(|reading| (reading.entry, times(reading)))
+        .collect();
+    assert_eq!(
+        bundle,
+        [
+            (
+                1,
+                Some(Ok((
+                    owned("ACC-1001"),
+                    "final",
+                    None,
+                    owned("2026-11-30T10:05:00Z")
+                )))
+            ),
+            // A preliminary report is timed (not an outcome); its examination
+            // is its effective period's start.
+            (
+                2,
+                Some(Ok((
+                    owned("ACC-1005"),
+                    "preliminary",
+                    Some(owned("2026-11-30T09:30:00Z")),
+                    owned("2026-11-30T10:06:00Z")
+                )))
+            ),
+            (
+                3,
+                Some(Ok((
+                    owned("ACC-1006"),
+                    "final",
+                    None,
+                    owned("2026-11-30T10:07:00Z")
+                )))
+            ),
+            (
+                5,
+                Some(Ok((
+                    owned("ACC-1004"),
+                    "final",
+                    None,
+                    owned("2026-11-30T12:00:00Z")
+                )))
+            ),
+            (
+                6,
+                Some(Err(owned("its times: it carries no accession number")))
+            ),
+            (
+                7,
+                Some(Err(owned(
+                    "its times: a report's examination (2026-11-30T11:00:00Z) cannot be after its issue (2026-11-30T10:09:00Z)"
+                )))
             ),
         ]
     );

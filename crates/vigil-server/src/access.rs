@@ -45,8 +45,9 @@ pub enum Permission {
     ManageMonitoring,
     /// Acknowledge and resolve alerts.
     RespondToAlerts,
-    /// Read the log of received DICOM instances and their quarantine.
-    ReadDicom,
+    /// Read what the hospital's systems sent: the log of received DICOM
+    /// instances, their quarantine, and the times of reports.
+    ReadIntake,
 }
 
 impl Permission {
@@ -67,7 +68,7 @@ impl Permission {
         Permission::IngestEvents,
         Permission::ManageMonitoring,
         Permission::RespondToAlerts,
-        Permission::ReadDicom,
+        Permission::ReadIntake,
     ];
 
     /// The permission's name in the API description and in `/session`.
@@ -88,7 +89,7 @@ impl Permission {
             Permission::IngestEvents => "ingest_events",
             Permission::ManageMonitoring => "manage_monitoring",
             Permission::RespondToAlerts => "respond_to_alerts",
-            Permission::ReadDicom => "read_dicom",
+            Permission::ReadIntake => "read_intake",
         }
     }
 
@@ -98,12 +99,12 @@ impl Permission {
     /// | --- | --- |
     /// | viewer | nothing |
     /// | clinician | respond to alerts |
-    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read DICOM received |
+    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent |
     /// | procurement_lead | register products and deployments, sign, decide |
-    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read DICOM received |
+    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read what the hospital sent |
     /// | clinical_lead | sign, decide, respond to alerts |
-    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read DICOM received |
-    /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail, DICOM received |
+    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent |
+    /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail, what the hospital sent |
     ///
     /// Which decisions a signer may record is the sign-off policy's to say.
     pub fn granted_to(self, role: Role) -> bool {
@@ -138,7 +139,7 @@ impl Permission {
                 role,
                 AiLead | MedicalPhysicsExpert | ClinicalSafetyOfficer | ClinicalLead | Clinician
             ),
-            ReadDicom => matches!(
+            ReadIntake => matches!(
                 role,
                 AiLead
                     | MedicalPhysicsExpert

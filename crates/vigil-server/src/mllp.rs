@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use vigil_domain::{NonEmptyText, Role};
+use vigil_domain::{NonEmptyText, ReportChannel, Role};
 use vigil_fhir::hl7::{self, AckCode, Message};
 use vigil_store::{Actor, ChangeContext, Store};
 
@@ -155,21 +155,52 @@ async fn answer<S: Store>(bytes: &[u8], shared: &Shared<S>) -> Vec<u8> {
         );
     };
     let context = ChangeContext::at(actor, now);
+    let mut timings = Vec::new();
+    let mut timed_groups = std::collections::BTreeSet::new();
+    let mut timing_problems = std::collections::BTreeMap::new();
     let named = readings
         .into_iter()
-        .map(|reading| (format!("OBR {}", reading.group), reading.result))
+        .map(|reading| {
+            let name = format!("OBR {}", reading.group);
+            match reading.timing {
+                Some(Ok(timing)) => {
+                    timings.push(timing);
+                    timed_groups.insert(name.clone());
+                }
+                Some(Err(reason)) => {
+                    timing_problems.insert(name.clone(), reason);
+                }
+                None => {}
+            }
+            (name, reading.result)
+        })
         .collect();
     let digest = hex::encode(Sha256::digest(bytes));
-    match crate::intake::store_outcomes(&shared.store, &context, named, &digest).await {
+    let stored = async {
+        shared
+            .store
+            .record_report_times(&shared.config.trust, ReportChannel::Hl7, now, &timings)
+            .await?;
+        crate::intake::store_outcomes(&shared.store, &context, named, &digest).await
+    };
+    match stored.await {
         Ok(answers) => {
+            // A result no route takes is still a report whose times were
+            // kept: only what gave neither an outcome nor times is a
+            // problem.
             let problems: Vec<String> = answers
                 .iter()
                 .filter_map(|(name, outcome)| {
-                    outcome
-                        .as_ref()
-                        .err()
-                        .map(|reason| format!("{name}: {reason}"))
+                    let reason = outcome.as_ref().err()?;
+                    let times_kept = timed_groups.contains(name);
+                    (!(times_kept && reason.starts_with("no route takes")))
+                        .then(|| format!("{name}: {reason}"))
                 })
+                .chain(
+                    timing_problems
+                        .iter()
+                        .map(|(name, reason)| format!("{name}: {reason}")),
+                )
                 .collect();
             if problems.is_empty() {
                 hl7::ack(Some(&message), AckCode::Accept, "", now)

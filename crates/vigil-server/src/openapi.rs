@@ -68,6 +68,7 @@ use crate::api::{self, ROUTES};
         api::alerts::resolve_alert,
         api::alerts::list_webhooks,
         api::dicom::list_instances,
+        api::report_times::list_report_times,
         api::dicomweb::store_instances,
         api::dicomweb::store_study_instances,
         api::dicomweb::search_studies,
@@ -91,6 +92,7 @@ use crate::api::{self, ROUTES};
         (name = "monitoring", description = "Inference events and their day aggregates"),
         (name = "fhir", description = "FHIR R4 reports and observations recorded as outcomes"),
         (name = "dicom", description = "DICOM instances received from the hospital network, and their quarantine"),
+        (name = "intake", description = "What the RIS sent: the times of reports, for turnaround audits"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "meta", description = "This description"),
     )

@@ -46,7 +46,7 @@ fn expected_allowed(permission: &str, role: Role) -> bool {
             Clinician,
         ]
         .contains(&role),
-        "read_dicom" => [
+        "read_intake" => [
             AiLead,
             MedicalPhysicsExpert,
             ClinicalSafetyOfficer,

@@ -68,6 +68,11 @@ impl SqliteStore {
             "dicom instances",
             include_str!("../migrations/0006_dicom_instances.sql"),
         ),
+        (
+            7,
+            "report times",
+            include_str!("../migrations/0007_report_times.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

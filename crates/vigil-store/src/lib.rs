@@ -40,8 +40,9 @@ pub use records::{
     Actor, AlertRecord, AlertState, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId,
     DeploymentRecord, DicomDisposition, DicomInstanceQuery, DicomInstanceRecord, DicomRecorded,
     DueDelivery, EvaluationRecord, IngestSummary, LoginRecord, NewApiToken, NewEvaluation, NewUser,
-    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, RulesRecord, SessionRecord,
-    UserChange, UserRecord, VersionId, VersionRecord, WebhookRecord,
+    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, ReportTimeQuery,
+    ReportTimeRecord, RulesRecord, SessionRecord, UserChange, UserRecord, VersionId, VersionRecord,
+    WebhookRecord,
 };
 /// Re-exported for the backends, whose SQL (written here) stores events.
 pub use vigil_monitor;
@@ -439,6 +440,24 @@ pub trait Store: Send + Sync {
         &self,
         query: &DicomInstanceQuery,
     ) -> impl Future<Output = Result<Vec<DicomInstanceRecord>, StoreError>> + Send;
+
+    /// Records the times of reports a Trust's RIS sent, in one transaction;
+    /// a time recorded before (same case, status and issue) is kept once.
+    /// Returns how many were new. Report times are data, like events: not
+    /// audited one by one.
+    fn record_report_times(
+        &self,
+        trust: &vigil_domain::Code,
+        channel: vigil_domain::ReportChannel,
+        received_at: Timestamp,
+        timings: &[vigil_domain::ReportTiming],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Recorded report times, newest recorded first.
+    fn report_times(
+        &self,
+        query: &ReportTimeQuery,
+    ) -> impl Future<Output = Result<Vec<ReportTimeRecord>, StoreError>> + Send;
 
     /// The webhooks of the given organisations (all when `None`).
     fn webhooks(

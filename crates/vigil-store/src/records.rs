@@ -408,6 +408,32 @@ pub enum DicomRecorded {
     Released { id: i64 },
 }
 
+/// A report's times as stored: which Trust's RIS sent them, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportTimeRecord {
+    pub id: i64,
+    pub trust: Code,
+    pub timing: vigil_domain::ReportTiming,
+    pub channel: vigil_domain::ReportChannel,
+    pub received_at: Timestamp,
+}
+
+/// Which report times to list, newest recorded first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportTimeQuery {
+    /// Only these Trusts' reports (all when `None`).
+    pub trusts: Option<Vec<String>>,
+    /// Only those of this case (its pseudonym).
+    pub case: Option<String>,
+    /// Only those issued at or after this moment.
+    pub issued_from: Option<Timestamp>,
+    /// Only those issued before this moment.
+    pub issued_before: Option<Timestamp>,
+    /// Only those with a smaller id (the next page).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
 /// Which received instances to list, newest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DicomInstanceQuery {

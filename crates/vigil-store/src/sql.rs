@@ -173,6 +173,39 @@ pub fn dicom_instance_row<R: crate::decode::DecodeRow>(
     })
 }
 
+/// A row of `report_times` (all its columns).
+pub fn report_time_row<R: crate::decode::DecodeRow>(
+    row: &R,
+) -> Result<crate::ReportTimeRecord, StoreError> {
+    use crate::decode::database_error;
+    let corrupt = |error: vigil_domain::DomainError| StoreError::corrupt("report time", error);
+    let case = vigil_domain::Pseudonym::parse(&row.text("case_pseudonym").map_err(database_error)?)
+        .map_err(corrupt)?;
+    let status = vigil_domain::ReportStatus::parse(&row.text("status").map_err(database_error)?)
+        .map_err(corrupt)?;
+    let examined_at = match row.optional_text("examined_at").map_err(database_error)? {
+        Some(text) => Some(crate::rows::timestamp("report examined_at", &text)?),
+        None => None,
+    };
+    let issued_at = crate::rows::timestamp(
+        "report issued_at",
+        &row.text("issued_at").map_err(database_error)?,
+    )?;
+    Ok(crate::ReportTimeRecord {
+        id: row.integer("id").map_err(database_error)?,
+        trust: vigil_domain::Code::parse(&row.text("trust").map_err(database_error)?)
+            .map_err(corrupt)?,
+        timing: vigil_domain::ReportTiming::new(case, status, examined_at, issued_at)
+            .map_err(corrupt)?,
+        channel: vigil_domain::ReportChannel::parse(&row.text("channel").map_err(database_error)?)
+            .map_err(corrupt)?,
+        received_at: crate::rows::timestamp(
+            "report received_at",
+            &row.text("received_at").map_err(database_error)?,
+        )?,
+    })
+}
+
 /// An outcome as stored, as the aggregates and the duplicate check need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredOutcome {
@@ -2320,6 +2353,76 @@ macro_rules! impl_sql_store {
                 select.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
                 let rows = select.build().fetch_all(&self.pool).await.map_err(database_error)?;
                 rows.iter().map($crate::sql::dicom_instance_row).collect()
+            }
+
+            async fn record_report_times(
+                &self,
+                trust: &::vigil_domain::Code,
+                channel: ::vigil_domain::ReportChannel,
+                received_at: ::jiff::Timestamp,
+                timings: &[::vigil_domain::ReportTiming],
+            ) -> Result<u64, StoreError> {
+                if timings.is_empty() {
+                    return Ok(0);
+                }
+                self.write(async |connection| {
+                    let mut new = 0;
+                    for timing in timings {
+                        new += ::sqlx::query(
+                            "INSERT INTO report_times (trust, case_pseudonym, status, examined_at, issued_at, channel, received_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(trust.as_str())
+                        .bind(timing.case().as_str())
+                        .bind(timing.status().as_str())
+                        .bind(timing.examined_at().map(stored_timestamp))
+                        .bind(stored_timestamp(timing.issued_at()))
+                        .bind(channel.as_str())
+                        .bind(stored_timestamp(received_at))
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?
+                        .rows_affected();
+                    }
+                    Ok(new)
+                })
+                .await
+            }
+
+            async fn report_times(
+                &self,
+                query: &$crate::ReportTimeQuery,
+            ) -> Result<Vec<$crate::ReportTimeRecord>, StoreError> {
+                let mut select = ::sqlx::QueryBuilder::<$database>::new(
+                    "SELECT id, trust, case_pseudonym, status, examined_at, issued_at, channel, received_at \
+                     FROM report_times WHERE 1 = 1",
+                );
+                if let Some(trusts) = &query.trusts {
+                    if trusts.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    select.push(" AND trust IN (");
+                    let mut separated = select.separated(", ");
+                    for trust in trusts {
+                        separated.push_bind(trust.clone());
+                    }
+                    separated.push_unseparated(")");
+                }
+                if let Some(case) = &query.case {
+                    select.push(" AND case_pseudonym = ").push_bind(case.clone());
+                }
+                if let Some(from) = query.issued_from {
+                    select.push(" AND issued_at >= ").push_bind(stored_timestamp(from));
+                }
+                if let Some(before) = query.issued_before {
+                    select.push(" AND issued_at < ").push_bind(stored_timestamp(before));
+                }
+                if let Some(before) = query.before_id {
+                    select.push(" AND id < ").push_bind(before);
+                }
+                select.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(query.limit));
+                let rows = select.build().fetch_all(&self.pool).await.map_err(database_error)?;
+                rows.iter().map($crate::sql::report_time_row).collect()
             }
 
             async fn webhooks(&self, organisations: Option<&[String]>) -> Result<Vec<$crate::WebhookRecord>, StoreError> {

@@ -1964,10 +1964,6 @@ pub async fn initialising_is_all_or_nothing(store: impl Store) {
     );
 }
 
-/// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
-/// giving `Some((store, guard))` for a fresh store — the guard keeps its
-/// database alive until the test ends (a temporary directory, a schema) —
-/// or `None` to skip, after printing a notice.
 /// Received DICOM instances are recorded once by their pseudonyms; a
 /// quarantined one is audited and released when it is sent again and
 /// routed; lists page newest first within the Trusts asked for.
@@ -2124,6 +2120,165 @@ pub async fn dicom_instances_are_recorded_once_and_quarantine_is_released(store:
     audit_is_intact(&store).await;
 }
 
+/// Report times are recorded once per case, status and issue, by the
+/// case's pseudonym; lists filter by Trust, case and issue time, newest
+/// recorded first.
+pub async fn report_times_are_recorded_once_and_listed_by_issue(store: impl Store) {
+    use crate::ReportTimeQuery;
+    use vigil_domain::{ReportChannel, ReportStatus, ReportTiming};
+    seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let key = vigil_domain::PseudonymKey::from_bytes([4; 32]);
+    let case = |raw: &str| {
+        vigil_domain::pseudonymise(&key, vigil_domain::IdentifierKind::Accession, raw)
+            .expect("pseudonym")
+    };
+    let at = |text: &str| -> Timestamp { text.parse().expect("time") };
+    let timing = |accession: &str, status, examined: Option<&str>, issued: &str| {
+        ReportTiming::new(case(accession), status, examined.map(at), at(issued)).expect("times")
+    };
+    let received = at("2026-11-30T12:00:00Z");
+    let first = [
+        timing(
+            "ACC-1",
+            ReportStatus::Preliminary,
+            Some("2026-11-30T09:00:00Z"),
+            "2026-11-30T09:40:00Z",
+        ),
+        timing(
+            "ACC-1",
+            ReportStatus::Final,
+            Some("2026-11-30T09:00:00Z"),
+            "2026-11-30T10:05:00Z",
+        ),
+        timing("ACC-2", ReportStatus::Final, None, "2026-11-30T11:00:00Z"),
+    ];
+    let rw3 = code("rw3");
+    assert_eq!(
+        store
+            .record_report_times(&rw3, ReportChannel::Hl7, received, &first)
+            .await
+            .expect("record"),
+        3
+    );
+    // The same message again, with one correction: only the correction is new.
+    let mut again = first.to_vec();
+    again.push(timing(
+        "ACC-2",
+        ReportStatus::Corrected,
+        None,
+        "2026-11-30T11:30:00Z",
+    ));
+    assert_eq!(
+        store
+            .record_report_times(&rw3, ReportChannel::Fhir, received, &again)
+            .await
+            .expect("again"),
+        1
+    );
+    let all = store
+        .report_times(&ReportTimeQuery {
+            limit: 10,
+            ..ReportTimeQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 4);
+    assert!(all.windows(2).all(|pair| pair[0].id > pair[1].id));
+    assert_eq!(all[0].channel, ReportChannel::Fhir);
+    assert_eq!(all[0].timing.status(), ReportStatus::Corrected);
+    assert_eq!(all[3].timing, first[0], "times round-trip");
+    assert_eq!(all[3].trust, rw3);
+    assert_eq!(all[3].received_at, received);
+    assert_eq!(
+        all[3].timing.turnaround(),
+        Some(jiff::SignedDuration::from_mins(40))
+    );
+    for (query, expected) in [
+        (
+            ReportTimeQuery {
+                case: Some(case("ACC-1").as_str().to_owned()),
+                ..ReportTimeQuery::default()
+            },
+            2,
+        ),
+        (
+            ReportTimeQuery {
+                issued_from: Some(at("2026-11-30T10:05:00Z")),
+                issued_before: Some(at("2026-11-30T11:30:00Z")),
+                ..ReportTimeQuery::default()
+            },
+            2,
+        ),
+        (
+            ReportTimeQuery {
+                trusts: Some(vec!["other-trust".to_owned()]),
+                ..ReportTimeQuery::default()
+            },
+            0,
+        ),
+        (
+            ReportTimeQuery {
+                trusts: Some(Vec::new()),
+                ..ReportTimeQuery::default()
+            },
+            0,
+        ),
+        (
+            ReportTimeQuery {
+                before_id: Some(all[1].id),
+                ..ReportTimeQuery::default()
+            },
+            2,
+        ),
+    ] {
+        let found = store
+            .report_times(&ReportTimeQuery {
+                limit: 10,
+                ..query.clone()
+            })
+            .await
+            .expect("filtered");
+        assert_eq!(found.len(), expected, "{query:?}");
+    }
+    // Nothing to record writes nothing; an unknown Trust is refused whole.
+    assert_eq!(
+        store
+            .record_report_times(&rw3, ReportChannel::Hl7, received, &[])
+            .await
+            .expect("nothing"),
+        0
+    );
+    let unknown = store
+        .record_report_times(
+            &code("nowhere"),
+            ReportChannel::Hl7,
+            received,
+            &[timing(
+                "ACC-3",
+                ReportStatus::Final,
+                None,
+                "2026-11-30T11:00:00Z",
+            )],
+        )
+        .await;
+    assert!(unknown.is_err(), "{unknown:?}");
+    assert_eq!(
+        store
+            .report_times(&ReportTimeQuery {
+                limit: 10,
+                ..ReportTimeQuery::default()
+            })
+            .await
+            .expect("list")
+            .len(),
+        4
+    );
+}
+
+/// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
+/// giving `Some((store, guard))` for a fresh store — the guard keeps its
+/// database alive until the test ends (a temporary directory, a schema) —
+/// or `None` to skip, after printing a notice.
 #[macro_export]
 macro_rules! story_tests {
     ($fresh:expr) => {
@@ -2135,7 +2290,8 @@ macro_rules! story_tests {
             audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates,
             outcomes_update_the_days_of_their_events_whenever_they_arrive,
             going_live_sets_default_rules_and_signals_raise_one_alert_each,
-            dicom_instances_are_recorded_once_and_quarantine_is_released);
+            dicom_instances_are_recorded_once_and_quarantine_is_released,
+            report_times_are_recorded_once_and_listed_by_issue);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -4,9 +4,11 @@
 //! deployment (with the image's acquisition metadata), the unroutable one
 //! waits in quarantine, a resend changes nothing, a caller of another Trust
 //! cannot store into this Trust's deployment, and the database holds no
-//! identifier of any object. Skipped with a notice without dcmtk (unless
-//! `VIGIL_REQUIRE_DCMTK` is set, as `.ci/run` does not need to: it installs
-//! dcmtk).
+//! identifier of any object. Orthanc, as a hospital's PACS, forwards what it
+//! stores over DIMSE and by STOW-RS. Reports' outcomes and times arrive by
+//! FHIR and HL7 v2. Skipped with a notice without dcmtk or Orthanc, unless
+//! `VIGIL_REQUIRE_DCMTK` or `VIGIL_REQUIRE_ORTHANC` is set (as `.ci/run`,
+//! which installs both, sets them).
 
 #[path = "support/server.rs"]
 mod server;
@@ -26,27 +28,39 @@ fn dicom_file(name: &str) -> String {
         .to_string()
 }
 
-fn dcmtk_available() -> bool {
-    let found = Command::new("storescu").arg("--version").output().is_ok();
+/// Whether a peer program is installed (`found`); when it is not, says so
+/// and passes, unless the variable that requires it is set.
+fn peer_available(found: bool, required_by: &str, notice: &str) -> bool {
     if !found {
         assert!(
-            std::env::var_os("VIGIL_REQUIRE_DCMTK").is_none(),
-            "VIGIL_REQUIRE_DCMTK is set but dcmtk's storescu is not installed"
+            std::env::var_os(required_by).is_none(),
+            "{required_by} is set but {notice}"
         );
-        eprintln!(
-            "skipping the DICOM listener test: dcmtk is not installed (apt-get install dcmtk)"
-        );
+        eprintln!("skipping: {notice}");
     }
     found
 }
 
-/// Sends files with storescu as `calling`; returns whether every store
-/// succeeded and what storescu printed.
+fn dcmtk_available() -> bool {
+    peer_available(
+        Command::new("storescu").arg("--version").output().is_ok(),
+        "VIGIL_REQUIRE_DCMTK",
+        "dcmtk is not installed (apt-get install dcmtk)",
+    )
+}
+
+/// Sends files with storescu as `calling` to Vigil; returns whether every
+/// store succeeded and what storescu printed.
 fn store(port: u16, calling: &str, files: &[String]) -> (bool, String) {
+    store_to(port, calling, "VIGIL", files)
+}
+
+/// Sends files with storescu from `calling` to `called`.
+fn store_to(port: u16, calling: &str, called: &str, files: &[String]) -> (bool, String) {
     let port = port.to_string();
     // -R proposes exactly the classes of the files sent (dcmtk's default
     // list lacks Comprehensive 3D SR).
-    let mut arguments = vec!["-R", "-aet", calling, "-aec", "VIGIL", "127.0.0.1", &port];
+    let mut arguments = vec!["-R", "-aet", calling, "-aec", called, "127.0.0.1", &port];
     arguments.extend(files.iter().map(String::as_str));
     let output = Command::new("storescu")
         .args(&arguments)
@@ -97,6 +111,11 @@ ae_title = "VIGIL"
 
 [[dicom.callers]]
 ae_title = "AI_BOX"
+hosts = ["127.0.0.1"]
+trust = "rw3"
+
+[[dicom.callers]]
+ae_title = "ORTHANC"
 hosts = ["127.0.0.1"]
 trust = "rw3"
 
@@ -476,11 +495,46 @@ fn fhir_reports_label_the_events_of_their_cases() {
         diagnostics,
         [
             "entry 1: outcome recorded",
+            "entry 1: report times recorded",
             "entry 2: its status is \"preliminary\"; only final, amended or corrected results are outcomes",
+            "entry 2: report times recorded",
             "entry 3: deployment 1: none of its codes is listed as positive or negative",
+            "entry 3: report times recorded",
             "entry 5: outcome recorded",
+            "entry 5: report times recorded",
             "entry 6: it carries no accession number (an identifier of type ACSN), on itself or the request it is based on",
+            "entry 6: its times: it carries no accession number",
+            "entry 7: outcome recorded",
+            "entry 7: its times: a report's examination (2026-11-30T11:00:00Z) cannot be after its issue (2026-11-30T10:09:00Z)",
         ]
+    );
+    // The report times kept: the single report (examined at 09:00, issued
+    // at 10:05) and four of the Bundle's (entry 1 repeats the single one).
+    let times = json_of(&http(
+        running.http_port,
+        "GET",
+        "/api/v1/report-times",
+        &[("Authorization", running.bearer.as_str())],
+        "",
+    ));
+    let times = times["times"].as_array().expect("times");
+    let statuses: Vec<&str> = times
+        .iter()
+        .map(|time| time["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["final", "final", "preliminary", "final"],
+        "{times:?}"
+    );
+    let first = times.last().expect("the single report");
+    assert_eq!(first["examined_at"], "2026-11-30T09:00:00.000000Z");
+    assert_eq!(first["issued_at"], "2026-11-30T10:05:00.000000Z");
+    assert_eq!(first["turnaround_minutes"], 65.0);
+    assert_eq!(first["channel"], "fhir");
+    assert!(
+        first["case"].as_str().expect("case").starts_with("psn:"),
+        "{first}"
     );
     // Not FHIR JSON: 415; a Patient: 400.
     let answer = http(
@@ -541,13 +595,23 @@ OBX|1|CWE|CONCL^Conclusion^L||50960005^Hemorrhage^SCT||||||F\r";
         .replace("50960005^Hemorrhage", "1234567^Something else");
     let admission =
         "MSH|^~\\&|PAS|RW3|VIGIL|RW3|20261130101500||ADT^A01|MSG0003|P|2.4\rPID|1||123\r";
-    let acks = mllp(running.hl7_port, &[result, &unknown_code, admission]);
+    // A report on another examination, which no route takes: its times are
+    // kept all the same.
+    let other_examination = result
+        .replace("MSG0001", "MSG0004")
+        .replace("ACC-1001", "ACC-2001")
+        .replace("30799-1^CT Head^LN", "36643-5^XR Chest^LN");
+    let acks = mllp(
+        running.hl7_port,
+        &[result, &unknown_code, admission, &other_examination],
+    );
     assert!(acks[0].contains("\rMSA|AA|MSG0001|"), "{}", acks[0]);
     assert!(
         acks[1].contains("\rMSA|AE|MSG0002|OBR 1: deployment 1: none of its codes is listed as positive or negative"),
         "{}",
         acks[1]
     );
+    assert!(acks[3].contains("\rMSA|AA|MSG0004|"), "{}", acks[3]);
     assert!(
         acks[2].contains("\rMSA|AR|MSG0003|the message is a ADT"),
         "{}",
@@ -561,4 +625,203 @@ OBX|1|CWE|CONCL^Conclusion^L||50960005^Hemorrhage^SCT||||||F\r";
         "",
     ));
     assert_eq!(days[0]["outcomes"]["true_positives"], 1, "{days}");
+    // Two report times: ACC-1001's (sent twice) and ACC-2001's, each examined
+    // at 09:00 and issued at 10:05 London time.
+    let times = json_of(&http(
+        running.http_port,
+        "GET",
+        "/api/v1/report-times",
+        &[("Authorization", running.bearer.as_str())],
+        "",
+    ));
+    let times = times["times"].as_array().expect("times");
+    assert_eq!(times.len(), 2, "{times:?}");
+    for time in times {
+        assert_eq!(time["channel"], "hl7");
+        assert_eq!(time["turnaround_minutes"], 65.0);
+        assert_eq!(time["issued_at"], "2026-11-30T10:05:00.000000Z");
+    }
+}
+
+/// Where Debian's orthanc-dicomweb package puts the DICOMweb plugin.
+const ORTHANC_DICOMWEB: &str = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so";
+
+fn orthanc_available() -> bool {
+    peer_available(
+        Command::new("Orthanc").arg("--version").output().is_ok()
+            && std::path::Path::new(ORTHANC_DICOMWEB).exists(),
+        "VIGIL_REQUIRE_ORTHANC",
+        "Orthanc or its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb)",
+    )
+}
+
+/// Orthanc's Lua hook: what a modality stores by DIMSE is forwarded to
+/// Vigil by C-STORE; what is uploaded through Orthanc's REST API is pushed
+/// to Vigil by DICOMweb STOW-RS.
+const FORWARD_LUA: &str = r#"
+function OnStoredInstance(instanceId, tags, metadata, origin)
+  if origin['RequestOrigin'] == 'RestApi' then
+    RestApiPost('/dicom-web/servers/vigil/stow', DumpJson({ Resources = { instanceId } }, true))
+  else
+    SendToModality(instanceId, 'vigil')
+  end
+end
+"#;
+
+/// A PACS in front of Vigil, as a hospital runs one: Orthanc (loopback only,
+/// accepting stores from one known modality) forwards every instance it
+/// stores to Vigil with its Lua `OnStoredInstance` hook, over DIMSE for what
+/// a modality sends and by STOW-RS for what is uploaded to it.
+#[test]
+fn orthanc_forwards_what_it_stores_over_dimse_and_by_stow() {
+    if !dcmtk_available() || !orthanc_available() {
+        return;
+    }
+    let running = start();
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (orthanc_http, orthanc_dicom) = (free_port(), free_port());
+    let lua = directory.path().join("forward.lua");
+    std::fs::write(&lua, FORWARD_LUA).expect("Lua script");
+    let config = serde_json::json!({
+        "Name": "VigilTestPacs",
+        "StorageDirectory": directory.path().join("storage"),
+        "IndexDirectory": directory.path().join("index"),
+        "HttpPort": orthanc_http,
+        "RemoteAccessAllowed": false,
+        "AuthenticationEnabled": false,
+        "DicomAet": "ORTHANC",
+        "DicomPort": orthanc_dicom,
+        "DicomAlwaysAllowStore": false,
+        "DicomCheckModalityHost": true,
+        "DicomModalities": {
+            "modality": ["MODALITY", "127.0.0.1", 104],
+            "vigil": ["VIGIL", "127.0.0.1", running.dicom_port],
+        },
+        "LuaScripts": [lua],
+        "Plugins": [ORTHANC_DICOMWEB],
+        "DicomWeb": {
+            "Enable": true,
+            "Root": "/dicom-web/",
+            "Servers": {
+                "vigil": {
+                    "Url": format!("http://127.0.0.1:{}/dicomweb/", running.http_port),
+                    "HttpHeaders": { "Authorization": running.bearer },
+                },
+            },
+        },
+    });
+    let config_file = directory.path().join("orthanc.json");
+    std::fs::write(&config_file, config.to_string()).expect("Orthanc configuration");
+    let log = std::fs::File::create(directory.path().join("orthanc.log")).expect("log");
+    let _orthanc = Server(
+        Command::new("Orthanc")
+            .arg(&config_file)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("Orthanc starts"),
+    );
+    wait_for_port(orthanc_http);
+    wait_for_port(orthanc_dicom);
+    let orthanc_log =
+        || std::fs::read_to_string(directory.path().join("orthanc.log")).unwrap_or_default();
+
+    // A modality stores the CT and the positive result in the PACS...
+    let (success, printed) = store_to(
+        orthanc_dicom,
+        "MODALITY",
+        "ORTHANC",
+        &[
+            dicom_file("ct_with_accession.dcm"),
+            dicom_file("sr_positive.dcm"),
+        ],
+    );
+    assert!(success, "{printed}\n{}", orthanc_log());
+    // ...and an unknown modality cannot.
+    let (success, _) = store_to(
+        orthanc_dicom,
+        "STRANGER",
+        "ORTHANC",
+        &[dicom_file("sr_negative.dcm")],
+    );
+    assert!(!success, "Orthanc took a store from an unknown modality");
+    // The negative result is uploaded through Orthanc's REST API.
+    let uploaded = server::http_bytes(
+        orthanc_http,
+        "POST",
+        "/instances",
+        &[("Content-Type", "application/dicom")],
+        &std::fs::read(dicom_file("sr_negative.dcm")).expect("file"),
+    );
+    assert!(uploaded.starts_with("HTTP/1.1 200"), "{uploaded}");
+
+    // All three reach Vigil: two from Orthanc's AE, one by STOW-RS.
+    let headers = [("Authorization", running.bearer.as_str())];
+    let started = std::time::Instant::now();
+    let instances = loop {
+        let page = json_of(&http(
+            running.http_port,
+            "GET",
+            "/api/v1/dicom/instances",
+            &headers,
+            "",
+        ));
+        let instances = page["instances"].as_array().expect("instances").clone();
+        if instances.len() >= 3 {
+            break instances;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "Vigil received {instances:?}\n{}",
+            orthanc_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let mut seen: Vec<(String, String, String)> = instances
+        .iter()
+        .map(|instance| {
+            let text = |name: &str| instance[name].as_str().expect(name).to_owned();
+            (text("kind"), text("disposition"), text("calling_ae"))
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(
+        seen[0],
+        (
+            "image".to_owned(),
+            "acquisition".to_owned(),
+            "ORTHANC".to_owned()
+        )
+    );
+    assert_eq!(
+        (&seen[1].0, &seen[1].1, &seen[2].0, &seen[2].1),
+        (
+            &"sr".to_owned(),
+            &"event".to_owned(),
+            &"sr".to_owned(),
+            &"event".to_owned()
+        )
+    );
+    let callers: std::collections::BTreeSet<&str> = seen[1..]
+        .iter()
+        .map(|(_, _, calling)| calling.as_str())
+        .collect();
+    assert!(callers.contains("ORTHANC"), "{seen:?}");
+    assert_eq!(callers.len(), 2, "one result came by STOW-RS: {seen:?}");
+
+    let days = json_of(&http(
+        running.http_port,
+        "GET",
+        "/api/v1/deployments/1/aggregates",
+        &headers,
+        "",
+    ));
+    let events: u64 = days
+        .as_array()
+        .expect("days")
+        .iter()
+        .map(|day| day["events"].as_u64().expect("events"))
+        .sum();
+    assert_eq!(events, 2, "{days}");
 }

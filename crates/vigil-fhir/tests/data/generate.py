@@ -22,7 +22,7 @@ HAEMORRHAGE = {"system": SNOMED, "code": "50960005", "display": "Hemorrhage"}
 NORMAL = {"system": SNOMED, "code": "281900007", "display": "No abnormality detected"}
 
 
-def report(accession, conclusion, issued, status="final", identifier_on="report"):
+def report(accession, conclusion, issued, status="final", identifier_on="report", effective=None):
     resource = {
         "resourceType": "DiagnosticReport",
         "status": status,
@@ -31,6 +31,11 @@ def report(accession, conclusion, issued, status="final", identifier_on="report"
         "issued": issued,
         "conclusionCode": [{"coding": [conclusion]}],
     }
+    # When the examination was done: a dateTime, or a period's start.
+    if isinstance(effective, str):
+        resource["effectiveDateTime"] = effective
+    elif effective is not None:
+        resource["effectivePeriod"] = effective
     identifier = {"type": ACSN, "system": "urn:oid:1.2.826.0.1.99", "value": accession}
     if identifier_on == "report":
         resource["identifier"] = [identifier]
@@ -55,7 +60,11 @@ def write(name, model, body):
 
 
 def main():
-    write("report_positive.json", DiagnosticReport, report("ACC-1001", HAEMORRHAGE, "2026-11-30T10:05:00Z"))
+    write(
+        "report_positive.json",
+        DiagnosticReport,
+        report("ACC-1001", HAEMORRHAGE, "2026-11-30T10:05:00Z", effective="2026-11-30T09:00:00Z"),
+    )
     write(
         "report_contained_order.json",
         DiagnosticReport,
@@ -85,11 +94,16 @@ def main():
         "type": "batch",
         "entry": [
             {"fullUrl": "urn:uuid:1", "resource": report("ACC-1001", HAEMORRHAGE, "2026-11-30T10:05:00Z")},
-            {"fullUrl": "urn:uuid:2", "resource": report("ACC-1005", NORMAL, "2026-11-30T10:06:00Z", status="preliminary")},
+            {"fullUrl": "urn:uuid:2", "resource": report(
+                "ACC-1005", NORMAL, "2026-11-30T10:06:00Z", status="preliminary",
+                effective={"start": "2026-11-30T09:30:00Z", "end": "2026-11-30T09:40:00Z"})},
             {"fullUrl": "urn:uuid:3", "resource": report("ACC-1006", {"system": SNOMED, "code": "1234567"}, "2026-11-30T10:07:00Z")},
             {"fullUrl": "urn:uuid:4", "resource": order},
             {"fullUrl": "urn:uuid:5", "resource": by_reference},
             {"fullUrl": "urn:uuid:6", "resource": report("ACC-1007", NORMAL, "2026-11-30T10:08:00Z", identifier_on="none")},
+            # Examined, says the report, after it was issued.
+            {"fullUrl": "urn:uuid:7", "resource": report(
+                "ACC-1008", HAEMORRHAGE, "2026-11-30T10:09:00Z", effective="2026-11-30T11:00:00Z")},
         ],
     }
     write("bundle.json", Bundle, bundle)

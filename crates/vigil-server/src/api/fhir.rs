@@ -3,9 +3,12 @@
 //! observations are read by `vigil-fhir` with the routes of the `[reports]`
 //! configuration into outcomes, which are stored per deployment, all or
 //! nothing, as `POST …/outcomes` stores them; a route's deployment must be
-//! the caller's Trust's. The answer is an OperationOutcome with an issue a
-//! resource: information for those stored, an error with the reason for
-//! the others; 200 when any was stored, 422 when none was.
+//! the caller's Trust's. Every DiagnosticReport's times (examination and
+//! issue) are kept for turnaround audits, whether or not a route takes it.
+//! The answer is an OperationOutcome with an issue a resource (and one more
+//! a timed report): information for what was stored, an error or warning
+//! with the reason for the rest; 200 when anything was stored, 422 when
+//! nothing was.
 
 use std::sync::Arc;
 
@@ -18,6 +21,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use vigil_api_types::ErrorCode;
+use vigil_domain::ReportChannel;
 use vigil_store::Store;
 
 use super::dicomweb::{body_of, callers_trust, trust_key};
@@ -26,7 +30,14 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 
-/// Records the outcomes of FHIR reports and observations.
+/// What became of one resource: its outcome, or its report times.
+enum Issue {
+    Outcome(Result<(), String>),
+    Times(Result<(), String>),
+}
+
+/// Records the outcomes of FHIR reports and observations, and the times of
+/// reports.
 #[utoipa::path(post, path = "/fhir", tag = "fhir",
     request_body(content((Object = "application/fhir+json")), description = "A Bundle, DiagnosticReport or Observation (FHIR R4)"),
     responses(
@@ -65,7 +76,9 @@ pub async fn receive<S: Store>(
     .map_err(|error| invalid("body", error))?;
 
     let mut context = principal.context();
-    context.actor.organisation = trust;
+    context.actor.organisation = trust.clone();
+    let mut timings = Vec::new();
+    let mut timing_issues = Vec::new();
     let named = readings
         .into_iter()
         .map(|reading| {
@@ -74,18 +87,40 @@ pub async fn receive<S: Store>(
             } else {
                 format!("entry {}", reading.entry)
             };
+            match reading.timing {
+                Some(Ok(timing)) => {
+                    timings.push(timing);
+                    timing_issues.push((place.clone(), Ok(())));
+                }
+                Some(Err(reason)) => timing_issues.push((place.clone(), Err(reason))),
+                None => {}
+            }
             (place, reading.result)
         })
         .collect();
-    let mut issues = crate::intake::store_outcomes(&state.store, &context, named, &digest).await?;
-    // Entries in the order sent ("the resource" stands alone).
+    state
+        .store
+        .record_report_times(&trust, ReportChannel::Fhir, received_at, &timings)
+        .await?;
+    let issues = crate::intake::store_outcomes(&state.store, &context, named, &digest).await?;
+    let stored = issues.iter().any(|(_, outcome)| outcome.is_ok()) || !timings.is_empty();
+    let mut issues: Vec<(String, Issue)> = issues
+        .into_iter()
+        .map(|(place, outcome)| (place, Issue::Outcome(outcome)))
+        .chain(
+            timing_issues
+                .into_iter()
+                .map(|(place, times)| (place, Issue::Times(times))),
+        )
+        .collect();
+    // Entries in the order sent ("the resource" stands alone), each
+    // entry's outcome before its times.
     issues.sort_by_key(|(place, _)| {
         place
             .strip_prefix("entry ")
             .and_then(|number| number.parse::<usize>().ok())
             .unwrap_or(0)
     });
-    let stored = issues.iter().filter(|(_, outcome)| outcome.is_ok()).count();
     let issue: Vec<Value> = issues
         .iter()
         .map(|(place, outcome)| {
@@ -97,14 +132,18 @@ pub async fn receive<S: Store>(
                 None => json!([]),
             };
             match outcome {
-                Ok(()) => json!({"severity": "information", "code": "informational",
+                Issue::Outcome(Ok(())) => json!({"severity": "information", "code": "informational",
                     "diagnostics": format!("{place}: outcome recorded"), "expression": expression}),
-                Err(reason) => json!({"severity": "error", "code": "processing",
+                Issue::Outcome(Err(reason)) => json!({"severity": "error", "code": "processing",
+                    "diagnostics": format!("{place}: {reason}"), "expression": expression}),
+                Issue::Times(Ok(())) => json!({"severity": "information", "code": "informational",
+                    "diagnostics": format!("{place}: report times recorded"), "expression": expression}),
+                Issue::Times(Err(reason)) => json!({"severity": "warning", "code": "processing",
                     "diagnostics": format!("{place}: {reason}"), "expression": expression}),
             }
         })
         .collect();
-    let status = if stored > 0 {
+    let status = if stored {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY

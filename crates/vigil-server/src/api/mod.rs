@@ -10,6 +10,7 @@ pub(crate) mod fhir;
 pub(crate) mod governance;
 pub(crate) mod monitoring;
 pub(crate) mod registry;
+pub(crate) mod report_times;
 pub(crate) mod session;
 pub(crate) mod views;
 
@@ -173,15 +174,16 @@ pub const ROUTES: &[RouteSpec] = &[
         Permission::RespondToAlerts,
     ),
     route("GET", "/api/v1/webhooks", Permission::ManageMonitoring),
-    route("GET", "/api/v1/dicom/instances", Permission::ReadDicom),
+    route("GET", "/api/v1/dicom/instances", Permission::ReadIntake),
+    route("GET", "/api/v1/report-times", Permission::ReadIntake),
     route("POST", "/dicomweb/studies", Permission::IngestEvents),
     route(
         "POST",
         "/dicomweb/studies/{study}",
         Permission::IngestEvents,
     ),
-    route("GET", "/dicomweb/studies", Permission::ReadDicom),
-    route("GET", "/dicomweb/instances", Permission::ReadDicom),
+    route("GET", "/dicomweb/studies", Permission::ReadIntake),
+    route("GET", "/dicomweb/instances", Permission::ReadIntake),
     route("POST", "/fhir", Permission::IngestEvents),
     route("POST", "/api/v1/webhooks", Permission::ManageMonitoring),
     route(
@@ -322,6 +324,10 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
             get(alerts::list_webhooks::<S>).post(alerts::add_webhook::<S>),
         )
         .route("/api/v1/dicom/instances", get(dicom::list_instances::<S>))
+        .route(
+            "/api/v1/report-times",
+            get(report_times::list_report_times::<S>),
+        )
         .route(
             "/dicomweb/studies",
             post(dicomweb::store_instances::<S>).get(dicomweb::search_studies::<S>),
