@@ -169,10 +169,21 @@ fn lengths_are_read_as_the_parser_reads_them() {
     );
 }
 
+/// The process's peak resident memory so far (`VmHWM`), in bytes; `None`
+/// where /proc does not tell.
+fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kilobytes * 1024)
+}
+
 /// Inputs the fuzzer found that made the parser allocate gigabytes (it read
-/// a length where the check had read none): each is now refused, quickly.
+/// a length where the check had read none): each is now refused, quickly,
+/// and the peak resident memory grows by less than 256 MiB.
 #[test]
 fn what_the_fuzzer_found_is_refused() {
+    let peak_before = peak_resident_bytes();
     let cases = [
         // A SEG whose mutated VRs, unknown to the standard, hid 540 MB.
         ("seg_unknown_vr_length.dcm", None, "element ("),
@@ -217,6 +228,13 @@ fn what_the_fuzzer_found_is_refused() {
             started.elapsed().as_secs() < 2,
             "{name}: {:?}",
             started.elapsed()
+        );
+    }
+    if let (Some(before), Some(after)) = (peak_before, peak_resident_bytes()) {
+        let growth = after.saturating_sub(before);
+        assert!(
+            growth < 256 << 20,
+            "peak resident memory grew by {growth} bytes"
         );
     }
 }
