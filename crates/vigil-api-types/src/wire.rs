@@ -706,6 +706,8 @@ pub struct DicomInstanceView {
     pub deployment: Option<i64>,
     /// Why it was quarantined.
     pub reason: Option<String>,
+    /// The SHA-256 of its original file, when the server keeps originals.
+    pub original_sha256: Option<String>,
 }
 
 /// A report's times on a case, as the RIS sent them.

@@ -18,11 +18,15 @@
 //! to a bounded size before the DICOM parser sees anything (module
 //! [`read`]); every failure is an error naming what is wrong, never a
 //! panic.
+//!
+//! Original files are kept only where the server is configured to, in the
+//! content-addressed store of [`originals`].
 
 pub mod attributes;
 pub mod instance;
 pub mod mapping;
 pub mod multipart;
+pub mod originals;
 mod preflight;
 pub mod read;
 pub mod scp;

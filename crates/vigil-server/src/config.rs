@@ -149,6 +149,16 @@ struct DicomFile {
     callers: Vec<CallerFile>,
     #[serde(default)]
     route: Vec<vigil_dicom::mapping::RawRoute>,
+    originals: Option<OriginalsFile>,
+}
+
+/// `[dicom.originals]`: keep the original files, within caps.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OriginalsFile {
+    directory: PathBuf,
+    max_file_megabytes: Option<u64>,
+    max_total_gigabytes: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +177,9 @@ pub struct DicomConfig {
     pub routes: vigil_dicom::Routes,
     /// The zone of DICOM dates and times that state no offset.
     pub time_zone: jiff::tz::TimeZone,
+    /// The store of original files, when they are kept (opened with the
+    /// configuration; shared by the listener and STOW-RS).
+    pub originals: Option<std::sync::Arc<vigil_dicom::originals::Originals>>,
 }
 
 /// Whether text is a valid AE title: 1 to 16 characters of the default
@@ -218,11 +231,33 @@ impl DicomFile {
         if let Some(megabytes) = self.max_instance_megabytes {
             settings.max_instance_bytes = megabytes.saturating_mul(1 << 20);
         }
+        let originals = match self.originals {
+            None => None,
+            Some(file) => {
+                if file.max_total_gigabytes == 0 {
+                    return Err(
+                        "dicom.originals.max_total_gigabytes: must be at least 1".to_owned()
+                    );
+                }
+                let settings = vigil_dicom::originals::OriginalsSettings {
+                    directory: file.directory,
+                    max_file_bytes: file
+                        .max_file_megabytes
+                        .unwrap_or(64)
+                        .saturating_mul(1 << 20),
+                    max_total_bytes: file.max_total_gigabytes.saturating_mul(1 << 30),
+                };
+                let store = vigil_dicom::originals::Originals::open(settings)
+                    .map_err(|error| format!("dicom.originals.directory: {error}"))?;
+                Some(std::sync::Arc::new(store))
+            }
+        };
         Ok(DicomConfig {
             bind: self.bind,
             settings,
             routes,
             time_zone,
+            originals,
         })
     }
 }

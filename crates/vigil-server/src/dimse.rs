@@ -85,6 +85,22 @@ impl<S: Store + Clone + 'static> StoreHandler for Receiver<S> {
             tracing::warn!(calling = %request.caller.ae_title, "a C-STORE named another SOP instance than its data set");
             return StoreStatus::DoesNotMatch;
         }
+        let original =
+            crate::intake::keep_original(self.config.originals.as_deref(), |originals| {
+                originals.keep_data_set(
+                    request.sop_class_uid,
+                    request.sop_instance_uid,
+                    request.transfer_syntax,
+                    request.data_set,
+                )
+            });
+        let original = match original {
+            Ok(original) => original,
+            Err(error) => {
+                tracing::error!(calling = %request.caller.ae_title, %error, "a DICOM instance's original could not be kept");
+                return StoreStatus::ProcessingFailure;
+            }
+        };
         let digest = hex::encode(Sha256::digest(request.data_set));
         let recorded = actor(request.caller).and_then(|actor| {
             self.runtime.block_on(crate::intake::record_received(
@@ -93,6 +109,7 @@ impl<S: Store + Clone + 'static> StoreHandler for Receiver<S> {
                 &request.caller.ae_title,
                 received,
                 &digest,
+                original,
             ))
         });
         match recorded {

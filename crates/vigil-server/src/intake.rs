@@ -15,13 +15,15 @@ use vigil_store::{
 /// Ingests a received instance's event (if routed to a deployment of the
 /// actor's Trust, `context.actor.organisation`) and records the instance;
 /// returns what became of it. `calling` names the sender (an AE title, or
-/// the DICOMweb client).
+/// the DICOMweb client); `original` is the SHA-256 of its kept original
+/// file, if one was kept.
 pub(crate) async fn record_received<S: Store>(
     store: &S,
     context: ChangeContext,
     calling: &str,
     received: Received,
     digest: &str,
+    original: Option<String>,
 ) -> Result<DicomDisposition, StoreError> {
     let trust = context.actor.organisation.clone();
     let instance = received.instance;
@@ -72,6 +74,7 @@ pub(crate) async fn record_received<S: Store>(
         calling_ae: calling.to_owned(),
         received_at: context.at,
         disposition,
+        original_sha256: original,
     };
     store.record_dicom_instance(&context, &record).await?;
     Ok(record.disposition)
@@ -183,4 +186,36 @@ pub(crate) async fn store_outcomes<S: Store>(
         answers.extend(names.into_iter().map(|name| (name, outcome.clone())));
     }
     Ok(answers)
+}
+
+/// Keeps an original file when the configuration says so; `Ok(None)` when
+/// it is not kept (not configured, too large, or the store is full, each
+/// logged), an error when the disk failed (the sender should try again).
+pub(crate) fn keep_original(
+    originals: Option<&vigil_dicom::originals::Originals>,
+    keep: impl FnOnce(
+        &vigil_dicom::originals::Originals,
+    )
+        -> Result<vigil_dicom::originals::Kept, vigil_dicom::originals::OriginalsError>,
+) -> Result<Option<String>, vigil_dicom::originals::OriginalsError> {
+    use vigil_dicom::originals::Kept;
+    let Some(originals) = originals else {
+        return Ok(None);
+    };
+    let kept = keep(originals)?;
+    match &kept {
+        Kept::TooLarge { bytes } => {
+            tracing::warn!(
+                bytes,
+                "an original file was not kept: larger than dicom.originals.max_file_megabytes"
+            );
+        }
+        Kept::Full => {
+            tracing::warn!(
+                "an original file was not kept: the store has reached dicom.originals.max_total_gigabytes"
+            );
+        }
+        Kept::Stored { .. } | Kept::AlreadyKept { .. } => {}
+    }
+    Ok(kept.sha256().map(str::to_owned))
 }

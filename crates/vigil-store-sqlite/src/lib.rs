@@ -73,6 +73,11 @@ impl SqliteStore {
             "report times",
             include_str!("../migrations/0007_report_times.sql"),
         ),
+        (
+            8,
+            "dicom originals",
+            include_str!("../migrations/0008_dicom_originals.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

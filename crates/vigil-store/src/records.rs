@@ -395,6 +395,9 @@ pub struct DicomInstanceRecord {
     pub calling_ae: String,
     pub received_at: Timestamp,
     pub disposition: DicomDisposition,
+    /// The SHA-256 of its original file, when the server keeps originals
+    /// (and kept this one).
+    pub original_sha256: Option<String>,
 }
 
 /// What storing a received instance did.

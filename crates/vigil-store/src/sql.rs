@@ -170,6 +170,9 @@ pub fn dicom_instance_row<R: crate::decode::DecodeRow>(
             &row.text("received_at").map_err(database_error)?,
         )?,
         disposition,
+        original_sha256: row
+            .optional_text("original_sha256")
+            .map_err(database_error)?,
     })
 }
 
@@ -2261,11 +2264,13 @@ macro_rules! impl_sql_store {
                             return Ok(DicomRecorded::AlreadyStored { id });
                         }
                         ::sqlx::query(
-                            "UPDATE dicom_instances SET disposition = $1, deployment_id = $2, reason = NULL, acquisition = $3 WHERE id = $4",
+                            "UPDATE dicom_instances SET disposition = $1, deployment_id = $2, reason = NULL, acquisition = $3, \
+                             original_sha256 = COALESCE(original_sha256, $4) WHERE id = $5",
                         )
                         .bind(instance.disposition.as_str())
                         .bind(deployment)
                         .bind(acquisition.as_deref())
+                        .bind(instance.original_sha256.as_deref())
                         .bind(id)
                         .execute(&mut *connection)
                         .await
@@ -2283,8 +2288,8 @@ macro_rules! impl_sql_store {
                     }
                     let id: i64 = ::sqlx::query_scalar(
                         "INSERT INTO dicom_instances (trust, sop_instance, sop_class_uid, kind, study, series, accession, modality, \
-                         calling_ae, received_at, disposition, deployment_id, reason, acquisition) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                         calling_ae, received_at, disposition, deployment_id, reason, acquisition, original_sha256) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
                     )
                     .bind(instance.trust.as_str())
                     .bind(instance.sop_instance.as_str())
@@ -2300,6 +2305,7 @@ macro_rules! impl_sql_store {
                     .bind(deployment)
                     .bind(reason)
                     .bind(acquisition.as_deref())
+                    .bind(instance.original_sha256.as_deref())
                     .fetch_one(&mut *connection)
                     .await
                     .map_err(database_error)?;
@@ -2328,7 +2334,7 @@ macro_rules! impl_sql_store {
                 use $crate::decode::DecodeRow as _;
                 let mut select = ::sqlx::QueryBuilder::<$database>::new(
                     "SELECT id, trust, sop_instance, sop_class_uid, kind, study, series, accession, modality, calling_ae, \
-                     received_at, disposition, deployment_id, reason, acquisition FROM dicom_instances WHERE 1 = 1",
+                     received_at, disposition, deployment_id, reason, acquisition, original_sha256 FROM dicom_instances WHERE 1 = 1",
                 );
                 if let Some(trusts) = &query.trusts {
                     if trusts.is_empty() {

@@ -1990,6 +1990,7 @@ pub async fn dicom_instances_are_recorded_once_and_quarantine_is_released(store:
         calling_ae: "AI_BOX".to_owned(),
         received_at: listener.at,
         disposition,
+        original_sha256: None,
     };
     let quarantined = DicomDisposition::Quarantined {
         reason: "no route takes a sr from AI_BOX made by Example AI".to_owned(),
@@ -2045,12 +2046,13 @@ pub async fn dicom_instances_are_recorded_once_and_quarantine_is_released(store:
             ..vigil_monitor::Metadata::default()
         },
     };
+    // The first image's original file was kept.
+    let kept = "5d41402abc4b2a76b9719d911017c592c8e9b5ba1dd5e2e5c21e3b6bd1c3c5a0";
     for number in 2..=4 {
+        let mut record = instance(&format!("1.{number}"), "9.2", image.clone());
+        record.original_sha256 = (number == 2).then(|| kept.to_owned());
         store
-            .record_dicom_instance(
-                &listener,
-                &instance(&format!("1.{number}"), "9.2", image.clone()),
-            )
+            .record_dicom_instance(&listener, &record)
             .await
             .expect("image");
     }
@@ -2085,6 +2087,13 @@ pub async fn dicom_instances_are_recorded_once_and_quarantine_is_released(store:
     );
     assert_eq!(all[3].disposition, routed);
     assert_eq!(all[0].disposition, image, "metadata round-trips");
+    assert_eq!(
+        all.iter()
+            .map(|record| record.original_sha256.as_deref())
+            .collect::<Vec<_>>(),
+        [None, None, Some(kept), None],
+        "the original's digest round-trips"
+    );
     assert_eq!(all[0].study, uid("9.2"));
     let page = store
         .dicom_instances(&DicomInstanceQuery {

@@ -87,6 +87,8 @@ struct Running {
     _server: Server,
     _directory: tempfile::TempDir,
     database: PathBuf,
+    /// Where the server keeps original files.
+    originals: PathBuf,
     http_port: u16,
     dicom_port: u16,
     hl7_port: u16,
@@ -101,6 +103,7 @@ fn start() -> Running {
     let token = set_up_database(&database, &key);
     let (http_port, dicom_port, hl7_port) = (free_port(), free_port(), free_port());
     let config = directory.path().join("vigil.toml");
+    let originals = directory.path().join("originals");
     std::fs::write(
         &config,
         format!(
@@ -108,6 +111,10 @@ fn start() -> Running {
 [dicom]
 bind = "127.0.0.1:{dicom_port}"
 ae_title = "VIGIL"
+
+[dicom.originals]
+directory = "{originals}"
+max_total_gigabytes = 1
 
 [[dicom.callers]]
 ae_title = "AI_BOX"
@@ -144,7 +151,8 @@ source = "report"
 bind = "127.0.0.1:{hl7_port}"
 hosts = ["127.0.0.1"]
 trust = "rw3"
-"#
+"#,
+            originals = originals.display()
         ),
     )
     .expect("config");
@@ -169,6 +177,7 @@ trust = "rw3"
         _server: server,
         _directory: directory,
         database,
+        originals,
         http_port,
         dicom_port,
         hl7_port,
@@ -244,6 +253,20 @@ fn results_sent_over_dimse_become_events_and_the_rest_waits_in_quarantine() {
         quarantine["instances"][0]["reason"],
         "no route takes a sr from AI_BOX made by Another Vendor"
     );
+    // Each original is kept once, named by its digest, preamble zeroed.
+    for instance in page["instances"].as_array().expect("instances") {
+        let sha256 = instance["original_sha256"].as_str().expect("kept");
+        let file = running
+            .originals
+            .join(&sha256[..2])
+            .join(&sha256[2..4])
+            .join(format!("{sha256}.dcm"));
+        let bytes = std::fs::read(&file).expect("the original file");
+        assert!(bytes[..128].iter().all(|byte| *byte == 0));
+        assert_eq!(&bytes[128..132], b"DICM");
+    }
+    let kept_files = walk_files(&running.originals);
+    assert_eq!(kept_files, 4, "four objects, each kept once");
 
     // Two events, scored and decided, with the CT's scanner.
     let days = json_of(&http(
@@ -297,6 +320,21 @@ fn results_sent_over_dimse_become_events_and_the_rest_waits_in_quarantine() {
     // The audit trail is intact and holds the quarantine and the events.
     let verified = vigil(database, &["audit", "verify"]);
     assert!(verified.starts_with("ok"), "{verified}");
+}
+
+/// How many files are under a folder.
+fn walk_files(directory: &std::path::Path) -> usize {
+    std::fs::read_dir(directory)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| {
+                    let path = entry.path();
+                    if path.is_dir() { walk_files(&path) } else { 1 }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// A multipart/related body of the given parts (content type, bytes).

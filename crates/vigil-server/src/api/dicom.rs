@@ -87,5 +87,6 @@ fn instance_view(record: &DicomInstanceRecord) -> DicomInstanceView {
         disposition: record.disposition.as_str().to_owned(),
         deployment,
         reason,
+        original_sha256: record.original_sha256.clone(),
     }
 }

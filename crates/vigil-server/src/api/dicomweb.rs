@@ -142,6 +142,11 @@ async fn stow<S: Store>(
         .unwrap_or_else(|| {
             jiff::tz::TimeZone::get("Europe/London").unwrap_or(jiff::tz::TimeZone::UTC)
         });
+    let originals = state
+        .config
+        .dicom
+        .as_ref()
+        .and_then(|dicom| dicom.originals.clone());
     let calling = principal.actor.name.as_str().to_ascii_uppercase();
     let wanted_study = study
         .map(|raw| pseudonymise(&key.0, IdentifierKind::DicomUid, &raw))
@@ -162,9 +167,14 @@ async fn stow<S: Store>(
         }
         let received_at = Timestamp::now();
         let bytes = part.body.to_vec();
-        let (part_routes, part_key, part_zone, part_calling) =
-            (routes.clone(), key.clone(), zone.clone(), calling.clone());
-        let (object, received, digest) = tokio::task::spawn_blocking(move || {
+        let (part_routes, part_key, part_zone, part_calling, part_originals) = (
+            routes.clone(),
+            key.clone(),
+            zone.clone(),
+            calling.clone(),
+            originals.clone(),
+        );
+        let (object, received, digest, original) = tokio::task::spawn_blocking(move || {
             let arrival = Arrival {
                 key: &part_key.0,
                 zone: &part_zone,
@@ -177,9 +187,18 @@ async fn stow<S: Store>(
                 Ok(file) => {
                     let received =
                         vigil_dicom::receive_object(&file.data_set, &part_routes, arrival);
-                    (Some(file.data_set), received, digest)
+                    // Only what can be read is kept.
+                    let original = match &received {
+                        Ok(_) => {
+                            crate::intake::keep_original(part_originals.as_deref(), |originals| {
+                                originals.keep_part10(&bytes)
+                            })
+                        }
+                        Err(_) => Ok(None),
+                    };
+                    (Some(file.data_set), received, digest, original)
                 }
-                Err(error) => (None, Err(error.into()), digest),
+                Err(error) => (None, Err(error.into()), digest, Ok(None)),
             }
         })
         .await
@@ -216,6 +235,18 @@ async fn stow<S: Store>(
             ));
             continue;
         }
+        let original = match original {
+            Ok(original) => original,
+            Err(error) => {
+                tracing::error!(%error, "a STOW-RS instance's original could not be kept");
+                failed.push(sop_item(
+                    class.as_deref(),
+                    instance.as_deref(),
+                    Some(PROCESSING_FAILURE),
+                ));
+                continue;
+            }
+        };
         let mut instance_context = context.clone();
         instance_context.at = vigil_audit::canonical_timestamp(received_at);
         match crate::intake::record_received(
@@ -224,6 +255,7 @@ async fn stow<S: Store>(
             &calling,
             received,
             &digest,
+            original,
         )
         .await
         {
