@@ -169,6 +169,12 @@ pub fn serve(
             }
             Err(error) => return Err(error),
         };
+        // DIMSE is request and response: a response held back by Nagle's
+        // algorithm waits for the peer's delayed acknowledgement (40 ms
+        // an instance on Linux).
+        if let Err(error) = socket.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY could not be set");
+        }
         if open.fetch_add(1, Ordering::AcqRel) >= settings.max_associations {
             open.fetch_sub(1, Ordering::AcqRel);
             tracing::warn!(%address, limit = settings.max_associations, "DICOM association refused: too many at once");

@@ -3,7 +3,8 @@
 //! the instance recorded (by its pseudonyms) with what became of it.
 //!
 //! An instance answered with success is on disk: its event (if any) and its
-//! record were each committed before the C-STORE response is sent. A failure
+//! record were committed, in one transaction, before the C-STORE response
+//! is sent. A failure
 //! on this side answers 0x0110 (processing failure) so that the sender
 //! retries; resending is safe, since events and records are idempotent.
 

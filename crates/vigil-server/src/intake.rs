@@ -27,9 +27,26 @@ pub(crate) async fn record_received<S: Store>(
 ) -> Result<DicomDisposition, StoreError> {
     let trust = context.actor.organisation.clone();
     let instance = received.instance;
-    let disposition = match received.disposition {
+    let mut record = DicomInstanceRecord {
+        id: 0,
+        trust: trust.clone(),
+        sop_instance: instance.sop_instance,
+        sop_class_uid: instance.sop_class_uid,
+        kind: instance.kind.as_str().to_owned(),
+        study: instance.study,
+        series: instance.series,
+        accession: instance.accession,
+        modality: instance.modality,
+        calling_ae: calling.to_owned(),
+        received_at: context.at,
+        disposition: DicomDisposition::Quarantined {
+            reason: String::new(),
+        },
+        original_sha256: original,
+    };
+    record.disposition = match received.disposition {
         Disposition::Acquisition => DicomDisposition::Acquisition {
-            metadata: instance.acquisition.clone(),
+            metadata: instance.acquisition,
         },
         Disposition::Quarantine { reason } => DicomDisposition::Quarantined { reason },
         Disposition::Event { deployment, event } => {
@@ -37,12 +54,14 @@ pub(crate) async fn record_received<S: Store>(
             match deploying_trust(store, deployment).await? {
                 Some(owner) if owner == trust => {
                     let mut event = *event;
-                    complete_metadata(store, &trust, &instance.study, &mut event.metadata).await?;
+                    complete_metadata(store, &trust, &record.study, &mut event.metadata).await?;
+                    record.disposition = DicomDisposition::Event { deployment };
+                    // The event and the record in one transaction.
                     match store
-                        .ingest_events(&context, deployment, std::slice::from_ref(&event), digest)
+                        .record_dicom_result(&context, deployment, &event, digest, &record)
                         .await
                     {
-                        Ok(_) => DicomDisposition::Event { deployment },
+                        Ok(_) => return Ok(record.disposition),
                         Err(StoreError::Conflict(_)) => DicomDisposition::Quarantined {
                             reason: format!(
                                 "deployment {}: this SOP instance was stored before with other content",
@@ -60,21 +79,6 @@ pub(crate) async fn record_received<S: Store>(
                 },
             }
         }
-    };
-    let record = DicomInstanceRecord {
-        id: 0,
-        trust,
-        sop_instance: instance.sop_instance,
-        sop_class_uid: instance.sop_class_uid,
-        kind: instance.kind.as_str().to_owned(),
-        study: instance.study,
-        series: instance.series,
-        accession: instance.accession,
-        modality: instance.modality,
-        calling_ae: calling.to_owned(),
-        received_at: context.at,
-        disposition,
-        original_sha256: original,
     };
     store.record_dicom_instance(&context, &record).await?;
     Ok(record.disposition)

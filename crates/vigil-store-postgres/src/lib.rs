@@ -62,7 +62,7 @@ impl PostgresStore {
         ),
         (
             8,
-            "dicom originals",
+            "dicom originals and the study index",
             include_str!("../migrations/0008_dicom_originals.sql"),
         ),
     ]);

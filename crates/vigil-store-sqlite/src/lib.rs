@@ -75,7 +75,7 @@ impl SqliteStore {
         ),
         (
             8,
-            "dicom originals",
+            "dicom originals and the study index",
             include_str!("../migrations/0008_dicom_originals.sql"),
         ),
     ]);

@@ -435,6 +435,20 @@ pub trait Store: Send + Sync {
         instance: &DicomInstanceRecord,
     ) -> impl Future<Output = Result<DicomRecorded, StoreError>> + Send;
 
+    /// Stores a received result's event (as [`Store::ingest_events`] does)
+    /// and records its instance (as [`Store::record_dicom_instance`] does)
+    /// in one transaction: both, or neither. `instance.disposition` is the
+    /// event's. A conflict (the event was stored before with other content)
+    /// changes nothing.
+    fn record_dicom_result(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        event: &vigil_monitor::Event,
+        body_sha256: &str,
+        instance: &DicomInstanceRecord,
+    ) -> impl Future<Output = Result<DicomRecorded, StoreError>> + Send;
+
     /// Received DICOM instances, newest first.
     fn dicom_instances(
         &self,

@@ -672,6 +672,243 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        /// Stores a batch of events with their day aggregates and their
+        /// audit entry, inside the caller's transaction.
+        async fn ingest_events_in(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            deployment: DeploymentId,
+            events: &[$crate::vigil_monitor::Event],
+            body_sha256: &str,
+        ) -> Result<$crate::IngestSummary, StoreError> {
+            deployment_in(connection, deployment).await?;
+            let batch: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM event_batches")
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            let received = events.len() as u64;
+            // The same event twice in one call would be stored once
+            // and counted twice in the aggregates.
+            let mut first_seen: ::std::collections::HashMap<&str, usize> = ::std::collections::HashMap::new();
+            for (index, event) in events.iter().enumerate() {
+                if let Some(first) = first_seen.insert(event.event_id.as_str(), index) {
+                    return Err(StoreError::InvalidReference(format!(
+                        "events {} and {} (in the order sent) have the same event_id",
+                        first + 1,
+                        index + 1
+                    )));
+                }
+            }
+            let rows = $crate::sql::event_rows(events);
+            // Each chunk is inserted without returning its rows (a
+            // returned row crosses from the database's thread one by
+            // one); only a chunk that stored fewer rows than it holds
+            // (some were sent before) is looked at row by row.
+            let mut stored_now = vec![false; events.len()];
+            let mut changed = Vec::new();
+            for (chunk_index, chunk) in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT).enumerate() {
+                let offset = chunk_index * $crate::sql::EVENT_ROWS_PER_STATEMENT;
+                let inserted = ::sqlx::query(<$store>::INSERT_EVENTS)
+                    .bind(deployment.0)
+                    .bind(batch)
+                    .bind($crate::sql::json_array(chunk.iter().map(|(row, _)| row.as_str())))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?
+                    .rows_affected();
+                if inserted == chunk.len() as u64 {
+                    stored_now[offset..offset + chunk.len()].fill(true);
+                    continue;
+                }
+                let names: Vec<String> = events[offset..offset + chunk.len()]
+                    .iter()
+                    .map(|event| ::serde_json::Value::from(event.event_id.as_str()).to_string())
+                    .collect();
+                let stored: ::std::collections::HashMap<String, (String, i64)> = ::sqlx::query(<$store>::STORED_EVENT_HASHES)
+                    .bind(deployment.0)
+                    .bind($crate::sql::json_array(names.iter().map(String::as_str)))
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(database_error)?
+                    .iter()
+                    .map(|row| {
+                        use $crate::decode::DecodeRow as _;
+                        Ok((
+                            row.text("event_id").map_err(database_error)?,
+                            (
+                                row.text("content_sha256").map_err(database_error)?,
+                                row.integer("batch_id").map_err(database_error)?,
+                            ),
+                        ))
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                // An event stored before must be the same event: a
+                // correction sent under an old event_id is refused,
+                // not silently dropped as a duplicate.
+                for (position, (_, hash)) in chunk.iter().enumerate() {
+                    let index = offset + position;
+                    match stored.get(&events[index].event_id) {
+                        Some((_, stored_batch)) if *stored_batch == batch => stored_now[index] = true,
+                        Some((stored_hash, _)) if stored_hash == hash => {}
+                        _ => changed.push(index + 1),
+                    }
+                }
+            }
+            if !changed.is_empty() {
+                let shown: Vec<String> = changed.iter().take(10).map(ToString::to_string).collect();
+                return Err(StoreError::Conflict(format!(
+                    "{} event{} stored before with other content (event{} {}{} in the order sent); nothing was stored. \
+                     An event is never changed: send a correction as a new event",
+                    changed.len(),
+                    if changed.len() == 1 { " was" } else { "s were" },
+                    if changed.len() == 1 { "" } else { "s" },
+                    shown.join(", "),
+                    if changed.len() > 10 { ", …" } else { "" }
+                )));
+            }
+            // New events are counted against what their cases'
+            // outcomes, recorded before them, already say.
+            let stored_events: Vec<&$crate::vigil_monitor::Event> = events
+                .iter()
+                .zip(&stored_now)
+                .filter(|(_, stored)| **stored)
+                .map(|(event, _)| event)
+                .collect();
+            let mut cases: Vec<&str> = stored_events.iter().map(|event| event.case.as_str()).collect();
+            cases.sort_unstable();
+            cases.dedup();
+            let truths: ::std::collections::HashMap<String, $crate::vigil_monitor::CaseTruth> =
+                stored_outcomes(connection, deployment, &cases)
+                    .await?
+                    .into_iter()
+                    .map(|(case, outcomes)| (case, $crate::sql::case_truth(&outcomes)))
+                    .collect();
+            let added = $crate::vigil_monitor::aggregate_with_outcomes(stored_events.iter().copied(), |event| {
+                truths.get(event.case.as_str()).copied()
+            });
+            let mut days = load_days(connection, deployment, added.keys().cloned().collect()).await?;
+            for (key, aggregate) in &added {
+                if let Some(day) = days.get_mut(key) {
+                    day.merge(aggregate);
+                }
+            }
+            save_days(connection, deployment, &days).await?;
+            let stored = stored_events.len() as u64;
+            let payload = ::serde_json::json!({
+                "deployment": deployment.0, "batch": batch, "rows_received": received, "rows_stored": stored,
+                "body_sha256": body_sha256,
+            });
+            let sequence = append_audit(connection, context, "events.ingest", &format!("deployment:{deployment}"), &payload).await?;
+            ::sqlx::query(
+                "INSERT INTO event_batches (id, deployment_id, received_at, received_by, body_sha256, rows_received, rows_stored, audit_sequence) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(batch)
+            .bind(deployment.0)
+            .bind(stored_timestamp(context.at))
+            .bind(context.actor.name.as_str())
+            .bind(body_sha256)
+            .bind(received as i64)
+            .bind(stored as i64)
+            .bind(sequence as i64)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            Ok($crate::IngestSummary { batch, received, stored, duplicates: received - stored })
+        }
+
+        /// Records a received DICOM instance, inside the caller's
+        /// transaction (see [`Store::record_dicom_instance`]).
+        async fn record_dicom_instance_in(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            instance: &$crate::DicomInstanceRecord,
+        ) -> Result<$crate::DicomRecorded, StoreError> {
+            use $crate::{DicomDisposition, DicomRecorded};
+            use $crate::decode::DecodeRow as _;
+            let (deployment, reason, acquisition) = match &instance.disposition {
+                DicomDisposition::Event { deployment } => (Some(deployment.0), None, None),
+                DicomDisposition::Acquisition { metadata } => {
+                    (None, None, Some($crate::sql::acquisition_json(metadata)))
+                }
+                DicomDisposition::Quarantined { reason } => (None, Some(reason.as_str()), None),
+            };
+            let existing = ::sqlx::query(
+                "SELECT id, disposition, deployment_id FROM dicom_instances WHERE trust = $1 AND sop_instance = $2",
+            )
+            .bind(instance.trust.as_str())
+            .bind(instance.sop_instance.as_str())
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            if let Some(row) = existing {
+                let id = row.integer("id").map_err(database_error)?;
+                let was = row.text("disposition").map_err(database_error)?;
+                if was != "quarantined" || matches!(instance.disposition, DicomDisposition::Quarantined { .. }) {
+                    return Ok(DicomRecorded::AlreadyStored { id });
+                }
+                ::sqlx::query(
+                    "UPDATE dicom_instances SET disposition = $1, deployment_id = $2, reason = NULL, acquisition = $3, \
+                     original_sha256 = COALESCE(original_sha256, $4) WHERE id = $5",
+                )
+                .bind(instance.disposition.as_str())
+                .bind(deployment)
+                .bind(acquisition.as_deref())
+                .bind(instance.original_sha256.as_deref())
+                .bind(id)
+                .execute(&mut *connection)
+                .await
+                .map_err(database_error)?;
+                let payload = ::serde_json::json!({
+                    "instance": id,
+                    "disposition": instance.disposition.as_str(),
+                    "deployment": deployment,
+                });
+                append_audit(connection, context, "dicom.release", &format!("organisation:{}", instance.trust), &payload).await?;
+                return Ok(DicomRecorded::Released { id });
+            }
+            if let Some(deployment) = deployment {
+                deployment_in(connection, DeploymentId(deployment)).await?;
+            }
+            let id: i64 = ::sqlx::query_scalar(
+                "INSERT INTO dicom_instances (trust, sop_instance, sop_class_uid, kind, study, series, accession, modality, \
+                 calling_ae, received_at, disposition, deployment_id, reason, acquisition, original_sha256) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+            )
+            .bind(instance.trust.as_str())
+            .bind(instance.sop_instance.as_str())
+            .bind(instance.sop_class_uid.as_str())
+            .bind(instance.kind.as_str())
+            .bind(instance.study.as_str())
+            .bind(instance.series.as_ref().map(|series| series.as_str()))
+            .bind(instance.accession.as_ref().map(|accession| accession.as_str()))
+            .bind(instance.modality.as_deref())
+            .bind(instance.calling_ae.as_str())
+            .bind(stored_timestamp(instance.received_at))
+            .bind(instance.disposition.as_str())
+            .bind(deployment)
+            .bind(reason)
+            .bind(acquisition.as_deref())
+            .bind(instance.original_sha256.as_deref())
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            if let Some(reason) = reason {
+                // The reason is Vigil's own text (route, class,
+                // manufacturer, AE title), never a value of the
+                // object's identifying attributes.
+                let payload = ::serde_json::json!({
+                    "instance": id,
+                    "sop_class_uid": instance.sop_class_uid,
+                    "kind": instance.kind,
+                    "calling_ae": instance.calling_ae,
+                    "reason": reason,
+                });
+                append_audit(connection, context, "dicom.quarantine", &format!("organisation:{}", instance.trust), &payload).await?;
+            }
+            Ok(DicomRecorded::Stored { id })
+        }
+
         /// Appends one audit entry and moves the recorded head, inside the caller's
         /// transaction. Returns the entry's sequence number.
         async fn append_audit(
@@ -1761,140 +1998,7 @@ macro_rules! impl_sql_store {
                 body_sha256: &str,
             ) -> Result<$crate::IngestSummary, StoreError> {
                 self.write(async |connection| {
-                    deployment_in(connection, deployment).await?;
-                    let batch: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM event_batches")
-                        .fetch_one(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
-                    let received = events.len() as u64;
-                    // The same event twice in one call would be stored once
-                    // and counted twice in the aggregates.
-                    let mut first_seen: ::std::collections::HashMap<&str, usize> = ::std::collections::HashMap::new();
-                    for (index, event) in events.iter().enumerate() {
-                        if let Some(first) = first_seen.insert(event.event_id.as_str(), index) {
-                            return Err(StoreError::InvalidReference(format!(
-                                "events {} and {} (in the order sent) have the same event_id",
-                                first + 1,
-                                index + 1
-                            )));
-                        }
-                    }
-                    let rows = $crate::sql::event_rows(events);
-                    // Each chunk is inserted without returning its rows (a
-                    // returned row crosses from the database's thread one by
-                    // one); only a chunk that stored fewer rows than it holds
-                    // (some were sent before) is looked at row by row.
-                    let mut stored_now = vec![false; events.len()];
-                    let mut changed = Vec::new();
-                    for (chunk_index, chunk) in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT).enumerate() {
-                        let offset = chunk_index * $crate::sql::EVENT_ROWS_PER_STATEMENT;
-                        let inserted = ::sqlx::query(<$store>::INSERT_EVENTS)
-                            .bind(deployment.0)
-                            .bind(batch)
-                            .bind($crate::sql::json_array(chunk.iter().map(|(row, _)| row.as_str())))
-                            .execute(&mut *connection)
-                            .await
-                            .map_err(database_error)?
-                            .rows_affected();
-                        if inserted == chunk.len() as u64 {
-                            stored_now[offset..offset + chunk.len()].fill(true);
-                            continue;
-                        }
-                        let names: Vec<String> = events[offset..offset + chunk.len()]
-                            .iter()
-                            .map(|event| ::serde_json::Value::from(event.event_id.as_str()).to_string())
-                            .collect();
-                        let stored: ::std::collections::HashMap<String, (String, i64)> = ::sqlx::query(<$store>::STORED_EVENT_HASHES)
-                            .bind(deployment.0)
-                            .bind($crate::sql::json_array(names.iter().map(String::as_str)))
-                            .fetch_all(&mut *connection)
-                            .await
-                            .map_err(database_error)?
-                            .iter()
-                            .map(|row| {
-                                use $crate::decode::DecodeRow as _;
-                                Ok((
-                                    row.text("event_id").map_err(database_error)?,
-                                    (
-                                        row.text("content_sha256").map_err(database_error)?,
-                                        row.integer("batch_id").map_err(database_error)?,
-                                    ),
-                                ))
-                            })
-                            .collect::<Result<_, StoreError>>()?;
-                        // An event stored before must be the same event: a
-                        // correction sent under an old event_id is refused,
-                        // not silently dropped as a duplicate.
-                        for (position, (_, hash)) in chunk.iter().enumerate() {
-                            let index = offset + position;
-                            match stored.get(&events[index].event_id) {
-                                Some((_, stored_batch)) if *stored_batch == batch => stored_now[index] = true,
-                                Some((stored_hash, _)) if stored_hash == hash => {}
-                                _ => changed.push(index + 1),
-                            }
-                        }
-                    }
-                    if !changed.is_empty() {
-                        let shown: Vec<String> = changed.iter().take(10).map(ToString::to_string).collect();
-                        return Err(StoreError::Conflict(format!(
-                            "{} event{} stored before with other content (event{} {}{} in the order sent); nothing was stored. \
-                             An event is never changed: send a correction as a new event",
-                            changed.len(),
-                            if changed.len() == 1 { " was" } else { "s were" },
-                            if changed.len() == 1 { "" } else { "s" },
-                            shown.join(", "),
-                            if changed.len() > 10 { ", …" } else { "" }
-                        )));
-                    }
-                    // New events are counted against what their cases'
-                    // outcomes, recorded before them, already say.
-                    let stored_events: Vec<&$crate::vigil_monitor::Event> = events
-                        .iter()
-                        .zip(&stored_now)
-                        .filter(|(_, stored)| **stored)
-                        .map(|(event, _)| event)
-                        .collect();
-                    let mut cases: Vec<&str> = stored_events.iter().map(|event| event.case.as_str()).collect();
-                    cases.sort_unstable();
-                    cases.dedup();
-                    let truths: ::std::collections::HashMap<String, $crate::vigil_monitor::CaseTruth> =
-                        stored_outcomes(connection, deployment, &cases)
-                            .await?
-                            .into_iter()
-                            .map(|(case, outcomes)| (case, $crate::sql::case_truth(&outcomes)))
-                            .collect();
-                    let added = $crate::vigil_monitor::aggregate_with_outcomes(stored_events.iter().copied(), |event| {
-                        truths.get(event.case.as_str()).copied()
-                    });
-                    let mut days = load_days(connection, deployment, added.keys().cloned().collect()).await?;
-                    for (key, aggregate) in &added {
-                        if let Some(day) = days.get_mut(key) {
-                            day.merge(aggregate);
-                        }
-                    }
-                    save_days(connection, deployment, &days).await?;
-                    let stored = stored_events.len() as u64;
-                    let payload = ::serde_json::json!({
-                        "deployment": deployment.0, "batch": batch, "rows_received": received, "rows_stored": stored,
-                        "body_sha256": body_sha256,
-                    });
-                    let sequence = append_audit(connection, context, "events.ingest", &format!("deployment:{deployment}"), &payload).await?;
-                    ::sqlx::query(
-                        "INSERT INTO event_batches (id, deployment_id, received_at, received_by, body_sha256, rows_received, rows_stored, audit_sequence) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(batch)
-                    .bind(deployment.0)
-                    .bind(stored_timestamp(context.at))
-                    .bind(context.actor.name.as_str())
-                    .bind(body_sha256)
-                    .bind(received as i64)
-                    .bind(stored as i64)
-                    .bind(sequence as i64)
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(database_error)?;
-                    Ok($crate::IngestSummary { batch, received, stored, duplicates: received - stored })
+                    ingest_events_in(connection, context, deployment, events, body_sha256).await
                 })
                 .await
             }
@@ -2239,90 +2343,23 @@ macro_rules! impl_sql_store {
                 context: &ChangeContext,
                 instance: &$crate::DicomInstanceRecord,
             ) -> Result<$crate::DicomRecorded, StoreError> {
-                use $crate::{DicomDisposition, DicomRecorded};
-                use $crate::decode::DecodeRow as _;
-                let (deployment, reason, acquisition) = match &instance.disposition {
-                    DicomDisposition::Event { deployment } => (Some(deployment.0), None, None),
-                    DicomDisposition::Acquisition { metadata } => {
-                        (None, None, Some($crate::sql::acquisition_json(metadata)))
-                    }
-                    DicomDisposition::Quarantined { reason } => (None, Some(reason.as_str()), None),
-                };
                 self.write(async |connection| {
-                    let existing = ::sqlx::query(
-                        "SELECT id, disposition, deployment_id FROM dicom_instances WHERE trust = $1 AND sop_instance = $2",
-                    )
-                    .bind(instance.trust.as_str())
-                    .bind(instance.sop_instance.as_str())
-                    .fetch_optional(&mut *connection)
-                    .await
-                    .map_err(database_error)?;
-                    if let Some(row) = existing {
-                        let id = row.integer("id").map_err(database_error)?;
-                        let was = row.text("disposition").map_err(database_error)?;
-                        if was != "quarantined" || matches!(instance.disposition, DicomDisposition::Quarantined { .. }) {
-                            return Ok(DicomRecorded::AlreadyStored { id });
-                        }
-                        ::sqlx::query(
-                            "UPDATE dicom_instances SET disposition = $1, deployment_id = $2, reason = NULL, acquisition = $3, \
-                             original_sha256 = COALESCE(original_sha256, $4) WHERE id = $5",
-                        )
-                        .bind(instance.disposition.as_str())
-                        .bind(deployment)
-                        .bind(acquisition.as_deref())
-                        .bind(instance.original_sha256.as_deref())
-                        .bind(id)
-                        .execute(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
-                        let payload = ::serde_json::json!({
-                            "instance": id,
-                            "disposition": instance.disposition.as_str(),
-                            "deployment": deployment,
-                        });
-                        append_audit(connection, context, "dicom.release", &format!("organisation:{}", instance.trust), &payload).await?;
-                        return Ok(DicomRecorded::Released { id });
-                    }
-                    if let Some(deployment) = deployment {
-                        deployment_in(connection, DeploymentId(deployment)).await?;
-                    }
-                    let id: i64 = ::sqlx::query_scalar(
-                        "INSERT INTO dicom_instances (trust, sop_instance, sop_class_uid, kind, study, series, accession, modality, \
-                         calling_ae, received_at, disposition, deployment_id, reason, acquisition, original_sha256) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-                    )
-                    .bind(instance.trust.as_str())
-                    .bind(instance.sop_instance.as_str())
-                    .bind(instance.sop_class_uid.as_str())
-                    .bind(instance.kind.as_str())
-                    .bind(instance.study.as_str())
-                    .bind(instance.series.as_ref().map(|series| series.as_str()))
-                    .bind(instance.accession.as_ref().map(|accession| accession.as_str()))
-                    .bind(instance.modality.as_deref())
-                    .bind(instance.calling_ae.as_str())
-                    .bind(stored_timestamp(instance.received_at))
-                    .bind(instance.disposition.as_str())
-                    .bind(deployment)
-                    .bind(reason)
-                    .bind(acquisition.as_deref())
-                    .bind(instance.original_sha256.as_deref())
-                    .fetch_one(&mut *connection)
-                    .await
-                    .map_err(database_error)?;
-                    if let Some(reason) = reason {
-                        // The reason is Vigil's own text (route, class,
-                        // manufacturer, AE title), never a value of the
-                        // object's identifying attributes.
-                        let payload = ::serde_json::json!({
-                            "instance": id,
-                            "sop_class_uid": instance.sop_class_uid,
-                            "kind": instance.kind,
-                            "calling_ae": instance.calling_ae,
-                            "reason": reason,
-                        });
-                        append_audit(connection, context, "dicom.quarantine", &format!("organisation:{}", instance.trust), &payload).await?;
-                    }
-                    Ok(DicomRecorded::Stored { id })
+                    record_dicom_instance_in(connection, context, instance).await
+                })
+                .await
+            }
+
+            async fn record_dicom_result(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                event: &$crate::vigil_monitor::Event,
+                body_sha256: &str,
+                instance: &$crate::DicomInstanceRecord,
+            ) -> Result<$crate::DicomRecorded, StoreError> {
+                self.write(async |connection| {
+                    ingest_events_in(connection, context, deployment, ::std::slice::from_ref(event), body_sha256).await?;
+                    record_dicom_instance_in(connection, context, instance).await
                 })
                 .await
             }

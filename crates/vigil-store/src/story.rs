@@ -2056,6 +2056,46 @@ pub async fn dicom_instances_are_recorded_once_and_quarantine_is_released(store:
             .await
             .expect("image");
     }
+    // A result's event and record in one transaction: both, or (when the
+    // event conflicts with one stored before) neither.
+    let result = events(&[7]).remove(0);
+    let before = store.event_count(deployment).await.expect("count");
+    assert!(matches!(
+        store
+            .record_dicom_result(
+                &listener,
+                deployment,
+                &result,
+                &"b7".repeat(32),
+                &instance("1.7", "9.4", routed.clone()),
+            )
+            .await
+            .expect("result"),
+        DicomRecorded::Stored { .. }
+    ));
+    assert_eq!(
+        store.event_count(deployment).await.expect("count"),
+        before + 1
+    );
+    let mut changed = result.clone();
+    changed.score = Some(0.99);
+    let conflict = store
+        .record_dicom_result(
+            &listener,
+            deployment,
+            &changed,
+            &"b8".repeat(32),
+            &instance("1.8", "9.4", routed.clone()),
+        )
+        .await;
+    assert!(
+        matches!(conflict, Err(StoreError::Conflict(_))),
+        "{conflict:?}"
+    );
+    assert_eq!(
+        store.event_count(deployment).await.expect("count"),
+        before + 1
+    );
     // An event for a deployment that does not exist is refused whole.
     let missing = store
         .record_dicom_instance(
@@ -2080,25 +2120,27 @@ pub async fn dicom_instances_are_recorded_once_and_quarantine_is_released(store:
         })
         .await
         .expect("list");
-    assert_eq!(all.len(), 4);
+    // Newest first: the result (1.7), the three images, the released one.
+    assert_eq!(all.len(), 5);
     assert!(
         all.windows(2).all(|pair| pair[0].id > pair[1].id),
         "newest first"
     );
-    assert_eq!(all[3].disposition, routed);
-    assert_eq!(all[0].disposition, image, "metadata round-trips");
+    assert_eq!(all[0].disposition, routed);
+    assert_eq!(all[4].disposition, routed);
+    assert_eq!(all[1].disposition, image, "metadata round-trips");
     assert_eq!(
         all.iter()
             .map(|record| record.original_sha256.as_deref())
             .collect::<Vec<_>>(),
-        [None, None, Some(kept), None],
+        [None, None, None, Some(kept), None],
         "the original's digest round-trips"
     );
-    assert_eq!(all[0].study, uid("9.2"));
+    assert_eq!(all[1].study, uid("9.2"));
     let page = store
         .dicom_instances(&DicomInstanceQuery {
             study: Some(uid("9.2").as_str().to_owned()),
-            before_id: Some(all[0].id),
+            before_id: Some(all[1].id),
             limit: 1,
             ..DicomInstanceQuery::default()
         })
@@ -2106,14 +2148,14 @@ pub async fn dicom_instances_are_recorded_once_and_quarantine_is_released(store:
         .expect("page");
     assert_eq!(
         page.iter().map(|record| record.id).collect::<Vec<_>>(),
-        [all[1].id]
+        [all[2].id]
     );
     for (trusts, disposition, expected) in [
         (Some(vec!["rw3".to_owned()]), Some("acquisition"), 3),
         (Some(vec!["rw3".to_owned()]), Some("quarantined"), 0),
         (Some(vec!["other-trust".to_owned()]), None, 0),
         (Some(Vec::new()), None, 0),
-        (None, Some("event"), 1),
+        (None, Some("event"), 2),
     ] {
         let found = store
             .dicom_instances(&DicomInstanceQuery {
