@@ -863,3 +863,38 @@ fn orthanc_forwards_what_it_stores_over_dimse_and_by_stow() {
         .sum();
     assert_eq!(events, 2, "{days}");
 }
+
+/// A STOW-RS request declaring a terabyte is answered at once with 413,
+/// before any of it is read; the server goes on serving.
+#[test]
+fn a_huge_content_length_is_refused_before_the_body() {
+    use std::io::{Read, Write};
+    let running = start();
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", running.http_port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    write!(
+        stream,
+        "POST /dicomweb/studies HTTP/1.1\r\nHost: localhost\r\nAuthorization: {}\r\n\
+         Content-Type: multipart/related; type=\"application/dicom\"; boundary=B\r\n\
+         Content-Length: 1000000000000\r\n\r\n--B\r\n",
+        running.bearer
+    )
+    .expect("write");
+    let mut answer = [0u8; 12];
+    stream
+        .read_exact(&mut answer)
+        .expect("an answer within 2 s");
+    assert_eq!(
+        &answer,
+        b"HTTP/1.1 413",
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let health = http(running.http_port, "GET", "/healthz", &[], "");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+}
