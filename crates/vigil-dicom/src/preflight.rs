@@ -9,7 +9,12 @@
 //! the bytes and any nesting deeper than [`MAX_NESTING`], and notes where
 //! the top-level pixel data starts. It is deliberately simpler than a
 //! parser: it reads tags, value representations and lengths only, and
-//! leaves every other check to the parser that follows.
+//! leaves every other check to the parser that follows. But it must read
+//! every header exactly where and as dicom-rs will (unknown VRs as UN,
+//! undefined lengths as sequences, item tags outside sequences as values),
+//! or a length it never saw reaches the parser: the fuzz targets of
+//! `fuzz/` found four such differences, kept as tests in
+//! `tests/hostile.rs`. Check it again whenever dicom-rs is upgraded.
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::{Tag, VR};

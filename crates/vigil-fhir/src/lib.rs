@@ -42,6 +42,10 @@ use vigil_monitor::{Outcome, OutcomeSource};
 
 pub mod hl7;
 
+/// How the reason given for a report that no route takes begins: such a
+/// report is no error of the sender's (the RIS sends every report).
+pub const NO_ROUTE: &str = "no route takes";
+
 /// The most resources one body may hold.
 pub const MAX_RESOURCES: usize = 100_000;
 
@@ -528,7 +532,7 @@ impl Finding<'_> {
         }
         if outcomes.is_empty() {
             if reasons.is_empty() {
-                return Err(format!("no route takes a {kind} of these codes"));
+                return Err(format!("{NO_ROUTE} a {kind} of these codes"));
             }
             return Err(reasons.join("; "));
         }

@@ -193,7 +193,7 @@ async fn answer<S: Store>(bytes: &[u8], shared: &Shared<S>) -> Vec<u8> {
                 .filter_map(|(name, outcome)| {
                     let reason = outcome.as_ref().err()?;
                     let times_kept = timed_groups.contains(name);
-                    (!(times_kept && reason.starts_with("no route takes")))
+                    (!(times_kept && reason.starts_with(vigil_fhir::NO_ROUTE)))
                         .then(|| format!("{name}: {reason}"))
                 })
                 .chain(

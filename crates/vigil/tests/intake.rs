@@ -401,6 +401,9 @@ fn stow_stores_and_qido_finds_by_original_uid_with_deidentified_answers() {
         refused["00081198"]["Value"][0]["00081197"]["Value"][0],
         0xA900
     );
+    // Only what was stored is kept: the CT and the first report, not the
+    // unreadable part nor the refused report.
+    assert_eq!(walk_files(&running.originals), 2);
     // Not multipart/related: 415.
     let answer = server::http_bytes(
         running.http_port,

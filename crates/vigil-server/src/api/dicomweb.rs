@@ -167,14 +167,9 @@ async fn stow<S: Store>(
         }
         let received_at = Timestamp::now();
         let bytes = part.body.to_vec();
-        let (part_routes, part_key, part_zone, part_calling, part_originals) = (
-            routes.clone(),
-            key.clone(),
-            zone.clone(),
-            calling.clone(),
-            originals.clone(),
-        );
-        let (object, received, digest, original) = tokio::task::spawn_blocking(move || {
+        let (part_routes, part_key, part_zone, part_calling) =
+            (routes.clone(), key.clone(), zone.clone(), calling.clone());
+        let (object, received, digest, bytes) = tokio::task::spawn_blocking(move || {
             let arrival = Arrival {
                 key: &part_key.0,
                 zone: &part_zone,
@@ -187,18 +182,9 @@ async fn stow<S: Store>(
                 Ok(file) => {
                     let received =
                         vigil_dicom::receive_object(&file.data_set, &part_routes, arrival);
-                    // Only what can be read is kept.
-                    let original = match &received {
-                        Ok(_) => {
-                            crate::intake::keep_original(part_originals.as_deref(), |originals| {
-                                originals.keep_part10(&bytes)
-                            })
-                        }
-                        Err(_) => Ok(None),
-                    };
-                    (Some(file.data_set), received, digest, original)
+                    (Some(file.data_set), received, digest, bytes)
                 }
-                Err(error) => (None, Err(error.into()), digest, Ok(None)),
+                Err(error) => (None, Err(error.into()), digest, bytes),
             }
         })
         .await
@@ -235,6 +221,17 @@ async fn stow<S: Store>(
             ));
             continue;
         }
+        // Only what is read and taken is kept.
+        let part_originals = originals.clone();
+        let original = tokio::task::spawn_blocking(move || {
+            crate::intake::keep_original(part_originals.as_deref(), |originals| {
+                originals.keep_part10(&bytes)
+            })
+        })
+        .await
+        .map_err(|error| {
+            ApiError::new(ErrorCode::Internal, "an instance could not be kept").internal(error)
+        })?;
         let original = match original {
             Ok(original) => original,
             Err(error) => {
