@@ -143,7 +143,7 @@ impl Originals {
         if size > self.settings.max_file_bytes {
             return Ok(Kept::TooLarge { bytes: size });
         }
-        let sha256 = hex_of(&Sha256::digest(bytes));
+        let sha256 = hex::encode(Sha256::digest(bytes));
         let path = self.path_of(&sha256);
         let mut used = self
             .used
@@ -243,8 +243,4 @@ fn size_of_tree(directory: &Path) -> Result<u64, OriginalsError> {
         }
     }
     Ok(total)
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

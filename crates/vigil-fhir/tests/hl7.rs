@@ -104,6 +104,31 @@ fn each_result_group_becomes_an_outcome_or_a_reason() {
 }
 
 #[test]
+fn report_times_that_cannot_be_kept_say_why() {
+    let message = "MSH|^~\\&|RIS|RW3|VIGIL|RW3|20261130121500||ORU^R01|MSG0009|P|2.4\r\
+OBR|1|ORD1|ACC-1001|30799-1^CT Head^LN|||20261130110000|||||||||||||||20261130100500|||F\r\
+OBR|2|ORD2|ACC-1002|30799-1^CT Head^LN|||2026113|||||||||||||||20261130100500|||F\r\
+OBR|3|ORD3|ACC-1003|30799-1^CT Head^LN|||20261130090000|||||||||||||||20261130100500|||X\r";
+    let message = Message::parse(message.as_bytes()).expect("message");
+    let received_at: Timestamp = "2026-12-01T12:00:00Z".parse().expect("time");
+    let readings =
+        read_oru(&message, &Routes::default(), &key(), &london(), received_at).expect("read");
+    let timings: Vec<Option<Result<(), String>>> = readings
+        .into_iter()
+        .map(|reading| reading.timing.map(|timing| timing.map(|_| ())))
+        .collect();
+    assert_eq!(
+        timings,
+        [
+            Some(Err("its times: a report's examination (2026-11-30T11:00:00Z) cannot be after its issue (2026-11-30T10:05:00Z)".to_owned())),
+            Some(Err("its times: its observation time (OBR-7) is not valid".to_owned())),
+            // A status other than P, F or C is not timed.
+            None,
+        ]
+    );
+}
+
+#[test]
 fn times_follow_the_zone_unless_they_state_an_offset() {
     let cases = [
         ("20260715143000", Some("2026-07-15T13:30:00Z")),

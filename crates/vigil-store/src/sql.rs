@@ -672,6 +672,21 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        /// Appends ` AND trust IN (…)` for the given Trusts; `false` (and
+        /// nothing appended) when there are none, so nothing can match.
+        fn push_trusts_within(select: &mut ::sqlx::QueryBuilder<'_, $database>, trusts: &[String]) -> bool {
+            if trusts.is_empty() {
+                return false;
+            }
+            select.push(" AND trust IN (");
+            let mut separated = select.separated(", ");
+            for trust in trusts {
+                separated.push_bind(trust.clone());
+            }
+            separated.push_unseparated(")");
+            true
+        }
+
         /// Stores a batch of events with their day aggregates and their
         /// audit entry, inside the caller's transaction.
         async fn ingest_events_in(
@@ -2374,15 +2389,9 @@ macro_rules! impl_sql_store {
                      received_at, disposition, deployment_id, reason, acquisition, original_sha256 FROM dicom_instances WHERE 1 = 1",
                 );
                 if let Some(trusts) = &query.trusts {
-                    if trusts.is_empty() {
+                    if !push_trusts_within(&mut select, trusts) {
                         return Ok(Vec::new());
                     }
-                    select.push(" AND trust IN (");
-                    let mut separated = select.separated(", ");
-                    for trust in trusts {
-                        separated.push_bind(trust.clone());
-                    }
-                    separated.push_unseparated(")");
                 }
                 if let Some(disposition) = &query.disposition {
                     select.push(" AND disposition = ").push_bind(disposition.clone());
@@ -2441,15 +2450,9 @@ macro_rules! impl_sql_store {
                      FROM report_times WHERE 1 = 1",
                 );
                 if let Some(trusts) = &query.trusts {
-                    if trusts.is_empty() {
+                    if !push_trusts_within(&mut select, trusts) {
                         return Ok(Vec::new());
                     }
-                    select.push(" AND trust IN (");
-                    let mut separated = select.separated(", ");
-                    for trust in trusts {
-                        separated.push_bind(trust.clone());
-                    }
-                    separated.push_unseparated(")");
                 }
                 if let Some(case) = &query.case {
                     select.push(" AND case_pseudonym = ").push_bind(case.clone());

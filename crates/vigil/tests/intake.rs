@@ -96,6 +96,19 @@ struct Running {
     bearer: String,
 }
 
+impl Running {
+    /// The JSON of a GET with rw3's AI lead's token, which must answer 200.
+    fn get(&self, path: &str) -> serde_json::Value {
+        json_of(&http(
+            self.http_port,
+            "GET",
+            path,
+            &[("Authorization", self.bearer.as_str())],
+            "",
+        ))
+    }
+}
+
 fn start() -> Running {
     let directory = tempfile::tempdir().expect("temporary directory");
     let database = directory.path().join("vigil.db");
@@ -191,8 +204,7 @@ fn results_sent_over_dimse_become_events_and_the_rest_waits_in_quarantine() {
         return;
     }
     let running = start();
-    let (http_port, dicom_port, database) =
-        (running.http_port, running.dicom_port, &running.database);
+    let (dicom_port, database) = (running.dicom_port, &running.database);
 
     // The CT image first, then two reports on it, one from another vendor.
     let files = [
@@ -210,14 +222,7 @@ fn results_sent_over_dimse_become_events_and_the_rest_waits_in_quarantine() {
     let (success, printed) = store(dicom_port, "RXL_BOX", &[dicom_file("sr_positive.dcm")]);
     assert!(success, "{printed}");
 
-    let headers = [("Authorization", running.bearer.as_str())];
-    let page = json_of(&http(
-        http_port,
-        "GET",
-        "/api/v1/dicom/instances",
-        &headers,
-        "",
-    ));
+    let page = running.get("/api/v1/dicom/instances");
     let seen: Vec<(String, String)> = page["instances"]
         .as_array()
         .expect("instances")
@@ -242,13 +247,7 @@ fn results_sent_over_dimse_become_events_and_the_rest_waits_in_quarantine() {
             ("image".to_owned(), "acquisition".to_owned()),
         ]
     );
-    let quarantine = json_of(&http(
-        http_port,
-        "GET",
-        "/api/v1/dicom/instances?disposition=quarantined",
-        &headers,
-        "",
-    ));
+    let quarantine = running.get("/api/v1/dicom/instances?disposition=quarantined");
     assert_eq!(
         quarantine["instances"][0]["reason"],
         "no route takes a sr from AI_BOX made by Another Vendor"
@@ -269,13 +268,7 @@ fn results_sent_over_dimse_become_events_and_the_rest_waits_in_quarantine() {
     assert_eq!(kept_files, 4, "four objects, each kept once");
 
     // Two events, scored and decided, with the CT's scanner.
-    let days = json_of(&http(
-        http_port,
-        "GET",
-        "/api/v1/deployments/1/aggregates",
-        &headers,
-        "",
-    ));
+    let days = running.get("/api/v1/deployments/1/aggregates");
     let days = days.as_array().expect("days");
     let events: u64 = days
         .iter()
@@ -500,13 +493,7 @@ fn fhir_reports_label_the_events_of_their_cases() {
     let outcome = json_of(&answer);
     assert_eq!(outcome["resourceType"], "OperationOutcome");
     assert_eq!(outcome["issue"][0]["severity"], "information", "{outcome}");
-    let days = json_of(&http(
-        running.http_port,
-        "GET",
-        "/api/v1/deployments/1/aggregates",
-        &[("Authorization", running.bearer.as_str())],
-        "",
-    ));
+    let days = running.get("/api/v1/deployments/1/aggregates");
     let outcomes = &days[0]["outcomes"];
     assert_eq!(
         (
@@ -549,15 +536,10 @@ fn fhir_reports_label_the_events_of_their_cases() {
             "entry 7: its times: a report's examination (2026-11-30T11:00:00Z) cannot be after its issue (2026-11-30T10:09:00Z)",
         ]
     );
-    // The report times kept: the single report (examined at 09:00, issued
-    // at 10:05) and four of the Bundle's (entry 1 repeats the single one).
-    let times = json_of(&http(
-        running.http_port,
-        "GET",
-        "/api/v1/report-times",
-        &[("Authorization", running.bearer.as_str())],
-        "",
-    ));
+    // The report times kept, newest first: three of the Bundle's and the
+    // single report (examined at 09:00, issued at 10:05), which the Bundle's
+    // entry 1 repeats and so does not add to.
+    let times = running.get("/api/v1/report-times");
     let times = times["times"].as_array().expect("times");
     let statuses: Vec<&str> = times
         .iter()
@@ -642,9 +624,21 @@ OBX|1|CWE|CONCL^Conclusion^L||50960005^Hemorrhage^SCT||||||F\r";
         .replace("MSG0001", "MSG0004")
         .replace("ACC-1001", "ACC-2001")
         .replace("30799-1^CT Head^LN", "36643-5^XR Chest^LN");
+    // A report examined, it says, after it was issued: its outcome is kept,
+    // its times are not, and the ACK says so.
+    let late_examination = result
+        .replace("MSG0001", "MSG0005")
+        .replace("ACC-1001", "ACC-3001")
+        .replace("|20261130090000|", "|20261130110000|");
     let acks = mllp(
         running.hl7_port,
-        &[result, &unknown_code, admission, &other_examination],
+        &[
+            result,
+            &unknown_code,
+            admission,
+            &other_examination,
+            &late_examination,
+        ],
     );
     assert!(acks[0].contains("\rMSA|AA|MSG0001|"), "{}", acks[0]);
     assert!(
@@ -654,27 +648,20 @@ OBX|1|CWE|CONCL^Conclusion^L||50960005^Hemorrhage^SCT||||||F\r";
     );
     assert!(acks[3].contains("\rMSA|AA|MSG0004|"), "{}", acks[3]);
     assert!(
+        acks[4].contains("\rMSA|AE|MSG0005|OBR 1: its times: a report's examination (2026-11-30T11:00:00Z) cannot be after its issue (2026-11-30T10:05:00Z)"),
+        "{}",
+        acks[4]
+    );
+    assert!(
         acks[2].contains("\rMSA|AR|MSG0003|the message is a ADT"),
         "{}",
         acks[2]
     );
-    let days = json_of(&http(
-        running.http_port,
-        "GET",
-        "/api/v1/deployments/1/aggregates",
-        &[("Authorization", running.bearer.as_str())],
-        "",
-    ));
+    let days = running.get("/api/v1/deployments/1/aggregates");
     assert_eq!(days[0]["outcomes"]["true_positives"], 1, "{days}");
     // Two report times: ACC-1001's (sent twice) and ACC-2001's, each examined
     // at 09:00 and issued at 10:05 London time.
-    let times = json_of(&http(
-        running.http_port,
-        "GET",
-        "/api/v1/report-times",
-        &[("Authorization", running.bearer.as_str())],
-        "",
-    ));
+    let times = running.get("/api/v1/report-times");
     let times = times["times"].as_array().expect("times");
     assert_eq!(times.len(), 2, "{times:?}");
     for time in times {
@@ -797,16 +784,9 @@ fn orthanc_forwards_what_it_stores_over_dimse_and_by_stow() {
     assert!(uploaded.starts_with("HTTP/1.1 200"), "{uploaded}");
 
     // All three reach Vigil: two from Orthanc's AE, one by STOW-RS.
-    let headers = [("Authorization", running.bearer.as_str())];
     let started = std::time::Instant::now();
     let instances = loop {
-        let page = json_of(&http(
-            running.http_port,
-            "GET",
-            "/api/v1/dicom/instances",
-            &headers,
-            "",
-        ));
+        let page = running.get("/api/v1/dicom/instances");
         let instances = page["instances"].as_array().expect("instances").clone();
         if instances.len() >= 3 {
             break instances;
@@ -851,13 +831,7 @@ fn orthanc_forwards_what_it_stores_over_dimse_and_by_stow() {
     assert!(callers.contains("ORTHANC"), "{seen:?}");
     assert_eq!(callers.len(), 2, "one result came by STOW-RS: {seen:?}");
 
-    let days = json_of(&http(
-        running.http_port,
-        "GET",
-        "/api/v1/deployments/1/aggregates",
-        &headers,
-        "",
-    ));
+    let days = running.get("/api/v1/deployments/1/aggregates");
     let events: u64 = days
         .as_array()
         .expect("days")
