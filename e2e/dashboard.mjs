@@ -47,7 +47,12 @@ try {
 
   // The sign-in page puts the cursor in the user name; a wrong password is
   // refused on the page, with the reason.
+  // Browsers run autofocus at a rendering update, which can come after the
+  // load event: wait up to 5 s for it before reading where the focus is.
   await page.goto(`${base}/login`);
+  await page
+    .waitForFunction(() => document.activeElement?.id === "user_name", null, { timeout: 5000 })
+    .catch(() => {});
   const autofocused = await page.evaluate(() => document.activeElement?.id ?? "");
   check(autofocused === "user_name", `the sign-in page focuses "${autofocused}"`);
   await page.getByLabel("User name").fill("rpn.ai-lead");

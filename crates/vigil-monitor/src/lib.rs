@@ -19,6 +19,7 @@ pub mod aggregate;
 pub mod assess;
 pub mod events;
 pub mod outcomes;
+pub mod productivity;
 pub mod rows;
 pub mod rules;
 

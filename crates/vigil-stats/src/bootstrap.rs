@@ -180,7 +180,7 @@ pub fn quantile_of_sorted(sorted: &[f64], q: f64) -> Result<f64, StatsError> {
 
 /// The generator of one replicate: xoshiro256++ whose state SplitMix64 fills
 /// from the seed and the replicate number mixed together.
-fn replicate_generator(seed: u64, replicate: u64) -> Xoshiro256PlusPlus {
+pub(crate) fn replicate_generator(seed: u64, replicate: u64) -> Xoshiro256PlusPlus {
     // The golden-ratio increment of SplitMix64 keeps nearby replicate
     // numbers far apart before seeding.
     Xoshiro256PlusPlus::seed_from_u64(

@@ -27,6 +27,7 @@ pub mod precision_recall;
 pub mod roc;
 pub mod sample;
 pub mod subgroup;
+pub mod two_sample;
 
 pub use error::StatsError;
 pub use interval::{ConfidenceLevel, Interval};
