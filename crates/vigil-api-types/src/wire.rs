@@ -545,6 +545,44 @@ pub struct RulesEdit {
     pub expected_version: i64,
 }
 
+/// One version of a deployment's success criteria: what its productivity
+/// audit must show for it to scale. `criteria` is a list of criteria as
+/// JSON, each with its `kind` (see `vigil_monitor::productivity`), e.g.
+/// `{"kind": "median_turnaround_reduction", "cases": "flagged", "minutes": 30}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SuccessCriteriaView {
+    pub deployment: i64,
+    pub version: i64,
+    #[schema(value_type = Vec<Object>)]
+    pub criteria: serde_json::Value,
+    pub rationale: String,
+    pub registered_by: String,
+    pub registered_at: String,
+}
+
+/// New success criteria for a deployment (registered before go-live), with
+/// the reason for the bar they set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuccessCriteriaEdit {
+    #[schema(value_type = Vec<Object>)]
+    pub criteria: serde_json::Value,
+    pub rationale: String,
+}
+
+/// A deployment's productivity audit: report turnaround of the cases it saw
+/// before and after go-live, the cases it prioritised, each success
+/// criterion's verdict and the recommendation (`audit`, as
+/// `vigil_monitor::productivity::ProductivityAudit` in JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProductivityView {
+    pub deployment: i64,
+    /// The Trust whose report times were read.
+    pub trust: String,
+    #[schema(value_type = Object)]
+    pub audit: serde_json::Value,
+}
+
 /// The evidence behind a rule's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceView {

@@ -194,7 +194,11 @@ pub fn time_of(raw: &str, zone: &TimeZone) -> Option<Timestamp> {
     .ok()?;
     let civil = date.to_datetime(time);
     match offset {
-        Some(offset) if offset.len() == 5 => {
+        // ±HHMM, in ASCII digits (a byte count of 5 alone could cut a
+        // multi-byte character).
+        Some(offset)
+            if offset.len() == 5 && offset[1..].bytes().all(|byte| byte.is_ascii_digit()) =>
+        {
             let sign = if offset.starts_with('-') { -1 } else { 1 };
             let hours: i32 = offset[1..3].parse().ok()?;
             let minutes: i32 = offset[3..5].parse().ok()?;

@@ -139,6 +139,11 @@ fn times_follow_the_zone_unless_they_state_an_offset() {
         ("2026071", None),
         ("20261345", None),
         ("20260715143000+05", None),
+        // Five bytes that are not ±HHMM: a multi-byte character (found by
+        // fuzzing, where slicing it panicked) and letters.
+        ("202611301000-\u{fffd}0", None),
+        ("20261130100000+05é", None),
+        ("20260715143000+0a00", None),
     ];
     for (raw, expected) in cases {
         assert_eq!(

@@ -165,6 +165,10 @@ fn body_for(
             "rules_toml": "[baseline]\nsource = \"hand\"\n", "reason": "matrix", "expected_version": 0,
         }),
         ("POST", "/api/v1/deployments/{id}/assessment") => json!({"as_of": "2026-11-30"}),
+        ("PUT", "/api/v1/deployments/{id}/success-criteria") => json!({
+            "criteria": [{"kind": "median_turnaround_reduction", "cases": "all", "minutes": 10}],
+            "rationale": "matrix",
+        }),
         ("POST", "/api/v1/alerts/{id}/acknowledge" | "/api/v1/alerts/{id}/resolve") => {
             json!({"note": "seen"})
         }
@@ -2415,4 +2419,212 @@ async fn webhooks_are_checked_and_the_funnel_shows_only_what_the_caller_may_see(
         )
         .await;
     assert_eq!(bad_metric.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn success_criteria_are_registered_before_go_live_and_the_audit_answers() {
+    use vigil_domain::{
+        IdentifierKind, LifecycleState, ReportChannel, ReportStatus, ReportTiming, SignOff,
+        SignOffPolicy, TransitionRequest,
+    };
+    use vigil_store::{Actor, ChangeContext, DeploymentId};
+    let harness = Harness::new().await;
+    let lead = harness.bearer(Role::AiLead);
+    let id = harness.deployment_a;
+    let criteria_path = format!("/api/v1/deployments/{id}/success-criteria");
+    let audit_path = format!("/api/v1/deployments/{id}/productivity");
+    // Registers a flagged-case reduction of `minutes` as `auth`.
+    let register = |auth: Auth, minutes: f64, rationale: &'static str| {
+        let body = json!({
+            "criteria": [{"kind": "median_turnaround_reduction", "cases": "flagged", "minutes": minutes}],
+            "rationale": rationale,
+        });
+        let path = criteria_path.clone();
+        let harness = &harness;
+        async move { harness.call("PUT", &path, &auth, Some(body)).await }
+    };
+    let none = harness.call("GET", &criteria_path, &lead, None).await;
+    assert_eq!(
+        (none.status, none.code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    // Bad criteria are refused, each problem named, and nothing is stored.
+    for (criteria, expected) in [
+        (
+            json!([{"kind": "median_turnaround_reduction", "cases": "flagged", "minutes": -5}]),
+            "criterion 1: a turnaround reduction of -5 minutes",
+        ),
+        (
+            json!([{"kind": "fewer_recalls"}]),
+            "is not a list of success criteria",
+        ),
+        (json!([]), "must hold between 1 and 20 criteria"),
+    ] {
+        let refused = harness
+            .call(
+                "PUT",
+                &criteria_path,
+                &lead,
+                Some(json!({"criteria": criteria, "rationale": "a bar"})),
+            )
+            .await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "{}",
+            refused.text
+        );
+        assert!(refused.text.contains(expected), "{}", refused.text);
+    }
+    let viewer = register(harness.bearer(Role::Viewer), 5.0, "a bar").await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+    let registrations = |actions: Vec<String>| {
+        actions
+            .iter()
+            .filter(|action| *action == "criteria.register")
+            .count()
+    };
+    // Trust B's registration, made when the harness was built, only.
+    assert_eq!(registrations(harness.audit_actions().await), 1);
+    let registered = register(
+        lead.clone(),
+        30.0,
+        "Flagged studies reported half an hour sooner",
+    )
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    assert_eq!(registered.json["version"], 1);
+    assert_eq!(registered.json["criteria"][0]["minutes"], 30.0);
+    let read = harness.call("GET", &criteria_path, &lead, None).await;
+    assert_eq!(read.json, registered.json);
+    assert_eq!(registrations(harness.audit_actions().await), 2);
+
+    // Thirty cases with reports before go-live: described, not judged.
+    let sent = send_events(
+        &harness,
+        id,
+        "application/x-ndjson",
+        event_lines(0..30).into_bytes(),
+        &lead,
+        false,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
+    let key = vigil_domain::PseudonymKey::from_bytes([5; 32]);
+    let examined: jiff::Timestamp = "2026-11-30T10:00:00Z".parse().expect("time");
+    let timings: Vec<ReportTiming> = (0..30)
+        .map(|index| {
+            let case =
+                vigil_domain::pseudonymise(&key, IdentifierKind::Accession, &format!("ACC{index}"))
+                    .expect("pseudonym");
+            ReportTiming::new(
+                case,
+                ReportStatus::Final,
+                Some(examined),
+                examined + jiff::SignedDuration::from_mins(90 + index),
+            )
+            .expect("times")
+        })
+        .collect();
+    harness
+        .store
+        .record_report_times(
+            &support::code("trust-a"),
+            ReportChannel::Fhir,
+            jiff::Timestamp::now(),
+            &timings,
+        )
+        .await
+        .expect("report times");
+    let before = harness.call("GET", &audit_path, &lead, None).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    assert_eq!(before.json["trust"], "trust-a");
+    let audit = &before.json["audit"];
+    assert_eq!(audit["audited_cases"], 30);
+    assert_eq!(audit["all_cases"]["before"]["cases"], 30);
+    assert_eq!(audit["all_cases"]["before"]["median"], 90.0 + 14.5);
+    assert_eq!(audit["recommendation"], "not_live");
+    let first = harness
+        .call(
+            "GET",
+            &format!("{audit_path}?milestone=first_report"),
+            &lead,
+            None,
+        )
+        .await;
+    assert_eq!(first.json["audit"]["milestone"], "first_report");
+    let bad = harness
+        .call("GET", &format!("{audit_path}?milestone=soon"), &lead, None)
+        .await;
+    assert_eq!(
+        (bad.status, bad.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+
+    // Live: the criteria stand, no new ones are taken, and the audit judges
+    // against them (no case after go-live yet: keep collecting).
+    let actor = Actor {
+        name: support::text("trust-a.ai-lead"),
+        role: Role::AiLead,
+        organisation: support::code("trust-a"),
+    };
+    let path = [
+        LifecycleState::Proposed,
+        LifecycleState::Procurement,
+        LifecycleState::Validation,
+        LifecycleState::Shadow,
+        LifecycleState::Live,
+    ];
+    for pair in path.windows(2) {
+        harness
+            .store
+            .transition(
+                &ChangeContext::at(actor.clone(), jiff::Timestamp::now()),
+                DeploymentId(id),
+                TransitionRequest {
+                    from: pair[0],
+                    to: pair[1],
+                    sign_offs: SignOffPolicy::default()
+                        .required_roles(pair[0], pair[1], false)
+                        .into_iter()
+                        .map(|role| SignOff {
+                            actor: support::text(&format!("{}-signer", role.as_str())),
+                            role,
+                        })
+                        .collect(),
+                    rationale: support::text("agreed at the AI governance board"),
+                    evidence: Vec::new(),
+                    proposed_by_alert: false,
+                },
+                None,
+            )
+            .await
+            .expect("transition");
+    }
+    let late = register(lead.clone(), 1.0, "a lower bar").await;
+    assert_eq!(
+        (late.status, late.code()),
+        (StatusCode::CONFLICT, "conflict"),
+        "{}",
+        late.text
+    );
+    assert!(
+        late.text.contains("registered before go-live"),
+        "{}",
+        late.text
+    );
+    let live = harness.call("GET", &audit_path, &lead, None).await;
+    let audit = &live.json["audit"];
+    assert_eq!(audit["criteria_registered_before_go_live"], true);
+    assert_eq!(audit["verdicts"][0]["outcome"], "unavailable");
+    assert_eq!(audit["recommendation"], "continue");
+    assert_eq!(
+        harness.call("GET", &criteria_path, &lead, None).await.json["version"],
+        1
+    );
 }

@@ -65,6 +65,11 @@ impl PostgresStore {
             "dicom originals and the study index",
             include_str!("../migrations/0008_dicom_originals.sql"),
         ),
+        (
+            9,
+            "success criteria",
+            include_str!("../migrations/0009_success_criteria.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

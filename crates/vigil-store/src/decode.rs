@@ -307,6 +307,27 @@ pub fn rules_record(row: &impl DecodeRow) -> Result<crate::RulesRecord, crate::S
     })
 }
 
+/// A row of `success_criteria` as a record.
+pub fn success_criteria_record(
+    row: &impl DecodeRow,
+) -> Result<crate::SuccessCriteriaRecord, crate::StoreError> {
+    let criteria: String = row.text("criteria").map_err(database_error)?;
+    Ok(crate::SuccessCriteriaRecord {
+        deployment: crate::DeploymentId(row.integer("deployment_id").map_err(database_error)?),
+        version: row.integer("version").map_err(database_error)?,
+        criteria: serde_json::from_str(&criteria)
+            .map_err(|error| crate::StoreError::corrupt("success criteria", error))?,
+        rationale: row.text("rationale").map_err(database_error)?,
+        registered_by: row.text("registered_by").map_err(database_error)?,
+        registered_at: crate::rows::timestamp(
+            "criteria time",
+            &row.text("registered_at").map_err(database_error)?,
+        )?,
+        audit_sequence: u64::try_from(row.integer("audit_sequence").map_err(database_error)?)
+            .map_err(|error| crate::StoreError::corrupt("audit sequence", error))?,
+    })
+}
+
 /// A row of `alerts` as a record.
 pub fn alert_record(row: &impl DecodeRow) -> Result<crate::AlertRecord, crate::StoreError> {
     let text = |column: &str| row.text(column).map_err(database_error);

@@ -40,9 +40,9 @@ pub use records::{
     Actor, AlertRecord, AlertState, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId,
     DeploymentRecord, DicomDisposition, DicomInstanceQuery, DicomInstanceRecord, DicomRecorded,
     DueDelivery, EvaluationRecord, IngestSummary, LoginRecord, NewApiToken, NewEvaluation, NewUser,
-    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, ReportTimeQuery,
-    ReportTimeRecord, RulesRecord, SessionRecord, UserChange, UserRecord, VersionId, VersionRecord,
-    WebhookRecord,
+    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, ProductivityInputs,
+    ReportTimeQuery, ReportTimeRecord, RulesRecord, SessionRecord, SuccessCriteriaRecord,
+    UserChange, UserRecord, VersionId, VersionRecord, WebhookRecord,
 };
 /// Re-exported for the backends, whose SQL (written here) stores events.
 pub use vigil_monitor;
@@ -378,6 +378,35 @@ pub trait Store: Send + Sync {
         reason: &str,
         expected_version: Option<i64>,
     ) -> impl Future<Output = Result<RulesRecord, StoreError>> + Send;
+
+    /// The success criteria in force for a deployment (its highest
+    /// version), if any.
+    fn success_criteria(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<Output = Result<Option<SuccessCriteriaRecord>, StoreError>> + Send;
+
+    /// Registers a new version of a deployment's success criteria, audited
+    /// (`criteria.register`) with its rationale. Refused while the
+    /// deployment is live or retired: criteria are set before the results
+    /// they judge are seen (a suspended deployment may register new ones
+    /// before it goes live again).
+    fn register_success_criteria(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        criteria: &[vigil_monitor::productivity::SuccessCriterion],
+        rationale: &str,
+    ) -> impl Future<Output = Result<SuccessCriteriaRecord, StoreError>> + Send;
+
+    /// The inputs of a deployment's productivity audit: its latest move to
+    /// live, and every case it saw (first event, whether any event called it
+    /// positive) with the report times recorded for that case at `trust`.
+    fn productivity_inputs(
+        &self,
+        deployment: DeploymentId,
+        trust: &vigil_domain::Code,
+    ) -> impl Future<Output = Result<ProductivityInputs, StoreError>> + Send;
 
     /// Raises an alert for each assessment that signals and whose rule has
     /// no open alert, each audited (`alert.raise`) and queued for the

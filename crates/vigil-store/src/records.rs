@@ -236,6 +236,28 @@ pub struct RulesRecord {
     pub audit_sequence: u64,
 }
 
+/// One version of a deployment's success criteria: what its productivity
+/// audit must show for it to scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuccessCriteriaRecord {
+    pub deployment: DeploymentId,
+    pub version: i64,
+    pub criteria: Vec<vigil_monitor::productivity::SuccessCriterion>,
+    pub rationale: String,
+    pub registered_by: String,
+    pub registered_at: Timestamp,
+    pub audit_sequence: u64,
+}
+
+/// What a deployment's productivity audit is computed from: its latest move
+/// to live and every case it saw, with the reports issued on it at the
+/// deployment's Trust.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductivityInputs {
+    pub go_live_at: Option<Timestamp>,
+    pub cases: Vec<vigil_monitor::productivity::AuditedCase>,
+}
+
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertState {

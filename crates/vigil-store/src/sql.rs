@@ -2190,6 +2190,124 @@ macro_rules! impl_sql_store {
                 .await
             }
 
+            async fn success_criteria(&self, deployment: DeploymentId) -> Result<Option<$crate::SuccessCriteriaRecord>, StoreError> {
+                let row = ::sqlx::query("SELECT * FROM success_criteria WHERE deployment_id = $1 ORDER BY version DESC LIMIT 1")
+                    .bind(deployment.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                row.as_ref().map($crate::decode::success_criteria_record).transpose()
+            }
+
+            async fn register_success_criteria(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                criteria: &[$crate::vigil_monitor::productivity::SuccessCriterion],
+                rationale: &str,
+            ) -> Result<$crate::SuccessCriteriaRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = deployment_in(connection, deployment).await?;
+                    if current.state == LifecycleState::Live.as_str() || current.state == LifecycleState::Retired.as_str() {
+                        return Err(StoreError::Conflict(format!(
+                            "deployment {deployment} is {}: success criteria are registered before go-live, so that the results they judge cannot set the bar",
+                            current.state
+                        )));
+                    }
+                    let version: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM success_criteria WHERE deployment_id = $1")
+                        .bind(deployment.0)
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let text = ::serde_json::to_string(criteria).map_err(|error| StoreError::corrupt("success criteria", error))?;
+                    let payload = ::serde_json::json!({
+                        "deployment": deployment.0, "version": version, "rationale": rationale,
+                        "criteria": ::serde_json::from_str::<::serde_json::Value>(&text).unwrap_or_default(),
+                        "state": current.state,
+                    });
+                    let sequence = append_audit(connection, context, "criteria.register", &format!("deployment:{deployment}"), &payload).await?;
+                    ::sqlx::query(
+                        "INSERT INTO success_criteria (deployment_id, version, criteria, rationale, registered_by, registered_at, audit_sequence) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(deployment.0)
+                    .bind(version)
+                    .bind(&text)
+                    .bind(rationale)
+                    .bind(context.actor.name.as_str())
+                    .bind(stored_timestamp(context.at))
+                    .bind(sequence as i64)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    Ok($crate::SuccessCriteriaRecord {
+                        deployment,
+                        version,
+                        criteria: criteria.to_vec(),
+                        rationale: rationale.to_owned(),
+                        registered_by: context.actor.name.as_str().to_owned(),
+                        registered_at: context.at,
+                        audit_sequence: sequence,
+                    })
+                })
+                .await
+            }
+
+            async fn productivity_inputs(
+                &self,
+                deployment: DeploymentId,
+                trust: &::vigil_domain::Code,
+            ) -> Result<$crate::ProductivityInputs, StoreError> {
+                use $crate::decode::DecodeRow as _;
+                // One snapshot for the three reads.
+                let mut transaction = self.pool.begin().await.map_err(database_error)?;
+                deployment_in(&mut *transaction, deployment).await?;
+                let mut go_live_at = None;
+                for text in ::sqlx::query_scalar::<_, String>("SELECT decided_at FROM decisions WHERE deployment_id = $1 AND to_state = 'live'")
+                    .bind(deployment.0)
+                    .fetch_all(&mut *transaction)
+                    .await
+                    .map_err(database_error)?
+                {
+                    let at = $crate::rows::timestamp("decision time", &text)?;
+                    go_live_at = go_live_at.max(Some(at));
+                }
+                let seen = ::sqlx::query(
+                    "SELECT case_pseudonym, MIN(occurred_at) AS first_seen, COALESCE(MAX(decision), 0) AS flagged \
+                     FROM inference_events WHERE deployment_id = $1 GROUP BY case_pseudonym ORDER BY case_pseudonym",
+                )
+                .bind(deployment.0)
+                .fetch_all(&mut *transaction)
+                .await
+                .map_err(database_error)?;
+                let reports = ::sqlx::query(
+                    "SELECT * FROM report_times r WHERE r.trust = $2 AND EXISTS \
+                     (SELECT 1 FROM inference_events e WHERE e.deployment_id = $1 AND e.case_pseudonym = r.case_pseudonym) \
+                     ORDER BY r.case_pseudonym, r.issued_at",
+                )
+                .bind(deployment.0)
+                .bind(trust.as_str())
+                .fetch_all(&mut *transaction)
+                .await
+                .map_err(database_error)?;
+                transaction.commit().await.map_err(database_error)?;
+                let mut by_case: ::std::collections::HashMap<String, Vec<::vigil_domain::ReportTiming>> = ::std::collections::HashMap::new();
+                for row in &reports {
+                    let record = $crate::sql::report_time_row(row)?;
+                    by_case.entry(record.timing.case().as_str().to_owned()).or_default().push(record.timing);
+                }
+                let mut cases = Vec::with_capacity(seen.len());
+                for row in &seen {
+                    let case: String = row.text("case_pseudonym").map_err(database_error)?;
+                    cases.push($crate::vigil_monitor::productivity::AuditedCase {
+                        first_seen: $crate::rows::timestamp("event time", &row.text("first_seen").map_err(database_error)?)?,
+                        flagged: row.integer("flagged").map_err(database_error)? != 0,
+                        reports: by_case.remove(&case).unwrap_or_default(),
+                    });
+                }
+                Ok($crate::ProductivityInputs { go_live_at, cases })
+            }
+
             async fn raise_alerts(
                 &self,
                 context: &ChangeContext,

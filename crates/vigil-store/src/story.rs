@@ -2326,6 +2326,183 @@ pub async fn report_times_are_recorded_once_and_listed_by_issue(store: impl Stor
     );
 }
 
+pub async fn success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases(
+    store: impl Store,
+) {
+    use vigil_domain::{ReportChannel, ReportStatus, ReportTiming};
+    use vigil_monitor::productivity::{
+        CaseGroup, CriterionOutcome, Milestone, Recommendation, SuccessCriteria, SuccessCriterion,
+        audit,
+    };
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(&store, id, LifecycleState::Shadow, false).await;
+    let lead = context("ai-lead", Role::AiLead, 20);
+    assert_eq!(store.success_criteria(id).await.expect("criteria"), None);
+    let criteria = vec![SuccessCriterion::MedianTurnaroundReduction {
+        cases: CaseGroup::Flagged,
+        minutes: 30.0,
+    }];
+    let registered = store
+        .register_success_criteria(
+            &lead,
+            id,
+            &criteria,
+            "Flagged chest X-rays reported at least half an hour sooner",
+        )
+        .await
+        .expect("registered in shadow");
+    assert_eq!(registered.version, 1);
+    assert_eq!(
+        store.success_criteria(id).await.expect("criteria"),
+        Some(registered.clone())
+    );
+    // Forty shadow cases (twenty flagged) before go-live, forty live after.
+    let shadow = decided_events(0..40, "2026-09-01", 20);
+    let live = decided_events(100..140, "2026-10-05", 20);
+    for (batch, hash) in [(&shadow, "b1"), (&live, "b2")] {
+        store
+            .ingest_events(&lead, id, batch, &hash.repeat(32))
+            .await
+            .expect("events");
+    }
+    store
+        .transition(
+            &context("ai-lead", Role::AiLead, 100),
+            id,
+            request(LifecycleState::Shadow, LifecycleState::Live, false),
+            None,
+        )
+        .await
+        .expect("go live");
+    // Each case's final report: two hours before go-live, and after it an
+    // hour sooner for the flagged cases; a preliminary report on every case.
+    let mut timings = Vec::new();
+    let mut flagged_minutes = (Vec::new(), Vec::new());
+    for (index, event) in shadow.iter().chain(&live).enumerate() {
+        let after = index >= 40;
+        let flagged = event.decision == Some(true);
+        let minutes = 120 + (index as i64 * 7) % 30 - if after && flagged { 60 } else { 0 };
+        if flagged {
+            let period = if after {
+                &mut flagged_minutes.1
+            } else {
+                &mut flagged_minutes.0
+            };
+            period.push(minutes as f64);
+        }
+        let examined = event.occurred_at;
+        timings.push(
+            ReportTiming::new(
+                event.case.clone(),
+                ReportStatus::Preliminary,
+                Some(examined),
+                examined + jiff::SignedDuration::from_mins(10),
+            )
+            .expect("times"),
+        );
+        timings.push(
+            ReportTiming::new(
+                event.case.clone(),
+                ReportStatus::Final,
+                Some(examined),
+                examined + jiff::SignedDuration::from_mins(minutes),
+            )
+            .expect("times"),
+        );
+    }
+    let received = Timestamp::from_second(1_795_000_000).expect("time");
+    store
+        .record_report_times(&code("rw3"), ReportChannel::Hl7, received, &timings)
+        .await
+        .expect("report times");
+    // A report at another organisation on a case of ours, and one on a case
+    // the tool never saw, are not this deployment's.
+    let key = vigil_domain::PseudonymKey::from_bytes([9; 32]);
+    let unseen =
+        vigil_domain::pseudonymise(&key, vigil_domain::IdentifierKind::Accession, "UNSEEN")
+            .expect("pseudonym");
+    let elsewhere = ReportTiming::new(shadow[0].case.clone(), ReportStatus::Final, None, received)
+        .expect("times");
+    let never_seen = ReportTiming::new(unseen, ReportStatus::Final, None, received).expect("times");
+    store
+        .record_report_times(
+            &code("north-west"),
+            ReportChannel::Fhir,
+            received,
+            &[elsewhere],
+        )
+        .await
+        .expect("report times");
+    store
+        .record_report_times(&code("rw3"), ReportChannel::Fhir, received, &[never_seen])
+        .await
+        .expect("report times");
+
+    let inputs = store
+        .productivity_inputs(id, &code("rw3"))
+        .await
+        .expect("inputs");
+    assert_eq!(
+        inputs.go_live_at,
+        Some(context("ai-lead", Role::AiLead, 100).at)
+    );
+    assert_eq!(inputs.cases.len(), 80);
+    assert!(inputs.cases.iter().all(|case| case.reports.len() == 2));
+    assert_eq!(inputs.cases.iter().filter(|case| case.flagged).count(), 40);
+    let result = audit(
+        &inputs.cases,
+        inputs.go_live_at,
+        Some(&SuccessCriteria {
+            registered_at: registered.registered_at,
+            criteria: registered.criteria.clone(),
+        }),
+        Milestone::VerifiedReport,
+    );
+    assert_eq!(result.audited_cases, 80);
+    assert_eq!(result.cases_prioritised, 20);
+    let change = result.flagged_cases.change.as_ref().expect("a comparison");
+    let median = |minutes: &mut Vec<f64>| {
+        minutes.sort_unstable_by(f64::total_cmp);
+        (minutes[minutes.len() / 2 - 1] + minutes[minutes.len() / 2]) / 2.0
+    };
+    assert_eq!(flagged_minutes.0.len(), 20);
+    assert_eq!(
+        change.median_difference,
+        median(&mut flagged_minutes.1) - median(&mut flagged_minutes.0)
+    );
+    assert!(change.high <= -30.0, "{change:?}");
+    assert_eq!(result.verdicts[0].outcome, CriterionOutcome::Met);
+    assert_eq!(result.recommendation, Recommendation::Scale);
+
+    // Once live, criteria can no longer be registered, and nothing is
+    // written by the attempt.
+    let audited = audit_is_intact(&store).await;
+    let refused = store
+        .register_success_criteria(
+            &context("ai-lead", Role::AiLead, 200),
+            id,
+            &criteria,
+            "a lower bar now that the results are in",
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert_eq!(audit_is_intact(&store).await, audited);
+    assert_eq!(
+        store.success_criteria(id).await.expect("criteria"),
+        Some(registered)
+    );
+    // An unknown deployment is not found.
+    assert!(matches!(
+        store
+            .productivity_inputs(DeploymentId(9_999), &code("rw3"))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
 /// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
 /// giving `Some((store, guard))` for a fresh store — the guard keeps its
 /// database alive until the test ends (a temporary directory, a schema) —
@@ -2342,7 +2519,8 @@ macro_rules! story_tests {
             outcomes_update_the_days_of_their_events_whenever_they_arrive,
             going_live_sets_default_rules_and_signals_raise_one_alert_each,
             dicom_instances_are_recorded_once_and_quarantine_is_released,
-            report_times_are_recorded_once_and_listed_by_issue);
+            report_times_are_recorded_once_and_listed_by_issue,
+            success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -224,6 +224,7 @@ fn assessment_response(
 
 /// The query of a read-only assessment.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AssessmentQuery {
     /// YYYY-MM-DD (UTC); today when absent.
     pub as_of: Option<String>,
@@ -476,6 +477,7 @@ fn points_at_this_machine(url: &reqwest::Url) -> bool {
 
 /// The query of a funnel plot.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FunnelQuery {
     /// positive_rate (default), sensitivity, specificity, ppv or discordance.
     pub metric: Option<String>,

@@ -17,6 +17,7 @@ use crate::error::ApiError;
 
 /// Filters and paging of received instances.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DicomInstancesQuery {
     /// Only `event`, `acquisition` or `quarantined` instances.

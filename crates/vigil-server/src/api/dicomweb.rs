@@ -314,6 +314,7 @@ fn sop_item(class: Option<&str>, instance: Option<&str>, failure: Option<u16>) -
 /// QIDO-RS search parameters Vigil answers: attribute matching on the
 /// attributes it keeps, and paging.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QidoQuery {
     /// An original Study Instance UID (pseudonymised before matching).

@@ -455,6 +455,7 @@ pub async fn evaluation_report<S: Store>(
 
 /// Paging of the audit trail.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only entries with a sequence number below this.

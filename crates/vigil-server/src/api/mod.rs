@@ -9,6 +9,7 @@ pub(crate) mod dicomweb;
 pub(crate) mod fhir;
 pub(crate) mod governance;
 pub(crate) mod monitoring;
+pub(crate) mod productivity;
 pub(crate) mod registry;
 pub(crate) mod report_times;
 pub(crate) mod session;
@@ -145,6 +146,21 @@ pub const ROUTES: &[RouteSpec] = &[
     route(
         "GET",
         "/api/v1/deployments/{id}/rules/history",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/success-criteria",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "PUT",
+        "/api/v1/deployments/{id}/success-criteria",
+        Permission::ManageMonitoring,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/productivity",
         Permission::ReadRegistry,
     ),
     route(
@@ -301,6 +317,15 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
         .route(
             "/api/v1/deployments/{id}/rules/history",
             get(alerts::rule_history::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/success-criteria",
+            get(productivity::get_success_criteria::<S>)
+                .put(productivity::put_success_criteria::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/productivity",
+            get(productivity::productivity::<S>),
         )
         .route(
             "/api/v1/deployments/{id}/assessment",

@@ -245,6 +245,7 @@ fn day_view(
 
 /// The query of an organisation's aggregates.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrganisationAggregatesQuery {
     /// The product whose deployments are summed (required).
     pub product: Option<String>,

@@ -475,6 +475,7 @@ pub async fn add_version<S: Store>(
 
 /// Filters of the deployment list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentFilter {
     /// Only deployments of this product.

@@ -19,6 +19,7 @@ use crate::error::ApiError;
 
 /// Filters and paging of report times.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportTimesQuery {
     /// Only the reports of this case (its pseudonym).

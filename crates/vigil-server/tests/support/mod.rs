@@ -343,6 +343,21 @@ impl Harness {
             )
             .await
             .expect("rules");
+        // Likewise its success criteria (Trust A's deployment has none).
+        store
+            .register_success_criteria(
+                &context("b-ai_lead", Role::AiLead, "trust-b"),
+                DeploymentId(deployments[1]),
+                &[
+                    vigil_monitor::productivity::SuccessCriterion::MedianTurnaroundReduction {
+                        cases: vigil_monitor::productivity::CaseGroup::All,
+                        minutes: 15.0,
+                    },
+                ],
+                CANARY,
+            )
+            .await
+            .expect("success criteria");
         let mut tokens = BTreeMap::new();
         for role in Role::ALL {
             let organisation = if role == Role::NationalAdmin {
