@@ -583,6 +583,69 @@ pub struct ProductivityView {
     pub audit: serde_json::Value,
 }
 
+/// A hazard of a deployment's log at its current revision. `hazard` is the
+/// hazard as written (`title`, `cause`, `effect`, `controls`, `initial` and
+/// `residual` ratings, `owner`, `status`); the ratings on the 5×5 matrix
+/// are given beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HazardView {
+    pub id: i64,
+    pub deployment: i64,
+    pub revision: i64,
+    #[schema(value_type = Object)]
+    pub hazard: serde_json::Value,
+    pub status: String,
+    /// 1 (acceptable) to 5 (unacceptable), before the controls.
+    pub initial_rating: u8,
+    /// 1 to 5, with the controls.
+    pub residual_rating: u8,
+    /// What the residual rating asks for.
+    pub residual_acceptability: String,
+    pub updated_by: String,
+    pub updated_at: String,
+    /// The alerts linked to the hazard.
+    pub alerts: Vec<i64>,
+}
+
+/// One revision of a hazard and why it was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HazardRevisionView {
+    pub revision: i64,
+    #[schema(value_type = Object)]
+    pub hazard: serde_json::Value,
+    pub reason: String,
+    pub alert: Option<i64>,
+    pub recorded_by: String,
+    pub recorded_at: String,
+}
+
+/// A new hazard for a deployment's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHazard {
+    #[schema(value_type = Object)]
+    pub hazard: serde_json::Value,
+}
+
+/// A new revision of a hazard: the whole hazard, why it changes, and the
+/// revision the editor started from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HazardEdit {
+    #[schema(value_type = Object)]
+    pub hazard: serde_json::Value,
+    pub reason: String,
+    pub expected_revision: i64,
+}
+
+/// Links an alert to a hazard of its deployment, putting it under review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HazardLink {
+    pub hazard: i64,
+    pub note: String,
+}
+
 /// The evidence behind a rule's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceView {

@@ -259,6 +259,10 @@ pub enum DomainError {
         examined_at: jiff::Timestamp,
         issued_at: jiff::Timestamp,
     },
+
+    /// A hazard's ratings contradict each other or its status.
+    #[error("hazard {title:?} cannot be recorded: {reason}")]
+    HazardRating { title: String, reason: String },
 }
 
 /// Joins displayable items with ", ".

@@ -35,6 +35,7 @@ mod names;
 
 pub mod deployment;
 mod error;
+pub mod hazard;
 pub mod lifecycle;
 pub mod organisation;
 pub mod product;
@@ -45,6 +46,9 @@ pub mod text;
 
 pub use deployment::{Deployment, OperatingThreshold, state_for_new_version};
 pub use error::DomainError;
+pub use hazard::{
+    Control, Hazard, HazardFields, HazardStatus, Likelihood, RiskAssessment, RiskRating, Severity,
+};
 pub use lifecycle::{
     Decision, EvidenceReference, LifecycleState, SignOff, SignOffPolicy, TransitionError,
     TransitionRequest, TransitionRequirement, decide,

@@ -48,11 +48,14 @@ pub enum Permission {
     /// Read what the hospital's systems sent: the log of received DICOM
     /// instances, their quarantine, and the times of reports.
     ReadIntake,
+    /// Keep a deployment's hazard log: add and revise hazards, and link
+    /// alerts to them.
+    ManageHazards,
 }
 
 impl Permission {
     /// Every permission, in table order.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::Public,
         Permission::SignedIn,
         Permission::ReadRegistry,
@@ -69,6 +72,7 @@ impl Permission {
         Permission::ManageMonitoring,
         Permission::RespondToAlerts,
         Permission::ReadIntake,
+        Permission::ManageHazards,
     ];
 
     /// The permission's name in the API description and in `/session`.
@@ -90,6 +94,7 @@ impl Permission {
             Permission::ManageMonitoring => "manage_monitoring",
             Permission::RespondToAlerts => "respond_to_alerts",
             Permission::ReadIntake => "read_intake",
+            Permission::ManageHazards => "manage_hazards",
         }
     }
 
@@ -99,11 +104,11 @@ impl Permission {
     /// | --- | --- |
     /// | viewer | nothing |
     /// | clinician | respond to alerts |
-    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent |
+    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log |
     /// | procurement_lead | register products and deployments, sign, decide |
-    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read what the hospital sent |
-    /// | clinical_lead | sign, decide, respond to alerts |
-    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent |
+    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log |
+    /// | clinical_lead | sign, decide, respond to alerts, keep the hazard log |
+    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log |
     /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail, what the hospital sent |
     ///
     /// Which decisions a signer may record is the sign-off policy's to say.
@@ -146,6 +151,10 @@ impl Permission {
                     | ClinicalSafetyOfficer
                     | OrganisationAdmin
                     | NationalAdmin
+            ),
+            ManageHazards => matches!(
+                role,
+                ClinicalSafetyOfficer | ClinicalLead | MedicalPhysicsExpert | AiLead
             ),
         }
     }

@@ -54,6 +54,13 @@ fn expected_allowed(permission: &str, role: Role) -> bool {
             NationalAdmin,
         ]
         .contains(&role),
+        "manage_hazards" => [
+            ClinicalSafetyOfficer,
+            ClinicalLead,
+            MedicalPhysicsExpert,
+            AiLead,
+        ]
+        .contains(&role),
         other => panic!("the test does not know the permission {other}"),
     }
 }
@@ -87,6 +94,8 @@ fn concrete(harness: &Harness, path: &str, target: Target) -> String {
         pick(harness.token_a, harness.token_b)
     } else if path.starts_with("/api/v1/alerts/") {
         pick(harness.alert_a, harness.alert_b)
+    } else if path.starts_with("/api/v1/hazards/") {
+        pick(harness.hazard_a, harness.hazard_b)
     } else {
         harness.product
     };
@@ -165,6 +174,20 @@ fn body_for(
             "rules_toml": "[baseline]\nsource = \"hand\"\n", "reason": "matrix", "expected_version": 0,
         }),
         ("POST", "/api/v1/deployments/{id}/assessment") => json!({"as_of": "2026-11-30"}),
+        ("POST", "/api/v1/deployments/{id}/hazards") => {
+            json!({"hazard": support::hazard_json("matrix")})
+        }
+        ("PUT", "/api/v1/hazards/{id}") => json!({
+            "hazard": support::hazard_json("matrix"), "reason": "matrix", "expected_revision": 0,
+        }),
+        ("POST", "/api/v1/alerts/{id}/hazards") => json!({
+            "hazard": match target {
+                Target::TrustA => harness.hazard_a,
+                Target::TrustB => harness.hazard_b,
+                Target::Missing => MISSING_ID,
+            },
+            "note": "matrix",
+        }),
         ("PUT", "/api/v1/deployments/{id}/success-criteria") => json!({
             "criteria": [{"kind": "median_turnaround_reduction", "cases": "all", "minutes": 10}],
             "rationale": "matrix",
@@ -2627,4 +2650,154 @@ async fn success_criteria_are_registered_before_go_live_and_the_audit_answers() 
         harness.call("GET", &criteria_path, &lead, None).await.json["version"],
         1
     );
+}
+
+#[tokio::test]
+async fn the_hazard_log_is_checked_revised_and_reopened_by_alerts() {
+    let harness = Harness::new().await;
+    let officer = harness.bearer(Role::ClinicalSafetyOfficer);
+    let lead = harness.bearer(Role::AiLead);
+    let log_path = format!("/api/v1/deployments/{}/hazards", harness.deployment_a);
+    let seeded = harness.call("GET", &log_path, &officer, None).await;
+    assert_eq!(seeded.status, StatusCode::OK, "{}", seeded.text);
+    assert_eq!(seeded.json.as_array().map(Vec::len), Some(1));
+    // A residual risk above the initial one is refused, saying why.
+    let mut worse = support::hazard_json("Wrong side");
+    worse["residual"]["likelihood"] = json!("very_high");
+    let refused = harness
+        .call("POST", &log_path, &officer, Some(json!({"hazard": worse})))
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("controls cannot add risk"),
+        "{}",
+        refused.text
+    );
+    let viewer = harness
+        .call(
+            "POST",
+            &log_path,
+            &harness.bearer(Role::Viewer),
+            Some(json!({"hazard": support::hazard_json("Wrong side")})),
+        )
+        .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+    let added = harness
+        .call(
+            "POST",
+            &log_path,
+            &officer,
+            Some(json!({"hazard": support::hazard_json("Wrong side")})),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    assert_eq!(
+        (
+            &added.json["revision"],
+            &added.json["initial_rating"],
+            &added.json["residual_rating"]
+        ),
+        (&json!(1), &json!(3), &json!(3))
+    );
+    let id = added.json["id"].as_i64().expect("an id");
+    let hazard_path = format!("/api/v1/hazards/{id}");
+    // Revisions: a stale one is a conflict; a current one is stored.
+    let mut controlled = support::hazard_json("Wrong side");
+    controlled["status"] = json!("controlled");
+    controlled["residual"]["likelihood"] = json!("very_low");
+    let stale = harness
+        .call(
+            "PUT",
+            &hazard_path,
+            &officer,
+            Some(json!({"hazard": controlled, "reason": "controls verified", "expected_revision": 0})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    let revised = harness
+        .call(
+            "PUT",
+            &hazard_path,
+            &officer,
+            Some(json!({"hazard": controlled, "reason": "controls verified", "expected_revision": 1})),
+        )
+        .await;
+    assert_eq!(revised.status, StatusCode::OK, "{}", revised.text);
+    assert_eq!(
+        (&revised.json["status"], &revised.json["residual_rating"]),
+        (&json!("controlled"), &json!(2))
+    );
+    // Trust B's alert is not Trust A's to link; Trust A's puts the hazard
+    // under review, and resolving it records the reassessment.
+    let link_b = harness
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{}/hazards", harness.alert_b),
+            &officer,
+            Some(json!({"hazard": id, "note": "same cause?"})),
+        )
+        .await;
+    assert_eq!(link_b.status, StatusCode::NOT_FOUND, "{}", link_b.text);
+    let linked = harness
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{}/hazards", harness.alert_a),
+            &officer,
+            Some(json!({"hazard": id, "note": "positive rate doubled since the detector changed"})),
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::OK, "{}", linked.text);
+    assert_eq!(linked.json["status"], "under_review");
+    assert_eq!(linked.json["alerts"], json!([harness.alert_a]));
+    for step in ["acknowledge", "resolve"] {
+        let moved = harness
+            .call(
+                "POST",
+                &format!("/api/v1/alerts/{}/{step}", harness.alert_a),
+                &lead,
+                Some(json!({"note": "detector recalibrated; rate back to baseline"})),
+            )
+            .await;
+        assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    }
+    let settled = harness.call("GET", &hazard_path, &officer, None).await;
+    assert_eq!(settled.json["status"], "controlled");
+    let history = harness
+        .call("GET", &format!("{hazard_path}/history"), &officer, None)
+        .await;
+    let reasons: Vec<&str> = history
+        .json
+        .as_array()
+        .expect("revisions")
+        .iter()
+        .map(|revision| revision["reason"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert_eq!(reasons[0], "added to the hazard log");
+    assert_eq!(reasons[1], "controls verified");
+    assert!(
+        reasons[2].starts_with("under review after alert"),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons[3],
+        format!(
+            "reassessed on resolving alert {}: detector recalibrated; rate back to baseline",
+            harness.alert_a
+        )
+    );
+    let actions = harness.audit_actions().await;
+    for action in [
+        "hazard.add",
+        "hazard.update",
+        "hazard.review",
+        "hazard.reassess",
+    ] {
+        assert!(actions.contains(&action.to_owned()), "{action}");
+    }
 }

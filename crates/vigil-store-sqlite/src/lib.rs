@@ -83,6 +83,11 @@ impl SqliteStore {
             "success criteria",
             include_str!("../migrations/0009_success_criteria.sql"),
         ),
+        (
+            10,
+            "hazard log",
+            include_str!("../migrations/0010_hazard_log.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

@@ -328,6 +328,49 @@ pub fn success_criteria_record(
     })
 }
 
+/// A row of `hazards` as a record, with its linked alerts.
+pub fn hazard_record(
+    row: &impl DecodeRow,
+    alerts: Vec<i64>,
+) -> Result<crate::HazardRecord, crate::StoreError> {
+    let hazard: String = row.text("hazard").map_err(database_error)?;
+    Ok(crate::HazardRecord {
+        id: row.integer("id").map_err(database_error)?,
+        deployment: crate::DeploymentId(row.integer("deployment_id").map_err(database_error)?),
+        revision: row.integer("revision").map_err(database_error)?,
+        hazard: serde_json::from_str(&hazard)
+            .map_err(|error| crate::StoreError::corrupt("hazard", error))?,
+        updated_by: row.text("updated_by").map_err(database_error)?,
+        updated_at: crate::rows::timestamp(
+            "hazard time",
+            &row.text("updated_at").map_err(database_error)?,
+        )?,
+        audit_sequence: u64::try_from(row.integer("audit_sequence").map_err(database_error)?)
+            .map_err(|error| crate::StoreError::corrupt("audit sequence", error))?,
+        alerts,
+    })
+}
+
+/// A row of `hazard_history` as a revision.
+pub fn hazard_revision(row: &impl DecodeRow) -> Result<crate::HazardRevision, crate::StoreError> {
+    let hazard: String = row.text("hazard").map_err(database_error)?;
+    Ok(crate::HazardRevision {
+        hazard_id: row.integer("hazard_id").map_err(database_error)?,
+        revision: row.integer("revision").map_err(database_error)?,
+        hazard: serde_json::from_str(&hazard)
+            .map_err(|error| crate::StoreError::corrupt("hazard revision", error))?,
+        reason: row.text("reason").map_err(database_error)?,
+        alert: row.optional_integer("alert_id").map_err(database_error)?,
+        recorded_by: row.text("recorded_by").map_err(database_error)?,
+        recorded_at: crate::rows::timestamp(
+            "hazard revision time",
+            &row.text("recorded_at").map_err(database_error)?,
+        )?,
+        audit_sequence: u64::try_from(row.integer("audit_sequence").map_err(database_error)?)
+            .map_err(|error| crate::StoreError::corrupt("audit sequence", error))?,
+    })
+}
+
 /// A row of `alerts` as a record.
 pub fn alert_record(row: &impl DecodeRow) -> Result<crate::AlertRecord, crate::StoreError> {
     let text = |column: &str| row.text(column).map_err(database_error);

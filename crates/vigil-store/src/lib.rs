@@ -39,10 +39,11 @@ pub use error::StoreError;
 pub use records::{
     Actor, AlertRecord, AlertState, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId,
     DeploymentRecord, DicomDisposition, DicomInstanceQuery, DicomInstanceRecord, DicomRecorded,
-    DueDelivery, EvaluationRecord, IngestSummary, LoginRecord, NewApiToken, NewEvaluation, NewUser,
-    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, ProductivityInputs,
-    ReportTimeQuery, ReportTimeRecord, RulesRecord, SessionRecord, SuccessCriteriaRecord,
-    UserChange, UserRecord, VersionId, VersionRecord, WebhookRecord,
+    DueDelivery, EvaluationRecord, HazardRecord, HazardRevision, IngestSummary, LoginRecord,
+    NewApiToken, NewEvaluation, NewUser, OutcomeIngestSummary, PendingSignOff, ProductId,
+    ProductRecord, ProductivityInputs, ReportTimeQuery, ReportTimeRecord, RulesRecord,
+    SessionRecord, SuccessCriteriaRecord, UserChange, UserRecord, VersionId, VersionRecord,
+    WebhookRecord,
 };
 /// Re-exported for the backends, whose SQL (written here) stores events.
 pub use vigil_monitor;
@@ -408,7 +409,56 @@ pub trait Store: Send + Sync {
         trust: &vigil_domain::Code,
     ) -> impl Future<Output = Result<ProductivityInputs, StoreError>> + Send;
 
-    /// Raises an alert for each assessment that signals and whose rule has
+    /// Adds a hazard to a deployment's log at revision 1, audited
+    /// (`hazard.add`).
+    fn add_hazard(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        hazard: &vigil_domain::Hazard,
+    ) -> impl Future<Output = Result<HazardRecord, StoreError>> + Send;
+
+    /// Records a new revision of a hazard with the reason for it, audited
+    /// (`hazard.update`). `expected_revision` is the revision the editor
+    /// saw: another revision stored since is a conflict.
+    fn update_hazard(
+        &self,
+        context: &ChangeContext,
+        id: i64,
+        hazard: &vigil_domain::Hazard,
+        reason: &str,
+        expected_revision: i64,
+    ) -> impl Future<Output = Result<HazardRecord, StoreError>> + Send;
+
+    /// Links an alert to a hazard of the same deployment and puts the hazard
+    /// under review (a new revision, audited as `hazard.review`); linking
+    /// the same pair again changes nothing. When the alert is resolved, the
+    /// hazard's status before the review is restored as a new revision
+    /// whose reason is the resolution: the recorded reassessment.
+    fn link_alert_to_hazard(
+        &self,
+        context: &ChangeContext,
+        alert: i64,
+        hazard: i64,
+        note: &str,
+    ) -> impl Future<Output = Result<HazardRecord, StoreError>> + Send;
+
+    /// The hazards of a deployment, in the order they were added.
+    fn hazards(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<Output = Result<Vec<HazardRecord>, StoreError>> + Send;
+
+    /// One hazard.
+    fn hazard(&self, id: i64) -> impl Future<Output = Result<HazardRecord, StoreError>> + Send;
+
+    /// Every revision of a hazard, oldest first.
+    fn hazard_history(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Vec<HazardRevision>, StoreError>> + Send;
+
+    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has
     /// no open alert, each audited (`alert.raise`) and queued for the
     /// webhooks of the deployment's site and the organisations above it,
     /// in one transaction. Returns the alerts raised now.

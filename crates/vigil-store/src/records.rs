@@ -258,6 +258,35 @@ pub struct ProductivityInputs {
     pub cases: Vec<vigil_monitor::productivity::AuditedCase>,
 }
 
+/// A hazard of a deployment's log at its current revision, with the alerts
+/// linked to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HazardRecord {
+    pub id: i64,
+    pub deployment: DeploymentId,
+    pub revision: i64,
+    pub hazard: vigil_domain::Hazard,
+    pub updated_by: String,
+    pub updated_at: Timestamp,
+    pub audit_sequence: u64,
+    /// The alerts linked to the hazard, oldest first.
+    pub alerts: Vec<i64>,
+}
+
+/// One revision of a hazard: what it said and why it changed (an edit, an
+/// alert that put it under review, or the reassessment on resolving one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HazardRevision {
+    pub hazard_id: i64,
+    pub revision: i64,
+    pub hazard: vigil_domain::Hazard,
+    pub reason: String,
+    pub alert: Option<i64>,
+    pub recorded_by: String,
+    pub recorded_at: Timestamp,
+    pub audit_sequence: u64,
+}
+
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertState {

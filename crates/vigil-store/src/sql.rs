@@ -526,6 +526,144 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        /// A hazard at its current revision, with its linked alerts.
+        async fn hazard_in(connection: &mut Connection, id: i64) -> Result<$crate::HazardRecord, StoreError> {
+            let row = ::sqlx::query("SELECT * FROM hazards WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .ok_or(StoreError::NotFound { what: "hazard", id: id.to_string() })?;
+            let alerts: Vec<i64> = ::sqlx::query_scalar("SELECT alert_id FROM hazard_alerts WHERE hazard_id = $1 ORDER BY alert_id")
+                .bind(id)
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            $crate::decode::hazard_record(&row, alerts)
+        }
+
+        /// The status a hazard had before an alert put it under review.
+        async fn status_before_review(connection: &mut Connection, id: i64) -> Result<Option<String>, StoreError> {
+            ::sqlx::query_scalar("SELECT status_before_review FROM hazards WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(database_error)
+        }
+
+        /// Stores revision `revision` of hazard `id` (current row and
+        /// history), audited as `action`, and reads it back.
+        #[allow(clippy::too_many_arguments)]
+        async fn record_hazard_revision(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            id: i64,
+            deployment: DeploymentId,
+            revision: i64,
+            hazard: &::vigil_domain::Hazard,
+            status_before_review: Option<&str>,
+            reason: &str,
+            alert: Option<i64>,
+            action: &str,
+        ) -> Result<$crate::HazardRecord, StoreError> {
+            let text = ::serde_json::to_string(hazard).map_err(|error| StoreError::corrupt("hazard", error))?;
+            let payload = ::serde_json::json!({
+                "deployment": deployment.0, "hazard": id, "revision": revision, "reason": reason, "alert": alert,
+                "title": hazard.fields().title.as_str(), "status": hazard.status().as_str(),
+                "initial_rating": hazard.fields().initial.rating().get(),
+                "residual_rating": hazard.fields().residual.rating().get(),
+                "hazard_sha256": sha256_hex(&text),
+            });
+            let sequence = append_audit(connection, context, action, &format!("deployment:{deployment}"), &payload).await?;
+            ::sqlx::query(
+                "UPDATE hazards SET revision = $1, hazard = $2, status = $3, status_before_review = $4, updated_by = $5, \
+                 updated_at = $6, audit_sequence = $7 WHERE id = $8",
+            )
+            .bind(revision)
+            .bind(&text)
+            .bind(hazard.status().as_str())
+            .bind(status_before_review)
+            .bind(context.actor.name.as_str())
+            .bind(stored_timestamp(context.at))
+            .bind(sequence as i64)
+            .bind(id)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            ::sqlx::query(
+                "INSERT INTO hazard_history (hazard_id, revision, hazard, reason, alert_id, recorded_by, recorded_at, audit_sequence) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(revision)
+            .bind(&text)
+            .bind(reason)
+            .bind(alert)
+            .bind(context.actor.name.as_str())
+            .bind(stored_timestamp(context.at))
+            .bind(sequence as i64)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            hazard_in(connection, id).await
+        }
+
+        /// On resolving alert `alert`, records the reassessment of each
+        /// hazard linked to it: a hazard under review whose alerts are now
+        /// all resolved gets back its status before the review (or `open`,
+        /// when its ratings no longer allow that status).
+        async fn reassess_hazards(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            alert: i64,
+            note: &str,
+        ) -> Result<(), StoreError> {
+            let linked: Vec<i64> = ::sqlx::query_scalar("SELECT hazard_id FROM hazard_alerts WHERE alert_id = $1 ORDER BY hazard_id")
+                .bind(alert)
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            for id in linked {
+                let current = hazard_in(connection, id).await?;
+                let before = status_before_review(connection, id).await?;
+                let open_alerts: i64 = ::sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM hazard_alerts l JOIN alerts a ON a.id = l.alert_id WHERE l.hazard_id = $1 AND a.state <> 'resolved'",
+                )
+                .bind(id)
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(database_error)?;
+                let settled = current.hazard.status() == ::vigil_domain::HazardStatus::UnderReview && open_alerts == 0;
+                let (hazard, kept_before) = if settled {
+                    let restored = before
+                        .as_deref()
+                        .and_then(|status| ::vigil_domain::HazardStatus::parse(status).ok())
+                        .unwrap_or(::vigil_domain::HazardStatus::Open);
+                    let hazard = current
+                        .hazard
+                        .with_status(restored)
+                        .or_else(|_| current.hazard.with_status(::vigil_domain::HazardStatus::Open))?;
+                    (hazard, None)
+                } else {
+                    (current.hazard.clone(), before)
+                };
+                record_hazard_revision(
+                    connection,
+                    context,
+                    id,
+                    current.deployment,
+                    current.revision + 1,
+                    &hazard,
+                    kept_before.as_deref(),
+                    &format!("reassessed on resolving alert {alert}: {note}"),
+                    Some(alert),
+                    "hazard.reassess",
+                )
+                .await?;
+            }
+            Ok(())
+        }
+
         async fn alert_in(connection: &mut Connection, id: i64) -> Result<$crate::AlertRecord, StoreError> {
             let row = ::sqlx::query("SELECT * FROM alerts WHERE id = $1")
                 .bind(id)
@@ -2308,6 +2446,147 @@ macro_rules! impl_sql_store {
                 Ok($crate::ProductivityInputs { go_live_at, cases })
             }
 
+            async fn add_hazard(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                hazard: &::vigil_domain::Hazard,
+            ) -> Result<$crate::HazardRecord, StoreError> {
+                self.write(async |connection| {
+                    deployment_in(connection, deployment).await?;
+                    let text = ::serde_json::to_string(hazard).map_err(|error| StoreError::corrupt("hazard", error))?;
+                    let id: i64 = ::sqlx::query_scalar(
+                        "INSERT INTO hazards (deployment_id, revision, hazard, status, updated_by, updated_at, audit_sequence) \
+                         VALUES ($1, 0, $2, $3, $4, $5, 0) RETURNING id",
+                    )
+                    .bind(deployment.0)
+                    .bind(&text)
+                    .bind(hazard.status().as_str())
+                    .bind(context.actor.name.as_str())
+                    .bind(stored_timestamp(context.at))
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    record_hazard_revision(connection, context, id, deployment, 1, hazard, None, "added to the hazard log", None, "hazard.add").await
+                })
+                .await
+            }
+
+            async fn update_hazard(
+                &self,
+                context: &ChangeContext,
+                id: i64,
+                hazard: &::vigil_domain::Hazard,
+                reason: &str,
+                expected_revision: i64,
+            ) -> Result<$crate::HazardRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = hazard_in(connection, id).await?;
+                    if current.revision != expected_revision {
+                        return Err(StoreError::Conflict(format!(
+                            "hazard {id} is at revision {} now, not {expected_revision}; reload it and edit again",
+                            current.revision
+                        )));
+                    }
+                    // A hazard left under review keeps the status to restore
+                    // when its alerts are resolved; any other status is the
+                    // editor's decision.
+                    let before = if hazard.status() == ::vigil_domain::HazardStatus::UnderReview {
+                        status_before_review(connection, id).await?
+                    } else {
+                        None
+                    };
+                    record_hazard_revision(connection, context, id, current.deployment, current.revision + 1, hazard, before.as_deref(), reason, None, "hazard.update").await
+                })
+                .await
+            }
+
+            async fn link_alert_to_hazard(
+                &self,
+                context: &ChangeContext,
+                alert: i64,
+                hazard: i64,
+                note: &str,
+            ) -> Result<$crate::HazardRecord, StoreError> {
+                self.write(async |connection| {
+                    let linked_alert = alert_in(connection, alert).await?;
+                    let current = hazard_in(connection, hazard).await?;
+                    if linked_alert.deployment != current.deployment {
+                        return Err(StoreError::InvalidReference(format!(
+                            "alert {alert} belongs to deployment {}, hazard {hazard} to deployment {}: an alert is linked to its own deployment's hazards",
+                            linked_alert.deployment, current.deployment
+                        )));
+                    }
+                    if current.alerts.contains(&alert) {
+                        return Ok(current);
+                    }
+                    if linked_alert.state == $crate::AlertState::Resolved {
+                        return Err(StoreError::Conflict(format!(
+                            "alert {alert} is resolved; link a hazard while its alert is open"
+                        )));
+                    }
+                    ::sqlx::query("INSERT INTO hazard_alerts (hazard_id, alert_id, linked_by, linked_at) VALUES ($1, $2, $3, $4)")
+                        .bind(hazard)
+                        .bind(alert)
+                        .bind(context.actor.name.as_str())
+                        .bind(stored_timestamp(context.at))
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let before = match current.hazard.status() {
+                        ::vigil_domain::HazardStatus::UnderReview => status_before_review(connection, hazard).await?,
+                        status => Some(status.as_str().to_owned()),
+                    };
+                    let reviewed = current.hazard.with_status(::vigil_domain::HazardStatus::UnderReview)?;
+                    record_hazard_revision(
+                        connection,
+                        context,
+                        hazard,
+                        current.deployment,
+                        current.revision + 1,
+                        &reviewed,
+                        before.as_deref(),
+                        &format!("under review after alert {alert} ({}): {note}", linked_alert.rule),
+                        Some(alert),
+                        "hazard.review",
+                    )
+                    .await
+                })
+                .await
+            }
+
+            async fn hazards(&self, deployment: DeploymentId) -> Result<Vec<$crate::HazardRecord>, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                let ids: Vec<i64> = ::sqlx::query_scalar("SELECT id FROM hazards WHERE deployment_id = $1 ORDER BY id")
+                    .bind(deployment.0)
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                let mut records = Vec::with_capacity(ids.len());
+                for id in ids {
+                    records.push(hazard_in(&mut connection, id).await?);
+                }
+                Ok(records)
+            }
+
+            async fn hazard(&self, id: i64) -> Result<$crate::HazardRecord, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                hazard_in(&mut connection, id).await
+            }
+
+            async fn hazard_history(&self, id: i64) -> Result<Vec<$crate::HazardRevision>, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                hazard_in(&mut connection, id).await?;
+                ::sqlx::query("SELECT * FROM hazard_history WHERE hazard_id = $1 ORDER BY revision")
+                    .bind(id)
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(database_error)?
+                    .iter()
+                    .map($crate::decode::hazard_revision)
+                    .collect()
+            }
+
             async fn raise_alerts(
                 &self,
                 context: &ChangeContext,
@@ -2419,6 +2698,9 @@ macro_rules! impl_sql_store {
                         "deployment": alert.deployment.0, "alert": id, "rule": alert.rule, "note": note,
                     });
                     append_audit(connection, context, action, &format!("deployment:{}", alert.deployment), &payload).await?;
+                    if to == $crate::AlertState::Resolved {
+                        reassess_hazards(connection, context, id, note).await?;
+                    }
                     let updated = alert_in(connection, id).await?;
                     let deployment = deployment_in(connection, alert.deployment).await?;
                     queue_alert_message(connection, &updated, &deployment.site, event, context.at).await?;

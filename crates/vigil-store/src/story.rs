@@ -2503,6 +2503,247 @@ pub async fn success_criteria_are_registered_before_go_live_and_the_audit_reads_
     ));
 }
 
+/// A signal of the positive-rate rule, as an assessment would give it.
+fn positive_rate_signal(rule: &str) -> vigil_monitor::Assessment {
+    vigil_monitor::Assessment {
+        rule: rule.to_owned(),
+        kind: "positive_rate".to_owned(),
+        window_from: "2026-09-14".parse().expect("date"),
+        window_to: "2026-09-20".parse().expect("date"),
+        verdict: vigil_monitor::Verdict::Signal,
+        propose_suspension: false,
+        evidence: vigil_monitor::Evidence {
+            statistic: "positive_rate".to_owned(),
+            value: Some(0.4),
+            interval: Some((0.35, 0.45)),
+            baseline: Some(0.2),
+            p_value: None,
+            effect_size: Some(0.2),
+            threshold: "positive rate at least 0.05 from the baseline".to_owned(),
+            cases: 400,
+            reference_cases: None,
+            explanation: "the positive rate doubled".to_owned(),
+        },
+    }
+}
+
+pub async fn alerts_put_hazards_under_review_and_resolving_them_records_the_reassessment(
+    store: impl Store,
+) {
+    use crate::AlertState;
+    use vigil_domain::{
+        Control, Hazard, HazardFields, HazardStatus, Likelihood, RiskAssessment, Severity,
+    };
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let officer = context("cso", Role::ClinicalSafetyOfficer, 30);
+    let hazard = |status: HazardStatus, residual: Likelihood| {
+        Hazard::new(HazardFields {
+            title: text("Missed pneumothorax"),
+            cause: text("A new detector's images are darker than the training data"),
+            effect: text("A pneumothorax is not flagged and its report is delayed"),
+            controls: vec![Control {
+                description: text("Every chest X-ray is still reported by a radiologist; the sensitivity rule watches the tool"),
+                evidence: vec![EvidenceReference::parse("rule:sensitivity").expect("reference")],
+            }],
+            initial: RiskAssessment {
+                severity: Severity::Major,
+                likelihood: Likelihood::Medium,
+            },
+            residual: RiskAssessment {
+                severity: Severity::Major,
+                likelihood: residual,
+            },
+            owner: text("Clinical safety officer"),
+            status,
+        })
+        .expect("a hazard")
+    };
+    let added = store
+        .add_hazard(
+            &officer,
+            id,
+            &hazard(HazardStatus::Controlled, Likelihood::VeryLow),
+        )
+        .await
+        .expect("added");
+    assert_eq!((added.revision, added.alerts.len()), (1, 0));
+    let other = store
+        .add_hazard(&officer, id, &hazard(HazardStatus::Open, Likelihood::Low))
+        .await
+        .expect("a second hazard");
+    assert_eq!(
+        store
+            .hazards(id)
+            .await
+            .expect("hazards")
+            .iter()
+            .map(|record| record.id)
+            .collect::<Vec<_>>(),
+        vec![added.id, other.id]
+    );
+    // A stale edit is refused and changes nothing.
+    let stale = store
+        .update_hazard(
+            &officer,
+            added.id,
+            &hazard(HazardStatus::Controlled, Likelihood::Low),
+            "again",
+            0,
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    // Two alerts put the first hazard under review; linking twice is once.
+    let raised = store
+        .raise_alerts(
+            &context("vigil-monitor", Role::AiLead, 40),
+            id,
+            1,
+            &[
+                positive_rate_signal("positive-rate"),
+                positive_rate_signal("positive-rate-cusum"),
+            ],
+        )
+        .await
+        .expect("alerts");
+    let (first, second) = (raised[0].id, raised[1].id);
+    let reviewed = store
+        .link_alert_to_hazard(
+            &officer,
+            first,
+            added.id,
+            "the new detector at the main site",
+        )
+        .await
+        .expect("linked");
+    assert_eq!(reviewed.hazard.status(), HazardStatus::UnderReview);
+    assert_eq!(
+        (reviewed.revision, reviewed.alerts.clone()),
+        (2, vec![first])
+    );
+    assert_eq!(
+        store
+            .link_alert_to_hazard(&officer, first, added.id, "again")
+            .await
+            .expect("once"),
+        reviewed
+    );
+    store
+        .link_alert_to_hazard(&officer, second, added.id, "the same cause")
+        .await
+        .expect("linked");
+    // Resolving the first alert records the reassessment, but the hazard
+    // stays under review while the second is open.
+    let lead = context("ai-lead", Role::AiLead, 50);
+    for alert in [first, second] {
+        store
+            .advance_alert(&lead, alert, AlertState::Acknowledged, "seen")
+            .await
+            .expect("acknowledged");
+    }
+    store
+        .advance_alert(
+            &lead,
+            first,
+            AlertState::Resolved,
+            "detector recalibrated by the vendor",
+        )
+        .await
+        .expect("resolved");
+    let still = store.hazard(added.id).await.expect("hazard");
+    assert_eq!(
+        (still.hazard.status(), still.revision),
+        (HazardStatus::UnderReview, 4)
+    );
+    store
+        .advance_alert(
+            &lead,
+            second,
+            AlertState::Resolved,
+            "positive rate back to baseline",
+        )
+        .await
+        .expect("resolved");
+    let settled = store.hazard(added.id).await.expect("hazard");
+    assert_eq!(settled.hazard.status(), HazardStatus::Controlled);
+    let history = store.hazard_history(added.id).await.expect("history");
+    let reasons: Vec<(i64, &str, Option<i64>, &str)> = history
+        .iter()
+        .map(|revision| {
+            (
+                revision.revision,
+                revision.reason.as_str(),
+                revision.alert,
+                revision.hazard.status().as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (1, "added to the hazard log", None, "controlled"),
+            (
+                2,
+                "under review after alert 1 (positive-rate): the new detector at the main site",
+                Some(first),
+                "under_review"
+            ),
+            (
+                3,
+                "under review after alert 2 (positive-rate-cusum): the same cause",
+                Some(second),
+                "under_review"
+            ),
+            (
+                4,
+                "reassessed on resolving alert 1: detector recalibrated by the vendor",
+                Some(first),
+                "under_review"
+            ),
+            (
+                5,
+                "reassessed on resolving alert 2: positive rate back to baseline",
+                Some(second),
+                "controlled"
+            ),
+        ]
+    );
+    // The other hazard was never linked; an alert of another deployment
+    // cannot be linked; a resolved alert cannot be linked.
+    assert_eq!(store.hazard(other.id).await.expect("hazard").revision, 1);
+    let resolved = store
+        .link_alert_to_hazard(&officer, first, other.id, "late")
+        .await;
+    assert!(
+        matches!(resolved, Err(StoreError::Conflict(_))),
+        "{resolved:?}"
+    );
+    assert!(matches!(
+        store.hazard(9_999).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let actions: Vec<String> = store
+        .audit_trail()
+        .await
+        .expect("trail")
+        .entries
+        .iter()
+        .map(|entry| entry.record.action.clone())
+        .filter(|action| action.starts_with("hazard."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "hazard.add",
+            "hazard.add",
+            "hazard.review",
+            "hazard.review",
+            "hazard.reassess",
+            "hazard.reassess"
+        ]
+    );
+    audit_is_intact(&store).await;
+}
+
 /// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
 /// giving `Some((store, guard))` for a fresh store — the guard keeps its
 /// database alive until the test ends (a temporary directory, a schema) —
@@ -2520,7 +2761,8 @@ macro_rules! story_tests {
             going_live_sets_default_rules_and_signals_raise_one_alert_each,
             dicom_instances_are_recorded_once_and_quarantine_is_released,
             report_times_are_recorded_once_and_listed_by_issue,
-            success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases);
+            success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases,
+            alerts_put_hazards_under_review_and_resolving_them_records_the_reassessment);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -296,7 +296,7 @@ pub async fn list_alerts<S: Store>(
 
 /// An alert of a deployment within the caller's organisation (the same 404
 /// otherwise as for an alert that does not exist).
-async fn alert_in_scope<S: Store>(
+pub(crate) async fn alert_in_scope<S: Store>(
     state: &AppState<S>,
     principal: &Principal,
     id: i64,

@@ -8,6 +8,7 @@ pub(crate) mod dicom;
 pub(crate) mod dicomweb;
 pub(crate) mod fhir;
 pub(crate) mod governance;
+pub(crate) mod hazards;
 pub(crate) mod monitoring;
 pub(crate) mod productivity;
 pub(crate) mod registry;
@@ -147,6 +148,28 @@ pub const ROUTES: &[RouteSpec] = &[
         "GET",
         "/api/v1/deployments/{id}/rules/history",
         Permission::ReadRegistry,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/hazards",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "POST",
+        "/api/v1/deployments/{id}/hazards",
+        Permission::ManageHazards,
+    ),
+    route("GET", "/api/v1/hazards/{id}", Permission::ReadRegistry),
+    route("PUT", "/api/v1/hazards/{id}", Permission::ManageHazards),
+    route(
+        "GET",
+        "/api/v1/hazards/{id}/history",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "POST",
+        "/api/v1/alerts/{id}/hazards",
+        Permission::ManageHazards,
     ),
     route(
         "GET",
@@ -317,6 +340,22 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
         .route(
             "/api/v1/deployments/{id}/rules/history",
             get(alerts::rule_history::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/hazards",
+            get(hazards::list_hazards::<S>).post(hazards::add_hazard::<S>),
+        )
+        .route(
+            "/api/v1/hazards/{id}",
+            get(hazards::get_hazard::<S>).put(hazards::update_hazard::<S>),
+        )
+        .route(
+            "/api/v1/hazards/{id}/history",
+            get(hazards::hazard_history::<S>),
+        )
+        .route(
+            "/api/v1/alerts/{id}/hazards",
+            post(hazards::link_alert::<S>),
         )
         .route(
             "/api/v1/deployments/{id}/success-criteria",

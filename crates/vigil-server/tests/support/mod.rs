@@ -75,6 +75,8 @@ pub struct Harness {
     pub evaluation_b: i64,
     pub alert_a: i64,
     pub alert_b: i64,
+    pub hazard_a: i64,
+    pub hazard_b: i64,
     pub product: i64,
     pub version: i64,
     pub user_a: i64,
@@ -83,6 +85,20 @@ pub struct Harness {
     pub token_b: i64,
     /// The secret of an AI lead's token at Trust B.
     pub trust_b_ai_lead: String,
+}
+
+/// A hazard as the API takes it, titled `title`, open.
+pub fn hazard_json(title: &str) -> Value {
+    serde_json::json!({
+        "title": title,
+        "cause": "Images from a new detector are darker than the training data",
+        "effect": "A finding is not flagged and its report is delayed",
+        "controls": [{"description": "Every study is still reported by a radiologist", "evidence": ["rule:sensitivity"]}],
+        "initial": {"severity": "major", "likelihood": "medium"},
+        "residual": {"severity": "major", "likelihood": "low"},
+        "owner": "Clinical safety officer",
+        "status": "open",
+    })
 }
 
 /// A positive-rate rule's signal, with the given explanation.
@@ -343,6 +359,27 @@ impl Harness {
             )
             .await
             .expect("rules");
+        let mut hazards = Vec::new();
+        for (deployment, trust, title) in [
+            (deployments[0], "trust-a", "trust A's missed finding"),
+            (deployments[1], "trust-b", CANARY),
+        ] {
+            let hazard: vigil_domain::Hazard =
+                serde_json::from_value(hazard_json(title)).expect("a hazard");
+            let record = store
+                .add_hazard(
+                    &context(
+                        &format!("{}-clinical_safety_officer", &trust[6..]),
+                        Role::ClinicalSafetyOfficer,
+                        trust,
+                    ),
+                    DeploymentId(deployment),
+                    &hazard,
+                )
+                .await
+                .expect("hazard");
+            hazards.push(record.id);
+        }
         // Likewise its success criteria (Trust A's deployment has none).
         store
             .register_success_criteria(
@@ -429,6 +466,8 @@ impl Harness {
             evaluation_b,
             alert_a: alerts[0],
             alert_b: alerts[1],
+            hazard_a: hazards[0],
+            hazard_b: hazards[1],
             product: product.0,
             version: version.0,
             user_a,
