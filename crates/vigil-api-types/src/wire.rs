@@ -646,6 +646,46 @@ pub struct HazardLink {
     pub note: String,
 }
 
+/// A signature of a deployment's clinical safety case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SafetyCaseSignatureView {
+    pub id: i64,
+    /// The digest of the hazard log the signed report was made from.
+    pub log_sha256: String,
+    pub report_sha256: String,
+    pub statement: String,
+    pub signed_by: String,
+    pub role: String,
+    pub signed_at: String,
+}
+
+/// Where a deployment's safety case stands: the digest of its hazard log
+/// now, whether the latest signature covers it, and every signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SafetyCaseStatusView {
+    pub deployment: i64,
+    pub log_sha256: String,
+    pub hazards: usize,
+    /// Whether the latest signature covers the log as it is now.
+    pub signed: bool,
+    /// Whether every hazard is settled and every control's evidence in
+    /// Vigil supports it; `concerns` says what is not.
+    pub acceptable: bool,
+    pub concerns: Vec<String>,
+    /// Newest first.
+    pub signatures: Vec<SafetyCaseSignatureView>,
+}
+
+/// The clinical safety officer's signature of the safety case made from the
+/// hazard log with digest `log_sha256` (as read from the report or its
+/// status), with their statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyCaseSign {
+    pub log_sha256: String,
+    pub statement: String,
+}
+
 /// The evidence behind a rule's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceView {

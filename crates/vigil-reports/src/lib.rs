@@ -1,12 +1,13 @@
 //! Human-readable outputs: an evaluation's self-contained HTML report
 //! (inline CSS and SVG charts, no external assets) and plain-text summary,
-//! the report of a contour-agreement cohort, and the monitoring charts of
-//! the dashboard.
+//! the report of a contour-agreement cohort, the monitoring charts of the
+//! dashboard, and a deployment's clinical safety case report.
 
 mod charts;
 pub mod contours;
 mod html;
 pub mod monitoring;
+pub mod safety_case;
 mod summary;
 
 pub use html::evaluation_report;

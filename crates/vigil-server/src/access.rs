@@ -51,11 +51,13 @@ pub enum Permission {
     /// Keep a deployment's hazard log: add and revise hazards, and link
     /// alerts to them.
     ManageHazards,
+    /// Sign a deployment's clinical safety case.
+    SignSafetyCase,
 }
 
 impl Permission {
     /// Every permission, in table order.
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::Public,
         Permission::SignedIn,
         Permission::ReadRegistry,
@@ -73,6 +75,7 @@ impl Permission {
         Permission::RespondToAlerts,
         Permission::ReadIntake,
         Permission::ManageHazards,
+        Permission::SignSafetyCase,
     ];
 
     /// The permission's name in the API description and in `/session`.
@@ -95,6 +98,7 @@ impl Permission {
             Permission::RespondToAlerts => "respond_to_alerts",
             Permission::ReadIntake => "read_intake",
             Permission::ManageHazards => "manage_hazards",
+            Permission::SignSafetyCase => "sign_safety_case",
         }
     }
 
@@ -106,7 +110,7 @@ impl Permission {
     /// | clinician | respond to alerts |
     /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log |
     /// | procurement_lead | register products and deployments, sign, decide |
-    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log |
+    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log, sign the safety case |
     /// | clinical_lead | sign, decide, respond to alerts, keep the hazard log |
     /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log |
     /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail, what the hospital sent |
@@ -156,6 +160,7 @@ impl Permission {
                 role,
                 ClinicalSafetyOfficer | ClinicalLead | MedicalPhysicsExpert | AiLead
             ),
+            SignSafetyCase => matches!(role, ClinicalSafetyOfficer),
         }
     }
 

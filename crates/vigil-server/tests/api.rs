@@ -61,6 +61,7 @@ fn expected_allowed(permission: &str, role: Role) -> bool {
             AiLead,
         ]
         .contains(&role),
+        "sign_safety_case" => role == ClinicalSafetyOfficer,
         other => panic!("the test does not know the permission {other}"),
     }
 }
@@ -188,6 +189,9 @@ fn body_for(
             },
             "note": "matrix",
         }),
+        ("POST", "/api/v1/deployments/{id}/safety-case/signatures") => {
+            json!({"log_sha256": "0".repeat(64), "statement": "matrix"})
+        }
         ("PUT", "/api/v1/deployments/{id}/success-criteria") => json!({
             "criteria": [{"kind": "median_turnaround_reduction", "cases": "all", "minutes": 10}],
             "rationale": "matrix",
@@ -2800,4 +2804,97 @@ async fn the_hazard_log_is_checked_revised_and_reopened_by_alerts() {
     ] {
         assert!(actions.contains(&action.to_owned()), "{action}");
     }
+
+    // The safety case: made from the log, its evidence checked (Trust A's
+    // deployment has no monitoring rules, so `rule:sensitivity` supports
+    // nothing), signed by the clinical safety officer for the log as read.
+    let case_path = format!("/api/v1/deployments/{}/safety-case", harness.deployment_a);
+    let signatures_path = format!("{case_path}/signatures");
+    let status = harness.call("GET", &signatures_path, &officer, None).await;
+    assert_eq!(status.status, StatusCode::OK, "{}", status.text);
+    assert_eq!(
+        (
+            &status.json["signed"],
+            &status.json["hazards"],
+            &status.json["acceptable"]
+        ),
+        (&json!(false), &json!(2), &json!(false))
+    );
+    assert!(
+        status
+            .text
+            .contains("names rule sensitivity, which is not among the monitoring rules in force"),
+        "{}",
+        status.text
+    );
+    let log = status.json["log_sha256"]
+        .as_str()
+        .expect("a digest")
+        .to_owned();
+    let page = harness.call("GET", &case_path, &officer, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.starts_with("<!DOCTYPE html>"));
+    assert!(page.text.contains("Wrong side") && page.text.contains(&log));
+    assert!(page.text.contains("Not yet signed"));
+    let by_lead = harness
+        .call(
+            "POST",
+            &signatures_path,
+            &lead,
+            Some(json!({"log_sha256": log, "statement": "acceptable"})),
+        )
+        .await;
+    assert_eq!(by_lead.status, StatusCode::FORBIDDEN);
+    let unread = harness
+        .call(
+            "POST",
+            &signatures_path,
+            &officer,
+            Some(json!({"log_sha256": "ab".repeat(32), "statement": "acceptable"})),
+        )
+        .await;
+    assert_eq!(unread.status, StatusCode::CONFLICT, "{}", unread.text);
+    let signed = harness
+        .call(
+            "POST",
+            &signatures_path,
+            &officer,
+            Some(json!({"log_sha256": log, "statement": "Residual risks are acceptable for go-live"})),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::CREATED, "{}", signed.text);
+    assert_eq!(signed.json["role"], "clinical_safety_officer");
+    assert_eq!(
+        harness
+            .call("GET", &signatures_path, &officer, None)
+            .await
+            .json["signed"],
+        true
+    );
+    assert!(
+        harness
+            .audit_actions()
+            .await
+            .contains(&"safety_case.sign".to_owned())
+    );
+    // A change to the log leaves the signature behind.
+    let mut closed = support::hazard_json("Wrong side");
+    closed["status"] = json!("closed");
+    let revised = harness
+        .call(
+            "PUT",
+            &hazard_path,
+            &officer,
+            Some(json!({"hazard": closed, "reason": "detector withdrawn", "expected_revision": 4})),
+        )
+        .await;
+    assert_eq!(revised.status, StatusCode::OK, "{}", revised.text);
+    let after = harness.call("GET", &signatures_path, &officer, None).await;
+    assert_eq!(after.json["signed"], false);
+    assert_ne!(after.json["log_sha256"], json!(log));
+    let page = harness.call("GET", &case_path, &officer, None).await;
+    assert!(
+        page.text
+            .contains("Not signed since the hazard log changed")
+    );
 }

@@ -88,6 +88,11 @@ impl SqliteStore {
             "hazard log",
             include_str!("../migrations/0010_hazard_log.sql"),
         ),
+        (
+            11,
+            "safety case signatures",
+            include_str!("../migrations/0011_safety_case_signatures.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

@@ -371,6 +371,27 @@ pub fn hazard_revision(row: &impl DecodeRow) -> Result<crate::HazardRevision, cr
     })
 }
 
+/// A row of `safety_case_signatures`.
+pub fn safety_case_signature(
+    row: &impl DecodeRow,
+) -> Result<crate::SafetyCaseSignature, crate::StoreError> {
+    Ok(crate::SafetyCaseSignature {
+        id: row.integer("id").map_err(database_error)?,
+        deployment: crate::DeploymentId(row.integer("deployment_id").map_err(database_error)?),
+        log_sha256: row.text("log_sha256").map_err(database_error)?,
+        report_sha256: row.text("report_sha256").map_err(database_error)?,
+        statement: row.text("statement").map_err(database_error)?,
+        signed_by: row.text("signed_by").map_err(database_error)?,
+        role: row.text("role").map_err(database_error)?,
+        signed_at: crate::rows::timestamp(
+            "signature time",
+            &row.text("signed_at").map_err(database_error)?,
+        )?,
+        audit_sequence: u64::try_from(row.integer("audit_sequence").map_err(database_error)?)
+            .map_err(|error| crate::StoreError::corrupt("audit sequence", error))?,
+    })
+}
+
 /// A row of `alerts` as a record.
 pub fn alert_record(row: &impl DecodeRow) -> Result<crate::AlertRecord, crate::StoreError> {
     let text = |column: &str| row.text(column).map_err(database_error);

@@ -36,14 +36,15 @@ use vigil_domain::{
 
 pub use archive::Archive;
 pub use error::StoreError;
+pub use records::hazard_log_sha256;
 pub use records::{
     Actor, AlertRecord, AlertState, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId,
     DeploymentRecord, DicomDisposition, DicomInstanceQuery, DicomInstanceRecord, DicomRecorded,
     DueDelivery, EvaluationRecord, HazardRecord, HazardRevision, IngestSummary, LoginRecord,
     NewApiToken, NewEvaluation, NewUser, OutcomeIngestSummary, PendingSignOff, ProductId,
     ProductRecord, ProductivityInputs, ReportTimeQuery, ReportTimeRecord, RulesRecord,
-    SessionRecord, SuccessCriteriaRecord, UserChange, UserRecord, VersionId, VersionRecord,
-    WebhookRecord,
+    SafetyCaseSignature, SessionRecord, SuccessCriteriaRecord, UserChange, UserRecord, VersionId,
+    VersionRecord, WebhookRecord,
 };
 /// Re-exported for the backends, whose SQL (written here) stores events.
 pub use vigil_monitor;
@@ -458,7 +459,27 @@ pub trait Store: Send + Sync {
         id: i64,
     ) -> impl Future<Output = Result<Vec<HazardRevision>, StoreError>> + Send;
 
-    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has
+    /// Records the clinical safety officer's signature of a deployment's
+    /// safety case, audited (`safety_case.sign`). `log_sha256` is the digest
+    /// of the hazard log the signer read ([`hazard_log_sha256`]): if the log
+    /// has changed since, the signature is refused as a conflict and
+    /// nothing is written.
+    fn sign_safety_case(
+        &self,
+        context: &ChangeContext,
+        deployment: DeploymentId,
+        log_sha256: &str,
+        report_sha256: &str,
+        statement: &str,
+    ) -> impl Future<Output = Result<SafetyCaseSignature, StoreError>> + Send;
+
+    /// The signatures of a deployment's safety case, newest first.
+    fn safety_case_signatures(
+        &self,
+        deployment: DeploymentId,
+    ) -> impl Future<Output = Result<Vec<SafetyCaseSignature>, StoreError>> + Send;
+
+    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has
     /// no open alert, each audited (`alert.raise`) and queued for the
     /// webhooks of the deployment's site and the organisations above it,
     /// in one transaction. Returns the alerts raised now.

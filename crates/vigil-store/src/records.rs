@@ -287,6 +287,41 @@ pub struct HazardRevision {
     pub audit_sequence: u64,
 }
 
+/// A clinical safety officer's signature of a deployment's safety case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SafetyCaseSignature {
+    pub id: i64,
+    pub deployment: DeploymentId,
+    /// The digest of the hazard log the signed report was made from.
+    pub log_sha256: String,
+    /// The SHA-256 of the signed report's bytes.
+    pub report_sha256: String,
+    pub statement: String,
+    pub signed_by: String,
+    pub role: String,
+    pub signed_at: Timestamp,
+    pub audit_sequence: u64,
+}
+
+/// The digest of a deployment's hazard log: SHA-256 over each hazard's id,
+/// revision and the SHA-256 of its JSON, one line each, in id order. Any
+/// change to any hazard (a new revision) changes it.
+pub fn hazard_log_sha256(hazards: &[HazardRecord]) -> String {
+    let mut lines = String::new();
+    let mut sorted: Vec<&HazardRecord> = hazards.iter().collect();
+    sorted.sort_by_key(|record| record.id);
+    for record in sorted {
+        let json = serde_json::to_string(&record.hazard).unwrap_or_default();
+        lines.push_str(&format!(
+            "{}\t{}\t{}\n",
+            record.id,
+            record.revision,
+            crate::rows::sha256_hex(&json)
+        ));
+    }
+    crate::rows::sha256_hex(&lines)
+}
+
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertState {

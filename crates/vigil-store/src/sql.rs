@@ -2587,6 +2587,77 @@ macro_rules! impl_sql_store {
                     .collect()
             }
 
+            async fn sign_safety_case(
+                &self,
+                context: &ChangeContext,
+                deployment: DeploymentId,
+                log_sha256: &str,
+                report_sha256: &str,
+                statement: &str,
+            ) -> Result<$crate::SafetyCaseSignature, StoreError> {
+                self.write(async |connection| {
+                    deployment_in(connection, deployment).await?;
+                    let ids: Vec<i64> = ::sqlx::query_scalar("SELECT id FROM hazards WHERE deployment_id = $1 ORDER BY id")
+                        .bind(deployment.0)
+                        .fetch_all(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    let mut hazards = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        hazards.push(hazard_in(connection, id).await?);
+                    }
+                    let current = $crate::hazard_log_sha256(&hazards);
+                    if current != log_sha256 {
+                        return Err(StoreError::Conflict(format!(
+                            "the hazard log of deployment {deployment} has changed since the safety case you read was made; read it again and sign that"
+                        )));
+                    }
+                    let payload = ::serde_json::json!({
+                        "deployment": deployment.0, "log_sha256": log_sha256, "report_sha256": report_sha256,
+                        "statement": statement, "hazards": hazards.len(),
+                    });
+                    let sequence = append_audit(connection, context, "safety_case.sign", &format!("deployment:{deployment}"), &payload).await?;
+                    let id: i64 = ::sqlx::query_scalar(
+                        "INSERT INTO safety_case_signatures (deployment_id, log_sha256, report_sha256, statement, signed_by, role, signed_at, audit_sequence) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    )
+                    .bind(deployment.0)
+                    .bind(log_sha256)
+                    .bind(report_sha256)
+                    .bind(statement)
+                    .bind(context.actor.name.as_str())
+                    .bind(context.actor.role.as_str())
+                    .bind(stored_timestamp(context.at))
+                    .bind(sequence as i64)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    Ok($crate::SafetyCaseSignature {
+                        id,
+                        deployment,
+                        log_sha256: log_sha256.to_owned(),
+                        report_sha256: report_sha256.to_owned(),
+                        statement: statement.to_owned(),
+                        signed_by: context.actor.name.as_str().to_owned(),
+                        role: context.actor.role.as_str().to_owned(),
+                        signed_at: context.at,
+                        audit_sequence: sequence,
+                    })
+                })
+                .await
+            }
+
+            async fn safety_case_signatures(&self, deployment: DeploymentId) -> Result<Vec<$crate::SafetyCaseSignature>, StoreError> {
+                ::sqlx::query("SELECT * FROM safety_case_signatures WHERE deployment_id = $1 ORDER BY id DESC")
+                    .bind(deployment.0)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?
+                    .iter()
+                    .map($crate::decode::safety_case_signature)
+                    .collect()
+            }
+
             async fn raise_alerts(
                 &self,
                 context: &ChangeContext,

@@ -2741,6 +2741,43 @@ pub async fn alerts_put_hazards_under_review_and_resolving_them_records_the_reas
             "hazard.reassess"
         ]
     );
+    // The safety case is signed for the log as read; once the log changes,
+    // a signature of the earlier log is refused and nothing is written.
+    let log = crate::hazard_log_sha256(&store.hazards(id).await.expect("hazards"));
+    let signature = store
+        .sign_safety_case(
+            &officer,
+            id,
+            &log,
+            &"0f".repeat(32),
+            "Residual risks acceptable",
+        )
+        .await
+        .expect("signed");
+    assert_eq!(
+        (signature.log_sha256.as_str(), signature.role.as_str()),
+        (log.as_str(), "clinical_safety_officer")
+    );
+    store
+        .update_hazard(
+            &officer,
+            other.id,
+            &hazard(HazardStatus::Controlled, Likelihood::VeryLow),
+            "controls verified",
+            1,
+        )
+        .await
+        .expect("revised");
+    let changed = crate::hazard_log_sha256(&store.hazards(id).await.expect("hazards"));
+    assert_ne!(changed, log);
+    let stale = store
+        .sign_safety_case(&officer, id, &log, &"0f".repeat(32), "again")
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(
+        store.safety_case_signatures(id).await.expect("signatures"),
+        vec![signature]
+    );
     audit_is_intact(&store).await;
 }
 

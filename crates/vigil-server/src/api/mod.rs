@@ -173,6 +173,21 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route(
         "GET",
+        "/api/v1/deployments/{id}/safety-case",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/safety-case/signatures",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "POST",
+        "/api/v1/deployments/{id}/safety-case/signatures",
+        Permission::SignSafetyCase,
+    ),
+    route(
+        "GET",
         "/api/v1/deployments/{id}/success-criteria",
         Permission::ReadRegistry,
     ),
@@ -356,6 +371,14 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
         .route(
             "/api/v1/alerts/{id}/hazards",
             post(hazards::link_alert::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/safety-case",
+            get(hazards::safety_case_report_page::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/safety-case/signatures",
+            get(hazards::safety_case_status::<S>).post(hazards::sign_safety_case::<S>),
         )
         .route(
             "/api/v1/deployments/{id}/success-criteria",
