@@ -686,6 +686,88 @@ pub struct SafetyCaseSign {
     pub statement: String,
 }
 
+/// A procurement assessment of a product version, with its score.
+/// `template` is the template used (`name`, `version`, `pass_mark`,
+/// `section`s of `question`s); `answers` the answers so far; `score` each
+/// section's percentage, the weighted total, failed gate questions,
+/// unanswered questions and the outcome (`pass`, `fail`, `incomplete`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProcurementAssessmentView {
+    pub id: i64,
+    pub version: i64,
+    pub organisation: String,
+    /// `draft` or `completed`.
+    pub state: String,
+    pub revision: i64,
+    #[schema(value_type = Object)]
+    pub template: serde_json::Value,
+    #[schema(value_type = Vec<Object>)]
+    pub answers: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub score: serde_json::Value,
+    /// `pass` or `fail` once completed.
+    pub outcome: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_by: String,
+    pub updated_at: String,
+}
+
+/// A new draft assessment of a product version: by the caller's
+/// organisation unless another within it is named, with the default
+/// template unless `template_toml` gives one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAssessment {
+    pub version: i64,
+    #[serde(default)]
+    pub organisation: Option<String>,
+    #[serde(default)]
+    pub template_toml: Option<String>,
+}
+
+/// The answers of a draft assessment (all of them, replacing the stored
+/// ones), and the revision the editor started from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentAnswers {
+    #[schema(value_type = Vec<Object>)]
+    pub answers: serde_json::Value,
+    pub expected_revision: i64,
+}
+
+/// Completes a draft assessment at the revision the caller read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentCompletion {
+    pub expected_revision: i64,
+}
+
+/// An evidence file kept for the caller's organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AttachmentView {
+    pub sha256: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub organisation: String,
+    /// False when the organisation already kept the same file.
+    pub new: bool,
+}
+
+/// Assessments side by side: one row per section (and the total), one
+/// column per assessment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentComparison {
+    /// One per assessment: id, product and version in words, organisation,
+    /// state, outcome.
+    #[schema(value_type = Vec<Object>)]
+    pub assessments: serde_json::Value,
+    /// Rows: `section`, `title`, and `percent` (one value or null per
+    /// assessment).
+    #[schema(value_type = Vec<Object>)]
+    pub rows: serde_json::Value,
+}
+
 /// The evidence behind a rule's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceView {

@@ -263,6 +263,14 @@ pub enum DomainError {
     /// A hazard's ratings contradict each other or its status.
     #[error("hazard {title:?} cannot be recorded: {reason}")]
     HazardRating { title: String, reason: String },
+
+    /// A procurement assessment template is not valid.
+    #[error("the assessment template is not valid: {reason}")]
+    ProcurementTemplate { reason: String },
+
+    /// Answers do not fit their assessment template.
+    #[error("the answers do not fit the template: {problems}")]
+    ProcurementAnswers { problems: String },
 }
 
 /// Joins displayable items with ", ".

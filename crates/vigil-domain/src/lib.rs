@@ -38,6 +38,7 @@ mod error;
 pub mod hazard;
 pub mod lifecycle;
 pub mod organisation;
+pub mod procurement;
 pub mod product;
 pub mod pseudonym;
 pub mod report;

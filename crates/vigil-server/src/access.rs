@@ -53,11 +53,14 @@ pub enum Permission {
     ManageHazards,
     /// Sign a deployment's clinical safety case.
     SignSafetyCase,
+    /// Open, answer and complete procurement assessments, and keep their
+    /// evidence files.
+    AssessProcurement,
 }
 
 impl Permission {
     /// Every permission, in table order.
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::Public,
         Permission::SignedIn,
         Permission::ReadRegistry,
@@ -76,6 +79,7 @@ impl Permission {
         Permission::ReadIntake,
         Permission::ManageHazards,
         Permission::SignSafetyCase,
+        Permission::AssessProcurement,
     ];
 
     /// The permission's name in the API description and in `/session`.
@@ -99,6 +103,7 @@ impl Permission {
             Permission::ReadIntake => "read_intake",
             Permission::ManageHazards => "manage_hazards",
             Permission::SignSafetyCase => "sign_safety_case",
+            Permission::AssessProcurement => "assess_procurement",
         }
     }
 
@@ -108,11 +113,11 @@ impl Permission {
     /// | --- | --- |
     /// | viewer | nothing |
     /// | clinician | respond to alerts |
-    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log |
-    /// | procurement_lead | register products and deployments, sign, decide |
-    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log, sign the safety case |
-    /// | clinical_lead | sign, decide, respond to alerts, keep the hazard log |
-    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log |
+    /// | ai_lead | register products and deployments, sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log, assess for procurement |
+    /// | procurement_lead | register products and deployments, sign, decide, assess for procurement |
+    /// | clinical_safety_officer | sign, decide, read the audit trail, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log, sign the safety case, assess for procurement |
+    /// | clinical_lead | sign, decide, respond to alerts, keep the hazard log, assess for procurement |
+    /// | medical_physics_expert | sign, decide, run evaluations, send events, manage monitoring, respond to alerts, read what the hospital sent, keep the hazard log, assess for procurement |
     /// | organisation_admin, national_admin | organisations, users, tokens, products, deployments, audit trail, what the hospital sent |
     ///
     /// Which decisions a signer may record is the sign-off policy's to say.
@@ -161,6 +166,14 @@ impl Permission {
                 ClinicalSafetyOfficer | ClinicalLead | MedicalPhysicsExpert | AiLead
             ),
             SignSafetyCase => matches!(role, ClinicalSafetyOfficer),
+            AssessProcurement => matches!(
+                role,
+                ProcurementLead
+                    | AiLead
+                    | ClinicalLead
+                    | ClinicalSafetyOfficer
+                    | MedicalPhysicsExpert
+            ),
         }
     }
 

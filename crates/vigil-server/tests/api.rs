@@ -62,6 +62,14 @@ fn expected_allowed(permission: &str, role: Role) -> bool {
         ]
         .contains(&role),
         "sign_safety_case" => role == ClinicalSafetyOfficer,
+        "assess_procurement" => [
+            ProcurementLead,
+            AiLead,
+            ClinicalLead,
+            ClinicalSafetyOfficer,
+            MedicalPhysicsExpert,
+        ]
+        .contains(&role),
         other => panic!("the test does not know the permission {other}"),
     }
 }
@@ -97,12 +105,24 @@ fn concrete(harness: &Harness, path: &str, target: Target) -> String {
         pick(harness.alert_a, harness.alert_b)
     } else if path.starts_with("/api/v1/hazards/") {
         pick(harness.hazard_a, harness.hazard_b)
+    } else if path.starts_with("/api/v1/assessments/") {
+        pick(harness.assessment_a, harness.assessment_b)
     } else {
         harness.product
     };
     path.replace("{id}", &id.to_string())
         .replace("{code}", codes(target).0)
         .replace("{study}", "1.2.826.0.1.3680043.10.1234.9")
+        .replace(
+            "{sha256}",
+            match target {
+                Target::TrustA => &harness.attachment_a,
+                Target::TrustB => &harness.attachment_b,
+                Target::Missing => {
+                    "0000000000000000000000000000000000000000000000000000000000000000"
+                }
+            },
+        )
 }
 
 /// The codes of the target's Trust and site.
@@ -189,6 +209,15 @@ fn body_for(
             },
             "note": "matrix",
         }),
+        ("POST", "/api/v1/assessments") => {
+            json!({"version": harness.version, "organisation": trust})
+        }
+        ("PUT", "/api/v1/assessments/{id}/answers") => {
+            json!({"answers": [], "expected_revision": 1})
+        }
+        ("POST", "/api/v1/assessments/{id}/complete") => json!({"expected_revision": 1}),
+        // Not an evidence file type: an allowed caller gets 415.
+        ("POST", "/api/v1/attachments") => json!({}),
         ("POST", "/api/v1/deployments/{id}/safety-case/signatures") => {
             json!({"log_sha256": "0".repeat(64), "statement": "matrix"})
         }
@@ -288,7 +317,8 @@ async fn another_trusts_objects_look_exactly_like_missing_ones() {
                     | "/api/v1/deployments"
             )
         );
-        let names_an_object = path.contains("{id}") && !path.starts_with("/api/v1/products");
+        let names_an_object = (path.contains("{id}") || path.contains("{sha256}"))
+            && !path.starts_with("/api/v1/products");
         if permission == "public" || !(names_an_organisation || names_an_object) {
             continue;
         }
@@ -2897,4 +2927,186 @@ async fn the_hazard_log_is_checked_revised_and_reopened_by_alerts() {
         page.text
             .contains("Not signed since the hazard log changed")
     );
+}
+
+#[tokio::test]
+async fn procurement_assessments_are_scored_with_their_evidence_and_compared() {
+    let harness = Harness::new().await;
+    let buyer = harness.bearer(Role::ProcurementLead);
+    let template = harness
+        .call("GET", "/api/v1/procurement/template", &buyer, None)
+        .await;
+    assert_eq!(template.status, StatusCode::OK);
+    let questions: Vec<String> = template.json["template"]["section"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .flat_map(|section| {
+            let key = section["key"].as_str().unwrap_or("").to_owned();
+            section["question"]
+                .as_array()
+                .expect("questions")
+                .iter()
+                .map(move |question| format!("{key}.{}", question["key"].as_str().unwrap_or("")))
+        })
+        .collect();
+    assert_eq!(questions.len(), 25);
+    let created = harness
+        .call(
+            "POST",
+            "/api/v1/assessments",
+            &buyer,
+            Some(json!({"version": harness.version})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.json["organisation"], "trust-a");
+    assert_eq!(created.json["score"]["outcome"], "incomplete");
+    let id = created.json["id"].as_i64().expect("an id");
+    // Evidence: type-checked by content, kept once.
+    let upload = |content_type: &'static str, body: &'static [u8]| {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/api/v1/attachments")
+            .header(header::CONTENT_TYPE, content_type)
+            .header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", harness.tokens[&Role::ProcurementLead]),
+            )
+            .body(Body::from(body))
+            .expect("request");
+        harness.send(request)
+    };
+    let pdf: &'static [u8] = b"%PDF-1.7\n% the supplier's DCB0129 safety case\n";
+    let kept = upload("application/pdf", pdf).await;
+    assert_eq!(kept.status, StatusCode::CREATED, "{}", kept.text);
+    let sha256 = kept.json["sha256"].as_str().expect("a digest").to_owned();
+    assert_eq!(upload("application/pdf", pdf).await.status, StatusCode::OK);
+    let disguised = upload("application/pdf", b"MZ\x90\x00 an executable").await;
+    assert_eq!(
+        (disguised.status, disguised.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    assert_eq!(
+        upload("application/x-msdownload", b"MZ").await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let download = harness
+        .call(
+            "GET",
+            &format!("/api/v1/attachments/{sha256}"),
+            &buyer,
+            None,
+        )
+        .await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.text.as_bytes(), pdf);
+    assert_eq!(download.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    // Answers are checked whole; evidence must be kept by the organisation.
+    let answers_path = format!("/api/v1/assessments/{id}/answers");
+    let mut answers: Vec<Value> = questions
+        .iter()
+        .map(|question| json!({"question": question, "score": 3}))
+        .collect();
+    answers[15]["attachments"] = json!([harness.attachment_b]);
+    let foreign = harness
+        .call(
+            "PUT",
+            &answers_path,
+            &buyer,
+            Some(json!({"answers": answers, "expected_revision": 1})),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::BAD_REQUEST, "{}", foreign.text);
+    assert!(
+        foreign.text.contains("which trust-a does not keep"),
+        "{}",
+        foreign.text
+    );
+    answers[15]["attachments"] = json!([sha256]);
+    // A gate question below 2 fails the assessment whatever the total.
+    answers[0]["score"] = json!(1);
+    let saved = harness
+        .call(
+            "PUT",
+            &answers_path,
+            &buyer,
+            Some(json!({"answers": answers, "expected_revision": 1})),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    assert_eq!(
+        saved.json["score"]["failed_gates"],
+        json!(["clinical_need.need"])
+    );
+    let completed = harness
+        .call(
+            "POST",
+            &format!("/api/v1/assessments/{id}/complete"),
+            &buyer,
+            Some(json!({"expected_revision": 2})),
+        )
+        .await;
+    assert_eq!(completed.status, StatusCode::OK, "{}", completed.text);
+    assert_eq!(
+        (&completed.json["state"], &completed.json["outcome"]),
+        (&json!("completed"), &json!("fail"))
+    );
+    // Side by side with the harness's draft; Trust B's is not Trust A's to
+    // compare.
+    let comparison = harness
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/assessments/comparison?ids={id},{}",
+                harness.assessment_a
+            ),
+            &buyer,
+            None,
+        )
+        .await;
+    assert_eq!(comparison.status, StatusCode::OK, "{}", comparison.text);
+    let rows = comparison.json["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows[9]["section"], "total");
+    assert_eq!(rows[9]["percent"][1], Value::Null);
+    let csv = harness
+        .call(
+            "GET",
+            &format!("/api/v1/assessments/comparison?ids={id}&format=csv"),
+            &buyer,
+            None,
+        )
+        .await;
+    assert!(
+        csv.text.starts_with("section,title,\"assessment"),
+        "{}",
+        csv.text
+    );
+    assert!(
+        csv.text.contains("\noutcome,Outcome,fail\n"),
+        "{}",
+        csv.text
+    );
+    let other = harness
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/assessments/comparison?ids={id},{}",
+                harness.assessment_b
+            ),
+            &buyer,
+            None,
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let actions = harness.audit_actions().await;
+    for action in [
+        "procurement.create",
+        "procurement.answer",
+        "procurement.complete",
+        "attachment.add",
+    ] {
+        assert!(actions.contains(&action.to_owned()), "{action}");
+    }
 }

@@ -80,6 +80,11 @@ impl PostgresStore {
             "safety case signatures",
             include_str!("../migrations/0011_safety_case_signatures.sql"),
         ),
+        (
+            12,
+            "procurement assessments and attachments",
+            include_str!("../migrations/0012_procurement.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

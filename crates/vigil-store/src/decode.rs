@@ -392,6 +392,57 @@ pub fn safety_case_signature(
     })
 }
 
+/// A row of `procurement_assessments`.
+pub fn assessment_record(
+    row: &impl DecodeRow,
+) -> Result<crate::AssessmentRecord, crate::StoreError> {
+    let template_toml = row.text("template").map_err(database_error)?;
+    let answers = row.text("answers").map_err(database_error)?;
+    let moment = |column: &str| -> Result<jiff::Timestamp, crate::StoreError> {
+        crate::rows::timestamp(
+            "assessment time",
+            &row.text(column).map_err(database_error)?,
+        )
+    };
+    Ok(crate::AssessmentRecord {
+        id: row.integer("id").map_err(database_error)?,
+        version: crate::VersionId(row.integer("version_id").map_err(database_error)?),
+        organisation: row.text("organisation").map_err(database_error)?,
+        template: vigil_domain::procurement::Template::from_toml(&template_toml)
+            .map_err(|error| crate::StoreError::corrupt("assessment template", error))?,
+        template_toml,
+        answers: serde_json::from_str(&answers)
+            .map_err(|error| crate::StoreError::corrupt("assessment answers", error))?,
+        state: row.text("state").map_err(database_error)?,
+        outcome: row.optional_text("outcome").map_err(database_error)?,
+        total_percent: row.optional_real("total_percent").map_err(database_error)?,
+        revision: row.integer("revision").map_err(database_error)?,
+        created_by: row.text("created_by").map_err(database_error)?,
+        created_at: moment("created_at")?,
+        updated_by: row.text("updated_by").map_err(database_error)?,
+        updated_at: moment("updated_at")?,
+        audit_sequence: u64::try_from(row.integer("audit_sequence").map_err(database_error)?)
+            .map_err(|error| crate::StoreError::corrupt("audit sequence", error))?,
+    })
+}
+
+/// A row of `attachments`, without its content.
+pub fn attachment_record(
+    row: &impl DecodeRow,
+) -> Result<crate::AttachmentRecord, crate::StoreError> {
+    Ok(crate::AttachmentRecord {
+        organisation: row.text("organisation").map_err(database_error)?,
+        sha256: row.text("sha256").map_err(database_error)?,
+        media_type: row.text("media_type").map_err(database_error)?,
+        size_bytes: row.integer("size_bytes").map_err(database_error)?,
+        uploaded_by: row.text("uploaded_by").map_err(database_error)?,
+        uploaded_at: crate::rows::timestamp(
+            "attachment time",
+            &row.text("uploaded_at").map_err(database_error)?,
+        )?,
+    })
+}
+
 /// A row of `alerts` as a record.
 pub fn alert_record(row: &impl DecodeRow) -> Result<crate::AlertRecord, crate::StoreError> {
     let text = |column: &str| row.text(column).map_err(database_error);

@@ -38,13 +38,13 @@ pub use archive::Archive;
 pub use error::StoreError;
 pub use records::hazard_log_sha256;
 pub use records::{
-    Actor, AlertRecord, AlertState, ApiTokenRecord, ChangeContext, DecisionRecord, DeploymentId,
-    DeploymentRecord, DicomDisposition, DicomInstanceQuery, DicomInstanceRecord, DicomRecorded,
-    DueDelivery, EvaluationRecord, HazardRecord, HazardRevision, IngestSummary, LoginRecord,
-    NewApiToken, NewEvaluation, NewUser, OutcomeIngestSummary, PendingSignOff, ProductId,
-    ProductRecord, ProductivityInputs, ReportTimeQuery, ReportTimeRecord, RulesRecord,
-    SafetyCaseSignature, SessionRecord, SuccessCriteriaRecord, UserChange, UserRecord, VersionId,
-    VersionRecord, WebhookRecord,
+    Actor, AlertRecord, AlertState, ApiTokenRecord, AssessmentRecord, AttachmentRecord,
+    ChangeContext, DecisionRecord, DeploymentId, DeploymentRecord, DicomDisposition,
+    DicomInstanceQuery, DicomInstanceRecord, DicomRecorded, DueDelivery, EvaluationRecord,
+    HazardRecord, HazardRevision, IngestSummary, LoginRecord, NewApiToken, NewEvaluation, NewUser,
+    OutcomeIngestSummary, PendingSignOff, ProductId, ProductRecord, ProductivityInputs,
+    ReportTimeQuery, ReportTimeRecord, RulesRecord, SafetyCaseSignature, SessionRecord,
+    SuccessCriteriaRecord, UserChange, UserRecord, VersionId, VersionRecord, WebhookRecord,
 };
 /// Re-exported for the backends, whose SQL (written here) stores events.
 pub use vigil_monitor;
@@ -479,7 +479,73 @@ pub trait Store: Send + Sync {
         deployment: DeploymentId,
     ) -> impl Future<Output = Result<Vec<SafetyCaseSignature>, StoreError>> + Send;
 
-    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has
+    /// Opens a draft procurement assessment of a product version by an
+    /// organisation with a checked template (its TOML kept whole), audited
+    /// (`procurement.create`).
+    fn create_assessment(
+        &self,
+        context: &ChangeContext,
+        version: VersionId,
+        organisation: &vigil_domain::Code,
+        template_toml: &str,
+    ) -> impl Future<Output = Result<AssessmentRecord, StoreError>> + Send;
+
+    /// Replaces a draft assessment's answers (checked against its template
+    /// by the caller), audited (`procurement.answer`); a completed
+    /// assessment or another revision since `expected_revision` is a
+    /// conflict.
+    fn save_answers(
+        &self,
+        context: &ChangeContext,
+        id: i64,
+        answers: &[vigil_domain::procurement::Answer],
+        expected_revision: i64,
+    ) -> impl Future<Output = Result<AssessmentRecord, StoreError>> + Send;
+
+    /// Completes a draft assessment with its outcome (`pass` or `fail`) and
+    /// total, audited (`procurement.complete`). The outcome is recomputed
+    /// from the stored template and answers inside the transaction: an
+    /// unanswered question is a conflict.
+    fn complete_assessment(
+        &self,
+        context: &ChangeContext,
+        id: i64,
+        expected_revision: i64,
+    ) -> impl Future<Output = Result<AssessmentRecord, StoreError>> + Send;
+
+    /// One assessment.
+    fn assessment(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<AssessmentRecord, StoreError>> + Send;
+
+    /// The assessments of the given organisations (all when `None`),
+    /// optionally of one version, newest first.
+    fn assessments(
+        &self,
+        organisations: Option<&[String]>,
+        version: Option<VersionId>,
+    ) -> impl Future<Output = Result<Vec<AssessmentRecord>, StoreError>> + Send;
+
+    /// Keeps an evidence file for an organisation under its SHA-256; the
+    /// same file kept again is the same attachment. Audited
+    /// (`attachment.add`) when new. Returns the record and whether it is new.
+    fn add_attachment(
+        &self,
+        context: &ChangeContext,
+        organisation: &vigil_domain::Code,
+        media_type: &str,
+        content: &[u8],
+    ) -> impl Future<Output = Result<(AttachmentRecord, bool), StoreError>> + Send;
+
+    /// An attachment of one of the given organisations, with its content.
+    fn attachment(
+        &self,
+        organisations: &[String],
+        sha256: &str,
+    ) -> impl Future<Output = Result<Option<(AttachmentRecord, Vec<u8>)>, StoreError>> + Send;
+
+    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has
     /// no open alert, each audited (`alert.raise`) and queued for the
     /// webhooks of the deployment's site and the organisations above it,
     /// in one transaction. Returns the alerts raised now.

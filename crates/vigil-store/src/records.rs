@@ -322,6 +322,40 @@ pub fn hazard_log_sha256(hazards: &[HazardRecord]) -> String {
     crate::rows::sha256_hex(&lines)
 }
 
+/// A procurement assessment of a product version by an organisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessmentRecord {
+    pub id: i64,
+    pub version: VersionId,
+    pub organisation: String,
+    /// The template's TOML, as used.
+    pub template_toml: String,
+    pub template: vigil_domain::procurement::Template,
+    pub answers: Vec<vigil_domain::procurement::Answer>,
+    /// `draft` or `completed`.
+    pub state: String,
+    /// `pass` or `fail` once completed.
+    pub outcome: Option<String>,
+    pub total_percent: Option<f64>,
+    pub revision: i64,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub updated_by: String,
+    pub updated_at: Timestamp,
+    pub audit_sequence: u64,
+}
+
+/// An evidence file kept by an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRecord {
+    pub organisation: String,
+    pub sha256: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub uploaded_by: String,
+    pub uploaded_at: Timestamp,
+}
+
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertState {

@@ -526,6 +526,32 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        /// A procurement assessment.
+        async fn assessment_in(connection: &mut Connection, id: i64) -> Result<$crate::AssessmentRecord, StoreError> {
+            let row = ::sqlx::query("SELECT * FROM procurement_assessments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .ok_or(StoreError::NotFound { what: "assessment", id: id.to_string() })?;
+            $crate::decode::assessment_record(&row)
+        }
+
+        /// A draft assessment at `expected_revision`, else a conflict.
+        async fn draft_assessment(connection: &mut Connection, id: i64, expected_revision: i64) -> Result<$crate::AssessmentRecord, StoreError> {
+            let current = assessment_in(connection, id).await?;
+            if current.state != "draft" {
+                return Err(StoreError::Conflict(format!("assessment {id} is completed; open a new one to assess again")));
+            }
+            if current.revision != expected_revision {
+                return Err(StoreError::Conflict(format!(
+                    "assessment {id} is at revision {} now, not {expected_revision}; reload it and answer again",
+                    current.revision
+                )));
+            }
+            Ok(current)
+        }
+
         /// A hazard at its current revision, with its linked alerts.
         async fn hazard_in(connection: &mut Connection, id: i64) -> Result<$crate::HazardRecord, StoreError> {
             let row = ::sqlx::query("SELECT * FROM hazards WHERE id = $1")
@@ -2656,6 +2682,228 @@ macro_rules! impl_sql_store {
                     .iter()
                     .map($crate::decode::safety_case_signature)
                     .collect()
+            }
+
+            async fn create_assessment(
+                &self,
+                context: &ChangeContext,
+                version: VersionId,
+                organisation: &::vigil_domain::Code,
+                template_toml: &str,
+            ) -> Result<$crate::AssessmentRecord, StoreError> {
+                let template = ::vigil_domain::procurement::Template::from_toml(template_toml)?;
+                self.write(async |connection| {
+                    let known: Option<i64> = ::sqlx::query_scalar("SELECT id FROM product_versions WHERE id = $1")
+                        .bind(version.0)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    if known.is_none() {
+                        return Err(StoreError::NotFound { what: "product version", id: version.0.to_string() });
+                    }
+                    let organisation_known: Option<String> = ::sqlx::query_scalar("SELECT code FROM organisations WHERE code = $1")
+                        .bind(organisation.as_str())
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    if organisation_known.is_none() {
+                        return Err(StoreError::NotFound { what: "organisation", id: organisation.to_string() });
+                    }
+                    let at = stored_timestamp(context.at);
+                    let id: i64 = ::sqlx::query_scalar(
+                        "INSERT INTO procurement_assessments (version_id, organisation, template, answers, state, revision, created_by, created_at, \
+                         updated_by, updated_at, audit_sequence) VALUES ($1, $2, $3, '[]', 'draft', 1, $4, $5, $4, $5, 0) RETURNING id",
+                    )
+                    .bind(version.0)
+                    .bind(organisation.as_str())
+                    .bind(template_toml)
+                    .bind(context.actor.name.as_str())
+                    .bind(&at)
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    let payload = ::serde_json::json!({
+                        "assessment": id, "version": version.0, "organisation": organisation.as_str(),
+                        "template": template.name, "template_version": template.version,
+                        "template_sha256": sha256_hex(template_toml),
+                    });
+                    let sequence = append_audit(connection, context, "procurement.create", &format!("version:{}", version.0), &payload).await?;
+                    ::sqlx::query("UPDATE procurement_assessments SET audit_sequence = $1 WHERE id = $2")
+                        .bind(sequence as i64)
+                        .bind(id)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    assessment_in(connection, id).await
+                })
+                .await
+            }
+
+            async fn save_answers(
+                &self,
+                context: &ChangeContext,
+                id: i64,
+                answers: &[::vigil_domain::procurement::Answer],
+                expected_revision: i64,
+            ) -> Result<$crate::AssessmentRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = draft_assessment(connection, id, expected_revision).await?;
+                    ::vigil_domain::procurement::check_answers(&current.template, answers)?;
+                    let text = ::serde_json::to_string(answers).map_err(|error| StoreError::corrupt("answers", error))?;
+                    let payload = ::serde_json::json!({
+                        "assessment": id, "revision": current.revision + 1, "answers": answers.len(),
+                        "answers_sha256": sha256_hex(&text),
+                    });
+                    let sequence = append_audit(connection, context, "procurement.answer", &format!("version:{}", current.version.0), &payload).await?;
+                    ::sqlx::query(
+                        "UPDATE procurement_assessments SET answers = $1, revision = revision + 1, updated_by = $2, updated_at = $3, \
+                         audit_sequence = $4 WHERE id = $5",
+                    )
+                    .bind(&text)
+                    .bind(context.actor.name.as_str())
+                    .bind(stored_timestamp(context.at))
+                    .bind(sequence as i64)
+                    .bind(id)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    assessment_in(connection, id).await
+                })
+                .await
+            }
+
+            async fn complete_assessment(
+                &self,
+                context: &ChangeContext,
+                id: i64,
+                expected_revision: i64,
+            ) -> Result<$crate::AssessmentRecord, StoreError> {
+                self.write(async |connection| {
+                    let current = draft_assessment(connection, id, expected_revision).await?;
+                    let scored = ::vigil_domain::procurement::score(&current.template, &current.answers);
+                    if !scored.unanswered.is_empty() {
+                        return Err(StoreError::Conflict(format!(
+                            "assessment {id} cannot be completed: {} question(s) unanswered ({})",
+                            scored.unanswered.len(),
+                            scored.unanswered.join(", ")
+                        )));
+                    }
+                    let outcome = scored.outcome.as_str();
+                    let payload = ::serde_json::json!({
+                        "assessment": id, "revision": current.revision + 1, "outcome": outcome,
+                        "total_percent": scored.total_percent, "failed_gates": scored.failed_gates,
+                    });
+                    let sequence = append_audit(connection, context, "procurement.complete", &format!("version:{}", current.version.0), &payload).await?;
+                    ::sqlx::query(
+                        "UPDATE procurement_assessments SET state = 'completed', outcome = $1, total_percent = $2, revision = revision + 1, \
+                         updated_by = $3, updated_at = $4, audit_sequence = $5 WHERE id = $6",
+                    )
+                    .bind(outcome)
+                    .bind(scored.total_percent)
+                    .bind(context.actor.name.as_str())
+                    .bind(stored_timestamp(context.at))
+                    .bind(sequence as i64)
+                    .bind(id)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    assessment_in(connection, id).await
+                })
+                .await
+            }
+
+            async fn assessment(&self, id: i64) -> Result<$crate::AssessmentRecord, StoreError> {
+                let mut connection = self.pool.acquire().await.map_err(database_error)?;
+                assessment_in(&mut connection, id).await
+            }
+
+            async fn assessments(
+                &self,
+                organisations: Option<&[String]>,
+                version: Option<VersionId>,
+            ) -> Result<Vec<$crate::AssessmentRecord>, StoreError> {
+                let rows = ::sqlx::query("SELECT * FROM procurement_assessments WHERE ($1 = 0 OR version_id = $1) ORDER BY id DESC")
+                    .bind(version.map_or(0, |version| version.0))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                let mut records = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let record = $crate::decode::assessment_record(row)?;
+                    if organisations.is_none_or(|allowed| allowed.contains(&record.organisation)) {
+                        records.push(record);
+                    }
+                }
+                Ok(records)
+            }
+
+            async fn add_attachment(
+                &self,
+                context: &ChangeContext,
+                organisation: &::vigil_domain::Code,
+                media_type: &str,
+                content: &[u8],
+            ) -> Result<($crate::AttachmentRecord, bool), StoreError> {
+                let sha256 = $crate::rows::sha256_hex_bytes(content);
+                self.write(async |connection| {
+                    let existing = ::sqlx::query("SELECT organisation, sha256, media_type, size_bytes, uploaded_by, uploaded_at FROM attachments WHERE organisation = $1 AND sha256 = $2")
+                        .bind(organisation.as_str())
+                        .bind(&sha256)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(database_error)?;
+                    if let Some(row) = existing {
+                        return Ok(($crate::decode::attachment_record(&row)?, false));
+                    }
+                    let size = i64::try_from(content.len()).map_err(|error| StoreError::corrupt("attachment size", error))?;
+                    ::sqlx::query(
+                        "INSERT INTO attachments (organisation, sha256, media_type, size_bytes, content, uploaded_by, uploaded_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(organisation.as_str())
+                    .bind(&sha256)
+                    .bind(media_type)
+                    .bind(size)
+                    .bind(content)
+                    .bind(context.actor.name.as_str())
+                    .bind(stored_timestamp(context.at))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+                    let payload = ::serde_json::json!({
+                        "organisation": organisation.as_str(), "sha256": sha256, "media_type": media_type, "size_bytes": size,
+                    });
+                    append_audit(connection, context, "attachment.add", &format!("organisation:{organisation}"), &payload).await?;
+                    Ok(($crate::AttachmentRecord {
+                        organisation: organisation.as_str().to_owned(),
+                        sha256: sha256.clone(),
+                        media_type: media_type.to_owned(),
+                        size_bytes: size,
+                        uploaded_by: context.actor.name.as_str().to_owned(),
+                        uploaded_at: $crate::rows::timestamp("attachment time", &stored_timestamp(context.at))?,
+                    }, true))
+                })
+                .await
+            }
+
+            async fn attachment(
+                &self,
+                organisations: &[String],
+                sha256: &str,
+            ) -> Result<Option<($crate::AttachmentRecord, Vec<u8>)>, StoreError> {
+                let rows = ::sqlx::query("SELECT * FROM attachments WHERE sha256 = $1 ORDER BY organisation")
+                    .bind(sha256)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(database_error)?;
+                for row in &rows {
+                    let record = $crate::decode::attachment_record(row)?;
+                    if organisations.contains(&record.organisation) {
+                        let content: Vec<u8> = ::sqlx::Row::try_get(row, "content").map_err(database_error)?;
+                        return Ok(Some((record, content)));
+                    }
+                }
+                Ok(None)
             }
 
             async fn raise_alerts(

@@ -2781,6 +2781,144 @@ pub async fn alerts_put_hazards_under_review_and_resolving_them_records_the_reas
     audit_is_intact(&store).await;
 }
 
+pub async fn procurement_assessments_are_answered_completed_and_kept_with_their_evidence(
+    store: impl Store,
+) {
+    use vigil_domain::procurement::{Answer, DEFAULT_TEMPLATE, Template};
+    let (_, version, _) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let buyer = context("procurement-lead", Role::ProcurementLead, 60);
+    let created = store
+        .create_assessment(&buyer, version, &code("rw3"), DEFAULT_TEMPLATE)
+        .await
+        .expect("created");
+    assert_eq!(
+        (
+            created.state.as_str(),
+            created.revision,
+            created.answers.len()
+        ),
+        ("draft", 1, 0)
+    );
+    assert!(matches!(
+        store
+            .create_assessment(&buyer, version, &code("rw3"), "name = 1")
+            .await,
+        Err(StoreError::Domain(_))
+    ));
+    let template = Template::default_template();
+    let answer = |question: &str, score: u8| Answer {
+        question: question.to_owned(),
+        score,
+        note: None,
+        attachments: Vec::new(),
+    };
+    // Answers that do not fit the template change nothing.
+    let refused = store
+        .save_answers(&buyer, created.id, &[answer("clinical_need.nothing", 3)], 1)
+        .await;
+    assert!(matches!(refused, Err(StoreError::Domain(_))), "{refused:?}");
+    let partial = store
+        .save_answers(&buyer, created.id, &[answer("clinical_need.need", 3)], 1)
+        .await
+        .expect("answers");
+    assert_eq!(partial.revision, 2);
+    assert!(matches!(
+        store.save_answers(&buyer, created.id, &[], 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let incomplete = store.complete_assessment(&buyer, created.id, 2).await;
+    assert!(
+        matches!(incomplete, Err(StoreError::Conflict(_))),
+        "{incomplete:?}"
+    );
+    let all: Vec<Answer> = template
+        .question_keys()
+        .iter()
+        .map(|question| answer(question, 3))
+        .collect();
+    store
+        .save_answers(&buyer, created.id, &all, 2)
+        .await
+        .expect("answers");
+    let completed = store
+        .complete_assessment(&buyer, created.id, 3)
+        .await
+        .expect("completed");
+    assert_eq!(
+        (
+            completed.state.as_str(),
+            completed.outcome.as_deref(),
+            completed.total_percent
+        ),
+        ("completed", Some("pass"), Some(75.0))
+    );
+    assert!(matches!(
+        store.save_answers(&buyer, created.id, &all, 4).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .assessments(Some(&["rw3".to_owned()]), Some(version))
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .assessments(Some(&["elsewhere".to_owned()]), None)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    // Evidence is kept once per organisation and read only by it.
+    let pdf = b"%PDF-1.7\n% a DTAC response\n";
+    let (kept, new) = store
+        .add_attachment(&buyer, &code("rw3"), "application/pdf", pdf)
+        .await
+        .expect("kept");
+    assert!(new);
+    assert_eq!(kept.size_bytes, pdf.len() as i64);
+    let (again, new) = store
+        .add_attachment(&buyer, &code("rw3"), "application/pdf", pdf)
+        .await
+        .expect("kept");
+    assert!(!new);
+    assert_eq!(again.sha256, kept.sha256);
+    let read = store
+        .attachment(&["rw3".to_owned()], &kept.sha256)
+        .await
+        .expect("read");
+    assert_eq!(read.map(|(_, content)| content), Some(pdf.to_vec()));
+    assert_eq!(
+        store
+            .attachment(&["rw3-main".to_owned()], &kept.sha256)
+            .await
+            .expect("read"),
+        None
+    );
+    let actions: Vec<String> = store
+        .audit_trail()
+        .await
+        .expect("trail")
+        .entries
+        .iter()
+        .map(|entry| entry.record.action.clone())
+        .filter(|action| action.starts_with("procurement.") || action.starts_with("attachment."))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "procurement.create",
+            "procurement.answer",
+            "procurement.answer",
+            "procurement.complete",
+            "attachment.add"
+        ]
+    );
+    audit_is_intact(&store).await;
+}
+
 /// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
 /// giving `Some((store, guard))` for a fresh store — the guard keeps its
 /// database alive until the test ends (a temporary directory, a schema) —
@@ -2799,7 +2937,8 @@ macro_rules! story_tests {
             dicom_instances_are_recorded_once_and_quarantine_is_released,
             report_times_are_recorded_once_and_listed_by_issue,
             success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases,
-            alerts_put_hazards_under_review_and_resolving_them_records_the_reassessment);
+            alerts_put_hazards_under_review_and_resolving_them_records_the_reassessment,
+            procurement_assessments_are_answered_completed_and_kept_with_their_evidence);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -10,6 +10,7 @@ pub(crate) mod fhir;
 pub(crate) mod governance;
 pub(crate) mod hazards;
 pub(crate) mod monitoring;
+pub(crate) mod procurement;
 pub(crate) mod productivity;
 pub(crate) mod registry;
 pub(crate) mod report_times;
@@ -147,6 +148,35 @@ pub const ROUTES: &[RouteSpec] = &[
     route(
         "GET",
         "/api/v1/deployments/{id}/rules/history",
+        Permission::ReadRegistry,
+    ),
+    route(
+        "GET",
+        "/api/v1/procurement/template",
+        Permission::ReadRegistry,
+    ),
+    route("GET", "/api/v1/assessments", Permission::ReadRegistry),
+    route("POST", "/api/v1/assessments", Permission::AssessProcurement),
+    route(
+        "GET",
+        "/api/v1/assessments/comparison",
+        Permission::ReadRegistry,
+    ),
+    route("GET", "/api/v1/assessments/{id}", Permission::ReadRegistry),
+    route(
+        "PUT",
+        "/api/v1/assessments/{id}/answers",
+        Permission::AssessProcurement,
+    ),
+    route(
+        "POST",
+        "/api/v1/assessments/{id}/complete",
+        Permission::AssessProcurement,
+    ),
+    route("POST", "/api/v1/attachments", Permission::AssessProcurement),
+    route(
+        "GET",
+        "/api/v1/attachments/{sha256}",
         Permission::ReadRegistry,
     ),
     route(
@@ -355,6 +385,38 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
         .route(
             "/api/v1/deployments/{id}/rules/history",
             get(alerts::rule_history::<S>),
+        )
+        .route(
+            "/api/v1/procurement/template",
+            get(procurement::default_template),
+        )
+        .route(
+            "/api/v1/assessments",
+            get(procurement::list_assessments::<S>).post(procurement::create_assessment::<S>),
+        )
+        .route(
+            "/api/v1/assessments/comparison",
+            get(procurement::compare_assessments::<S>),
+        )
+        .route(
+            "/api/v1/assessments/{id}",
+            get(procurement::get_assessment::<S>),
+        )
+        .route(
+            "/api/v1/assessments/{id}/answers",
+            put(procurement::save_answers::<S>),
+        )
+        .route(
+            "/api/v1/assessments/{id}/complete",
+            post(procurement::complete_assessment::<S>),
+        )
+        .route(
+            "/api/v1/attachments",
+            post(procurement::add_attachment::<S>),
+        )
+        .route(
+            "/api/v1/attachments/{sha256}",
+            get(procurement::get_attachment::<S>),
         )
         .route(
             "/api/v1/deployments/{id}/hazards",

@@ -77,6 +77,11 @@ pub struct Harness {
     pub alert_b: i64,
     pub hazard_a: i64,
     pub hazard_b: i64,
+    pub assessment_a: i64,
+    pub assessment_b: i64,
+    /// SHA-256 of an evidence file kept by each Trust.
+    pub attachment_a: String,
+    pub attachment_b: String,
     pub product: i64,
     pub version: i64,
     pub user_a: i64,
@@ -380,6 +385,35 @@ impl Harness {
                 .expect("hazard");
             hazards.push(record.id);
         }
+        let mut assessments = Vec::new();
+        let mut attachments = Vec::new();
+        for trust in ["trust-a", "trust-b"] {
+            let buyer = context(
+                &format!("{}-procurement_lead", &trust[6..]),
+                Role::ProcurementLead,
+                trust,
+            );
+            let record = store
+                .create_assessment(
+                    &buyer,
+                    version,
+                    &code(trust),
+                    vigil_domain::procurement::DEFAULT_TEMPLATE,
+                )
+                .await
+                .expect("assessment");
+            assessments.push(record.id);
+            let evidence = if trust == "trust-b" {
+                format!("Trust B DTAC response {CANARY}")
+            } else {
+                "Trust A DTAC response".to_owned()
+            };
+            let (kept, _) = store
+                .add_attachment(&buyer, &code(trust), "text/plain", evidence.as_bytes())
+                .await
+                .expect("attachment");
+            attachments.push(kept.sha256);
+        }
         // Likewise its success criteria (Trust A's deployment has none).
         store
             .register_success_criteria(
@@ -468,6 +502,10 @@ impl Harness {
             alert_b: alerts[1],
             hazard_a: hazards[0],
             hazard_b: hazards[1],
+            assessment_a: assessments[0],
+            assessment_b: assessments[1],
+            attachment_b: attachments.pop().expect("Trust B's attachment"),
+            attachment_a: attachments.pop().expect("Trust A's attachment"),
             product: product.0,
             version: version.0,
             user_a,
