@@ -254,12 +254,23 @@ async fn a_trust_sees_its_own_deployments_and_nothing_of_another_trust() {
     );
     for expected in [
         "Local validation",
+        "Clinical safety",
+        "not yet signed",
         "Monitoring by week",
         "Alerts",
         "Lifecycle decisions",
     ] {
         assert!(own.text.contains(expected), "{expected}");
     }
+    assert!(own.text.contains(&format!(
+        "/api/v1/deployments/{}/safety-case",
+        harness.deployment_a
+    )));
+    assert!(
+        own.text
+            .contains(&format!("H{} trust A's missed finding", harness.hazard_a))
+    );
+    assert!(!own.text.contains(CANARY));
     let rules = get(
         &harness,
         &format!("/deployments/{}/rules", harness.deployment_a),

@@ -852,6 +852,19 @@ async fn deployment_markup<S: Store>(
         .evaluations(Some(record.id))
         .await
         .map_err(|error| error.to_string())?;
+    let hazards = state
+        .store
+        .hazards(record.id)
+        .await
+        .map_err(|error| error.to_string())?;
+    let log_sha256 = vigil_store::hazard_log_sha256(&hazards);
+    let latest_signature = state
+        .store
+        .safety_case_signatures(record.id)
+        .await
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .next();
     let may_respond = Permission::RespondToAlerts.granted_to(principal.actor.role);
     let csrf = csrf_of(principal);
     let moves = possible_moves(state, record).await?;
@@ -903,6 +916,42 @@ async fn deployment_markup<S: Store>(
                         }
                     }
                 }
+            }
+            section.card aria-labelledby="safety" {
+                h2 id="safety" { "Clinical safety" }
+                p {
+                    a href={ "/api/v1/deployments/" (record.id.0) "/safety-case" } { "The clinical safety case" }
+                    " (made now from the hazard log) · "
+                    @match &latest_signature {
+                        Some(signature) if signature.log_sha256 == log_sha256 => {
+                            span.state.state-live { "signed" } " by " (signature.signed_by) " " (when(signature.signed_at))
+                        }
+                        Some(signature) => {
+                            span.alert-open { "not signed since the log changed" } " (last signed by " (signature.signed_by) " " (when(signature.signed_at)) ")"
+                        }
+                        None => { span.alert-open { "not yet signed" } }
+                    }
+                }
+                @if hazards.is_empty() {
+                    p { "No hazard recorded." }
+                } @else {
+                    table {
+                        caption.muted { "Risk ratings on the 5×5 matrix of DCB0129/DCB0160: 1 acceptable to 5 unacceptable." }
+                        thead { tr { th scope="col" { "Hazard" } th scope="col" { "Initial risk" } th scope="col" { "Residual risk" } th scope="col" { "Status" } th scope="col" { "Linked alerts" } } }
+                        tbody {
+                            @for hazard in &hazards {
+                                tr {
+                                    td { "H" (hazard.id) " " (hazard.hazard.fields().title.as_str()) }
+                                    td { (hazard.hazard.fields().initial.rating().get()) }
+                                    td title=(hazard.hazard.fields().residual.rating().acceptability()) { (hazard.hazard.fields().residual.rating().get()) }
+                                    td { @if hazard.hazard.status() == vigil_domain::HazardStatus::UnderReview { span.alert-open { "under review" } } @else { (hazard.hazard.status().as_str()) } }
+                                    td { @for alert in &hazard.alerts { "alert " (alert) " " } }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.muted { a href={ "/api/v1/deployments/" (record.id.0) "/productivity" } { "Productivity audit" } " (turnaround before and after go-live, against the success criteria registered before it; JSON)." }
             }
             section.card aria-labelledby="monitoring" {
                 h2 id="monitoring" { "Monitoring by week" }
