@@ -32,8 +32,12 @@ use vigil_domain::{
     LifecycleState, NonEmptyText, OperatingThreshold, Organisation, OrganisationKind, Product,
     ProductVersion, PseudonymKey, Role, SignOff, SignOffPolicy, TransitionRequest,
 };
+use vigil_domain::{
+    Control, Hazard, HazardFields, HazardStatus, Likelihood, RiskAssessment, Severity,
+};
 use vigil_evaluation::protocol::Protocol;
 use vigil_evaluation::run::{NamedProtocol, RunOptions};
+use vigil_monitor::productivity::{CaseGroup, SuccessCriterion};
 use vigil_store::{
     Actor, AlertState, ChangeContext, DeploymentId, NewEvaluation, NewUser, Store, StoreError,
     VersionId,
@@ -354,6 +358,8 @@ pub async fn seed<S: Store>(
     }
 
     let key = demo_key(options.seed);
+    let mut assessed: Vec<(&'static str, VersionId)> = Vec::new();
+    let mut hazard_logs: Vec<Vec<i64>> = DEPLOYMENTS.iter().map(|_| Vec::new()).collect();
     let mut running: Vec<Option<Running>> = DEPLOYMENTS.iter().map(|_| None).collect();
     let mut pending: Vec<Vec<vigil_monitor::Outcome>> =
         DEPLOYMENTS.iter().map(|_| Vec::new()).collect();
@@ -462,6 +468,17 @@ pub async fn seed<S: Store>(
                 steps.push(LifecycleState::Live);
             }
             for to in steps {
+                governance_before(
+                    store,
+                    &mut clock,
+                    plan,
+                    deployment,
+                    to,
+                    morning(35 + index as i64),
+                    &mut assessed,
+                    &mut hazard_logs[index],
+                )
+                .await?;
                 let evidence = match (to, deployment.evaluation) {
                     (LifecycleState::Shadow | LifecycleState::Live, Some(evaluation)) => {
                         vec![format!("evaluation:{evaluation}")]
@@ -520,6 +537,22 @@ pub async fn seed<S: Store>(
                         what: "no sensitivity alert was raised after the fault".to_owned(),
                     })?;
                 let officer = user_name(trust, Role::ClinicalSafetyOfficer);
+                if let Some(&hazard) = hazard_logs[index].first() {
+                    let reviewer = clock.context(
+                        &officer,
+                        Role::ClinicalSafetyOfficer,
+                        trust,
+                        morning(59 + index as i64),
+                    )?;
+                    store
+                        .link_alert_to_hazard(
+                            &reviewer,
+                            alert,
+                            hazard,
+                            "Sensitivity alert after the reconstruction change: the missed-finding hazard's residual rating is in doubt",
+                        )
+                        .await?;
+                }
                 let suspender = clock.context(
                     &officer,
                     Role::ClinicalSafetyOfficer,
@@ -727,6 +760,169 @@ fn demo_key(seed: u64) -> PseudonymKey {
         *byte = (seed >> (8 * (index % 8))) as u8 ^ (0x5a_u8.wrapping_add(index as u8));
     }
     PseudonymKey::from_bytes(bytes)
+}
+
+/// What a Trust does before a lifecycle step besides deciding it: a
+/// procurement assessment of the version (once per Trust and version)
+/// before validation; success criteria before shadow running; the hazard
+/// log and the signed safety case before go-live.
+#[allow(clippy::too_many_arguments)]
+async fn governance_before<S: Store>(
+    store: &S,
+    clock: &mut Clock,
+    plan: &DeploymentPlan,
+    deployment: &Running,
+    to: LifecycleState,
+    at: Timestamp,
+    assessed: &mut Vec<(&'static str, VersionId)>,
+    hazard_log: &mut Vec<i64>,
+) -> Result<(), DemoError> {
+    use vigil_domain::procurement::{Answer, DEFAULT_TEMPLATE, Template};
+    let trust = trust_of(plan.site);
+    let product = plan.product();
+    match to {
+        LifecycleState::Validation if !assessed.contains(&(trust, deployment.version)) => {
+            assessed.push((trust, deployment.version));
+            let buyer = clock.context(
+                &user_name(trust, Role::ProcurementLead),
+                Role::ProcurementLead,
+                trust,
+                at,
+            )?;
+            let draft = store
+                .create_assessment(&buyer, deployment.version, &code(trust)?, DEFAULT_TEMPLATE)
+                .await?;
+            // Strong on evidence and safety, weaker on integration and the
+            // environmental figures suppliers rarely report yet.
+            let answers: Vec<Answer> = Template::default_template()
+                .question_keys()
+                .into_iter()
+                .map(|question| {
+                    let score = if question.starts_with("environment.") {
+                        1
+                    } else if question.starts_with("integration.")
+                        || question.starts_with("commercial.")
+                    {
+                        2
+                    } else {
+                        3
+                    };
+                    Answer {
+                        question,
+                        score,
+                        note: None,
+                        attachments: Vec::new(),
+                    }
+                })
+                .collect();
+            let answered = store
+                .save_answers(&buyer, draft.id, &answers, draft.revision)
+                .await?;
+            store
+                .complete_assessment(&buyer, draft.id, answered.revision)
+                .await?;
+        }
+        LifecycleState::Shadow => {
+            let lead = clock.context(&user_name(trust, Role::AiLead), Role::AiLead, trust, at)?;
+            store
+                .register_success_criteria(
+                    &lead,
+                    deployment.id,
+                    &[SuccessCriterion::MedianTurnaroundReduction {
+                        cases: CaseGroup::Flagged,
+                        minutes: 30.0,
+                    }],
+                    "Flagged studies reported at least half an hour sooner than in shadow running",
+                )
+                .await?;
+        }
+        LifecycleState::Live if hazard_log.is_empty() => {
+            let officer = clock.context(
+                &user_name(trust, Role::ClinicalSafetyOfficer),
+                Role::ClinicalSafetyOfficer,
+                trust,
+                at,
+            )?;
+            let validation = deployment
+                .evaluation
+                .map(|id| format!("evaluation:{id}"))
+                .unwrap_or_else(|| "local validation report".to_owned());
+            let hazards = [
+                (
+                    format!("Missed finding by {}", product.name),
+                    "The tool misses a finding on images unlike its training data (a new scanner, protocol or reconstruction)",
+                    "A finding is not prioritised and its report is delayed",
+                    vec![
+                        (
+                            "Every study is still reported by a radiologist in the usual order of the worklist",
+                            Vec::new(),
+                        ),
+                        (
+                            "Local validation before go-live, and sensitivity monitored weekly against it",
+                            vec![validation.clone(), "rule:sensitivity".to_owned()],
+                        ),
+                    ],
+                    (Severity::Major, Likelihood::Medium, Likelihood::VeryLow),
+                ),
+                (
+                    format!("False alarms from {}", product.name),
+                    "A change in the population or the scanners raises the tool's positive rate",
+                    "Reporting time is spent on false alarms and trust in the tool falls",
+                    vec![(
+                        "The positive rate is watched by a CUSUM chart designed at go-live",
+                        vec!["rule:positive-rate-cusum".to_owned()],
+                    )],
+                    (Severity::Minor, Likelihood::High, Likelihood::Low),
+                ),
+            ];
+            for (title, cause, effect, controls, (severity, initial, residual)) in hazards {
+                let controls = controls
+                    .into_iter()
+                    .map(|(description, evidence)| {
+                        Ok(Control {
+                            description: text(description)?,
+                            evidence: evidence
+                                .iter()
+                                .map(|reference| EvidenceReference::parse(reference))
+                                .collect::<Result<Vec<_>, _>>()?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, DomainError>>()?;
+                let hazard = Hazard::new(HazardFields {
+                    title: text(&title)?,
+                    cause: text(cause)?,
+                    effect: text(effect)?,
+                    controls,
+                    initial: RiskAssessment {
+                        severity,
+                        likelihood: initial,
+                    },
+                    residual: RiskAssessment {
+                        severity,
+                        likelihood: residual,
+                    },
+                    owner: text("Clinical safety officer")?,
+                    status: HazardStatus::Controlled,
+                })?;
+                hazard_log.push(store.add_hazard(&officer, deployment.id, &hazard).await?.id);
+            }
+            // The officer signs the report as it reads now.
+            let record = store.deployment(deployment.id).await?;
+            let inputs = vigil_store::safety::safety_case_inputs(store, &record).await?;
+            let report = vigil_reports::safety_case::safety_case_report(&inputs);
+            store
+                .sign_safety_case(
+                    &officer,
+                    deployment.id,
+                    &inputs.log_sha256,
+                    &vigil_store::rows::sha256_hex(&report),
+                    "The residual risks are acceptable for go-live with the controls in place",
+                )
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Records a decision with the sign-offs the default policy asks for, by

@@ -10,60 +10,10 @@
 
 use std::fmt::Write as _;
 
-use vigil_domain::{Hazard, HazardStatus, RiskRating};
+use vigil_domain::{HazardStatus, RiskRating};
+pub use vigil_store::safety::{CaseHazard, CaseSignature, EvidenceState, SafetyCaseInputs};
 
 use crate::html::{STYLE, escape};
-
-/// What one piece of cited evidence was found to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EvidenceState {
-    /// It exists and supports the control (a passing validation, a rule in
-    /// force), with a description.
-    Supports(String),
-    /// It exists but does not support the control (a failed validation),
-    /// or could not be found; with the reason.
-    Missing(String),
-    /// A document or test outside Vigil: listed, not checked.
-    External,
-}
-
-/// A hazard of the log with what its evidence was found to be and the
-/// alerts linked to it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CaseHazard {
-    pub id: i64,
-    pub revision: i64,
-    pub hazard: Hazard,
-    /// For each control (in order), each evidence reference with its state.
-    pub evidence: Vec<Vec<(String, EvidenceState)>>,
-    /// Linked alerts as (id, rule, state).
-    pub alerts: Vec<(i64, String, String)>,
-}
-
-/// A signature of the safety case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseSignature {
-    pub signed_by: String,
-    pub signed_at: String,
-    pub statement: String,
-    pub log_sha256: String,
-}
-
-/// Everything the report is made from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SafetyCaseInputs {
-    /// Product, version and site, in words.
-    pub deployment: String,
-    pub deployment_id: i64,
-    pub lifecycle_state: String,
-    pub hazards: Vec<CaseHazard>,
-    /// Open alerts of the deployment as (id, rule, state).
-    pub open_alerts: Vec<(i64, String, String)>,
-    /// The digest of the log the report is made from.
-    pub log_sha256: String,
-    /// The latest signature, if any.
-    pub signature: Option<CaseSignature>,
-}
 
 /// The case's overall position, from its hazards and alerts.
 pub fn safety_position(inputs: &SafetyCaseInputs) -> (bool, Vec<String>) {
@@ -276,7 +226,7 @@ pub fn safety_case_report(inputs: &SafetyCaseInputs) -> String {
 #[cfg(test)]
 mod tests {
     use vigil_domain::{
-        Control, EvidenceReference, HazardFields, Likelihood, NonEmptyText, RiskAssessment,
+        Control, EvidenceReference, Hazard, HazardFields, Likelihood, NonEmptyText, RiskAssessment,
         Severity,
     };
 

@@ -20,6 +20,7 @@ pub mod governance;
 pub mod monitoring;
 pub mod records;
 pub mod rows;
+pub mod safety;
 #[cfg(feature = "sqlx")]
 pub mod sql;
 #[cfg(feature = "story")]

@@ -15,13 +15,9 @@ use vigil_api_types::wire::{
     SafetyCaseSignatureView, SafetyCaseStatusView,
 };
 use vigil_domain::Hazard;
-use vigil_reports::safety_case::{
-    CaseHazard, CaseSignature, EvidenceState, SafetyCaseInputs, safety_case_report, safety_position,
-};
+use vigil_reports::safety_case::{safety_case_report, safety_position};
 use vigil_store::rows::stored_timestamp;
-use vigil_store::{
-    DeploymentId, HazardRecord, HazardRevision, Store, StoreError, hazard_log_sha256,
-};
+use vigil_store::{DeploymentId, HazardRecord, HazardRevision, Store, StoreError};
 
 use super::alerts::alert_in_scope;
 use super::registry::deployment_in_scope;
@@ -199,141 +195,6 @@ pub async fn link_alert<S: Store>(
     Ok(Json(hazard_view(&record)))
 }
 
-/// What a control's evidence reference was found to be: `evaluation:N` a
-/// validation of this deployment (supporting when it passed its protocol),
-/// `rule:ID` a rule in force; anything else is outside Vigil.
-async fn evidence_state<S: Store>(
-    state: &AppState<S>,
-    deployment: DeploymentId,
-    rules: Option<&vigil_store::RulesRecord>,
-    reference: &str,
-) -> Result<EvidenceState, ApiError> {
-    if let Some(id) = reference.strip_prefix("evaluation:") {
-        let Ok(id) = id.trim().parse::<i64>() else {
-            return Ok(EvidenceState::Missing(
-                "does not name an evaluation by its number".to_owned(),
-            ));
-        };
-        return Ok(match state.store.evaluation(id).await {
-            Ok(record) if record.deployment != deployment => {
-                EvidenceState::Missing("is a validation of another deployment".to_owned())
-            }
-            Ok(record) if record.verdict == "pass" => EvidenceState::Supports(format!(
-                "validation {id} passed its protocol ({})",
-                stored_timestamp(record.created_at)
-            )),
-            Ok(record) => EvidenceState::Missing(format!(
-                "is validation {id}, whose verdict is {}",
-                record.verdict
-            )),
-            Err(StoreError::NotFound { .. }) => {
-                EvidenceState::Missing("names no stored validation".to_owned())
-            }
-            Err(error) => return Err(error.into()),
-        });
-    }
-    if let Some(rule) = reference.strip_prefix("rule:") {
-        let rule = rule.trim();
-        return Ok(match rules {
-            Some(record)
-                if record
-                    .rules
-                    .rules
-                    .iter()
-                    .any(|candidate| candidate.id == rule) =>
-            {
-                EvidenceState::Supports(format!(
-                    "monitoring rule {rule} is in force (rules version {})",
-                    record.version
-                ))
-            }
-            _ => EvidenceState::Missing(format!(
-                "names rule {rule}, which is not among the monitoring rules in force"
-            )),
-        });
-    }
-    Ok(EvidenceState::External)
-}
-
-/// The safety case of a deployment as of now, with its report.
-async fn safety_case<S: Store>(
-    state: &AppState<S>,
-    deployment: &vigil_store::DeploymentRecord,
-) -> Result<(SafetyCaseInputs, String), ApiError> {
-    let id = deployment.id;
-    let hazards = state.store.hazards(id).await?;
-    let rules = state.store.rules(id).await?;
-    let alerts = state.store.alerts(id).await?;
-    let alert_words = |alert: &vigil_store::AlertRecord| {
-        (
-            alert.id,
-            alert.rule.clone(),
-            alert.state.as_str().to_owned(),
-        )
-    };
-    let mut cases = Vec::with_capacity(hazards.len());
-    for record in &hazards {
-        let mut evidence = Vec::new();
-        for control in &record.hazard.fields().controls {
-            let mut states = Vec::new();
-            for reference in &control.evidence {
-                let found = evidence_state(state, id, rules.as_ref(), reference.as_str()).await?;
-                states.push((reference.as_str().to_owned(), found));
-            }
-            evidence.push(states);
-        }
-        cases.push(CaseHazard {
-            id: record.id,
-            revision: record.revision,
-            hazard: record.hazard.clone(),
-            evidence,
-            alerts: alerts
-                .iter()
-                .filter(|alert| record.alerts.contains(&alert.id))
-                .map(alert_words)
-                .collect(),
-        });
-    }
-    let product = state.store.product(deployment.product).await?;
-    let version = product
-        .versions
-        .iter()
-        .find(|version| version.id == deployment.version)
-        .map(|version| version.version.version.as_str().to_owned())
-        .unwrap_or_default();
-    let signature = state
-        .store
-        .safety_case_signatures(id)
-        .await?
-        .into_iter()
-        .next()
-        .map(|signature| CaseSignature {
-            signed_by: signature.signed_by,
-            signed_at: stored_timestamp(signature.signed_at),
-            statement: signature.statement,
-            log_sha256: signature.log_sha256,
-        });
-    let inputs = SafetyCaseInputs {
-        deployment: format!(
-            "{} {version} at {}",
-            product.product.name.as_str(),
-            deployment.deployment.site
-        ),
-        deployment_id: id.0,
-        lifecycle_state: deployment.state.as_str().to_owned(),
-        hazards: cases,
-        open_alerts: alerts
-            .iter()
-            .filter(|alert| alert.state != vigil_store::AlertState::Resolved)
-            .map(alert_words)
-            .collect(),
-        log_sha256: hazard_log_sha256(&hazards),
-        signature,
-    };
-    let report = safety_case_report(&inputs);
-    Ok((inputs, report))
-}
-
 fn signature_view(signature: &vigil_store::SafetyCaseSignature) -> SafetyCaseSignatureView {
     SafetyCaseSignatureView {
         id: signature.id,
@@ -358,7 +219,8 @@ pub async fn safety_case_report_page<S: Store>(
 ) -> Result<Response, ApiError> {
     let scope = scope_of(&state, &principal).await?;
     let deployment = deployment_in_scope(&state, &scope, id).await?;
-    let (_, report) = safety_case(&state, &deployment).await?;
+    let inputs = vigil_store::safety::safety_case_inputs(&state.store, &deployment).await?;
+    let report = safety_case_report(&inputs);
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -383,7 +245,7 @@ pub async fn safety_case_status<S: Store>(
 ) -> Result<Json<SafetyCaseStatusView>, ApiError> {
     let scope = scope_of(&state, &principal).await?;
     let deployment = deployment_in_scope(&state, &scope, id).await?;
-    let (inputs, _) = safety_case(&state, &deployment).await?;
+    let inputs = vigil_store::safety::safety_case_inputs(&state.store, &deployment).await?;
     let (acceptable, concerns) = safety_position(&inputs);
     let signatures = state.store.safety_case_signatures(DeploymentId(id)).await?;
     Ok(Json(SafetyCaseStatusView {
@@ -423,7 +285,8 @@ pub async fn sign_safety_case<S: Store>(
         ));
     }
     let statement = parse_text("statement", &body.statement)?;
-    let (_, report) = safety_case(&state, &deployment).await?;
+    let inputs = vigil_store::safety::safety_case_inputs(&state.store, &deployment).await?;
+    let report = safety_case_report(&inputs);
     let signature = state
         .store
         .sign_safety_case(
