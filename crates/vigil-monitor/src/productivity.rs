@@ -71,7 +71,8 @@ pub struct AuditedCase {
 
 impl AuditedCase {
     /// Minutes from examination to the milestone report, when the case has
-    /// one.
+    /// one that can be timed: a report without an examination time issued
+    /// before the case's first event has no known start, and is not timed.
     pub fn turnaround_minutes(&self, milestone: Milestone) -> Option<f64> {
         let report = self
             .reports
@@ -79,7 +80,8 @@ impl AuditedCase {
             .filter(|report| milestone.counts(report.status()))
             .min_by_key(|report| report.issued_at())?;
         let start = report.examined_at().unwrap_or(self.first_seen);
-        Some(report.issued_at().duration_since(start).as_secs_f64() / 60.0)
+        let minutes = report.issued_at().duration_since(start).as_secs_f64() / 60.0;
+        (minutes >= 0.0).then_some(minutes)
     }
 }
 
@@ -245,7 +247,9 @@ pub struct ProductivityAudit {
     pub milestone: Milestone,
     /// Cases the tool saw that have a milestone report.
     pub audited_cases: usize,
-    /// Cases the tool saw with no milestone report yet.
+    /// Cases the tool saw with no milestone report that can be timed (none
+    /// yet, or one issued before the case's first event with no
+    /// examination time).
     pub cases_without_report: usize,
     /// Cases first seen after go-live that the tool called positive.
     pub cases_prioritised: usize,
@@ -548,6 +552,14 @@ mod tests {
         assert_eq!(
             preliminary_only.turnaround_minutes(Milestone::VerifiedReport),
             None
+        );
+        // A preliminary report without an examination time, issued before
+        // the tool saw the case: no known start, so no turnaround.
+        let early = case(3, seen, false, -15, Some(95));
+        assert_eq!(early.turnaround_minutes(Milestone::FirstReport), None);
+        assert_eq!(
+            early.turnaround_minutes(Milestone::VerifiedReport),
+            Some(95.0)
         );
     }
 
