@@ -1,8 +1,9 @@
 // Walks Vigil's dashboard in Debian's headless Chromium, driven by
 // playwright-core (no browser download): signs in as each kind of user of
 // the demonstration, follows a deployment, responds to an alert, checks that
-// a Trust's person cannot reach another Trust's deployment, manages users
-// and tokens as an administrator, and saves screenshots.
+// a Trust's person cannot reach another Trust's deployment, reads a hazard
+// log and the governance pack, compares procurement assessments, manages
+// users and tokens as an administrator, and saves screenshots.
 //
 //   VIGIL_URL=http://127.0.0.1:8080 VIGIL_SCREENSHOTS=out/e2e node e2e/dashboard.mjs
 //
@@ -143,6 +144,15 @@ try {
   check((await page.content()).includes("Reviewed in the browser test"), "the note is shown with the alert");
   await page.screenshot({ path: join(screenshots, "deployment-after-alert.png"), fullPage: true });
 
+  // Its productivity audit judges it against the criteria registered
+  // before go-live.
+  await page.getByRole("link", { name: "Productivity audit" }).click();
+  await page.waitForURL(/\/productivity$/);
+  check((await page.locator("h2#recommendation").textContent()).startsWith("Recommendation: "), "the productivity audit recommends");
+  await page.screenshot({ path: join(screenshots, "productivity-chestflag.png"), fullPage: true });
+  await page.goBack();
+  await page.waitForURL(/#alert-list$/);
+
   // The product page compares the sites on funnel plots.
   await page.locator("dl.facts").getByRole("link", { name: "ChestFlag" }).click();
   await page.waitForURL(/\/products\/\d+$/);
@@ -167,6 +177,23 @@ try {
   check((await page.locator("h1 .state").textContent()) === "suspended", "the deployment is suspended");
   check((await page.content()).includes("Suspended in the browser test pending review"), "the decision is in the timeline");
   await page.screenshot({ path: join(screenshots, "deployment-suspended.png"), fullPage: true });
+  const deploymentPath = new URL(page.url()).pathname;
+
+  // Its hazard log, with the safety case's position, and its governance
+  // pack as a PDF.
+  await page.getByRole("link", { name: "The hazard log" }).click();
+  await page.waitForURL(/\/hazards$/);
+  check((await page.locator("h2#log ~ table tbody tr").count()) >= 1, "the hazard log lists hazards");
+  check((await page.locator("h2#position").count()) === 1, "the hazard log states the safety position");
+  check((await page.getByRole("button", { name: "Add the hazard" }).count()) === 1, "the safety officer may add a hazard");
+  await page.screenshot({ path: join(screenshots, "hazard-log.png"), fullPage: true });
+  const pack = await page.request.get(`${base}/api/v1${deploymentPath}/governance-pack`);
+  check(pack.ok() && pack.headers()["content-type"] === "application/pdf", `the governance pack answered ${pack.status()}`);
+  check((await pack.body()).subarray(0, 5).toString() === "%PDF-", "the governance pack is a PDF");
+  await page.goto(`${base}/api/v1${deploymentPath}/governance-pack?format=html`);
+  check((await page.locator("h1").textContent()).startsWith("Governance pack: "), "the pack's HTML opens");
+  await page.screenshot({ path: join(screenshots, "governance-pack.png"), fullPage: true });
+  await page.goto(`${base}${deploymentPath}`);
 
   // The safety officer reads the audit trail: the chain verifies, and the
   // suspension just recorded is its newest entry of the Trust.
@@ -175,6 +202,25 @@ try {
   check((await page.content()).includes("intact"), "the audit chain verifies");
   check((await page.locator("tbody tr").first().textContent()).includes("deployment.transition"), "the newest entry is the suspension");
   await page.screenshot({ path: join(screenshots, "audit.png"), fullPage: true });
+  await signOut(page);
+
+  // The procurement lead compares two vendors' assessments side by side
+  // and opens one.
+  await signIn(page, "rpn.procurement-lead");
+  await page.getByRole("link", { name: "Procurement" }).click();
+  await page.waitForURL(`${base}/procurement`);
+  const boxes = page.locator("input[name=ids]");
+  check((await boxes.count()) >= 2, "the Trust's assessments are listed");
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.getByRole("button", { name: "Compare the ticked assessments side by side" }).click();
+  await page.waitForURL(/\/procurement\/compare\?/);
+  check((await page.locator("tbody tr").count()) >= 10, "the comparison has a row per section, the total, the gates and the outcome");
+  await page.screenshot({ path: join(screenshots, "procurement-comparison.png"), fullPage: true });
+  await page.locator("thead a").first().click();
+  await page.waitForURL(/\/assessments\/\d+$/);
+  check((await page.locator("h1").textContent()).startsWith("Assessment A"), "an assessment opens");
+  await page.screenshot({ path: join(screenshots, "procurement-assessment.png"), fullPage: true });
   await signOut(page);
 
   // The Trust's administrator adds a user, creates an API token (its secret

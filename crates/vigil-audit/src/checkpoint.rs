@@ -285,14 +285,14 @@ pub fn verify_against_trusted_checkpoint(
         }
     })?;
     let walked = walk(entries, head, Some(checkpoint.sequence));
-    if let Some(chain_hash) = walked.watched_hash {
-        if chain_hash != checkpoint_hash {
-            return Err(AuditError::CheckpointHashMismatch {
-                sequence: checkpoint.sequence,
-                checkpoint_hash: checkpoint.head.clone(),
-                chain_hash: chain_hash.to_hex(),
-            });
-        }
+    if let Some(chain_hash) = walked.watched_hash
+        && chain_hash != checkpoint_hash
+    {
+        return Err(AuditError::CheckpointHashMismatch {
+            sequence: checkpoint.sequence,
+            checkpoint_hash: checkpoint.head.clone(),
+            chain_hash: chain_hash.to_hex(),
+        });
     }
     // The number of entries the walk accepted, when nothing but their number
     // (and perhaps the missing head) is in doubt.

@@ -194,7 +194,7 @@ mod tests {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                if (state >> 33) % (3 + round as u64) == 0 {
+                if (state >> 33).is_multiple_of(3 + round as u64) {
                     seeds.push(index);
                 }
             }

@@ -330,15 +330,15 @@ impl<'a> Walker<'a> {
         // what it thinks it read, so a length that is not a multiple of
         // the number's size would make it read elsewhere than this walk
         // (the standard forbids such lengths anyway).
-        if let Some(size) = number_size(vr) {
-            if length as usize % size != 0 {
-                return Err(format!(
-                    "element ({:04X},{:04X}) at byte {header_start} is {length} bytes long, not a whole number of its {} values of {size} bytes",
-                    tag.0,
-                    tag.1,
-                    vr.to_string()
-                ));
-            }
+        if let Some(size) = number_size(vr)
+            && !(length as usize).is_multiple_of(size)
+        {
+            return Err(format!(
+                "element ({:04X},{:04X}) at byte {header_start} is {length} bytes long, not a whole number of its {} values of {size} bytes",
+                tag.0,
+                tag.1,
+                vr.to_string()
+            ));
         }
         self.skip(tag, header_start, length)?;
         Ok((tag, start, length as usize))

@@ -478,6 +478,19 @@ pub enum TransitionError {
         role: Role,
     },
 
+    /// The transition needs recorded evidence that does not exist yet (for
+    /// example a completed, passing procurement assessment of the version
+    /// before local validation starts).
+    #[error("{from} → {to} needs {needed}")]
+    MissingEvidence {
+        /// The state moved from.
+        from: LifecycleState,
+        /// The state requested.
+        to: LifecycleState,
+        /// What is missing, as a sentence fragment naming how to provide it.
+        needed: String,
+    },
+
     /// A request raised by a monitoring alert asks for more than a suspension.
     #[error(
         "a monitoring alert may only suspend a live deployment (live → suspended); \

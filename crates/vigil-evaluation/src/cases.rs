@@ -347,7 +347,7 @@ impl CaseTable {
             let line = record
                 .position()
                 .map_or(rows + 1, |position| position.line());
-            if rows % 65_536 == 0 {
+            if rows.is_multiple_of(65_536) {
                 progress(record.position().map_or(0, |position| position.byte()));
             }
             let score = parse_number(&record[score_index], source, line, &spec.score_column)?;

@@ -426,10 +426,10 @@ fn parse_path(path: &str) -> Result<MetricPath, String> {
         )
     };
     let segments = split_path(path)?;
-    if segments.iter().all(|segment| !segment.quoted) {
-        if let Some((_, scalar)) = SCALAR_PATHS.iter().find(|(name, _)| *name == path) {
-            return Ok(MetricPath::Scalar(*scalar));
-        }
+    if segments.iter().all(|segment| !segment.quoted)
+        && let Some((_, scalar)) = SCALAR_PATHS.iter().find(|(name, _)| *name == path)
+    {
+        return Ok(MetricPath::Scalar(*scalar));
     }
     match segments.as_slice() {
         [metric, field] => {
@@ -588,13 +588,13 @@ impl Protocol {
                 ));
             }
         };
-        if let Some(level) = raw.analysis.confidence_level {
-            if !(level > 0.0 && level < 1.0) {
-                return Err(ProtocolError::Analysis {
-                    source_name: source.to_owned(),
-                    reason: format!("confidence_level = {level} must lie strictly between 0 and 1"),
-                });
-            }
+        if let Some(level) = raw.analysis.confidence_level
+            && !(level > 0.0 && level < 1.0)
+        {
+            return Err(ProtocolError::Analysis {
+                source_name: source.to_owned(),
+                reason: format!("confidence_level = {level} must lie strictly between 0 and 1"),
+            });
         }
         if raw.analysis.minimum_subgroup_size == Some(0) {
             return Err(ProtocolError::Analysis {

@@ -122,13 +122,13 @@ pub fn check_usage(
             source_name: source_name.to_owned(),
         });
     }
-    if options.compare_column.is_none() {
-        if let Some(criterion) = protocol.comparison_criteria().next() {
-            return Err(RunError::ComparisonColumnMissing {
-                source_name: source_name.to_owned(),
-                criterion: criterion.text.clone(),
-            });
-        }
+    if options.compare_column.is_none()
+        && let Some(criterion) = protocol.comparison_criteria().next()
+    {
+        return Err(RunError::ComparisonColumnMissing {
+            source_name: source_name.to_owned(),
+            criterion: criterion.text.clone(),
+        });
     }
     Ok(())
 }

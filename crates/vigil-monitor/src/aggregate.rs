@@ -507,7 +507,7 @@ mod tests {
             occurred_at: format!("2026-11-{:02}T23:59:59Z", day.clamp(1, 28))
                 .parse()
                 .expect("time"),
-            model_version: if index % 3 == 0 {
+            model_version: if index.is_multiple_of(3) {
                 "2.0".to_owned()
             } else {
                 "1.0".to_owned()

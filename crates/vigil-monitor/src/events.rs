@@ -193,10 +193,10 @@ fn validate(
     let score = number(row, value, "score", problems).map(|score| score + 0.0);
     let slice_thickness_mm = number(row, value, "slice_thickness_mm", problems);
     let kvp = number(row, value, "kvp", problems);
-    if let Some(score) = score {
-        if !(0.0..=1.0).contains(&score) {
-            problems.add(row, Some("score"), format!("{score} is outside [0, 1]"));
-        }
+    if let Some(score) = score
+        && !(0.0..=1.0).contains(&score)
+    {
+        problems.add(row, Some("score"), format!("{score} is outside [0, 1]"));
     }
     for (field, measured) in [("slice_thickness_mm", slice_thickness_mm), ("kvp", kvp)] {
         if measured.is_some_and(|measured| measured <= 0.0) {

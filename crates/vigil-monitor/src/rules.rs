@@ -334,10 +334,10 @@ impl RuleSet {
         let mut problems = Vec::new();
         let baseline = &self.baseline;
         let mut proportion = |name: &str, value: Option<f64>| {
-            if let Some(value) = value {
-                if !(0.0..=1.0).contains(&value) {
-                    problems.push(format!("baseline {name} {value} is outside [0, 1]"));
-                }
+            if let Some(value) = value
+                && !(0.0..=1.0).contains(&value)
+            {
+                problems.push(format!("baseline {name} {value} is outside [0, 1]"));
             }
         };
         proportion("sensitivity", baseline.sensitivity);
@@ -346,13 +346,13 @@ impl RuleSet {
         proportion("auc", baseline.auc);
         proportion("threshold", baseline.threshold);
         proportion("positive_rate", baseline.positive_rate);
-        if let Some(histogram) = &baseline.score_histogram {
-            if histogram.len() != SCORE_BINS {
-                problems.push(format!(
-                    "baseline score_histogram has {} bins; it needs {SCORE_BINS}",
-                    histogram.len()
-                ));
-            }
+        if let Some(histogram) = &baseline.score_histogram
+            && histogram.len() != SCORE_BINS
+        {
+            problems.push(format!(
+                "baseline score_histogram has {} bins; it needs {SCORE_BINS}",
+                histogram.len()
+            ));
         }
         match (baseline.reference_from, baseline.reference_to) {
             (Some(from), Some(to)) if from > to => problems.push(format!(

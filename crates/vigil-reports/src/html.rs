@@ -9,7 +9,7 @@ use vigil_stats::ConfidenceLevel;
 use crate::charts::{calibration_chart, forest_chart, roc_chart};
 
 /// Escapes text for HTML (and SVG) element content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -24,7 +24,8 @@ pub(crate) fn escape(text: &str) -> String {
     escaped
 }
 
-pub(crate) const STYLE: &str = "
+/// The stylesheet of the reports, inlined in each.
+pub const STYLE: &str = "
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1a1a1a; max-width: 1100px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ccc; padding-bottom: .2rem; }
 table { border-collapse: collapse; margin: .6rem 0; } th, td { border: 1px solid #bbb; padding: .3rem .6rem; text-align: left; vertical-align: top; }

@@ -10,7 +10,7 @@ pub mod monitoring;
 pub mod safety_case;
 mod summary;
 
-pub use html::evaluation_report;
+pub use html::{STYLE, escape, evaluation_report};
 pub use summary::evaluation_summary;
 
 #[cfg(test)]

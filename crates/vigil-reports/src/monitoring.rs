@@ -127,7 +127,7 @@ fn period_axes<'area, 'svg>(
         .x_labels(count)
         .x_label_formatter(&|x: &f64| {
             let index = x.round();
-            if (x - index).abs() < 1e-6 && index >= 0.0 && (index as usize) % step == 0 {
+            if (x - index).abs() < 1e-6 && index >= 0.0 && (index as usize).is_multiple_of(step) {
                 labels
                     .get(index as usize)
                     .map(|label| (*label).to_owned())
@@ -753,5 +753,131 @@ mod tests {
     fn no_points_give_a_note() {
         let note = rate_chart("Sensitivity by week", "Sensitivity", &[], None, &[]);
         assert!(note.contains("no periods with cases yet"));
+    }
+}
+
+/// A deployment's monitoring by ISO week (Monday first): the weekly rates
+/// with their 95% Wilson intervals, and the marks for a model version seen
+/// for the first time and for each decision within the weeks shown.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WeeklySeries {
+    /// The Mondays of the weeks with events, oldest first.
+    pub weeks: Vec<jiff::civil::Date>,
+    /// Cases the tool flagged among those it decided.
+    pub positive_rate: Vec<RatePoint>,
+    /// Among cases with an outcome.
+    pub sensitivity: Vec<RatePoint>,
+    pub specificity: Vec<RatePoint>,
+    pub ppv: Vec<RatePoint>,
+    pub markers: Vec<Marker>,
+}
+
+#[derive(Debug, Default)]
+struct WeekCounts {
+    decided: u64,
+    positive_decisions: u64,
+    true_positives: u64,
+    false_negatives: u64,
+    true_negatives: u64,
+    false_positives: u64,
+    model_versions: Vec<String>,
+}
+
+/// The Monday of the ISO week holding `day`.
+pub fn monday_of(day: jiff::civil::Date) -> jiff::civil::Date {
+    day.checked_sub(jiff::Span::new().days(i64::from(day.weekday().to_monday_zero_offset())))
+        .unwrap_or(day)
+}
+
+/// Gathers daily aggregates into weeks; each decision marks the week it
+/// falls in with the state it moved to.
+pub fn weekly_series(
+    aggregates: &[(
+        vigil_store::vigil_monitor::DayKey,
+        vigil_store::vigil_monitor::DayAggregate,
+    )],
+    decisions: &[vigil_store::DecisionRecord],
+) -> WeeklySeries {
+    use std::collections::BTreeMap;
+    let mut weeks: BTreeMap<jiff::civil::Date, WeekCounts> = BTreeMap::new();
+    for (key, day) in aggregates {
+        let week = weeks.entry(monday_of(key.day)).or_default();
+        week.decided += day.decided;
+        week.positive_decisions += day.positive_decisions;
+        week.true_positives += day.outcomes.true_positives;
+        week.false_negatives += day.outcomes.false_negatives;
+        week.true_negatives += day.outcomes.true_negatives;
+        week.false_positives += day.outcomes.false_positives;
+        if !week.model_versions.contains(&key.model_version) {
+            week.model_versions.push(key.model_version.clone());
+        }
+    }
+    let mut markers = Vec::new();
+    let mut seen_versions: Vec<&str> = Vec::new();
+    for (index, counts) in weeks.values().enumerate() {
+        for model_version in &counts.model_versions {
+            if !seen_versions.contains(&model_version.as_str()) {
+                if !seen_versions.is_empty() {
+                    markers.push(Marker {
+                        index,
+                        label: format!("model {model_version}"),
+                    });
+                }
+                seen_versions.push(model_version);
+            }
+        }
+    }
+    for decision in decisions {
+        let day = decision
+            .decision
+            .decided_at
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        if let Some(index) = weeks.keys().position(|monday| *monday == monday_of(day)) {
+            markers.push(Marker {
+                index,
+                label: decision.decision.to.as_str().to_owned(),
+            });
+        }
+    }
+    let rate_points = |rate: &dyn Fn(&WeekCounts) -> (u64, u64)| -> Vec<RatePoint> {
+        weeks
+            .iter()
+            .filter_map(|(monday, counts)| {
+                let (successes, trials) = rate(counts);
+                let proportion = vigil_stats::interval::Proportion::new(successes, trials).ok()?;
+                let interval = proportion.wilson(vigil_stats::ConfidenceLevel::NINETY_FIVE);
+                Some(RatePoint {
+                    label: monday.to_string(),
+                    estimate: interval.estimate,
+                    low: interval.low,
+                    high: interval.high,
+                    cases: trials,
+                })
+            })
+            .collect()
+    };
+    WeeklySeries {
+        positive_rate: rate_points(&|week| (week.positive_decisions, week.decided)),
+        sensitivity: rate_points(&|week| {
+            (
+                week.true_positives,
+                week.true_positives + week.false_negatives,
+            )
+        }),
+        specificity: rate_points(&|week| {
+            (
+                week.true_negatives,
+                week.true_negatives + week.false_positives,
+            )
+        }),
+        ppv: rate_points(&|week| {
+            (
+                week.true_positives,
+                week.true_positives + week.false_positives,
+            )
+        }),
+        weeks: weeks.keys().copied().collect(),
+        markers,
     }
 }

@@ -76,6 +76,7 @@ use crate::api::{self, ROUTES};
         api::hazards::hazard_history,
         api::hazards::link_alert,
         api::hazards::safety_case_report_page,
+        api::pack::governance_pack,
         api::hazards::safety_case_status,
         api::hazards::sign_safety_case,
         api::productivity::get_success_criteria,

@@ -890,6 +890,33 @@ async fn decisions_collect_authenticated_sign_offs_from_the_deploying_trust() {
         (Role::AiLead, "validation", "shadow"),
     ];
     for (revision, (role, from, to)) in steps.iter().enumerate() {
+        if *to == "validation" {
+            // Local validation waits for a completed, passing procurement
+            // assessment of the version by the Trust.
+            let waiting = harness
+                .call(
+                    "POST",
+                    &format!("{deployment}/transitions"),
+                    &sessions[role],
+                    Some(json!({"from": from, "to": to, "revision": revision, "rationale": "reviewed"})),
+                )
+                .await;
+            assert_eq!(
+                (waiting.status, waiting.code()),
+                (StatusCode::UNPROCESSABLE_ENTITY, "refused"),
+                "{}",
+                waiting.text
+            );
+            assert!(
+                waiting.text.contains(&format!(
+                    "assessment {} is still a draft",
+                    harness.assessment_a
+                )),
+                "{}",
+                waiting.text
+            );
+            harness.pass_assessment_a().await;
+        }
         let answer = harness
             .call(
                 "POST",
@@ -2637,6 +2664,7 @@ async fn success_criteria_are_registered_before_go_live_and_the_audit_answers() 
         LifecycleState::Shadow,
         LifecycleState::Live,
     ];
+    harness.pass_assessment_a().await;
     for pair in path.windows(2) {
         harness
             .store
@@ -3109,4 +3137,56 @@ async fn procurement_assessments_are_scored_with_their_evidence_and_compared() {
     ] {
         assert!(actions.contains(&action.to_owned()), "{action}");
     }
+}
+
+#[tokio::test]
+async fn the_governance_pack_is_served_as_pdf_and_html_to_the_deployments_readers() {
+    let harness = Harness::new().await;
+    let path = format!(
+        "/api/v1/deployments/{}/governance-pack",
+        harness.deployment_a
+    );
+    let viewer = harness.bearer(Role::Viewer);
+    let document = harness.call("GET", &path, &viewer, None).await;
+    assert_eq!(document.status, StatusCode::OK, "{}", document.text);
+    assert_eq!(document.headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(document.text.starts_with("%PDF-"));
+    let again = harness.call("GET", &path, &viewer, None).await;
+    assert!(
+        again.text == document.text,
+        "the same record gives the same bytes"
+    );
+    let page = harness
+        .call("GET", &format!("{path}?format=html"), &viewer, None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .starts_with("text/html")
+    );
+    assert!(
+        page.text.contains("Clinical safety case") && page.text.contains("Audit chain checkpoint")
+    );
+    assert!(!page.text.contains(CANARY), "nothing of Trust B's");
+    let bad = harness
+        .call("GET", &format!("{path}?format=docx"), &viewer, None)
+        .await;
+    assert_eq!(
+        (bad.status, bad.code()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    let elsewhere = harness
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/deployments/{}/governance-pack",
+                harness.deployment_b
+            ),
+            &viewer,
+            None,
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
 }

@@ -764,3 +764,289 @@ async fn administrators_manage_the_users_and_tokens_of_their_trust_only() {
             .contains("href=\"/admin\"")
     );
 }
+
+#[tokio::test]
+async fn procurement_assessments_are_opened_answered_completed_and_compared_in_the_dashboard() {
+    let harness = Harness::new().await;
+    let lead = sign_in_with_form(&harness, &user_name("a", Role::AiLead)).await;
+    let listing = get(&harness, "/procurement", Some(&lead)).await;
+    assert_eq!(listing.status, StatusCode::OK, "{}", listing.text);
+    assert!(
+        listing
+            .text
+            .contains(&format!("/assessments/{}", harness.assessment_a))
+    );
+    assert!(
+        !listing
+            .text
+            .contains(&format!("/assessments/{}\"", harness.assessment_b)),
+        "another Trust's assessment is not listed"
+    );
+    let csrf = csrf_of_page(&listing.text);
+    let opened = post_form(
+        &harness,
+        "/procurement/assessments",
+        Some(&lead),
+        &format!(
+            "csrf={csrf}&version={}&organisation=trust-a",
+            harness.version
+        ),
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text);
+    let path = location(&opened).to_owned();
+    let id: i64 = path
+        .strip_prefix("/assessments/")
+        .and_then(|id| id.parse().ok())
+        .expect("the new assessment's page");
+    let draft = get(&harness, &path, Some(&lead)).await;
+    let questions = vigil_domain::procurement::Template::default_template().question_keys();
+    assert_eq!(draft.text.matches("<select").count(), questions.len());
+    // A score out of range is refused whole.
+    let bad = post_form(
+        &harness,
+        &format!("{path}/answers"),
+        Some(&lead),
+        &format!("csrf={csrf}&revision=1&score%3Aclinical_need.need=7"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    let mut fields = format!("csrf={csrf}&revision=1");
+    for question in &questions {
+        fields.push_str(&format!("&score%3A{question}=3&note%3A{question}=seen"));
+    }
+    let saved = post_form(&harness, &format!("{path}/answers"), Some(&lead), &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let stale = post_form(
+        &harness,
+        &format!("{path}/complete"),
+        Some(&lead),
+        &format!("csrf={csrf}&revision=1"),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    let completed = post_form(
+        &harness,
+        &format!("{path}/complete"),
+        Some(&lead),
+        &format!("csrf={csrf}&revision=2"),
+    )
+    .await;
+    assert_eq!(
+        completed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        completed.text
+    );
+    let record = harness.store.assessment(id).await.expect("stored");
+    assert_eq!(
+        (
+            record.outcome.as_deref(),
+            record.total_percent,
+            record.answers[0].note.as_deref()
+        ),
+        (Some("pass"), Some(75.0), Some("seen"))
+    );
+    let page = get(&harness, &path, Some(&lead)).await;
+    assert!(
+        page.text.contains("75.0%") && !page.text.contains("<select"),
+        "read only once completed"
+    );
+    // Side by side with the Trust's other assessment; another Trust's is out of reach.
+    let compared = get(
+        &harness,
+        &format!("/procurement/compare?ids={}&ids={id}", harness.assessment_a),
+        Some(&lead),
+    )
+    .await;
+    assert_eq!(compared.status, StatusCode::OK, "{}", compared.text);
+    assert!(compared.text.contains("Environmental impact") && compared.text.contains("75.0%"));
+    assert!(compared.text.contains("format=csv"));
+    let elsewhere = get(
+        &harness,
+        &format!("/procurement/compare?ids={}&ids={id}", harness.assessment_b),
+        Some(&lead),
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    // A viewer reads but may not assess.
+    let viewer = sign_in_with_form(&harness, &user_name("a", Role::Viewer)).await;
+    let viewer_page = get(&harness, "/procurement", Some(&viewer)).await;
+    assert!(!viewer_page.text.contains("Open an assessment"));
+    let refused = post_form(
+        &harness,
+        "/procurement/assessments",
+        Some(&viewer),
+        &format!(
+            "csrf={}&version={}&organisation=trust-a",
+            csrf_of_page(&viewer_page.text),
+            harness.version
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_hazard_log_page_adds_hazards_links_alerts_and_takes_the_signature() {
+    let harness = Harness::new().await;
+    let officer = sign_in_with_form(&harness, &user_name("a", Role::ClinicalSafetyOfficer)).await;
+    let path = format!("/deployments/{}/hazards", harness.deployment_a);
+    let log = get(&harness, &path, Some(&officer)).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    assert!(log.text.contains(&format!("H{}", harness.hazard_a)));
+    assert!(log.text.contains("not yet signed"));
+    let csrf = csrf_of_page(&log.text);
+    let hazard = "title=Wrong+patient+flagged&cause=A+result+is+routed+to+another+study&effect=A+report+is+prioritised+wrongly\
+                  &control=Accession+checked+on+arrival&evidence=SOP-7\
+                  &initial_severity=major&initial_likelihood=low&residual_severity=major&residual_likelihood=very_low\
+                  &owner=PACS+manager&status=controlled";
+    // A residual risk above the initial one is refused, with the reason.
+    let worse = hazard.replace("residual_likelihood=very_low", "residual_likelihood=high");
+    let refused = post_form(
+        &harness,
+        &path,
+        Some(&officer),
+        &format!("csrf={csrf}&{worse}"),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let added = post_form(
+        &harness,
+        &path,
+        Some(&officer),
+        &format!("csrf={csrf}&{hazard}"),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    let forged = post_form(
+        &harness,
+        &path,
+        Some(&officer),
+        &format!("csrf=forged&{hazard}"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let hazards = harness
+        .store
+        .hazards(vigil_store::DeploymentId(harness.deployment_a))
+        .await
+        .expect("hazards");
+    assert_eq!(
+        hazards.len(),
+        2,
+        "the refused and the forged forms added nothing"
+    );
+    let linked = post_form(
+        &harness,
+        &format!("{path}/link"),
+        Some(&officer),
+        &format!(
+            "csrf={csrf}&alert={}&hazard={}&note=The+rate+doubled",
+            harness.alert_a, hazards[1].id
+        ),
+    )
+    .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.text);
+    let another_trusts = post_form(
+        &harness,
+        &format!("{path}/link"),
+        Some(&officer),
+        &format!(
+            "csrf={csrf}&alert={}&hazard={}&note=x",
+            harness.alert_b, hazards[1].id
+        ),
+    )
+    .await;
+    assert_eq!(another_trusts.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = get(&harness, &path, Some(&officer)).await;
+    assert!(page.text.contains("under review"), "{}", page.text);
+    let marker = r#"name="log_sha256" value=""#;
+    let start = page.text.find(marker).expect("the signing form") + marker.len();
+    let digest = page.text[start..]
+        .split('"')
+        .next()
+        .expect("digest")
+        .to_owned();
+    let signed = post_form(
+        &harness,
+        &format!("/deployments/{}/safety-case/sign", harness.deployment_a),
+        Some(&officer),
+        &format!("csrf={csrf}&log_sha256={digest}&statement=Reviewed+at+the+safety+board"),
+    )
+    .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text);
+    assert!(
+        get(&harness, &path, Some(&officer))
+            .await
+            .text
+            .contains("Reviewed at the safety board")
+    );
+    // Only the clinical safety officer signs; a viewer sees no forms.
+    let viewer = sign_in_with_form(&harness, &user_name("a", Role::Viewer)).await;
+    let viewer_page = get(&harness, &path, Some(&viewer)).await;
+    assert!(
+        !viewer_page.text.contains("Add a hazard")
+            && !viewer_page.text.contains("Sign the safety case")
+    );
+    assert_eq!(
+        get(
+            &harness,
+            &format!("/deployments/{}/hazards", harness.deployment_b),
+            Some(&officer)
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_productivity_page_judges_against_the_registered_criteria() {
+    let harness = Harness::new().await;
+    let lead = sign_in_with_form(&harness, &user_name("b", Role::AiLead)).await;
+    let page = get(
+        &harness,
+        &format!("/deployments/{}/productivity", harness.deployment_b),
+        Some(&lead),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("Recommendation: not live"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("Success criteria version 1"),
+        "{}",
+        page.text
+    );
+    let other = sign_in_with_form(&harness, &user_name("a", Role::AiLead)).await;
+    assert_eq!(
+        get(
+            &harness,
+            &format!("/deployments/{}/productivity", harness.deployment_b),
+            Some(&other)
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let own = get(
+        &harness,
+        &format!("/deployments/{}/productivity", harness.deployment_a),
+        Some(&other),
+    )
+    .await;
+    assert!(
+        own.text.contains("No success criteria were registered"),
+        "{}",
+        own.text
+    );
+}

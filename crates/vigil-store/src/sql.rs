@@ -473,6 +473,49 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        /// The latest completed, passing procurement assessment of the
+        /// deployment's version by its site or an organisation above it (the
+        /// evidence procurement → validation requires), or why there is none.
+        async fn passing_assessment_for(connection: &mut Connection, deployment: &DeploymentRow) -> Result<i64, StoreError> {
+            let chain = organisation_chain(connection, &deployment.site).await?;
+            let rows: Vec<(i64, String, Option<String>, String)> = ::sqlx::query_as(
+                "SELECT id, organisation, outcome, state FROM procurement_assessments WHERE version_id = $1 ORDER BY id DESC",
+            )
+            .bind(deployment.version_id)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            let relevant: Vec<&(i64, String, Option<String>, String)> =
+                rows.iter().filter(|(_, organisation, _, _)| chain.contains(organisation)).collect();
+            if let Some((id, ..)) = relevant
+                .iter()
+                .find(|(_, _, outcome, state)| state == "completed" && outcome.as_deref() == Some("pass"))
+            {
+                return Ok(*id);
+            }
+            let version = deployment.version_id;
+            let holders = chain.join(", ");
+            let needed = match relevant.first() {
+                None => format!(
+                    "a completed procurement assessment of version {version} that passes, by {holders}; none has been started \
+                     (POST /api/v1/assessments)"
+                ),
+                Some((id, _, Some(outcome), _)) if outcome == "fail" => format!(
+                    "a completed procurement assessment of version {version} that passes, by {holders}; assessment {id} failed \
+                     (a gate question scored below 2 or the total is under the pass mark)"
+                ),
+                Some((id, ..)) => format!(
+                    "a completed procurement assessment of version {version} that passes, by {holders}; assessment {id} is still a draft \
+                     (answer every question, then POST /api/v1/assessments/{id}/complete)"
+                ),
+            };
+            Err(StoreError::Transition(::vigil_domain::TransitionError::MissingEvidence {
+                from: LifecycleState::Procurement,
+                to: LifecycleState::Validation,
+                needed,
+            }))
+        }
+
         /// The organisation codes from a site up to its nation.
         async fn organisation_chain(connection: &mut Connection, site: &str) -> Result<Vec<String>, StoreError> {
             let mut chain = Vec::new();
@@ -2068,6 +2111,14 @@ macro_rules! impl_sql_store {
                     // The policy in force is read under the write lock, so a
                     // decision and a policy change cannot interleave.
                     let policy = policy_in(connection).await?;
+                    let procurement_assessment = if (request.from, request.to)
+                        == (LifecycleState::Procurement, LifecycleState::Validation)
+                        && current.state()? == LifecycleState::Procurement
+                    {
+                        Some(passing_assessment_for(connection, &current).await?)
+                    } else {
+                        None
+                    };
                     let (decision, required_roles) =
                         check_transition(&current, radiotherapy, request, &policy.policy, context)?;
                     let updated = ::sqlx::query("UPDATE deployments SET state = $1, revision = revision + 1 WHERE id = $2 AND revision = $3")
@@ -2088,6 +2139,9 @@ macro_rules! impl_sql_store {
                         .ok_or_else(|| StoreError::corrupt("deployment revision", "it is at its largest value"))?;
                     let mut payload = decision_payload(id, current.version_id, next_revision, &decision, &required_roles);
                     payload["policy_version"] = ::serde_json::Value::from(policy.version);
+                    if let Some(assessment) = procurement_assessment {
+                        payload["procurement_assessment"] = ::serde_json::Value::from(assessment);
+                    }
                     let sequence =
                         append_audit(connection, context, "deployment.transition", &format!("deployment:{id}"), &payload).await?;
                     let mut row = DecisionRow::new(

@@ -14,8 +14,8 @@ use vigil_domain::{
 };
 
 use crate::{
-    Actor, ChangeContext, DeploymentId, NewApiToken, NewEvaluation, NewUser, ProductId, Store,
-    StoreError, UserChange, VersionId,
+    Actor, ChangeContext, DecisionRecord, DeploymentId, NewApiToken, NewEvaluation, NewUser,
+    ProductId, Store, StoreError, UserChange, VersionId,
 };
 
 fn text(value: &str) -> NonEmptyText {
@@ -197,6 +197,14 @@ pub async fn walk_to(
         if pair[0] == target {
             return;
         }
+        if pair == [Procurement, Validation] {
+            let version = store
+                .deployment(deployment)
+                .await
+                .expect("deployment")
+                .version;
+            complete_assessment(store, version, 3).await;
+        }
         store
             .transition(
                 &context("ai-lead", Role::AiLead, 10 + step as i64),
@@ -207,6 +215,42 @@ pub async fn walk_to(
             .await
             .expect("transition along the main path");
     }
+}
+
+/// Completes a procurement assessment of `version` by the Trust rw3 on the
+/// default template, every question scored `score` (3 passes, 1 fails the
+/// gates); answers its id. Three audit entries: created, answered, completed.
+pub async fn complete_assessment(store: &impl Store, version: VersionId, score: u8) -> i64 {
+    let buyer = context("procurement-lead", Role::ProcurementLead, 5);
+    let draft = store
+        .create_assessment(
+            &buyer,
+            version,
+            &code("rw3"),
+            vigil_domain::procurement::DEFAULT_TEMPLATE,
+        )
+        .await
+        .expect("assessment");
+    let answers: Vec<vigil_domain::procurement::Answer> =
+        vigil_domain::procurement::Template::default_template()
+            .question_keys()
+            .into_iter()
+            .map(|question| vigil_domain::procurement::Answer {
+                question,
+                score,
+                note: None,
+                attachments: Vec::new(),
+            })
+            .collect();
+    let answered = store
+        .save_answers(&buyer, draft.id, &answers, draft.revision)
+        .await
+        .expect("answers");
+    store
+        .complete_assessment(&buyer, draft.id, answered.revision)
+        .await
+        .expect("completed")
+        .id
 }
 
 async fn audit_is_intact(store: &impl Store) -> u64 {
@@ -431,9 +475,10 @@ pub async fn the_lifecycle_records_every_decision(store: impl Store) {
         "{}",
         audited.record.payload
     );
-    // Organisations, product, version and deployment, four decisions, and
-    // the default rules made at go-live.
-    assert_eq!(audit_is_intact(&store).await, 5 + 3 + 4 + 1);
+    // Organisations, product, version and deployment, the procurement
+    // assessment before validation (created, answered, completed), four
+    // decisions, and the default rules made at go-live.
+    assert_eq!(audit_is_intact(&store).await, 5 + 3 + 3 + 4 + 1);
     assert_eq!(
         entries.last().map(|entry| entry.record.action.as_str()),
         Some("rules.set")
@@ -2527,6 +2572,152 @@ fn positive_rate_signal(rule: &str) -> vigil_monitor::Assessment {
     }
 }
 
+/// A deployment with a whole governance record, for the reports made from
+/// it: a passing procurement assessment, a validation with its criteria,
+/// shadow events, success criteria, a hazard log of two hazards and a
+/// signed safety case, go-live (with the default rules), live events with
+/// outcomes, and an alert linked to a hazard. Answers the deployment.
+pub async fn governed_deployment(store: &impl Store) -> DeploymentId {
+    use vigil_domain::{
+        Control, Hazard, HazardFields, HazardStatus, Likelihood, RiskAssessment, Severity,
+    };
+    let (_, _, id) = seed_deployment(store, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(store, id, LifecycleState::Shadow, false).await;
+    let lead = context("ai-lead", Role::AiLead, 100);
+    let mut evaluation = new_evaluation(id);
+    evaluation.result = r#"{"n": 500, "n_positive": 100, "threshold": 0.5, "auc": {"estimate": 0.93, "ci_low": 0.905, "ci_high": 0.951}, "sensitivity": {"estimate": 0.9, "ci_low": 0.826, "ci_high": 0.945, "tp": 90, "fp": 40, "tn": 360, "fn": 10}, "specificity": {"estimate": 0.9, "ci_low": 0.867, "ci_high": 0.926}, "ppv": {"estimate": 0.69}, "criteria": [{"criterion": "sensitivity", "passed": true, "actual": 0.9, "operator": ">=", "bound": 0.85, "detail": "sensitivity 0.9000 >= 0.85"}], "verdict": "pass"}"#.to_owned();
+    let validation = store
+        .add_evaluation(&lead, &evaluation)
+        .await
+        .expect("evaluation");
+    for day in ["2026-09-01", "2026-09-02"] {
+        let base = if day.ends_with('1') { 0 } else { 100 };
+        store
+            .ingest_events(
+                &lead,
+                id,
+                &decided_events(base..base + 100, day, 20),
+                &"a7".repeat(32),
+            )
+            .await
+            .expect("shadow events");
+    }
+    store
+        .register_success_criteria(
+            &lead,
+            id,
+            &[
+                vigil_monitor::productivity::SuccessCriterion::MedianTurnaroundReduction {
+                    cases: vigil_monitor::productivity::CaseGroup::Flagged,
+                    minutes: 30.0,
+                },
+            ],
+            "Flagged studies reported half an hour sooner",
+        )
+        .await
+        .expect("criteria");
+    let officer = context("cso", Role::ClinicalSafetyOfficer, 110);
+    let hazard = |title: &str, evidence: &str, status: HazardStatus| {
+        Hazard::new(HazardFields {
+            title: text(title),
+            cause: text("Images from a new detector are darker than the training data"),
+            effect: text("A finding is not flagged and its report is delayed"),
+            controls: vec![Control {
+                description: text("Every study is still reported by a radiologist"),
+                evidence: vec![EvidenceReference::parse(evidence).expect("reference")],
+            }],
+            initial: RiskAssessment {
+                severity: Severity::Major,
+                likelihood: Likelihood::Medium,
+            },
+            residual: RiskAssessment {
+                severity: Severity::Major,
+                likelihood: Likelihood::VeryLow,
+            },
+            owner: text("Clinical safety officer"),
+            status,
+        })
+        .expect("a hazard")
+    };
+    let missed = store
+        .add_hazard(
+            &officer,
+            id,
+            &hazard(
+                "Missed pneumothorax",
+                &format!("evaluation:{}", validation.id),
+                HazardStatus::Controlled,
+            ),
+        )
+        .await
+        .expect("hazard");
+    store
+        .add_hazard(
+            &officer,
+            id,
+            &hazard(
+                "Worklist flooded with false positives",
+                "SOP-RAD-114",
+                HazardStatus::Closed,
+            ),
+        )
+        .await
+        .expect("hazard");
+    let log_sha256 = crate::hazard_log_sha256(&store.hazards(id).await.expect("hazards"));
+    store
+        .sign_safety_case(
+            &officer,
+            id,
+            &log_sha256,
+            &"cd".repeat(32),
+            "The residual risks are acceptable for go-live.",
+        )
+        .await
+        .expect("signed");
+    let mut go_live = request(LifecycleState::Shadow, LifecycleState::Live, false);
+    go_live.evidence =
+        vec![EvidenceReference::parse(&format!("evaluation:{}", validation.id)).expect("evidence")];
+    store
+        .transition(&lead, id, go_live, None)
+        .await
+        .expect("go live");
+    for day in ["2026-09-28", "2026-09-29", "2026-10-06"] {
+        let base = match day {
+            "2026-09-28" => 1000,
+            "2026-09-29" => 1100,
+            _ => 1200,
+        };
+        store
+            .ingest_events(
+                &lead,
+                id,
+                &decided_events(base..base + 100, day, 35),
+                &"b8".repeat(32),
+            )
+            .await
+            .expect("live events");
+    }
+    let raised = store
+        .raise_alerts(
+            &context("vigil-monitor", Role::AiLead, 200),
+            id,
+            1,
+            &[positive_rate_signal("positive-rate")],
+        )
+        .await
+        .expect("alert");
+    store
+        .link_alert_to_hazard(
+            &officer,
+            raised[0].id,
+            missed.id,
+            "Is the tool missing fewer or flagging more?",
+        )
+        .await
+        .expect("linked");
+    id
+}
+
 pub async fn alerts_put_hazards_under_review_and_resolving_them_records_the_reassessment(
     store: impl Store,
 ) {
@@ -2919,6 +3110,101 @@ pub async fn procurement_assessments_are_answered_completed_and_kept_with_their_
     audit_is_intact(&store).await;
 }
 
+pub async fn validation_needs_a_passing_procurement_assessment_of_the_version(store: impl Store) {
+    let (_, version, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    walk_to(&store, id, LifecycleState::Procurement, false).await;
+    let attempt = async |seconds: i64| {
+        store
+            .transition(
+                &context("ai-lead", Role::AiLead, seconds),
+                id,
+                request(
+                    LifecycleState::Procurement,
+                    LifecycleState::Validation,
+                    false,
+                ),
+                None,
+            )
+            .await
+    };
+    let refused_with = |outcome: Result<DecisionRecord, StoreError>| match outcome {
+        Err(StoreError::Transition(TransitionError::MissingEvidence { needed, .. })) => needed,
+        other => panic!("expected missing evidence, got {other:?}"),
+    };
+    let before = audit_is_intact(&store).await;
+    let none = refused_with(attempt(40).await);
+    assert!(none.contains("none has been started"), "{none}");
+    assert!(
+        none.contains("rw3-main, rw3, north-west, england"),
+        "{none}"
+    );
+    // A failing assessment is not enough; neither is a draft.
+    let failed = complete_assessment(&store, version, 1).await;
+    let after_failure = refused_with(attempt(41).await);
+    assert!(
+        after_failure.contains(&format!("assessment {failed} failed")),
+        "{after_failure}"
+    );
+    let buyer = context("procurement-lead", Role::ProcurementLead, 42);
+    let draft = store
+        .create_assessment(
+            &buyer,
+            version,
+            &code("rw3"),
+            vigil_domain::procurement::DEFAULT_TEMPLATE,
+        )
+        .await
+        .expect("draft");
+    let drafting = refused_with(attempt(43).await);
+    assert!(
+        drafting.contains(&format!("assessment {} is still a draft", draft.id)),
+        "{drafting}"
+    );
+    // Another Trust's passing assessment does not count here.
+    store
+        .add_organisation(
+            &admin(),
+            &Organisation::new(
+                code("rxx"),
+                text("Another Trust"),
+                OrganisationKind::Trust,
+                Some((&code("north-west"), OrganisationKind::Region)),
+            )
+            .expect("Trust"),
+        )
+        .await
+        .expect("another Trust");
+    store
+        .create_assessment(
+            &buyer,
+            version,
+            &code("rxx"),
+            vigil_domain::procurement::DEFAULT_TEMPLATE,
+        )
+        .await
+        .expect("elsewhere");
+    assert_eq!(
+        store.deployment(id).await.expect("show").state,
+        LifecycleState::Procurement
+    );
+    // Three entries for the failed assessment, one each for the draft, the
+    // Trust and its draft: the refusals wrote nothing.
+    assert_eq!(audit_is_intact(&store).await, before + 6);
+    let passed = complete_assessment(&store, version, 3).await;
+    let decided = attempt(44).await.expect("validation starts");
+    assert_eq!(decided.decision.to, LifecycleState::Validation);
+    let entries = store.audit_trail().await.expect("trail").entries;
+    let audited = &entries[decided.audit_sequence as usize - 1];
+    assert!(
+        audited
+            .record
+            .payload
+            .contains(&format!("\"procurement_assessment\":{passed}")),
+        "{}",
+        audited.record.payload
+    );
+}
+
 /// Generates one `#[tokio::test]` per story. `$fresh` is an async expression
 /// giving `Some((store, guard))` for a fresh store — the guard keeps its
 /// database alive until the test ends (a temporary directory, a schema) —
@@ -2938,7 +3224,8 @@ macro_rules! story_tests {
             report_times_are_recorded_once_and_listed_by_issue,
             success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases,
             alerts_put_hazards_under_review_and_resolving_them_records_the_reassessment,
-            procurement_assessments_are_answered_completed_and_kept_with_their_evidence);
+            procurement_assessments_are_answered_completed_and_kept_with_their_evidence,
+            validation_needs_a_passing_procurement_assessment_of_the_version);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -7,6 +7,7 @@ mod evaluate;
 mod ingest;
 mod monitor;
 mod registry;
+mod reports;
 mod serve;
 
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ enum Command {
     /// Seeds a fresh SQLite database with a synthetic national dataset (a
     /// year of monitoring at eleven Trusts) and serves the dashboard on it.
     Demo(demo::DemoArgs),
+    /// Documents made from the stored record: `vigil report pack`.
+    #[command(subcommand)]
+    Report(reports::ReportCommand),
     /// Makes a new pseudonymisation key (HMAC-SHA256) for patient and
     /// accession identifiers.
     Keygen(registry::KeygenArgs),
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
             report(registry::pseudonymise(&arguments, cli.store.json).map(|()| ExitCode::SUCCESS))
         }
         Command::Serve(arguments) => report(serve::run(&cli.store, arguments)),
+        Command::Report(command) => report(reports::run(&cli.store, command)),
         Command::Demo(arguments) => report(demo::run(&cli.store, arguments)),
         Command::Registry(registry::RegistryCommand::Ingest(arguments)) if arguments.over_api() => {
             report(ingest::run_over_api(*arguments, cli.store.json))

@@ -87,6 +87,10 @@ pub enum RegistryCommand {
     /// Deployments of a product version at a site, and their lifecycle.
     #[command(subcommand)]
     Deployment(DeploymentCommand),
+    /// Procurement assessments of product versions (required before local
+    /// validation starts).
+    #[command(subcommand)]
+    Assessment(AssessmentCommand),
     /// The sign-off policy: which roles must sign each lifecycle step.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -331,6 +335,33 @@ pub enum DeploymentCommand {
         actor: ActorArgs,
         #[arg(long)]
         version: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssessmentCommand {
+    /// Lists assessments, newest first, with their outcome.
+    List {
+        /// Only assessments of this version.
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Records a whole assessment of a version by the actor's organisation:
+    /// the answers are checked against the template first (every question
+    /// answered, scores 0-4), then stored and completed with their outcome.
+    Record {
+        #[command(flatten)]
+        actor: ActorArgs,
+        /// The product version assessed.
+        #[arg(long)]
+        version: String,
+        /// JSON array of answers: [{"question": "clinical_need.need", "score": 3, "note": "..."}].
+        #[arg(long, value_name = "FILE.json")]
+        answers: PathBuf,
+        /// The assessment template (TOML; default: the built-in template,
+        /// shown by GET /api/v1/procurement/template).
+        #[arg(long, value_name = "FILE.toml")]
+        template: Option<PathBuf>,
     },
 }
 
@@ -1356,6 +1387,107 @@ async fn execute(
             print(json_output, json!({"id": id.0}), || {
                 format!("added version {id}\n")
             });
+        }
+        RegistryCommand::Assessment(AssessmentCommand::List { version }) => {
+            let version = version
+                .map(|raw| parse_id::<VersionId>("--version", &raw))
+                .transpose()?;
+            let assessments = store.assessments(None, version).await?;
+            let rows: Vec<Value> = assessments
+                .iter()
+                .map(|assessment| {
+                    json!({
+                        "id": assessment.id,
+                        "version": assessment.version.0,
+                        "organisation": assessment.organisation,
+                        "state": assessment.state,
+                        "outcome": assessment.outcome,
+                        "total_percent": assessment.total_percent,
+                    })
+                })
+                .collect();
+            print(json_output, Value::Array(rows), || {
+                assessments
+                    .iter()
+                    .map(|assessment| {
+                        format!(
+                            "{}\tversion {}\t{}\t{}\t{}\n",
+                            assessment.id,
+                            assessment.version,
+                            assessment.organisation,
+                            assessment.outcome.as_deref().unwrap_or(&assessment.state),
+                            assessment
+                                .total_percent
+                                .map_or_else(String::new, |percent| format!("{percent:.1}%"))
+                        )
+                    })
+                    .collect()
+            });
+        }
+        RegistryCommand::Assessment(AssessmentCommand::Record {
+            actor,
+            version,
+            answers,
+            template,
+        }) => {
+            let context = actor_context(store, &actor).await?;
+            require_role(
+                &context,
+                &[
+                    Role::ProcurementLead,
+                    Role::AiLead,
+                    Role::ClinicalLead,
+                    Role::ClinicalSafetyOfficer,
+                    Role::MedicalPhysicsExpert,
+                ],
+                "record a procurement assessment",
+            )?;
+            let version = parse_id::<VersionId>("--version", &version)?;
+            let template_text = match &template {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                None => vigil_domain::procurement::DEFAULT_TEMPLATE.to_owned(),
+            };
+            let parsed = vigil_domain::procurement::Template::from_toml(&template_text)
+                .map_err(|error| anyhow!("--template: {error}"))?;
+            let answers_text = std::fs::read_to_string(&answers)
+                .with_context(|| format!("cannot read {}", answers.display()))?;
+            let answers: Vec<vigil_domain::procurement::Answer> =
+                serde_json::from_str(&answers_text).with_context(|| {
+                    format!("{} is not a JSON array of answers", answers.display())
+                })?;
+            vigil_domain::procurement::check_answers(&parsed, &answers)
+                .map_err(|error| anyhow!("--answers: {error}"))?;
+            let scored = vigil_domain::procurement::score(&parsed, &answers);
+            if !scored.unanswered.is_empty() {
+                bail!(
+                    "--answers: {} question(s) unanswered ({}); nothing was recorded",
+                    scored.unanswered.len(),
+                    scored.unanswered.join(", ")
+                );
+            }
+            let organisation = context.actor.organisation.clone();
+            let draft = store
+                .create_assessment(&context, version, &organisation, &template_text)
+                .await?;
+            let answered = store
+                .save_answers(&context, draft.id, &answers, draft.revision)
+                .await?;
+            let completed = store
+                .complete_assessment(&context, draft.id, answered.revision)
+                .await?;
+            let outcome = completed.outcome.clone().unwrap_or_default();
+            let total = completed.total_percent.unwrap_or_default();
+            print(
+                json_output,
+                json!({"id": completed.id, "outcome": outcome, "total_percent": total}),
+                || {
+                    format!(
+                        "assessment {} of version {version} by {organisation}: {outcome} ({total:.1}%)\n",
+                        completed.id
+                    )
+                },
+            );
         }
         RegistryCommand::Deployment(DeploymentCommand::List) => {
             let deployments = store.deployments().await?;

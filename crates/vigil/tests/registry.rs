@@ -38,8 +38,10 @@ fn ok(db: &str, arguments: &[&str]) -> String {
 }
 
 /// A registry with users, a product, a version and a live deployment:
-/// 7 organisations + admin + 4 users + product + version + deployment + 4
-/// decisions + one user of another Trust = 20 audit entries.
+/// 7 organisations + admin + 4 users + product + version + deployment + the
+/// procurement decision + a procurement assessment (created, answered,
+/// completed) + 3 more decisions + the default rules at go-live + one user of
+/// another Trust = 24 audit entries.
 fn populate(db: &str) {
     ok(
         db,
@@ -150,6 +152,7 @@ fn populate(db: &str) {
             "business case approved",
         ],
     );
+    record_assessment(db, "buyer", "1", 3);
     ok(
         db,
         &[
@@ -219,8 +222,37 @@ fn populate(db: &str) {
 }
 
 /// Organisations, users, the product and its deployment, the decisions to
-/// go-live, and the default rules made at go-live.
-const POPULATED_ENTRIES: u64 = 21;
+/// go-live with the procurement assessment before validation, and the
+/// default rules made at go-live.
+const POPULATED_ENTRIES: u64 = 24;
+
+/// Records a procurement assessment of `version` by `actor`'s organisation
+/// with every question of the default template scored `score`; answers the
+/// command's JSON output.
+fn record_assessment(db: &str, actor: &str, version: &str, score: u8) -> serde_json::Value {
+    let answers: Vec<serde_json::Value> = vigil_domain::procurement::Template::default_template()
+        .question_keys()
+        .into_iter()
+        .map(|question| serde_json::json!({"question": question, "score": score}))
+        .collect();
+    let file = tempfile::NamedTempFile::new().expect("answers file");
+    std::fs::write(file.path(), serde_json::to_vec(&answers).expect("JSON")).expect("written");
+    let output = ok(
+        db,
+        &[
+            "assessment",
+            "record",
+            "--actor",
+            actor,
+            "--version",
+            version,
+            "--answers",
+            file.path().to_str().expect("path"),
+            "--json",
+        ],
+    );
+    serde_json::from_str(&output).expect("JSON")
+}
 
 fn sqlite_database() -> (tempfile::TempDir, String) {
     let directory = tempfile::tempdir().expect("temporary directory");
@@ -554,6 +586,129 @@ fn a_new_version_reenters_validation_from_the_command_line() {
     assert_eq!(upgraded["version"], 2);
 }
 
+#[test]
+fn validation_waits_for_a_passing_procurement_assessment_from_the_command_line() {
+    let (_directory, db) = sqlite_database();
+    populate(&db);
+    ok(
+        &db,
+        &[
+            "version",
+            "add",
+            "--actor",
+            "ailead",
+            "--product",
+            "1",
+            "--version",
+            "3.0.0",
+            "--released",
+            "2026-09-01",
+            "--notes",
+            "retrained",
+            "--change",
+            "performance_update",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "deployment",
+            "add",
+            "--actor",
+            "ailead",
+            "--version",
+            "2",
+            "--site",
+            "rw3-cancer",
+            "--team",
+            "Imaging AI",
+            "--threshold",
+            "default=0.35",
+        ],
+    );
+    ok(
+        &db,
+        &[
+            "deployment",
+            "transition",
+            "2",
+            "--actor",
+            "buyer",
+            "--to",
+            "procurement",
+            "--reason",
+            "a second look",
+        ],
+    );
+    let to_validation = [
+        "deployment",
+        "transition",
+        "2",
+        "--actor",
+        "ailead",
+        "--to",
+        "validation",
+        "--reason",
+        "contract signed",
+    ];
+    let refused = |expected: &str| {
+        let output = vigil(&db, &to_validation);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "validation started without a passing assessment"
+        );
+        assert!(stderr.contains(expected), "{stderr}");
+    };
+    refused(
+        "needs a completed procurement assessment of version 2 that passes, by rw3-cancer, rw3, north-west-imaging, england; none has been started",
+    );
+    // Incomplete answers are refused whole: no draft is left behind.
+    let partial = tempfile::NamedTempFile::new().expect("answers file");
+    std::fs::write(
+        partial.path(),
+        r#"[{"question": "clinical_need.need", "score": 3}]"#,
+    )
+    .expect("written");
+    let output = vigil(
+        &db,
+        &[
+            "assessment",
+            "record",
+            "--actor",
+            "buyer",
+            "--version",
+            "2",
+            "--answers",
+            partial.path().to_str().expect("path"),
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("unanswered"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let failed = record_assessment(&db, "buyer", "2", 1);
+    assert_eq!(failed["outcome"], "fail");
+    refused(&format!("assessment {} failed", failed["id"]));
+    let passed = record_assessment(&db, "buyer", "2", 3);
+    assert_eq!(passed["outcome"], "pass");
+    assert_eq!(passed["total_percent"], 75.0);
+    ok(&db, &to_validation);
+    let listed: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &["assessment", "list", "--version", "2", "--json"],
+    ))
+    .expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    check_verify(
+        &db,
+        &format!("ok: {} entries", POPULATED_ENTRIES + 3 + 6 + 1),
+        0,
+    );
+}
+
 /// Tampering with the SQLite file directly: each change is found at the
 /// exact entry. The append-only triggers are dropped first, as someone with
 /// write access to the file could.
@@ -562,8 +717,8 @@ fn tampering_with_sqlite_is_detected_at_the_exact_entry() {
     let drop_triggers = "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;";
     for (sql, expected) in [
         (
-            "UPDATE audit_log SET payload = replace(payload, 'shadow agreement', 'no agreement') WHERE sequence = 19",
-            "broken at entry 19: the stored hash does not match the entry's content, so the content or its hash was edited",
+            "UPDATE audit_log SET payload = replace(payload, 'shadow agreement', 'no agreement') WHERE sequence = 22",
+            "broken at entry 22: the stored hash does not match the entry's content, so the content or its hash was edited",
         ),
         (
             "UPDATE audit_log SET actor = 'someone-else' WHERE sequence = 8",
@@ -579,11 +734,11 @@ fn tampering_with_sqlite_is_detected_at_the_exact_entry() {
         ),
         (
             "DELETE FROM audit_log WHERE sequence > 16",
-            "broken at entry 17: the recorded head is entry 21 but the chain ends at entry 16, so the newest entries were deleted",
+            "broken at entry 17: the recorded head is entry 24 but the chain ends at entry 16, so the newest entries were deleted",
         ),
         (
             "DROP TRIGGER audit_head_no_delete; DELETE FROM audit_head",
-            "broken at entry 21: the recorded head of the chain is missing, so entries removed from the end could not be detected",
+            "broken at entry 24: the recorded head of the chain is missing, so entries removed from the end could not be detected",
         ),
         (
             "UPDATE audit_log SET sequence = 'x' WHERE sequence = 6",
@@ -605,19 +760,19 @@ fn editing_the_registry_tables_is_detected() {
     for (sql, expected) in [
         (
             "UPDATE deployments SET state = 'shadow' WHERE id = 1",
-            "the registry diverges from the audit trail at entry 19: deployment 1: state is \"shadow\" in the table but \"live\" in the trail",
+            "the registry diverges from the audit trail at entry 22: deployment 1: state is \"shadow\" in the table but \"live\" in the trail",
         ),
         (
             "UPDATE deployments SET change_control = '[\"performance_update\"]' WHERE id = 1",
-            "the registry diverges from the audit trail at entry 19: deployment 1: change_control is [\"performance_update\"] in the table but [] in the trail",
+            "the registry diverges from the audit trail at entry 22: deployment 1: change_control is [\"performance_update\"] in the table but [] in the trail",
         ),
         (
             "UPDATE products SET modality = 'ct' WHERE id = 1",
             "the registry diverges from the audit trail at entry 13: product 1: modality is \"ct\" in the table but \"radiography\" in the trail",
         ),
         (
-            "DROP TRIGGER decisions_no_update; UPDATE decisions SET rationale = 'approved by the board' WHERE audit_sequence = 19",
-            "the registry diverges from the audit trail at entry 19: decision recorded by entry 19: rationale is \"approved by the board\" in the table but \"shadow agreement acceptable\" in the trail",
+            "DROP TRIGGER decisions_no_update; UPDATE decisions SET rationale = 'approved by the board' WHERE audit_sequence = 22",
+            "the registry diverges from the audit trail at entry 22: decision recorded by entry 22: rationale is \"approved by the board\" in the table but \"shadow agreement acceptable\" in the trail",
         ),
         (
             "INSERT INTO users (user_name, display_name, role, organisation, created_at) VALUES ('ghost', 'ghost', 'clinical_safety_officer', 'rw3', '2026-01-01T00:00:00.000000Z')",
@@ -626,13 +781,13 @@ fn editing_the_registry_tables_is_detected() {
         (
             "DROP INDEX decisions_by_audit_entry; DROP TRIGGER decisions_no_replace; \
              INSERT INTO decisions (id, deployment_id, from_state, to_state, version_id, sign_offs, rationale, evidence, decided_by, decided_at, audit_sequence) \
-             SELECT -1, deployment_id, from_state, to_state, version_id, sign_offs, 'approved', evidence, decided_by, decided_at, audit_sequence FROM decisions WHERE audit_sequence = 19",
-            "the registry diverges from the audit trail: decision recorded by entry 19 appears twice in the table",
+             SELECT -1, deployment_id, from_state, to_state, version_id, sign_offs, 'approved', evidence, decided_by, decided_at, audit_sequence FROM decisions WHERE audit_sequence = 22",
+            "the registry diverges from the audit trail: decision recorded by entry 22 appears twice in the table",
         ),
         (
             "DROP TRIGGER decisions_no_replace; INSERT OR REPLACE INTO decisions \
-             SELECT id, deployment_id, from_state, to_state, version_id, sign_offs, rationale, evidence, 'mallory', decided_at, audit_sequence FROM decisions WHERE audit_sequence = 19",
-            "the registry diverges from the audit trail at entry 19: decision recorded by entry 19: recorded_by is \"mallory\" in the table but \"cso\" in the trail",
+             SELECT id, deployment_id, from_state, to_state, version_id, sign_offs, rationale, evidence, 'mallory', decided_at, audit_sequence FROM decisions WHERE audit_sequence = 22",
+            "the registry diverges from the audit trail at entry 22: decision recorded by entry 22: recorded_by is \"mallory\" in the table but \"cso\" in the trail",
         ),
     ] {
         let (_directory, db) = sqlite_database();
@@ -873,8 +1028,8 @@ fn a_signed_checkpoint_catches_a_consistent_truncation() {
     sqlite3(
         &db,
         "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_head_forward_only; \
-         DELETE FROM audit_log WHERE sequence > 17; \
-         UPDATE audit_head SET sequence = 17, hash = (SELECT hash FROM audit_log WHERE sequence = 17);",
+         DELETE FROM audit_log WHERE sequence > 20; \
+         UPDATE audit_head SET sequence = 20, hash = (SELECT hash FROM audit_log WHERE sequence = 20);",
     );
     let output = vigil(&db, &["audit", "verify"]);
     assert_eq!(output.status.code(), Some(1));
@@ -886,16 +1041,16 @@ fn a_signed_checkpoint_catches_a_consistent_truncation() {
     // consistent: only the checkpoint shows what was removed.
     sqlite3(
         &db,
-        "DROP TRIGGER decisions_no_delete; DELETE FROM decisions WHERE audit_sequence > 17; \
+        "DROP TRIGGER decisions_no_delete; DELETE FROM decisions WHERE audit_sequence > 20; \
          DELETE FROM users WHERE user_name = 'outsider'; \
          UPDATE deployments SET state = 'validation', revision = 2 WHERE id = 1;",
     );
-    check_verify(&db, "ok: 17 entries", 0);
+    check_verify(&db, "ok: 20 entries", 0);
     let output = vigil(&db, &checkpoint_arguments);
     assert_eq!(output.status.code(), Some(1));
     let verdict = String::from_utf8_lossy(&output.stdout);
     assert!(
-        verdict.contains("does not hold") && verdict.contains("18"),
+        verdict.contains("does not hold") && verdict.contains("21"),
         "the checkpoint names the first missing entry: {verdict}"
     );
 }
@@ -972,8 +1127,8 @@ fn tampering_with_postgresql_is_detected_at_the_exact_entry() {
     let Some(url) = postgres_url() else { return };
     for (sql, expected) in [
         (
-            "UPDATE audit_log SET payload = replace(payload, 'shadow agreement', 'no agreement') WHERE sequence = 19",
-            "broken at entry 19: the stored hash does not match the entry's content, so the content or its hash was edited",
+            "UPDATE audit_log SET payload = replace(payload, 'shadow agreement', 'no agreement') WHERE sequence = 22",
+            "broken at entry 22: the stored hash does not match the entry's content, so the content or its hash was edited",
         ),
         (
             "DELETE FROM audit_log WHERE sequence = 5",
@@ -985,7 +1140,7 @@ fn tampering_with_postgresql_is_detected_at_the_exact_entry() {
         ),
         (
             "DELETE FROM audit_log WHERE sequence > 16",
-            "broken at entry 17: the recorded head is entry 21 but the chain ends at entry 16, so the newest entries were deleted",
+            "broken at entry 17: the recorded head is entry 24 but the chain ends at entry 16, so the newest entries were deleted",
         ),
     ] {
         let schema = PostgresSchema::new(&url);

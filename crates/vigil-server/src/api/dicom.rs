@@ -41,13 +41,13 @@ pub async fn list_instances<S: Store>(
     if !(1..=1000).contains(&limit) {
         return Err(invalid("limit", "must be between 1 and 1000"));
     }
-    if let Some(disposition) = &query.disposition {
-        if !["event", "acquisition", "quarantined"].contains(&disposition.as_str()) {
-            return Err(invalid(
-                "disposition",
-                "is not event, acquisition or quarantined",
-            ));
-        }
+    if let Some(disposition) = &query.disposition
+        && !["event", "acquisition", "quarantined"].contains(&disposition.as_str())
+    {
+        return Err(invalid(
+            "disposition",
+            "is not event, acquisition or quarantined",
+        ));
     }
     let scope = scope_of(&state, &principal).await?;
     let trusts = scope.codes_within();

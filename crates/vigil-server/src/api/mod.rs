@@ -10,6 +10,7 @@ pub(crate) mod fhir;
 pub(crate) mod governance;
 pub(crate) mod hazards;
 pub(crate) mod monitoring;
+pub(crate) mod pack;
 pub(crate) mod procurement;
 pub(crate) mod productivity;
 pub(crate) mod registry;
@@ -200,6 +201,11 @@ pub const ROUTES: &[RouteSpec] = &[
         "POST",
         "/api/v1/alerts/{id}/hazards",
         Permission::ManageHazards,
+    ),
+    route(
+        "GET",
+        "/api/v1/deployments/{id}/governance-pack",
+        Permission::ReadRegistry,
     ),
     route(
         "GET",
@@ -437,6 +443,10 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
         .route(
             "/api/v1/deployments/{id}/safety-case",
             get(hazards::safety_case_report_page::<S>),
+        )
+        .route(
+            "/api/v1/deployments/{id}/governance-pack",
+            get(pack::governance_pack::<S>),
         )
         .route(
             "/api/v1/deployments/{id}/safety-case/signatures",

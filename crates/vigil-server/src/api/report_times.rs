@@ -58,13 +58,13 @@ pub async fn list_report_times<S: Store>(
         };
     let issued_from = moment("issued_from", &query.issued_from)?;
     let issued_before = moment("issued_before", &query.issued_before)?;
-    if let Some(case) = &query.case {
-        if !vigil_domain::is_pseudonym(case) {
-            return Err(invalid(
-                "case",
-                "is not a pseudonym (psn: and 32 hexadecimal characters)",
-            ));
-        }
+    if let Some(case) = &query.case
+        && !vigil_domain::is_pseudonym(case)
+    {
+        return Err(invalid(
+            "case",
+            "is not a pseudonym (psn: and 32 hexadecimal characters)",
+        ));
     }
     let scope = scope_of(&state, &principal).await?;
     let mut times = state

@@ -11,16 +11,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use jiff::civil::Date;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use vigil_domain::LifecycleState;
 use vigil_reports::monitoring::{
-    ControlChartPoint, FunnelPoint, Marker, RatePoint, control_chart, funnel_chart, rate_chart,
-    score_distribution_chart,
+    ControlChartPoint, FunnelPoint, Marker, WeeklySeries, control_chart, funnel_chart, rate_chart,
+    score_distribution_chart, weekly_series,
 };
-use vigil_stats::ConfidenceLevel;
-use vigil_stats::interval::Proportion;
 use vigil_store::{AlertRecord, AlertState, DeploymentId, DeploymentRecord, ProductId, Store};
 
 use crate::AppState;
@@ -29,6 +26,7 @@ use crate::api::session::{SignInFailure, client_address, sign_in_user};
 use crate::auth::{self, Principal};
 
 mod admin;
+mod governance;
 
 const STYLESHEET: &str = include_str!("style.css");
 
@@ -47,6 +45,7 @@ pub(crate) fn router<S: Store + 'static>(state: Arc<AppState<S>>) -> Router<Arc<
         .route("/deployments/{id}/rules", get(rules_page::<S>))
         .route("/assets/vigil.css", get(stylesheet))
         .merge(admin::routes())
+        .merge(governance::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             audit_refusals::<S>,
@@ -137,6 +136,7 @@ fn layout(title: &str, principal: Option<&Principal>, content: Markup) -> Markup
                             ul {
                                 li { a href="/" { "Deployments" } }
                                 li { a href="/products" { "Products" } }
+                                li { a href="/procurement" { "Procurement" } }
                                 @if Permission::ReadAudit.granted_to(principal.actor.role) {
                                     li { a href="/audit" { "Audit trail" } }
                                 }
@@ -690,44 +690,6 @@ async fn deployment_page<S: Store>(
     }
 }
 
-/// A week's counts, merged from its days.
-#[derive(Default)]
-struct WeekCounts {
-    decided: u64,
-    positive_decisions: u64,
-    true_positives: u64,
-    false_negatives: u64,
-    true_negatives: u64,
-    false_positives: u64,
-    model_versions: Vec<String>,
-}
-
-fn monday_of(day: Date) -> Date {
-    day.checked_sub(jiff::Span::new().days(i64::from(day.weekday().to_monday_zero_offset())))
-        .unwrap_or(day)
-}
-
-fn rate_points(
-    weeks: &BTreeMap<Date, WeekCounts>,
-    rate: impl Fn(&WeekCounts) -> (u64, u64),
-) -> Vec<RatePoint> {
-    weeks
-        .iter()
-        .filter_map(|(monday, counts)| {
-            let (successes, trials) = rate(counts);
-            let proportion = Proportion::new(successes, trials).ok()?;
-            let interval = proportion.wilson(ConfidenceLevel::NINETY_FIVE);
-            Some(RatePoint {
-                label: monday.to_string(),
-                estimate: interval.estimate,
-                low: interval.low,
-                high: interval.high,
-                cases: trials,
-            })
-        })
-        .collect()
-}
-
 async fn deployment_markup<S: Store>(
     state: &AppState<S>,
     principal: &Principal,
@@ -741,74 +703,20 @@ async fn deployment_markup<S: Store>(
         .daily_aggregates(record.id)
         .await
         .map_err(|error| error.to_string())?;
-    let mut weeks: BTreeMap<Date, WeekCounts> = BTreeMap::new();
-    for (key, day) in &aggregates {
-        let week = weeks.entry(monday_of(key.day)).or_default();
-        week.decided += day.decided;
-        week.positive_decisions += day.positive_decisions;
-        week.true_positives += day.outcomes.true_positives;
-        week.false_negatives += day.outcomes.false_negatives;
-        week.true_negatives += day.outcomes.true_negatives;
-        week.false_positives += day.outcomes.false_positives;
-        if !week.model_versions.contains(&key.model_version) {
-            week.model_versions.push(key.model_version.clone());
-        }
-    }
     let rules = state
         .store
         .rules(record.id)
         .await
         .map_err(|error| error.to_string())?;
     let baseline = rules.as_ref().map(|rules| &rules.rules.baseline);
-    // Marks: a model version seen for the first time, and each decision.
-    let mut markers = Vec::new();
-    let mut seen_versions: Vec<&str> = Vec::new();
-    for (index, counts) in weeks.values().enumerate() {
-        for model_version in &counts.model_versions {
-            if !seen_versions.contains(&model_version.as_str()) {
-                if !seen_versions.is_empty() {
-                    markers.push(Marker {
-                        index,
-                        label: format!("model {model_version}"),
-                    });
-                }
-                seen_versions.push(model_version);
-            }
-        }
-    }
-    let week_index = |day: Date| weeks.keys().position(|monday| *monday == monday_of(day));
-    for decision in &record.decisions {
-        let day = decision
-            .decision
-            .decided_at
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .date();
-        if let Some(index) = week_index(day) {
-            markers.push(Marker {
-                index,
-                label: decision.decision.to.as_str().to_owned(),
-            });
-        }
-    }
-    let positive_rate = rate_points(&weeks, |week| (week.positive_decisions, week.decided));
-    let sensitivity = rate_points(&weeks, |week| {
-        (
-            week.true_positives,
-            week.true_positives + week.false_negatives,
-        )
-    });
-    let specificity = rate_points(&weeks, |week| {
-        (
-            week.true_negatives,
-            week.true_negatives + week.false_positives,
-        )
-    });
-    let ppv = rate_points(&weeks, |week| {
-        (
-            week.true_positives,
-            week.true_positives + week.false_positives,
-        )
-    });
+    let WeeklySeries {
+        positive_rate,
+        sensitivity,
+        specificity,
+        ppv,
+        markers,
+        ..
+    } = weekly_series(&aggregates, &record.decisions);
     let today = jiff::Zoned::now()
         .with_time_zone(jiff::tz::TimeZone::UTC)
         .date();
@@ -951,7 +859,15 @@ async fn deployment_markup<S: Store>(
                         }
                     }
                 }
-                p.muted { a href={ "/api/v1/deployments/" (record.id.0) "/productivity" } { "Productivity audit" } " (turnaround before and after go-live, against the success criteria registered before it; JSON)." }
+                p {
+                    a href={ "/deployments/" (record.id.0) "/hazards" } { "The hazard log" }
+                    " · "
+                    a href={ "/deployments/" (record.id.0) "/productivity" } { "Productivity audit" }
+                    " · Governance pack: "
+                    a href={ "/api/v1/deployments/" (record.id.0) "/governance-pack" } { "PDF" }
+                    ", "
+                    a href={ "/api/v1/deployments/" (record.id.0) "/governance-pack?format=html" } { "HTML" }
+                }
             }
             section.card aria-labelledby="monitoring" {
                 h2 id="monitoring" { "Monitoring by week" }

@@ -621,6 +621,35 @@ impl Harness {
             .map(|entry| entry.record.action.clone())
             .collect()
     }
+
+    /// Answers every question of Trust A's draft assessment of the version
+    /// with a 3 and completes it (it passes): the evidence procurement →
+    /// validation needs.
+    pub async fn pass_assessment_a(&self) {
+        let buyer = context("a-procurement_lead", Role::ProcurementLead, "trust-a");
+        let answers: Vec<vigil_domain::procurement::Answer> =
+            vigil_domain::procurement::Template::default_template()
+                .question_keys()
+                .into_iter()
+                .map(|question| vigil_domain::procurement::Answer {
+                    question,
+                    score: 3,
+                    note: None,
+                    attachments: Vec::new(),
+                })
+                .collect();
+        let answered = self
+            .store
+            .save_answers(&buyer, self.assessment_a, &answers, 1)
+            .await
+            .expect("answers");
+        let completed = self
+            .store
+            .complete_assessment(&buyer, self.assessment_a, answered.revision)
+            .await
+            .expect("completed");
+        assert_eq!(completed.outcome.as_deref(), Some("pass"));
+    }
 }
 
 /// Every operation of the API description: (method, path template,
