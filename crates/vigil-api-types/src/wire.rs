@@ -951,6 +951,9 @@ pub struct ReportTimeView {
     /// `fhir` or `hl7`.
     pub channel: String,
     pub received_at: String,
+    /// Who reported it: the pseudonym of the RIS's identifier of the
+    /// reader, when the RIS said.
+    pub reader: Option<String>,
 }
 
 /// A page of report times, newest recorded first.

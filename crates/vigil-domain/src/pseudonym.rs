@@ -187,6 +187,10 @@ named_enum! {
         /// A DICOM UID that belongs to a patient's imaging (study, series,
         /// instance, frame of reference): it can be looked up in a PACS.
         DicomUid = "dicom_uid",
+        /// The RIS's identifier of the clinician who reported a study (HL7
+        /// OBR-32, FHIR `DiagnosticReport.resultsInterpreter`): workload is
+        /// counted per reader without naming them.
+        Reader = "reader",
     }
 }
 
@@ -299,7 +303,8 @@ pub fn pseudonymise(
         IdentifierKind::Accession
         | IdentifierKind::LocalPatientId
         | IdentifierKind::EventId
-        | IdentifierKind::DicomUid => keyed_pseudonym(key, kind, trimmed),
+        | IdentifierKind::DicomUid
+        | IdentifierKind::Reader => keyed_pseudonym(key, kind, trimmed),
     })
 }
 

@@ -36,6 +36,7 @@ pub struct ReportTiming {
     status: ReportStatus,
     examined_at: Option<Timestamp>,
     issued_at: Timestamp,
+    reader: Option<Pseudonym>,
 }
 
 impl ReportTiming {
@@ -58,7 +59,22 @@ impl ReportTiming {
             status,
             examined_at,
             issued_at,
+            reader: None,
         })
+    }
+
+    /// The same report, reported by `reader` (a pseudonym of the RIS's
+    /// identifier of the clinician).
+    pub fn with_reader(self, reader: Pseudonym) -> ReportTiming {
+        ReportTiming {
+            reader: Some(reader),
+            ..self
+        }
+    }
+
+    /// Who reported it, when the RIS says.
+    pub fn reader(&self) -> Option<&Pseudonym> {
+        self.reader.as_ref()
     }
 
     /// The case: its accession number's pseudonym.

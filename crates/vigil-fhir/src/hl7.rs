@@ -284,7 +284,31 @@ pub fn read_oru(
                         .ok_or("its times: its observation time (OBR-7) is not valid")?,
                 ),
             };
-            crate::timing(accession, status, examined_at, issued_at, key, received_at)
+            // OBR-32, the principal result interpreter: its first
+            // component's first subcomponent is the clinician's identifier
+            // (else their name).
+            let interpreter = message
+                .components(field(32))
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            let subcomponent = message.separators.subcomponent;
+            let identifier = interpreter
+                .split(subcomponent)
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let name = interpreter.trim_matches(subcomponent).trim();
+            let reader = [identifier, name].into_iter().find(|text| !text.is_empty());
+            crate::timing(
+                accession,
+                status,
+                examined_at,
+                issued_at,
+                reader,
+                key,
+                received_at,
+            )
         });
         let result = (|| {
             let status = field(25);

@@ -425,7 +425,22 @@ fn read_timing(
             Some(text) => Some(time_of(text).ok_or("its times: its effective time is not valid")?),
             None => None,
         };
-        timing(accession, status, examined_at, issued_at, key, received_at)
+        // The first interpreter, by its reference or identifier: who
+        // reported it, pseudonymised like the accession number.
+        let interpreter = &resource["resultsInterpreter"][0];
+        let reader = interpreter["reference"]
+            .as_str()
+            .or_else(|| interpreter["identifier"]["value"].as_str())
+            .or_else(|| interpreter["display"].as_str());
+        timing(
+            accession,
+            status,
+            examined_at,
+            issued_at,
+            reader,
+            key,
+            received_at,
+        )
     })())
 }
 
@@ -436,6 +451,7 @@ pub(crate) fn timing(
     status: ReportStatus,
     examined_at: Option<Timestamp>,
     issued_at: Timestamp,
+    reader: Option<&str>,
     key: &PseudonymKey,
     received_at: Timestamp,
 ) -> Result<ReportTiming, String> {
@@ -444,8 +460,17 @@ pub(crate) fn timing(
     for time in examined_at.iter().chain([&issued_at]) {
         check_time(*time, received_at).map_err(|reason| format!("its times: {reason}"))?;
     }
-    ReportTiming::new(case, status, examined_at, issued_at)
-        .map_err(|error| format!("its times: {error}"))
+    let timing = ReportTiming::new(case, status, examined_at, issued_at)
+        .map_err(|error| format!("its times: {error}"))?;
+    Ok(
+        match reader.map(str::trim).filter(|reader| !reader.is_empty()) {
+            Some(reader) => timing.with_reader(
+                pseudonymise(key, IdentifierKind::Reader, reader)
+                    .map_err(|error| format!("its times: its reader: {error}"))?,
+            ),
+            None => timing,
+        },
+    )
 }
 
 /// A time that can be an outcome's or a report's: not before monitoring's

@@ -184,3 +184,45 @@ fn other_messages_are_refused_and_acknowledged() {
     }
     assert_eq!(Message::parse(&vec![b'M'; 2 << 20]), Err(Hl7Error::TooLong));
 }
+
+#[test]
+fn the_reader_of_a_report_is_kept_as_a_pseudonym_of_obr_32() {
+    // OBR-32 (principal result interpreter): an identifier, a name only, or
+    // nothing.
+    let message = "MSH|^~\\&|RIS|RW3|VIGIL|RW3|20261130121500||ORU^R01|MSG0010|P|2.4\r\
+OBR|1|ORD1|ACC-1001|30799-1^CT Head^LN|||20261130090000|||||||||||||||20261130100500|||F|||||||C4471&SMITH&JANE\r\
+OBR|2|ORD2|ACC-1002|30799-1^CT Head^LN|||20261130090000|||||||||||||||20261130100500|||F|||||||&JONES&AMY\r\
+OBR|3|ORD3|ACC-1003|30799-1^CT Head^LN|||20261130090000|||||||||||||||20261130100500|||F\r";
+    let message = Message::parse(message.as_bytes()).expect("message");
+    let received_at: Timestamp = "2026-12-01T12:00:00Z".parse().expect("time");
+    let readings =
+        read_oru(&message, &Routes::default(), &key(), &london(), received_at).expect("read");
+    let readers: Vec<Option<String>> = readings
+        .iter()
+        .map(|reading| {
+            let timing = reading
+                .timing
+                .as_ref()
+                .expect("timed")
+                .as_ref()
+                .expect("valid");
+            timing.reader().map(|reader| reader.as_str().to_owned())
+        })
+        .collect();
+    let pseudonym = |raw: &str| {
+        Some(
+            pseudonymise(&key(), IdentifierKind::Reader, raw)
+                .expect("pseudonym")
+                .as_str()
+                .to_owned(),
+        )
+    };
+    assert_eq!(readers, [pseudonym("C4471"), pseudonym("JONES&AMY"), None]);
+    assert!(
+        readers
+            .iter()
+            .flatten()
+            .all(|reader| !reader.contains("C4471") && !reader.contains("JONES")),
+        "never the identifier itself"
+    );
+}

@@ -290,3 +290,38 @@ fn invalid_routes_are_refused_with_their_number() {
         );
     }
 }
+
+#[test]
+fn a_reports_interpreter_is_kept_as_a_pseudonym() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/report_positive.json");
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("file")).expect("JSON");
+    let received_at: Timestamp = "2026-12-01T12:00:00Z".parse().expect("time");
+    let routes = Routes::from_toml(ROUTES).expect("routes");
+    let reader_of = |report: &serde_json::Value| {
+        let body = serde_json::to_vec(report).expect("JSON");
+        let readings = read_outcomes(&body, &routes, &key(), received_at).expect("read");
+        let timing = readings[0]
+            .timing
+            .clone()
+            .expect("timed")
+            .expect("valid times");
+        timing.reader().map(|reader| reader.as_str().to_owned())
+    };
+    assert_eq!(reader_of(&report), None, "the file names no interpreter");
+    report["resultsInterpreter"] =
+        serde_json::json!([{"reference": "Practitioner/rad-17", "display": "Dr A Reader"}]);
+    let expected = pseudonymise(&key(), IdentifierKind::Reader, "Practitioner/rad-17")
+        .expect("pseudonym")
+        .as_str()
+        .to_owned();
+    assert_eq!(reader_of(&report), Some(expected));
+    // An identifier serves when there is no reference.
+    report["resultsInterpreter"] =
+        serde_json::json!([{"identifier": {"system": "urn:ris:staff", "value": "C4471"}}]);
+    let expected = pseudonymise(&key(), IdentifierKind::Reader, "C4471")
+        .expect("pseudonym")
+        .as_str()
+        .to_owned();
+    assert_eq!(reader_of(&report), Some(expected));
+}

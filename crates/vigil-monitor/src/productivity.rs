@@ -70,15 +70,19 @@ pub struct AuditedCase {
 }
 
 impl AuditedCase {
+    /// The first report that reaches the milestone.
+    pub fn milestone_report(&self, milestone: Milestone) -> Option<&ReportTiming> {
+        self.reports
+            .iter()
+            .filter(|report| milestone.counts(report.status()))
+            .min_by_key(|report| report.issued_at())
+    }
+
     /// Minutes from examination to the milestone report, when the case has
     /// one that can be timed: a report without an examination time issued
     /// before the case's first event has no known start, and is not timed.
     pub fn turnaround_minutes(&self, milestone: Milestone) -> Option<f64> {
-        let report = self
-            .reports
-            .iter()
-            .filter(|report| milestone.counts(report.status()))
-            .min_by_key(|report| report.issued_at())?;
+        let report = self.milestone_report(milestone)?;
         let start = report.examined_at().unwrap_or(self.first_seen);
         let minutes = report.issued_at().duration_since(start).as_secs_f64() / 60.0;
         (minutes >= 0.0).then_some(minutes)
@@ -240,6 +244,18 @@ pub enum Recommendation {
     NotLive,
 }
 
+/// One reader's workload among the audited cases: the milestone reports
+/// they issued before and after go-live, with their turnaround.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReaderWorkload {
+    /// The pseudonym of the RIS's identifier of the reader.
+    pub reader: String,
+    pub before: TurnaroundSummary,
+    pub after: TurnaroundSummary,
+    /// Of the reports after go-live, those on cases the tool flagged.
+    pub flagged_after: usize,
+}
+
 /// The productivity audit of a deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductivityAudit {
@@ -263,6 +279,13 @@ pub struct ProductivityAudit {
     pub verdicts: Vec<CriterionVerdict>,
     pub recommendation: Recommendation,
     pub summary: String,
+    /// Workload per reader, most reports first (readers whose RIS says who
+    /// reported; see `reports_without_reader`).
+    #[serde(default)]
+    pub readers: Vec<ReaderWorkload>,
+    /// Audited cases whose milestone report names no reader.
+    #[serde(default)]
+    pub reports_without_reader: usize,
 }
 
 fn compare(group: CaseGroup, before: &[f64], after: &[f64]) -> TurnaroundComparison {
@@ -376,26 +399,62 @@ pub fn audit(
     let mut before = (Vec::new(), Vec::new());
     let mut after = (Vec::new(), Vec::new());
     let (mut audited, mut without_report, mut prioritised) = (0, 0, 0);
+    // Per reader: minutes before, minutes after, flagged after.
+    type Workload = (Vec<f64>, Vec<f64>, usize);
+    let mut by_reader: std::collections::BTreeMap<&str, Workload> =
+        std::collections::BTreeMap::new();
+    let mut without_reader = 0;
     for case in cases {
         let Some(minutes) = case.turnaround_minutes(milestone) else {
             without_report += 1;
             continue;
         };
         audited += 1;
-        let period = match go_live_at {
-            Some(go_live) if case.first_seen >= go_live => {
-                if case.flagged {
-                    prioritised += 1;
-                }
-                &mut after
+        let is_after = matches!(go_live_at, Some(go_live) if case.first_seen >= go_live);
+        let period = if is_after {
+            if case.flagged {
+                prioritised += 1;
             }
-            _ => &mut before,
+            &mut after
+        } else {
+            &mut before
         };
         period.0.push(minutes);
         if case.flagged {
             period.1.push(minutes);
         }
+        match case
+            .milestone_report(milestone)
+            .and_then(ReportTiming::reader)
+        {
+            Some(reader) => {
+                let workload = by_reader.entry(reader.as_str()).or_default();
+                if is_after {
+                    workload.1.push(minutes);
+                    workload.2 += usize::from(case.flagged);
+                } else {
+                    workload.0.push(minutes);
+                }
+            }
+            None => without_reader += 1,
+        }
     }
+    let mut readers: Vec<ReaderWorkload> = by_reader
+        .into_iter()
+        .map(
+            |(reader, (minutes_before, minutes_after, flagged_after))| ReaderWorkload {
+                reader: reader.to_owned(),
+                before: TurnaroundSummary::of(&minutes_before),
+                after: TurnaroundSummary::of(&minutes_after),
+                flagged_after,
+            },
+        )
+        .collect();
+    readers.sort_by(|left, right| {
+        (right.before.cases + right.after.cases)
+            .cmp(&(left.before.cases + left.after.cases))
+            .then_with(|| left.reader.cmp(&right.reader))
+    });
     let all_cases = compare(CaseGroup::All, &before.0, &after.0);
     let flagged_cases = compare(CaseGroup::Flagged, &before.1, &after.1);
     let registered_before = match (criteria, go_live_at) {
@@ -449,6 +508,8 @@ pub fn audit(
         verdicts,
         recommendation,
         summary,
+        readers,
+        reports_without_reader: without_reader,
     }
 }
 
@@ -677,5 +738,52 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn workload_is_counted_per_reader_of_the_milestone_report() {
+        let key = PseudonymKey::from_hex(&"cd".repeat(32)).expect("a key");
+        let reader =
+            |name: &str| pseudonymise(&key, IdentifierKind::Reader, name).expect("a pseudonym");
+        let go_live = time("2026-06-01T00:00:00Z");
+        let mut all = Vec::new();
+        for index in 0..9 {
+            let after = index >= 4;
+            let seen = if after {
+                time("2026-06-02T08:00:00Z")
+            } else {
+                time("2026-05-02T08:00:00Z")
+            };
+            let mut case = case(index, seen, index % 2 == 0, 10, Some(60 + index as i64));
+            // The preliminary report is dr-b's, the final one (the
+            // milestone) dr-a's, except for two cases with no reader.
+            case.reports[0] = case.reports[0].clone().with_reader(reader("dr-b"));
+            if index != 3 && index != 8 {
+                case.reports[1] = case.reports[1].clone().with_reader(reader("dr-a"));
+            }
+            all.push(case);
+        }
+        let audited = audit(&all, Some(go_live), None, Milestone::VerifiedReport);
+        assert_eq!(
+            audited.readers.len(),
+            1,
+            "only the milestone report's reader counts"
+        );
+        let workload = &audited.readers[0];
+        assert_eq!(workload.reader, reader("dr-a").as_str());
+        // Before: cases 0, 1, 2 (3 has no reader); after: 4, 5, 6, 7.
+        assert_eq!((workload.before.cases, workload.after.cases), (3, 4));
+        assert_eq!(workload.before.median, Some(61.0));
+        assert_eq!(workload.after.median, Some(65.5));
+        assert_eq!(workload.flagged_after, 2, "cases 4 and 6");
+        assert_eq!(audited.reports_without_reader, 2);
+        // With the first report as the milestone, dr-b read all nine.
+        let first = audit(&all, Some(go_live), None, Milestone::FirstReport);
+        assert_eq!(first.readers[0].reader, reader("dr-b").as_str());
+        assert_eq!(
+            first.readers[0].before.cases + first.readers[0].after.cases,
+            9
+        );
+        assert_eq!(first.reports_without_reader, 0);
     }
 }

@@ -657,32 +657,27 @@ async fn productivity_section<S: Store>(
 ) -> Result<Section, StoreError> {
     let criteria = store.success_criteria(record.id).await?;
     let mut blocks = Vec::new();
-    let Some(criteria) = criteria else {
-        blocks.push(Block::paragraph(
-            "No success criteria were registered, so there is nothing to judge scaling against.",
-        ));
-        return Ok(Section {
-            title: "Productivity audit".to_owned(),
-            blocks,
-        });
-    };
-    blocks.push(Block::paragraph(format!(
-        "Success criteria version {}, registered by {} on {}: {}",
-        criteria.version,
-        criteria.registered_by,
-        when(criteria.registered_at),
-        criteria.rationale
-    )));
+    blocks.push(Block::paragraph(match &criteria {
+        Some(criteria) => format!(
+            "Success criteria version {}, registered by {} on {}: {}",
+            criteria.version,
+            criteria.registered_by,
+            when(criteria.registered_at),
+            criteria.rationale
+        ),
+        None => "No success criteria were registered, so there is nothing to judge scaling against; the figures below are descriptive.".to_owned(),
+    }));
     let inputs = store
         .productivity_inputs(record.id, &trust_of(store, record).await?)
         .await?;
+    let registered = criteria.as_ref().map(|criteria| SuccessCriteria {
+        registered_at: criteria.registered_at,
+        criteria: criteria.criteria.clone(),
+    });
     let result = audit(
         &inputs.cases,
         inputs.go_live_at,
-        Some(&SuccessCriteria {
-            registered_at: criteria.registered_at,
-            criteria: criteria.criteria.clone(),
-        }),
+        registered.as_ref(),
         Milestone::VerifiedReport,
     );
     blocks.push(Block::paragraph(format!(
@@ -729,6 +724,44 @@ async fn productivity_section<S: Store>(
         ],
         rows,
     ));
+    if result.readers.is_empty() {
+        blocks.push(Block::paragraph(
+            "No report names its reader, so workload per reader cannot be shown.",
+        ));
+    } else {
+        let minutes = |value: Option<f64>| {
+            value.map_or_else(|| "–".to_owned(), |minutes| format!("{minutes:.0} min"))
+        };
+        let rows = result
+            .readers
+            .iter()
+            .map(|workload| {
+                vec![
+                    workload.reader.chars().take(12).collect(),
+                    workload.before.cases.to_string(),
+                    minutes(workload.before.median),
+                    workload.after.cases.to_string(),
+                    minutes(workload.after.median),
+                    workload.flagged_after.to_string(),
+                ]
+            })
+            .collect();
+        blocks.push(Block::table(
+            format!(
+                "Workload per reader (the pseudonym of their RIS identifier, first 12 characters); {} timed reports name no reader",
+                result.reports_without_reader
+            ),
+            &[
+                ("Reader", 3),
+                ("Reports before", 2),
+                ("Median before", 2),
+                ("Reports after", 2),
+                ("Median after", 2),
+                ("Flagged after", 2),
+            ],
+            rows,
+        ));
+    }
     Ok(Section {
         title: "Productivity audit".to_owned(),
         blocks,

@@ -161,9 +161,12 @@ pub fn pdf(pack: &Pack) -> Result<Vec<u8>, PdfError> {
         files,
         today,
     };
-    let document: PagedDocument = typst::compile(&world)
-        .output
-        .map_err(|errors| PdfError::Typeset(describe(&errors)))?;
+    let compiled = typst::compile::<PagedDocument>(&world).output;
+    // Typst memoises across compilations; packs share little, so keep only
+    // what the last few used (as Typst's own watcher does), or a server
+    // making packs for months would hold them all.
+    comemo::evict(10);
+    let document = compiled.map_err(|errors| PdfError::Typeset(describe(&errors)))?;
     let options = typst_pdf::PdfOptions {
         ident: Smart::Custom(format!("vigil-governance-pack-{}", pack.deployment)),
         timestamp: Some(typst_pdf::Timestamp::new_utc(datetime)),

@@ -1027,6 +1027,7 @@ async fn the_productivity_page_judges_against_the_registered_criteria() {
         "{}",
         page.text
     );
+    assert!(page.text.contains("Workload per reader"), "{}", page.text);
     let other = sign_in_with_form(&harness, &user_name("a", Role::AiLead)).await;
     assert_eq!(
         get(

@@ -98,6 +98,11 @@ impl SqliteStore {
             "procurement assessments and attachments",
             include_str!("../migrations/0012_procurement.sql"),
         ),
+        (
+            13,
+            "the reader of each report time",
+            include_str!("../migrations/0013_report_readers.sql"),
+        ),
     ]);
 
     /// Stores a chunk of events sent as one JSON parameter (see

@@ -198,8 +198,13 @@ pub fn report_time_row<R: crate::decode::DecodeRow>(
         id: row.integer("id").map_err(database_error)?,
         trust: vigil_domain::Code::parse(&row.text("trust").map_err(database_error)?)
             .map_err(corrupt)?,
-        timing: vigil_domain::ReportTiming::new(case, status, examined_at, issued_at)
-            .map_err(corrupt)?,
+        timing: match row.optional_text("reader").map_err(database_error)? {
+            Some(reader) => vigil_domain::ReportTiming::new(case, status, examined_at, issued_at)
+                .map_err(corrupt)?
+                .with_reader(vigil_domain::Pseudonym::parse(&reader).map_err(corrupt)?),
+            None => vigil_domain::ReportTiming::new(case, status, examined_at, issued_at)
+                .map_err(corrupt)?,
+        },
         channel: vigil_domain::ReportChannel::parse(&row.text("channel").map_err(database_error)?)
             .map_err(corrupt)?,
         received_at: crate::rows::timestamp(
@@ -3194,8 +3199,8 @@ macro_rules! impl_sql_store {
                     let mut new = 0;
                     for timing in timings {
                         new += ::sqlx::query(
-                            "INSERT INTO report_times (trust, case_pseudonym, status, examined_at, issued_at, channel, received_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                            "INSERT INTO report_times (trust, case_pseudonym, status, examined_at, issued_at, channel, received_at, reader) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
                         )
                         .bind(trust.as_str())
                         .bind(timing.case().as_str())
@@ -3204,6 +3209,7 @@ macro_rules! impl_sql_store {
                         .bind(stored_timestamp(timing.issued_at()))
                         .bind(channel.as_str())
                         .bind(stored_timestamp(received_at))
+                        .bind(timing.reader().map(|reader| reader.as_str().to_owned()))
                         .execute(&mut *connection)
                         .await
                         .map_err(database_error)?
@@ -3219,7 +3225,7 @@ macro_rules! impl_sql_store {
                 query: &$crate::ReportTimeQuery,
             ) -> Result<Vec<$crate::ReportTimeRecord>, StoreError> {
                 let mut select = ::sqlx::QueryBuilder::<$database>::new(
-                    "SELECT id, trust, case_pseudonym, status, examined_at, issued_at, channel, received_at \
+                    "SELECT id, trust, case_pseudonym, status, examined_at, issued_at, channel, received_at, reader \
                      FROM report_times WHERE 1 = 1",
                 );
                 if let Some(trusts) = &query.trusts {

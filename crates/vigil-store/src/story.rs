@@ -2233,6 +2233,8 @@ pub async fn report_times_are_recorded_once_and_listed_by_issue(store: impl Stor
         ReportTiming::new(case(accession), status, examined.map(at), at(issued)).expect("times")
     };
     let received = at("2026-11-30T12:00:00Z");
+    let reader = vigil_domain::pseudonymise(&key, vigil_domain::IdentifierKind::Reader, "C4471")
+        .expect("pseudonym");
     let first = [
         timing(
             "ACC-1",
@@ -2245,7 +2247,8 @@ pub async fn report_times_are_recorded_once_and_listed_by_issue(store: impl Stor
             ReportStatus::Final,
             Some("2026-11-30T09:00:00Z"),
             "2026-11-30T10:05:00Z",
-        ),
+        )
+        .with_reader(reader.clone()),
         timing("ACC-2", ReportStatus::Final, None, "2026-11-30T11:00:00Z"),
     ];
     let rw3 = code("rw3");
@@ -2280,6 +2283,14 @@ pub async fn report_times_are_recorded_once_and_listed_by_issue(store: impl Stor
         .expect("list");
     assert_eq!(all.len(), 4);
     assert!(all.windows(2).all(|pair| pair[0].id > pair[1].id));
+    // The reader is kept as the pseudonym it came as; reports without one
+    // have none.
+    let readers: Vec<Option<&str>> = all
+        .iter()
+        .rev()
+        .map(|record| record.timing.reader().map(vigil_domain::Pseudonym::as_str))
+        .collect();
+    assert_eq!(readers, [None, Some(reader.as_str()), None, None]);
     assert_eq!(all[0].channel, ReportChannel::Fhir);
     assert_eq!(all[0].timing.status(), ReportStatus::Corrected);
     assert_eq!(all[3].timing, first[0], "times round-trip");

@@ -100,5 +100,6 @@ fn time_view(record: &ReportTimeRecord) -> ReportTimeView {
             .map(|duration| duration.as_secs_f64() / 60.0),
         channel: record.channel.as_str().to_owned(),
         received_at: stored_timestamp(record.received_at),
+        reader: timing.reader().map(|reader| reader.as_str().to_owned()),
     }
 }

@@ -1128,6 +1128,29 @@ async fn productivity_page<S: Store>(
                         }
                     }
                 }
+                section.card aria-labelledby="readers" {
+                    h2 id="readers" { "Workload per reader" }
+                    @if result.readers.is_empty() {
+                        p { "No report names its reader (HL7 OBR-32, FHIR resultsInterpreter)." }
+                    } @else {
+                        p.muted { "Readers by the pseudonym of their RIS identifier (first 12 characters); " (result.reports_without_reader) " timed reports name no reader." }
+                        table {
+                            thead { tr { th scope="col" { "Reader" } th scope="col" { "Reports before" } th scope="col" { "Median before" } th scope="col" { "Reports after" } th scope="col" { "Median after" } th scope="col" { "Flagged after" } } }
+                            tbody {
+                                @for workload in &result.readers {
+                                    tr {
+                                        td { code { (workload.reader.chars().take(12).collect::<String>()) } }
+                                        td.number { (workload.before.cases) }
+                                        td.number { (minutes(workload.before.median)) }
+                                        td.number { (workload.after.cases) }
+                                        td.number { (minutes(workload.after.median)) }
+                                        td.number { (workload.flagged_after) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             },
         ),
     )
