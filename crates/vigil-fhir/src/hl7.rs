@@ -7,8 +7,10 @@
 //! OBR-4; the time is OBR-22 (results reported), else MSH-7; the status is
 //! OBR-25, and only F (final) and C (corrected) are outcomes; what was found
 //! is every coded OBX-5 (CE, CWE, CNE; the code, its text and its coding
-//! system, SCT or LN as in table 0396). Times without an offset are read in
-//! the given zone. [`ack`] builds the acknowledgement.
+//! system, SCT or LN as in table 0396). Its report times are OBR-7 (the
+//! examination) and OBR-22, and its reader OBR-32 (the principal result
+//! interpreter), kept only as a keyed pseudonym. Times without an offset
+//! are read in the given zone. [`ack`] builds the acknowledgement.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
