@@ -34,6 +34,40 @@ pub const AUDIT_LOG_COLUMNS: &str = "SELECT CAST(sequence AS BIGINT) AS sequence
 /// SQLite's driver), which each backend's `INSERT_EVENTS` unpacks.
 pub const EVENT_ROWS_PER_STATEMENT: usize = 5_000;
 
+/// What storing a batch of events needs that no database does: computed
+/// before the write lock is taken, so that other work can go on meanwhile.
+#[derive(Debug)]
+pub struct PreparedEvents {
+    /// Each event's row and content hash (see [`event_rows`]).
+    pub rows: Vec<(String, String)>,
+    /// The batch's day aggregates, should every event be new and none of
+    /// their cases have an outcome yet (the usual case).
+    pub aggregates_without_outcomes:
+        std::collections::BTreeMap<vigil_monitor::DayKey, vigil_monitor::DayAggregate>,
+}
+
+impl PreparedEvents {
+    /// Encodes the events; the same event id twice in one batch is refused
+    /// (it would be stored once and counted twice in the aggregates).
+    pub fn of(events: &[vigil_monitor::Event]) -> Result<Self, StoreError> {
+        let mut first_seen: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            if let Some(first) = first_seen.insert(event.event_id.as_str(), index) {
+                return Err(StoreError::InvalidReference(format!(
+                    "events {} and {} (in the order sent) have the same event_id",
+                    first + 1,
+                    index + 1
+                )));
+            }
+        }
+        Ok(PreparedEvents {
+            rows: event_rows(events),
+            aggregates_without_outcomes: vigil_monitor::aggregate_with_outcomes(events, |_| None),
+        })
+    }
+}
+
 /// Each event as the JSON array that the backends' `INSERT_EVENTS` reads —
 /// event id, case pseudonym, occurred at, day, model version, score,
 /// decision (0/1), scanner manufacturer, scanner model, protocol, slice
@@ -900,12 +934,15 @@ macro_rules! impl_sql_store {
         }
 
         /// Stores a batch of events with their day aggregates and their
-        /// audit entry, inside the caller's transaction.
+        /// audit entry, inside the caller's transaction; `prepared` is the
+        /// batch's work that needs no database, done before the write lock
+        /// was taken.
         async fn ingest_events_in(
             connection: &mut Connection,
             context: &ChangeContext,
             deployment: DeploymentId,
             events: &[$crate::vigil_monitor::Event],
+            prepared: $crate::sql::PreparedEvents,
             body_sha256: &str,
         ) -> Result<$crate::IngestSummary, StoreError> {
             deployment_in(connection, deployment).await?;
@@ -914,19 +951,7 @@ macro_rules! impl_sql_store {
                 .await
                 .map_err(database_error)?;
             let received = events.len() as u64;
-            // The same event twice in one call would be stored once
-            // and counted twice in the aggregates.
-            let mut first_seen: ::std::collections::HashMap<&str, usize> = ::std::collections::HashMap::new();
-            for (index, event) in events.iter().enumerate() {
-                if let Some(first) = first_seen.insert(event.event_id.as_str(), index) {
-                    return Err(StoreError::InvalidReference(format!(
-                        "events {} and {} (in the order sent) have the same event_id",
-                        first + 1,
-                        index + 1
-                    )));
-                }
-            }
-            let rows = $crate::sql::event_rows(events);
+            let $crate::sql::PreparedEvents { rows, aggregates_without_outcomes } = prepared;
             // Each chunk is inserted without returning its rows (a
             // returned row crosses from the database's thread one by
             // one); only a chunk that stored fewer rows than it holds
@@ -1010,9 +1035,15 @@ macro_rules! impl_sql_store {
                     .into_iter()
                     .map(|(case, outcomes)| (case, $crate::sql::case_truth(&outcomes)))
                     .collect();
-            let added = $crate::vigil_monitor::aggregate_with_outcomes(stored_events.iter().copied(), |event| {
-                truths.get(event.case.as_str()).copied()
-            });
+            // Usually every event is new and none of their cases has an
+            // outcome yet: the aggregate made before the lock is the one.
+            let added = if truths.is_empty() && stored_events.len() == events.len() {
+                aggregates_without_outcomes
+            } else {
+                $crate::vigil_monitor::aggregate_with_outcomes(stored_events.iter().copied(), |event| {
+                    truths.get(event.case.as_str()).copied()
+                })
+            };
             let mut days = load_days(connection, deployment, added.keys().cloned().collect()).await?;
             for (key, aggregate) in &added {
                 if let Some(day) = days.get_mut(key) {
@@ -2235,8 +2266,9 @@ macro_rules! impl_sql_store {
                 events: &[$crate::vigil_monitor::Event],
                 body_sha256: &str,
             ) -> Result<$crate::IngestSummary, StoreError> {
+                let prepared = $crate::sql::PreparedEvents::of(events)?;
                 self.write(async |connection| {
-                    ingest_events_in(connection, context, deployment, events, body_sha256).await
+                    ingest_events_in(connection, context, deployment, events, prepared, body_sha256).await
                 })
                 .await
             }
@@ -2503,9 +2535,12 @@ macro_rules! impl_sql_store {
                 .fetch_all(&mut *transaction)
                 .await
                 .map_err(database_error)?;
+                // SQLite indexes events by their case's prefix (its
+                // migration 0014); the prefix is named for it to be used.
                 let reports = ::sqlx::query(
                     "SELECT * FROM report_times r WHERE r.trust = $2 AND EXISTS \
-                     (SELECT 1 FROM inference_events e WHERE e.deployment_id = $1 AND e.case_pseudonym = r.case_pseudonym) \
+                     (SELECT 1 FROM inference_events e WHERE e.deployment_id = $1 \
+                     AND substr(e.case_pseudonym, 5, 8) = substr(r.case_pseudonym, 5, 8) AND e.case_pseudonym = r.case_pseudonym) \
                      ORDER BY r.case_pseudonym, r.issued_at",
                 )
                 .bind(deployment.0)
@@ -3150,8 +3185,9 @@ macro_rules! impl_sql_store {
                 body_sha256: &str,
                 instance: &$crate::DicomInstanceRecord,
             ) -> Result<$crate::DicomRecorded, StoreError> {
+                let prepared = $crate::sql::PreparedEvents::of(::std::slice::from_ref(event))?;
                 self.write(async |connection| {
-                    ingest_events_in(connection, context, deployment, ::std::slice::from_ref(event), body_sha256).await?;
+                    ingest_events_in(connection, context, deployment, ::std::slice::from_ref(event), prepared, body_sha256).await?;
                     record_dicom_instance_in(connection, context, instance).await
                 })
                 .await
