@@ -789,9 +789,6 @@ async fn governance_before<S: Store>(
                 trust,
                 at,
             )?;
-            let draft = store
-                .create_assessment(&buyer, deployment.version, &code(trust)?, DEFAULT_TEMPLATE)
-                .await?;
             // Strong on evidence and safety, weaker on integration and the
             // environmental figures suppliers rarely report yet.
             let answers: Vec<Answer> = Template::default_template()
@@ -815,11 +812,14 @@ async fn governance_before<S: Store>(
                     }
                 })
                 .collect();
-            let answered = store
-                .save_answers(&buyer, draft.id, &answers, draft.revision)
-                .await?;
             store
-                .complete_assessment(&buyer, draft.id, answered.revision)
+                .record_assessment(
+                    &buyer,
+                    deployment.version,
+                    &code(trust)?,
+                    DEFAULT_TEMPLATE,
+                    &answers,
+                )
                 .await?;
         }
         LifecycleState::Shadow => {

@@ -514,6 +514,20 @@ pub trait Store: Send + Sync {
         expected_revision: i64,
     ) -> impl Future<Output = Result<AssessmentRecord, StoreError>> + Send;
 
+    /// Records an assessment whole — opened, answered and completed in one
+    /// transaction, with the three audit entries of those steps — for an
+    /// assessment made outside Vigil and entered at once: either it is
+    /// stored completed, or (an unknown version or organisation, answers
+    /// that do not fit the template, a question unanswered) nothing is.
+    fn record_assessment(
+        &self,
+        context: &ChangeContext,
+        version: VersionId,
+        organisation: &vigil_domain::Code,
+        template_toml: &str,
+        answers: &[vigil_domain::procurement::Answer],
+    ) -> impl Future<Output = Result<AssessmentRecord, StoreError>> + Send;
+
     /// One assessment.
     fn assessment(
         &self,

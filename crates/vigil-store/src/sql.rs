@@ -619,6 +619,131 @@ macro_rules! impl_sql_store {
             $crate::decode::assessment_record(&row)
         }
 
+        /// Opens a draft assessment, inside the caller's transaction (see
+        /// [`Store::create_assessment`]).
+        async fn create_assessment_in(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            version: VersionId,
+            organisation: &::vigil_domain::Code,
+            template_toml: &str,
+            template: &::vigil_domain::procurement::Template,
+        ) -> Result<$crate::AssessmentRecord, StoreError> {
+            let known: Option<i64> = ::sqlx::query_scalar("SELECT id FROM product_versions WHERE id = $1")
+                .bind(version.0)
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            if known.is_none() {
+                return Err(StoreError::NotFound { what: "product version", id: version.0.to_string() });
+            }
+            let organisation_known: Option<String> = ::sqlx::query_scalar("SELECT code FROM organisations WHERE code = $1")
+                .bind(organisation.as_str())
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            if organisation_known.is_none() {
+                return Err(StoreError::NotFound { what: "organisation", id: organisation.to_string() });
+            }
+            let at = stored_timestamp(context.at);
+            let id: i64 = ::sqlx::query_scalar(
+                "INSERT INTO procurement_assessments (version_id, organisation, template, answers, state, revision, created_by, created_at, \
+                 updated_by, updated_at, audit_sequence) VALUES ($1, $2, $3, '[]', 'draft', 1, $4, $5, $4, $5, 0) RETURNING id",
+            )
+            .bind(version.0)
+            .bind(organisation.as_str())
+            .bind(template_toml)
+            .bind(context.actor.name.as_str())
+            .bind(&at)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            let payload = ::serde_json::json!({
+                "assessment": id, "version": version.0, "organisation": organisation.as_str(),
+                "template": template.name, "template_version": template.version,
+                "template_sha256": sha256_hex(template_toml),
+            });
+            let sequence = append_audit(connection, context, "procurement.create", &format!("version:{}", version.0), &payload).await?;
+            ::sqlx::query("UPDATE procurement_assessments SET audit_sequence = $1 WHERE id = $2")
+                .bind(sequence as i64)
+                .bind(id)
+                .execute(&mut *connection)
+                .await
+                .map_err(database_error)?;
+            assessment_in(connection, id).await
+        }
+
+        /// Replaces a draft's answers, inside the caller's transaction (see
+        /// [`Store::save_answers`]).
+        async fn save_answers_in(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            id: i64,
+            answers: &[::vigil_domain::procurement::Answer],
+            expected_revision: i64,
+        ) -> Result<$crate::AssessmentRecord, StoreError> {
+            let current = draft_assessment(connection, id, expected_revision).await?;
+            ::vigil_domain::procurement::check_answers(&current.template, answers)?;
+            let text = ::serde_json::to_string(answers).map_err(|error| StoreError::corrupt("answers", error))?;
+            let payload = ::serde_json::json!({
+                "assessment": id, "revision": current.revision + 1, "answers": answers.len(),
+                "answers_sha256": sha256_hex(&text),
+            });
+            let sequence = append_audit(connection, context, "procurement.answer", &format!("version:{}", current.version.0), &payload).await?;
+            ::sqlx::query(
+                "UPDATE procurement_assessments SET answers = $1, revision = revision + 1, updated_by = $2, updated_at = $3, \
+                 audit_sequence = $4 WHERE id = $5",
+            )
+            .bind(&text)
+            .bind(context.actor.name.as_str())
+            .bind(stored_timestamp(context.at))
+            .bind(sequence as i64)
+            .bind(id)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            assessment_in(connection, id).await
+        }
+
+        /// Completes a draft, inside the caller's transaction (see
+        /// [`Store::complete_assessment`]).
+        async fn complete_assessment_in(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            id: i64,
+            expected_revision: i64,
+        ) -> Result<$crate::AssessmentRecord, StoreError> {
+            let current = draft_assessment(connection, id, expected_revision).await?;
+            let scored = ::vigil_domain::procurement::score(&current.template, &current.answers);
+            if !scored.unanswered.is_empty() {
+                return Err(StoreError::Conflict(format!(
+                    "assessment {id} cannot be completed: {} question(s) unanswered ({})",
+                    scored.unanswered.len(),
+                    scored.unanswered.join(", ")
+                )));
+            }
+            let outcome = scored.outcome.as_str();
+            let payload = ::serde_json::json!({
+                "assessment": id, "revision": current.revision + 1, "outcome": outcome,
+                "total_percent": scored.total_percent, "failed_gates": scored.failed_gates,
+            });
+            let sequence = append_audit(connection, context, "procurement.complete", &format!("version:{}", current.version.0), &payload).await?;
+            ::sqlx::query(
+                "UPDATE procurement_assessments SET state = 'completed', outcome = $1, total_percent = $2, revision = revision + 1, \
+                 updated_by = $3, updated_at = $4, audit_sequence = $5 WHERE id = $6",
+            )
+            .bind(outcome)
+            .bind(scored.total_percent)
+            .bind(context.actor.name.as_str())
+            .bind(stored_timestamp(context.at))
+            .bind(sequence as i64)
+            .bind(id)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+            assessment_in(connection, id).await
+        }
+
         /// A draft assessment at `expected_revision`, else a conflict.
         async fn draft_assessment(connection: &mut Connection, id: i64, expected_revision: i64) -> Result<$crate::AssessmentRecord, StoreError> {
             let current = assessment_in(connection, id).await?;
@@ -2787,48 +2912,7 @@ macro_rules! impl_sql_store {
             ) -> Result<$crate::AssessmentRecord, StoreError> {
                 let template = ::vigil_domain::procurement::Template::from_toml(template_toml)?;
                 self.write(async |connection| {
-                    let known: Option<i64> = ::sqlx::query_scalar("SELECT id FROM product_versions WHERE id = $1")
-                        .bind(version.0)
-                        .fetch_optional(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
-                    if known.is_none() {
-                        return Err(StoreError::NotFound { what: "product version", id: version.0.to_string() });
-                    }
-                    let organisation_known: Option<String> = ::sqlx::query_scalar("SELECT code FROM organisations WHERE code = $1")
-                        .bind(organisation.as_str())
-                        .fetch_optional(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
-                    if organisation_known.is_none() {
-                        return Err(StoreError::NotFound { what: "organisation", id: organisation.to_string() });
-                    }
-                    let at = stored_timestamp(context.at);
-                    let id: i64 = ::sqlx::query_scalar(
-                        "INSERT INTO procurement_assessments (version_id, organisation, template, answers, state, revision, created_by, created_at, \
-                         updated_by, updated_at, audit_sequence) VALUES ($1, $2, $3, '[]', 'draft', 1, $4, $5, $4, $5, 0) RETURNING id",
-                    )
-                    .bind(version.0)
-                    .bind(organisation.as_str())
-                    .bind(template_toml)
-                    .bind(context.actor.name.as_str())
-                    .bind(&at)
-                    .fetch_one(&mut *connection)
-                    .await
-                    .map_err(database_error)?;
-                    let payload = ::serde_json::json!({
-                        "assessment": id, "version": version.0, "organisation": organisation.as_str(),
-                        "template": template.name, "template_version": template.version,
-                        "template_sha256": sha256_hex(template_toml),
-                    });
-                    let sequence = append_audit(connection, context, "procurement.create", &format!("version:{}", version.0), &payload).await?;
-                    ::sqlx::query("UPDATE procurement_assessments SET audit_sequence = $1 WHERE id = $2")
-                        .bind(sequence as i64)
-                        .bind(id)
-                        .execute(&mut *connection)
-                        .await
-                        .map_err(database_error)?;
-                    assessment_in(connection, id).await
+                    create_assessment_in(connection, context, version, organisation, template_toml, &template).await
                 })
                 .await
             }
@@ -2840,30 +2924,8 @@ macro_rules! impl_sql_store {
                 answers: &[::vigil_domain::procurement::Answer],
                 expected_revision: i64,
             ) -> Result<$crate::AssessmentRecord, StoreError> {
-                self.write(async |connection| {
-                    let current = draft_assessment(connection, id, expected_revision).await?;
-                    ::vigil_domain::procurement::check_answers(&current.template, answers)?;
-                    let text = ::serde_json::to_string(answers).map_err(|error| StoreError::corrupt("answers", error))?;
-                    let payload = ::serde_json::json!({
-                        "assessment": id, "revision": current.revision + 1, "answers": answers.len(),
-                        "answers_sha256": sha256_hex(&text),
-                    });
-                    let sequence = append_audit(connection, context, "procurement.answer", &format!("version:{}", current.version.0), &payload).await?;
-                    ::sqlx::query(
-                        "UPDATE procurement_assessments SET answers = $1, revision = revision + 1, updated_by = $2, updated_at = $3, \
-                         audit_sequence = $4 WHERE id = $5",
-                    )
-                    .bind(&text)
-                    .bind(context.actor.name.as_str())
-                    .bind(stored_timestamp(context.at))
-                    .bind(sequence as i64)
-                    .bind(id)
-                    .execute(&mut *connection)
+                self.write(async |connection| save_answers_in(connection, context, id, answers, expected_revision).await)
                     .await
-                    .map_err(database_error)?;
-                    assessment_in(connection, id).await
-                })
-                .await
             }
 
             async fn complete_assessment(
@@ -2872,36 +2934,23 @@ macro_rules! impl_sql_store {
                 id: i64,
                 expected_revision: i64,
             ) -> Result<$crate::AssessmentRecord, StoreError> {
-                self.write(async |connection| {
-                    let current = draft_assessment(connection, id, expected_revision).await?;
-                    let scored = ::vigil_domain::procurement::score(&current.template, &current.answers);
-                    if !scored.unanswered.is_empty() {
-                        return Err(StoreError::Conflict(format!(
-                            "assessment {id} cannot be completed: {} question(s) unanswered ({})",
-                            scored.unanswered.len(),
-                            scored.unanswered.join(", ")
-                        )));
-                    }
-                    let outcome = scored.outcome.as_str();
-                    let payload = ::serde_json::json!({
-                        "assessment": id, "revision": current.revision + 1, "outcome": outcome,
-                        "total_percent": scored.total_percent, "failed_gates": scored.failed_gates,
-                    });
-                    let sequence = append_audit(connection, context, "procurement.complete", &format!("version:{}", current.version.0), &payload).await?;
-                    ::sqlx::query(
-                        "UPDATE procurement_assessments SET state = 'completed', outcome = $1, total_percent = $2, revision = revision + 1, \
-                         updated_by = $3, updated_at = $4, audit_sequence = $5 WHERE id = $6",
-                    )
-                    .bind(outcome)
-                    .bind(scored.total_percent)
-                    .bind(context.actor.name.as_str())
-                    .bind(stored_timestamp(context.at))
-                    .bind(sequence as i64)
-                    .bind(id)
-                    .execute(&mut *connection)
+                self.write(async |connection| complete_assessment_in(connection, context, id, expected_revision).await)
                     .await
-                    .map_err(database_error)?;
-                    assessment_in(connection, id).await
+            }
+
+            async fn record_assessment(
+                &self,
+                context: &ChangeContext,
+                version: VersionId,
+                organisation: &::vigil_domain::Code,
+                template_toml: &str,
+                answers: &[::vigil_domain::procurement::Answer],
+            ) -> Result<$crate::AssessmentRecord, StoreError> {
+                let template = ::vigil_domain::procurement::Template::from_toml(template_toml)?;
+                self.write(async |connection| {
+                    let draft = create_assessment_in(connection, context, version, organisation, template_toml, &template).await?;
+                    let answered = save_answers_in(connection, context, draft.id, answers, draft.revision).await?;
+                    complete_assessment_in(connection, context, draft.id, answered.revision).await
                 })
                 .await
             }

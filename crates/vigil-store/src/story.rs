@@ -222,15 +222,6 @@ pub async fn walk_to(
 /// gates); answers its id. Three audit entries: created, answered, completed.
 pub async fn complete_assessment(store: &impl Store, version: VersionId, score: u8) -> i64 {
     let buyer = context("procurement-lead", Role::ProcurementLead, 5);
-    let draft = store
-        .create_assessment(
-            &buyer,
-            version,
-            &code("rw3"),
-            vigil_domain::procurement::DEFAULT_TEMPLATE,
-        )
-        .await
-        .expect("assessment");
     let answers: Vec<vigil_domain::procurement::Answer> =
         vigil_domain::procurement::Template::default_template()
             .question_keys()
@@ -242,14 +233,16 @@ pub async fn complete_assessment(store: &impl Store, version: VersionId, score: 
                 attachments: Vec::new(),
             })
             .collect();
-    let answered = store
-        .save_answers(&buyer, draft.id, &answers, draft.revision)
-        .await
-        .expect("answers");
     store
-        .complete_assessment(&buyer, draft.id, answered.revision)
+        .record_assessment(
+            &buyer,
+            version,
+            &code("rw3"),
+            vigil_domain::procurement::DEFAULT_TEMPLATE,
+            &answers,
+        )
         .await
-        .expect("completed")
+        .expect("assessment recorded")
         .id
 }
 
@@ -3121,6 +3114,120 @@ pub async fn procurement_assessments_are_answered_completed_and_kept_with_their_
     audit_is_intact(&store).await;
 }
 
+/// An assessment entered at once is stored completed with its three audit
+/// entries, or, when any part of it is wrong, not at all.
+pub async fn an_assessment_recorded_whole_is_stored_completed_or_not_at_all(store: impl Store) {
+    use vigil_domain::procurement::{Answer, DEFAULT_TEMPLATE, Template};
+    let (_, version, _) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let buyer = context("procurement-lead", Role::ProcurementLead, 60);
+    let answer = |question: &str, score: u8| Answer {
+        question: question.to_owned(),
+        score,
+        note: None,
+        attachments: Vec::new(),
+    };
+    let all: Vec<Answer> = Template::default_template()
+        .question_keys()
+        .iter()
+        .map(|question| answer(question, 3))
+        .collect();
+    let entries_before = store.audit_trail().await.expect("trail").entries.len();
+    let refusals = [
+        (
+            "a question unanswered",
+            (|error: &StoreError| matches!(error, StoreError::Conflict(_)))
+                as fn(&StoreError) -> bool,
+            store
+                .record_assessment(&buyer, version, &code("rw3"), DEFAULT_TEMPLATE, &all[1..])
+                .await,
+        ),
+        (
+            "an answer to no question",
+            |error: &StoreError| matches!(error, StoreError::Domain(_)),
+            store
+                .record_assessment(
+                    &buyer,
+                    version,
+                    &code("rw3"),
+                    DEFAULT_TEMPLATE,
+                    &[answer("clinical_need.nothing", 3)],
+                )
+                .await,
+        ),
+        (
+            "a template that does not parse",
+            |error: &StoreError| matches!(error, StoreError::Domain(_)),
+            store
+                .record_assessment(&buyer, version, &code("rw3"), "name = 1", &all)
+                .await,
+        ),
+        (
+            "an unknown version",
+            |error: &StoreError| matches!(error, StoreError::NotFound { .. }),
+            store
+                .record_assessment(
+                    &buyer,
+                    VersionId(9_999),
+                    &code("rw3"),
+                    DEFAULT_TEMPLATE,
+                    &all,
+                )
+                .await,
+        ),
+        (
+            "an unknown organisation",
+            |error: &StoreError| matches!(error, StoreError::NotFound { .. }),
+            store
+                .record_assessment(&buyer, version, &code("nowhere"), DEFAULT_TEMPLATE, &all)
+                .await,
+        ),
+    ];
+    for (what, expected, refused) in refusals {
+        assert!(refused.as_ref().is_err_and(expected), "{what}: {refused:?}");
+        assert!(
+            store
+                .assessments(None, Some(version))
+                .await
+                .expect("assessments")
+                .is_empty(),
+            "{what} left an assessment behind"
+        );
+        assert_eq!(
+            store.audit_trail().await.expect("trail").entries.len(),
+            entries_before,
+            "{what} was audited"
+        );
+    }
+    let recorded = store
+        .record_assessment(&buyer, version, &code("rw3"), DEFAULT_TEMPLATE, &all)
+        .await
+        .expect("recorded");
+    assert_eq!(
+        (
+            recorded.state.as_str(),
+            recorded.outcome.as_deref(),
+            recorded.total_percent,
+            recorded.revision,
+            recorded.answers.len()
+        ),
+        ("completed", Some("pass"), Some(75.0), 3, all.len())
+    );
+    let trail = store.audit_trail().await.expect("trail");
+    let actions: Vec<&str> = trail.entries[entries_before..]
+        .iter()
+        .map(|entry| entry.record.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "procurement.create",
+            "procurement.answer",
+            "procurement.complete"
+        ]
+    );
+    audit_is_intact(&store).await;
+}
+
 pub async fn validation_needs_a_passing_procurement_assessment_of_the_version(store: impl Store) {
     let (_, version, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
     walk_to(&store, id, LifecycleState::Procurement, false).await;
@@ -3236,7 +3343,8 @@ macro_rules! story_tests {
             success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases,
             alerts_put_hazards_under_review_and_resolving_them_records_the_reassessment,
             procurement_assessments_are_answered_completed_and_kept_with_their_evidence,
-            validation_needs_a_passing_procurement_assessment_of_the_version);
+            validation_needs_a_passing_procurement_assessment_of_the_version,
+            an_assessment_recorded_whole_is_stored_completed_or_not_at_all);
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };

@@ -348,7 +348,9 @@ pub enum AssessmentCommand {
     },
     /// Records a whole assessment of a version by the actor's organisation:
     /// the answers are checked against the template first (every question
-    /// answered, scores 0-4), then stored and completed with their outcome.
+    /// answered, scores 0-4), then stored and completed with their outcome
+    /// in one transaction: either the completed assessment is stored, or
+    /// nothing is.
     Record {
         #[command(flatten)]
         actor: ActorArgs,
@@ -1467,14 +1469,8 @@ async fn execute(
                 );
             }
             let organisation = context.actor.organisation.clone();
-            let draft = store
-                .create_assessment(&context, version, &organisation, &template_text)
-                .await?;
-            let answered = store
-                .save_answers(&context, draft.id, &answers, draft.revision)
-                .await?;
             let completed = store
-                .complete_assessment(&context, draft.id, answered.revision)
+                .record_assessment(&context, version, &organisation, &template_text, &answers)
                 .await?;
             let outcome = completed.outcome.clone().unwrap_or_default();
             let total = completed.total_percent.unwrap_or_default();
