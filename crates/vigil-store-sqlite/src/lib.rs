@@ -196,19 +196,13 @@ impl SqliteStore {
     /// foreign keys on, a 30-second wait for the write lock, and a page
     /// cache of `cache_mebibytes` per connection.
     ///
-    /// Statement journals are kept in memory (`temp_store = MEMORY`): a
-    /// statement of a multi-statement write transaction that may fail
-    /// half-way (an insert of thousands of events, under CHECK and NOT NULL
-    /// constraints) copies each page it changes a second time into its
-    /// statement journal, which by default spills to a temporary file past
-    /// 64 KiB. They hold what one statement changed, at most one batch.
-    ///
     /// The WAL is copied back into the database every 10,000 pages (about
     /// 40 MiB; SQLite's default is 1,000): a batch of events changes
     /// thousands of index pages, so the default checkpointed after almost
     /// every batch, writing and syncing pages the next batch would change
-    /// again. After a checkpoint the WAL file is cut back to 64 MiB.
-    /// Measured together: ingest over HTTP from 46,000 to 55,000 events/s
+    /// again. After a checkpoint the WAL file is cut back to 64 MiB. With
+    /// the writer's statement journals in memory ([`SqliteStore::connect`]):
+    /// ingest over HTTP from 46,000 to 55,000 events/s in one measurement
     /// (bench/results-monitor.md).
     fn file_options(path: &Path, cache_mebibytes: u32) -> SqliteConnectOptions {
         SqliteConnectOptions::new()
@@ -217,7 +211,6 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", format!("-{}", cache_mebibytes * 1024))
-            .pragma("temp_store", "memory")
             .pragma("wal_autocheckpoint", "10000")
             .pragma("journal_size_limit", (64 << 20).to_string())
     }
@@ -253,10 +246,20 @@ impl SqliteStore {
         )
     }
 
+    /// Opens the writing connection and the pool of reading ones.
+    ///
+    /// The writer keeps its temporary files in memory (`temp_store =
+    /// MEMORY`): a statement of a multi-statement write transaction that may
+    /// fail half-way (an insert of thousands of events, under CHECK and NOT
+    /// NULL constraints) copies each page it changes a second time into its
+    /// statement journal, which otherwise spills to a temporary file past
+    /// 64 KiB; such a journal holds at most what one statement changed. The
+    /// readers keep the default, so that a large sort (grouping a
+    /// deployment's events by case) spills to disk rather than to memory.
     async fn connect(options: SqliteConnectOptions) -> Result<Self, StoreError> {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("temp_store", "memory"))
             .await
             .map_err(database_error)?;
         let pool = SqlitePoolOptions::new()
