@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""A model of the events table's inserts in Python's `sqlite3`, to compare
+page sizes and index layouts without building Vigil: the columns and case
+index of `inference_events`, the store's pragmas (WAL, `synchronous =
+FULL`, statement journals in memory, a checkpoint every N pages), keyed-hash
+event ids and case pseudonyms, 10,000-row transactions. Prints rows per
+second of database time (making the rows is not counted).
+
+    python3 bench/sqlite_events_model.py --page-size 16384 --rows 1000000
+        [--statement rows|chunk] [--index primary-key|event-prefix]
+        [--cache-mib 64] [--checkpoint-pages 10000]
+
+`--statement rows` inserts each row with a prepared statement
+(`executemany`); `chunk` loads 5,000 rows into a temporary table and moves
+them with one `INSERT … SELECT`, as the store moves a JSON chunk.
+`--index event-prefix` replaces the primary key (deployment, event id) by
+an index on the event id's first 8 hex digits and skips ids already stored
+with `NOT EXISTS` instead of `ON CONFLICT`. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import sqlite3
+import tempfile
+import time
+
+COLUMNS = """deployment_id INTEGER NOT NULL, event_id TEXT NOT NULL, batch_id INTEGER NOT NULL,
+ case_pseudonym TEXT NOT NULL, occurred_at TEXT NOT NULL, day TEXT NOT NULL, model_version TEXT NOT NULL,
+ score REAL, decision INTEGER, scanner_manufacturer TEXT, scanner_model TEXT, protocol TEXT,
+ slice_thickness_mm REAL, kvp REAL, age_band TEXT, sex TEXT, site TEXT, content_sha256 TEXT NOT NULL"""
+EVENT_PREFIX = "CASE WHEN substr({0}, 1, 4) = 'psn:' THEN substr({0}, 5, 8) ELSE {0} END"
+BATCH = 10_000
+CHUNK = 5_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--page-size", type=int, default=16384)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--statement", choices=["rows", "chunk"], default="rows")
+    parser.add_argument("--index", choices=["primary-key", "event-prefix"], default="primary-key")
+    parser.add_argument("--cache-mib", type=int, default=64)
+    parser.add_argument("--checkpoint-pages", type=int, default=10_000)
+    arguments = parser.parse_args()
+    if arguments.index == "event-prefix" and arguments.statement == "rows":
+        parser.error("--index event-prefix is modelled with --statement chunk")
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, "events.db")
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute(f"PRAGMA page_size = {arguments.page_size}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute(f"PRAGMA cache_size = -{arguments.cache_mib * 1024}")
+        db.execute("PRAGMA temp_store = MEMORY")
+        db.execute(f"PRAGMA wal_autocheckpoint = {arguments.checkpoint_pages}")
+        db.execute(f"PRAGMA journal_size_limit = {64 << 20}")
+        key = ", PRIMARY KEY (deployment_id, event_id)" if arguments.index == "primary-key" else ""
+        db.execute(f"CREATE TABLE inference_events ({COLUMNS}{key})")
+        db.execute("CREATE INDEX by_case_prefix ON inference_events (deployment_id, substr(case_pseudonym, 5, 8))")
+        if arguments.index == "event-prefix":
+            db.execute(f"CREATE INDEX by_event_prefix ON inference_events (deployment_id, {EVENT_PREFIX.format('event_id')})")
+        db.execute(f"CREATE TEMP TABLE chunk ({COLUMNS})")
+        marks = ",".join("?" * 18)
+        if arguments.index == "primary-key":
+            move = "INSERT INTO inference_events SELECT * FROM chunk WHERE true ON CONFLICT DO NOTHING"
+        else:
+            move = (
+                "INSERT INTO inference_events SELECT * FROM chunk n WHERE NOT EXISTS (SELECT 1 FROM inference_events e "
+                f"WHERE e.deployment_id = n.deployment_id AND {EVENT_PREFIX.format('e.event_id')} = "
+                f"{EVENT_PREFIX.format('n.event_id')} AND e.event_id = n.event_id)"
+            )
+
+        draw = random.Random(1)
+
+        def pseudonym() -> str:
+            return "psn:%032x" % draw.getrandbits(128)
+
+        seconds = 0.0
+        for batch in range(arguments.rows // BATCH):
+            rows = []
+            for _ in range(BATCH):
+                event_id = pseudonym()
+                rows.append((1, event_id, batch, pseudonym(), "2026-11-30T09:15:00Z", "2026-11-30", "2.3.0",
+                             draw.random(), 1, "Siemens", "Ysio Max", "CXR PA", None, 125.0, "40-59", "F", "rw3",
+                             hashlib.sha256(event_id.encode()).hexdigest()))
+            started = time.perf_counter()
+            db.execute("BEGIN IMMEDIATE")
+            if arguments.statement == "rows":
+                db.executemany(f"INSERT INTO inference_events VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
+            else:
+                for first in range(0, BATCH, CHUNK):
+                    db.execute("DELETE FROM chunk")
+                    db.executemany(f"INSERT INTO chunk VALUES ({marks})", rows[first:first + CHUNK])
+                    db.execute(move)
+            db.execute("COMMIT")
+            seconds += time.perf_counter() - started
+        stored = db.execute("SELECT COUNT(*) FROM inference_events").fetchone()[0]
+        assert stored == arguments.rows // BATCH * BATCH, stored
+        print(f"page {arguments.page_size} B, {arguments.statement}, {arguments.index}: "
+              f"{stored} rows, {round(stored / seconds)} rows/s")
+
+
+if __name__ == "__main__":
+    main()
