@@ -3,7 +3,11 @@
 //! Every write transaction first takes one transaction-scoped advisory lock,
 //! so that writes — and with them the audit chain — are serialised: each
 //! append sees the head left by the previous one, and a decision checks the
-//! state it changes under that lock.
+//! state it changes under that lock. One step comes before the lock: a batch
+//! of events stores its rows (most of its work) first, so that several
+//! batches use several cores; it then takes the lock to count them into the
+//! day aggregates, with the outcomes committed by then, and to audit the
+//! batch.
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -90,7 +94,27 @@ impl PostgresStore {
             "the reader of each report time",
             include_str!("../migrations/0013_report_readers.sql"),
         ),
+        (
+            14,
+            "event batch ids from their identity sequence",
+            include_str!("../migrations/0014_event_batch_sequence.sql"),
+        ),
     ]);
+
+    /// Writes the day aggregates of deployment `$1` given as a JSON array
+    /// (`$2`) of `[day, model version, aggregate as JSON text]`, replacing
+    /// those stored, in one statement (a batch touches a day for each day
+    /// its events fall on).
+    pub const UPSERT_DAYS: &'static str = "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) \
+         SELECT $1, e ->> 0, e ->> 1, e ->> 2 FROM jsonb_array_elements(($2::text)::jsonb) AS e \
+         ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate";
+
+    /// The id of a new event batch, from the column's identity sequence:
+    /// batches' rows are stored before the write lock is taken, so two
+    /// transactions may number a batch at once (an id is not reused if its
+    /// transaction rolls back).
+    pub const NEXT_EVENT_BATCH: &'static str =
+        "SELECT nextval(pg_get_serial_sequence('event_batches', 'id'))";
 
     /// Stores a chunk of events sent as one JSON parameter (see
     /// `vigil_store::sql::event_rows`), each value cast to its column's type.
@@ -182,6 +206,28 @@ impl PostgresStore {
             .await
             .map_err(database_error)?;
         let value = work(&mut transaction).await?;
+        transaction.commit().await.map_err(database_error)?;
+        Ok(value)
+    }
+
+    /// Runs `start`, then takes the store's advisory write lock and runs
+    /// `rest` with what `start` answered, in one read-committed write
+    /// transaction: the `start` of several transactions runs at once (each
+    /// statement after the lock sees what was committed before it was
+    /// taken).
+    async fn write_with_unlocked_start<S, T>(
+        &self,
+        start: impl for<'c> AsyncFnOnce(&'c mut PgConnection) -> Result<S, StoreError>,
+        rest: impl for<'c> AsyncFnOnce(&'c mut PgConnection, S) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut transaction = self.pool.begin().await.map_err(database_error)?;
+        let started = start(&mut transaction).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *transaction)
+            .await
+            .map_err(database_error)?;
+        let value = rest(&mut transaction, started).await?;
         transaction.commit().await.map_err(database_error)?;
         Ok(value)
     }

@@ -110,6 +110,18 @@ impl SqliteStore {
         ),
     ]);
 
+    /// Writes the day aggregates of deployment `$1` given as a JSON array
+    /// (`$2`) of `[day, model version, aggregate as JSON text]`, replacing
+    /// those stored, in one statement (a batch touches a day for each day
+    /// its events fall on).
+    pub const UPSERT_DAYS: &'static str = "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) \
+         SELECT $1, value ->> 0, value ->> 1, value ->> 2 FROM json_each($2) WHERE true \
+         ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate";
+
+    /// The id of a new event batch: one past the largest (batches are
+    /// numbered under the write lock).
+    pub const NEXT_EVENT_BATCH: &'static str = "SELECT COALESCE(MAX(id), 0) + 1 FROM event_batches";
+
     /// Stores a chunk of events sent as one JSON parameter (see
     /// `vigil_store::sql::event_rows`); `->>` gives each value its SQL type.
     /// `json_each` hands each row back as JSON text, which every `->>`
@@ -314,6 +326,20 @@ impl SqliteStore {
         let value = work(&mut transaction).await?;
         transaction.commit().await.map_err(database_error)?;
         Ok(value)
+    }
+
+    /// Runs `start`, then `rest` with what `start` answered, in one write
+    /// transaction. SQLite has one writer, so both hold the write lock.
+    async fn write_with_unlocked_start<S, T>(
+        &self,
+        start: impl for<'c> AsyncFnOnce(&'c mut SqliteConnection) -> Result<S, StoreError>,
+        rest: impl for<'c> AsyncFnOnce(&'c mut SqliteConnection, S) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.write(async |connection| {
+            let started = start(connection).await?;
+            rest(connection, started).await
+        })
+        .await
     }
 
     /// A read transaction: SQLite transactions see one consistent snapshot.

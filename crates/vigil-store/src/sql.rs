@@ -10,13 +10,6 @@
 
 use crate::StoreError;
 
-/// Writes one day aggregate of deployment `$1` (`$2` the day, `$3` the
-/// model version, `$4` the aggregate's JSON text), replacing one stored;
-/// the same statement in both databases.
-pub const UPSERT_DAY: &str = "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) \
-     VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate";
-
 /// Organisations with parents before children (nation, region, Trust, site),
 /// so that they can be listed as a tree and re-inserted in order.
 pub const ORGANISATIONS_PARENTS_FIRST: &str = "SELECT * FROM organisations ORDER BY CASE kind WHEN 'nation' THEN 0 WHEN 'region' THEN 1 WHEN 'trust' THEN 2 ELSE 3 END, code";
@@ -38,8 +31,8 @@ pub const EVENT_ROWS_PER_STATEMENT: usize = 5_000;
 /// before the write lock is taken, so that other work can go on meanwhile.
 #[derive(Debug)]
 pub struct PreparedEvents {
-    /// Each event's row and content hash (see [`event_rows`]).
-    pub rows: Vec<(String, String)>,
+    /// Each event's row (see [`event_rows`]), in event-id order.
+    pub rows: Vec<EventRow>,
     /// The batch's day aggregates, should every event be new and none of
     /// their cases have an outcome yet (the usual case).
     pub aggregates_without_outcomes:
@@ -68,15 +61,29 @@ impl PreparedEvents {
     }
 }
 
-/// Each event as the JSON array that the backends' `INSERT_EVENTS` reads —
-/// event id, case pseudonym, occurred at, day, model version, score,
-/// decision (0/1), scanner manufacturer, scanner model, protocol, slice
-/// thickness, kVp, age band, sex, site, and the SHA-256 of the first fifteen
-/// (the event's content) — with that hash.
-pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<(String, String)> {
-    events
+/// One event as the backends' `INSERT_EVENTS` reads it.
+#[derive(Debug)]
+pub struct EventRow {
+    /// The event's place in its batch, in the order sent (from 0).
+    pub position: usize,
+    /// The event as a JSON array: event id, case pseudonym, occurred at,
+    /// day, model version, score, decision (0/1), scanner manufacturer,
+    /// scanner model, protocol, slice thickness, kVp, age band, sex, site,
+    /// and the SHA-256 of the first fifteen (the event's content).
+    pub json: String,
+    /// The SHA-256 of the event's content.
+    pub content_sha256: String,
+}
+
+/// Each event's row, ordered by event id (byte by byte): batches whose
+/// events overlap then store them in the same order, so that where a
+/// database stores several batches at once, each waits for the other's
+/// rows in one direction only.
+pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<EventRow> {
+    let mut rows: Vec<EventRow> = events
         .iter()
-        .map(|event| {
+        .enumerate()
+        .map(|(position, event)| {
             let metadata = &event.metadata;
             let first = (
                 event.event_id.as_str(),
@@ -106,10 +113,21 @@ pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<(String, String)> {
                 &first[..first.len() - 1],
                 &second[1..second.len() - 1]
             );
-            let hash = crate::rows::sha256_hex(&content);
-            (format!("{content},\"{hash}\"]"), hash)
+            let content_sha256 = crate::rows::sha256_hex(&content);
+            EventRow {
+                position,
+                json: format!("{content},\"{content_sha256}\"]"),
+                content_sha256,
+            }
         })
-        .collect()
+        .collect();
+    rows.sort_unstable_by(|left, right| {
+        events[left.position]
+            .event_id
+            .as_str()
+            .cmp(events[right.position].event_id.as_str())
+    });
+    rows
 }
 
 /// An image's acquisition metadata as stored (a JSON object).
@@ -325,7 +343,13 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// `const BACKEND_NAME: &str`, `const MIGRATIONS: EmbeddedMigrations`, a pool
 /// field `pool` for reads, `fn writer(&self) -> &Pool` for the writes made
 /// outside a transaction (migrations, touching a session), `async fn write<T>(&self, work: impl AsyncFnOnce(&mut
-/// Connection) -> Result<T, StoreError>) -> Result<T, StoreError>`,
+/// Connection) -> Result<T, StoreError>) -> Result<T, StoreError>`, `async fn write_with_unlocked_start<S, T>(&self,
+/// start: impl AsyncFnOnce(&mut Connection) -> Result<S, StoreError>, rest: impl AsyncFnOnce(&mut Connection, S) ->
+/// Result<T, StoreError>) -> Result<T, StoreError>` (one write transaction of which only `rest` must hold the write
+/// lock; `start` writes only rows that no other holder of the lock writes),
+/// `const UPSERT_DAYS: &str`, which writes the day aggregates of deployment `$1` given as a JSON array (`$2`) of
+/// `[day, model version, aggregate as JSON text]`, replacing those stored, `const NEXT_EVENT_BATCH: &str`, which answers the id of a new event batch (unique even among transactions that
+/// have not yet taken the write lock),
 /// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`,
 /// `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`
 /// `const INSERT_EVENTS: &str`, the statement that stores the events of
@@ -1029,17 +1053,20 @@ macro_rules! impl_sql_store {
             deployment: DeploymentId,
             days: &::std::collections::BTreeMap<$crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate>,
         ) -> Result<(), StoreError> {
+            if days.is_empty() {
+                return Ok(());
+            }
+            let mut items = Vec::with_capacity(days.len());
             for (key, aggregate) in days {
                 let text = ::serde_json::to_string(aggregate).map_err(|error| StoreError::corrupt("day aggregate", error))?;
-                ::sqlx::query($crate::sql::UPSERT_DAY)
-                    .bind(deployment.0)
-                    .bind(key.day.to_string())
-                    .bind(key.model_version.as_str())
-                    .bind(text)
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(database_error)?;
+                items.push(::serde_json::json!([key.day.to_string(), key.model_version.as_str(), text]).to_string());
             }
+            ::sqlx::query(<$store>::UPSERT_DAYS)
+                .bind(deployment.0)
+                .bind($crate::sql::json_array(items.iter().map(String::as_str)))
+                .execute(&mut *connection)
+                .await
+                .map_err(database_error)?;
             Ok(())
         }
 
@@ -1058,48 +1085,49 @@ macro_rules! impl_sql_store {
             true
         }
 
-        /// Stores a batch of events with their day aggregates and their
-        /// audit entry, inside the caller's transaction; `prepared` is the
-        /// batch's work that needs no database, done before the write lock
-        /// was taken.
-        async fn ingest_events_in(
+        /// Stores the rows of a batch of events, inside the caller's
+        /// transaction, before the write lock is needed: the first of the
+        /// two steps of storing a batch (see `write_with_unlocked_start`).
+        /// Refuses the batch if an event was stored before with other
+        /// content. PostgreSQL runs this step of several batches at once; a
+        /// batch whose events another batch is storing waits for that one's
+        /// transaction to end, and since every batch stores its rows in
+        /// event-id order, two batches never wait for each other.
+        async fn store_event_rows_in(
             connection: &mut Connection,
-            context: &ChangeContext,
             deployment: DeploymentId,
             events: &[$crate::vigil_monitor::Event],
-            prepared: $crate::sql::PreparedEvents,
-            body_sha256: &str,
-        ) -> Result<$crate::IngestSummary, StoreError> {
+            rows: &[$crate::sql::EventRow],
+        ) -> Result<StoredEventRows, StoreError> {
             deployment_in(connection, deployment).await?;
-            let batch: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM event_batches")
+            let batch: i64 = ::sqlx::query_scalar(<$store>::NEXT_EVENT_BATCH)
                 .fetch_one(&mut *connection)
                 .await
                 .map_err(database_error)?;
-            let received = events.len() as u64;
-            let $crate::sql::PreparedEvents { rows, aggregates_without_outcomes } = prepared;
             // Each chunk is inserted without returning its rows (a
             // returned row crosses from the database's thread one by
             // one); only a chunk that stored fewer rows than it holds
             // (some were sent before) is looked at row by row.
             let mut stored_now = vec![false; events.len()];
             let mut changed = Vec::new();
-            for (chunk_index, chunk) in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT).enumerate() {
-                let offset = chunk_index * $crate::sql::EVENT_ROWS_PER_STATEMENT;
+            for chunk in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
                 let inserted = ::sqlx::query(<$store>::INSERT_EVENTS)
                     .bind(deployment.0)
                     .bind(batch)
-                    .bind($crate::sql::json_array(chunk.iter().map(|(row, _)| row.as_str())))
+                    .bind($crate::sql::json_array(chunk.iter().map(|row| row.json.as_str())))
                     .execute(&mut *connection)
                     .await
                     .map_err(database_error)?
                     .rows_affected();
                 if inserted == chunk.len() as u64 {
-                    stored_now[offset..offset + chunk.len()].fill(true);
+                    for row in chunk {
+                        stored_now[row.position] = true;
+                    }
                     continue;
                 }
-                let names: Vec<String> = events[offset..offset + chunk.len()]
+                let names: Vec<String> = chunk
                     .iter()
-                    .map(|event| ::serde_json::Value::from(event.event_id.as_str()).to_string())
+                    .map(|row| ::serde_json::Value::from(events[row.position].event_id.as_str()).to_string())
                     .collect();
                 let stored: ::std::collections::HashMap<String, (String, i64)> = ::sqlx::query(<$store>::STORED_EVENT_HASHES)
                     .bind(deployment.0)
@@ -1122,16 +1150,16 @@ macro_rules! impl_sql_store {
                 // An event stored before must be the same event: a
                 // correction sent under an old event_id is refused,
                 // not silently dropped as a duplicate.
-                for (position, (_, hash)) in chunk.iter().enumerate() {
-                    let index = offset + position;
-                    match stored.get(&events[index].event_id) {
-                        Some((_, stored_batch)) if *stored_batch == batch => stored_now[index] = true,
-                        Some((stored_hash, _)) if stored_hash == hash => {}
-                        _ => changed.push(index + 1),
+                for row in chunk {
+                    match stored.get(&events[row.position].event_id) {
+                        Some((_, stored_batch)) if *stored_batch == batch => stored_now[row.position] = true,
+                        Some((stored_hash, _)) if *stored_hash == row.content_sha256 => {}
+                        _ => changed.push(row.position + 1),
                     }
                 }
             }
             if !changed.is_empty() {
+                changed.sort_unstable();
                 let shown: Vec<String> = changed.iter().take(10).map(ToString::to_string).collect();
                 return Err(StoreError::Conflict(format!(
                     "{} event{} stored before with other content (event{} {}{} in the order sent); nothing was stored. \
@@ -1143,6 +1171,32 @@ macro_rules! impl_sql_store {
                     if changed.len() > 10 { ", …" } else { "" }
                 )));
             }
+            Ok(StoredEventRows { batch, stored_now })
+        }
+
+        /// What the first step of storing a batch of events leaves for the
+        /// second: the batch's id and which of its events (in the order
+        /// sent) it stored, the others having been stored before.
+        struct StoredEventRows {
+            batch: i64,
+            stored_now: Vec<bool>,
+        }
+
+        /// Counts a batch's newly stored events into the day aggregates and
+        /// records the batch and its audit entry, inside the caller's
+        /// transaction and under the write lock: the second of the two
+        /// steps of storing a batch.
+        async fn record_event_batch_in(
+            connection: &mut Connection,
+            context: &ChangeContext,
+            deployment: DeploymentId,
+            events: &[$crate::vigil_monitor::Event],
+            aggregates_without_outcomes: ::std::collections::BTreeMap<$crate::vigil_monitor::DayKey, $crate::vigil_monitor::DayAggregate>,
+            stored_rows: StoredEventRows,
+            body_sha256: &str,
+        ) -> Result<$crate::IngestSummary, StoreError> {
+            let StoredEventRows { batch, stored_now } = stored_rows;
+            let received = events.len() as u64;
             // New events are counted against what their cases'
             // outcomes, recorded before them, already say.
             let stored_events: Vec<&$crate::vigil_monitor::Event> = events
@@ -1198,6 +1252,33 @@ macro_rules! impl_sql_store {
             .await
             .map_err(database_error)?;
             Ok($crate::IngestSummary { batch, received, stored, duplicates: received - stored })
+        }
+
+        /// Stores a batch of events in its two steps (see
+        /// `store_event_rows_in` and `record_event_batch_in`), then runs
+        /// `then` with the batch's summary in the same transaction, under
+        /// the write lock.
+        async fn write_event_batch<T>(
+            store: &$store,
+            context: &ChangeContext,
+            deployment: DeploymentId,
+            events: &[$crate::vigil_monitor::Event],
+            body_sha256: &str,
+            then: impl for<'c> AsyncFnOnce(&'c mut Connection, $crate::IngestSummary) -> Result<T, StoreError>,
+        ) -> Result<T, StoreError> {
+            let $crate::sql::PreparedEvents { rows, aggregates_without_outcomes } = $crate::sql::PreparedEvents::of(events)?;
+            store
+                .write_with_unlocked_start(
+                    async |connection| store_event_rows_in(connection, deployment, events, &rows).await,
+                    async |connection, stored_rows| {
+                        let summary = record_event_batch_in(
+                            connection, context, deployment, events, aggregates_without_outcomes, stored_rows, body_sha256,
+                        )
+                        .await?;
+                        then(connection, summary).await
+                    },
+                )
+                .await
         }
 
         /// Records a received DICOM instance, inside the caller's
@@ -2391,11 +2472,7 @@ macro_rules! impl_sql_store {
                 events: &[$crate::vigil_monitor::Event],
                 body_sha256: &str,
             ) -> Result<$crate::IngestSummary, StoreError> {
-                let prepared = $crate::sql::PreparedEvents::of(events)?;
-                self.write(async |connection| {
-                    ingest_events_in(connection, context, deployment, events, prepared, body_sha256).await
-                })
-                .await
+                write_event_batch(self, context, deployment, events, body_sha256, async |_, summary| Ok(summary)).await
             }
 
             async fn ingest_outcomes(
@@ -3234,9 +3311,7 @@ macro_rules! impl_sql_store {
                 body_sha256: &str,
                 instance: &$crate::DicomInstanceRecord,
             ) -> Result<$crate::DicomRecorded, StoreError> {
-                let prepared = $crate::sql::PreparedEvents::of(::std::slice::from_ref(event))?;
-                self.write(async |connection| {
-                    ingest_events_in(connection, context, deployment, ::std::slice::from_ref(event), prepared, body_sha256).await?;
+                write_event_batch(self, context, deployment, ::std::slice::from_ref(event), body_sha256, async |connection, _| {
                     record_dicom_instance_in(connection, context, instance).await
                 })
                 .await

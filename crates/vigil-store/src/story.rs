@@ -1197,6 +1197,96 @@ fn outcome_line(case: u32, label: bool, source: &str) -> String {
     )
 }
 
+/// Batches sent at once — each overlapping its neighbours, every other one
+/// in reverse order — while outcomes arrive store every event once and count
+/// it once, against whichever outcomes were recorded before or after it.
+/// PostgreSQL stores the batches' rows at the same time, SQLite one batch
+/// after another.
+pub async fn concurrent_event_batches_store_each_event_once<S: Store + 'static>(store: S) {
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for index in 0..6_u32 {
+        let mut ids: Vec<u32> = (index * 150 + 1..=index * 150 + 300).collect();
+        if index % 2 == 1 {
+            ids.reverse();
+        }
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store
+                .ingest_events(
+                    &context("pacs-feed", Role::AiLead, 50 + i64::from(index)),
+                    id,
+                    &events(&ids),
+                    &format!("{index:02}").repeat(32),
+                )
+                .await
+        }));
+    }
+    let labelled_cases: Vec<u32> = (1..=1_050).step_by(7).collect();
+    let outcome_lines = labelled_cases
+        .iter()
+        .map(|case| outcome_line(*case, case % 2 == 0, "report"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let outcome_task = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .ingest_outcomes(
+                    &context("ris-feed", Role::AiLead, 60),
+                    id,
+                    &outcomes(&outcome_lines),
+                    &"0f".repeat(32),
+                )
+                .await
+        })
+    };
+    let mut stored = 0;
+    let mut batches = std::collections::BTreeSet::new();
+    for task in tasks {
+        let summary = task.await.expect("task").expect("ingest");
+        assert_eq!(summary.received, 300);
+        stored += summary.stored;
+        batches.insert(summary.batch);
+    }
+    let outcome_summary = outcome_task.await.expect("task").expect("outcomes");
+    assert_eq!(outcome_summary.stored, labelled_cases.len() as u64);
+    assert_eq!(
+        stored, 1_050,
+        "each of events 1 to 1,050 stored by one batch"
+    );
+    assert_eq!(batches.len(), 6, "each batch has its own id");
+    assert_eq!(store.event_count(id).await.expect("count"), 1_050);
+    let all = events(&(1..=1_050).collect::<Vec<_>>());
+    let truth_of: std::collections::HashMap<&str, bool> = all
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| index % 7 == 0)
+        .map(|(index, event)| (event.case.as_str(), (index + 1) % 2 == 0))
+        .collect();
+    let expected: Vec<_> = vigil_monitor::aggregate_with_outcomes(&all, |event| {
+        truth_of
+            .get(event.case.as_str())
+            .map(|label| vigil_monitor::CaseTruth {
+                label: Some(*label),
+                reader_label: None,
+                reader_agrees: None,
+            })
+    })
+    .into_iter()
+    .collect();
+    let aggregates = store.daily_aggregates(id).await.expect("aggregates");
+    assert_eq!(aggregates, expected);
+    let labelled: u64 = aggregates
+        .iter()
+        .map(|(_, day)| day.outcomes.labelled)
+        .sum();
+    assert_eq!(labelled, labelled_cases.len() as u64);
+    audit_is_intact(&*store).await;
+    registry_is_consistent(&*store).await;
+}
+
 pub async fn outcomes_update_the_days_of_their_events_whenever_they_arrive(store: impl Store) {
     let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
     let ingest = context("ris-feed", Role::AiLead, 50);
@@ -3337,7 +3427,7 @@ macro_rules! story_tests {
             sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded,
             audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates,
             outcomes_update_the_days_of_their_events_whenever_they_arrive,
-            going_live_sets_default_rules_and_signals_raise_one_alert_each,
+            concurrent_event_batches_store_each_event_once, going_live_sets_default_rules_and_signals_raise_one_alert_each,
             dicom_instances_are_recorded_once_and_quarantine_is_released,
             report_times_are_recorded_once_and_listed_by_issue,
             success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases,
