@@ -4,9 +4,11 @@
 //! `$1`-style parameters), so the implementation is written once here, as a
 //! macro expanded in each backend crate for its own sqlx database type. A
 //! backend provides only what differs: how it connects, how a write
-//! transaction takes the write lock (`write`), how a consistent read
-//! snapshot starts (`snapshot`), what follows an import (`after_import`),
-//! its name and its migrations.
+//! transaction takes the write lock (`write`, and `write_with_unlocked_start`
+//! for a transaction whose first step may run before the lock), how a
+//! consistent read snapshot starts (`snapshot`), what follows an import
+//! (`after_import`), its name, its migrations and the few statements whose
+//! SQL differs.
 
 use crate::StoreError;
 
@@ -347,8 +349,10 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// start: impl AsyncFnOnce(&mut Connection) -> Result<S, StoreError>, rest: impl AsyncFnOnce(&mut Connection, S) ->
 /// Result<T, StoreError>) -> Result<T, StoreError>` (one write transaction of which only `rest` must hold the write
 /// lock; `start` writes only rows that no other holder of the lock writes),
-/// `const UPSERT_DAYS: &str`, which writes the day aggregates of deployment `$1` given as a JSON array (`$2`) of
-/// `[day, model version, aggregate as JSON text]`, replacing those stored, `const NEXT_EVENT_BATCH: &str`, which answers the id of a new event batch (unique even among transactions that
+/// `const UPSERT_DAYS: &str`, which writes the day aggregates of deployment
+/// `$1` given as a JSON array (`$2`) of `[day, model version, aggregate as
+/// JSON text]`, replacing those stored, `const NEXT_EVENT_BATCH: &str`, which
+/// answers the id of a new event batch (unique even among transactions that
 /// have not yet taken the write lock),
 /// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`,
 /// `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`
