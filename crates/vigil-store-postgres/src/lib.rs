@@ -12,6 +12,8 @@
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
 use vigil_store::decode::{EmbeddedMigrations, database_error};
+use vigil_store::sql::EventRow;
+use vigil_store::vigil_monitor::Event;
 use vigil_store::{Store, StoreError};
 
 /// The advisory lock key that serialises Vigil's writes ("VIGIL" in ASCII).
@@ -116,15 +118,22 @@ impl PostgresStore {
     pub const NEXT_EVENT_BATCH: &'static str =
         "SELECT nextval(pg_get_serial_sequence('event_batches', 'id'))";
 
-    /// Stores a chunk of events sent as one JSON parameter (see
-    /// `vigil_store::sql::event_rows`), each value cast to its column's type.
+    /// Stores a chunk of events for deployment `$1` and batch `$2` from one
+    /// array a column (`$3` to `$18`), skipping those stored
+    /// before. sqlx sends arrays in PostgreSQL's binary form, which the
+    /// server reads without parsing text: the insert took 6–9% less time
+    /// than with the chunk sent as one JSON parameter
+    /// (`bench/results-monitor.md`).
     pub const INSERT_EVENTS: &'static str = "INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, \
          occurred_at, day, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, \
          kvp, age_band, sex, site, content_sha256) \
-         SELECT $1, e ->> 0, $2, e ->> 1, e ->> 2, e ->> 3, e ->> 4, (e ->> 5)::double precision, (e ->> 6)::bigint, \
-         e ->> 7, e ->> 8, e ->> 9, (e ->> 10)::double precision, (e ->> 11)::double precision, e ->> 12, e ->> 13, e ->> 14, \
-         e ->> 15 \
-         FROM jsonb_array_elements(($3::text)::jsonb) AS e \
+         SELECT $1, event_id, $2, case_pseudonym, occurred_at, day, model_version, score, decision, scanner_manufacturer, \
+         scanner_model, protocol, slice_thickness_mm, kvp, age_band, sex, site, content_sha256 \
+         FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::double precision[], $9::bigint[], \
+         $10::text[], $11::text[], $12::text[], $13::double precision[], $14::double precision[], $15::text[], $16::text[], \
+         $17::text[], $18::text[]) \
+         AS e(event_id, case_pseudonym, occurred_at, day, model_version, score, decision, scanner_manufacturer, \
+         scanner_model, protocol, slice_thickness_mm, kvp, age_band, sex, site, content_sha256) \
          ON CONFLICT (deployment_id, event_id) DO NOTHING";
 
     /// Stores outcomes for deployment `$1` and batch `$2` from a JSON array
@@ -264,6 +273,76 @@ impl PostgresStore {
             .map_err(database_error)?;
         }
         Ok(())
+    }
+
+    /// Stores a chunk of a batch's events (`rows`, of `events`) with
+    /// [`PostgresStore::INSERT_EVENTS`], in the rows' order, and answers how
+    /// many it stored (those stored before are skipped).
+    async fn insert_event_chunk(
+        connection: &mut PgConnection,
+        deployment: i64,
+        batch: i64,
+        events: &[Event],
+        rows: &[EventRow],
+    ) -> Result<u64, StoreError> {
+        let chunk: Vec<&Event> = rows.iter().map(|row| &events[row.position]).collect();
+        let text = |value: fn(&Event) -> &str| {
+            chunk
+                .iter()
+                .map(|event| value(event))
+                .collect::<Vec<&str>>()
+        };
+        let optional_text = |value: fn(&Event) -> Option<&str>| {
+            chunk
+                .iter()
+                .map(|event| value(event))
+                .collect::<Vec<Option<&str>>>()
+        };
+        let number = |value: fn(&Event) -> Option<f64>| {
+            chunk
+                .iter()
+                .map(|event| value(event))
+                .collect::<Vec<Option<f64>>>()
+        };
+        let occurred_at: Vec<&str> = rows.iter().map(|row| row.occurred_at.as_str()).collect();
+        let days: Vec<&str> = rows.iter().map(|row| row.day.as_str()).collect();
+        let decisions: Vec<Option<i64>> = chunk
+            .iter()
+            .map(|event| event.decision.map(i64::from))
+            .collect();
+        let content_sha256: Vec<&str> =
+            rows.iter().map(|row| row.content_sha256.as_str()).collect();
+        let inserted = sqlx::query(Self::INSERT_EVENTS)
+            .bind(deployment)
+            .bind(batch)
+            .bind(text(|event| event.event_id.as_str()))
+            .bind(text(|event| event.case.as_str()))
+            .bind(occurred_at)
+            .bind(days)
+            .bind(text(|event| event.model_version.as_str()))
+            .bind(number(|event| event.score))
+            .bind(decisions)
+            .bind(optional_text(|event| {
+                event.metadata.scanner_manufacturer.as_deref()
+            }))
+            .bind(optional_text(|event| {
+                event.metadata.scanner_model.as_deref()
+            }))
+            .bind(optional_text(|event| event.metadata.protocol.as_deref()))
+            .bind(number(|event| event.metadata.slice_thickness_mm))
+            .bind(number(|event| event.metadata.kvp))
+            .bind(optional_text(|event| event.metadata.age_band.as_deref()))
+            .bind(optional_text(|event| {
+                event.metadata.sex.map(|sex| sex.as_str())
+            }))
+            .bind(optional_text(|event| {
+                event.metadata.site.as_ref().map(|site| site.as_str())
+            }))
+            .bind(content_sha256)
+            .execute(&mut *connection)
+            .await
+            .map_err(database_error)?;
+        Ok(inserted.rows_affected())
     }
 }
 

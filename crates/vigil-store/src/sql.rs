@@ -24,9 +24,8 @@ pub const AUDIT_LOG_COLUMNS: &str = "SELECT CAST(sequence AS BIGINT) AS sequence
      CAST(action AS TEXT) AS action, CAST(subject AS TEXT) AS subject, CAST(payload AS TEXT) AS payload, \
      CAST(previous_hash AS TEXT) AS previous_hash, CAST(hash AS TEXT) AS hash FROM audit_log";
 
-/// How many events one `INSERT` statement carries: they travel as one JSON
-/// parameter (binding thousands of separate parameters is quadratic in
-/// SQLite's driver), which each backend's `INSERT_EVENTS` unpacks.
+/// How many events one `INSERT` statement carries (each backend's
+/// `insert_event_chunk` stores one such chunk).
 pub const EVENT_ROWS_PER_STATEMENT: usize = 5_000;
 
 /// What storing a batch of events needs that no database does: computed
@@ -63,17 +62,24 @@ impl PreparedEvents {
     }
 }
 
-/// One event as the backends' `INSERT_EVENTS` reads it.
+/// One event of a batch as the backends store it, with what is computed
+/// from it once: its content (as text and hashed) and its stored time and
+/// day.
 #[derive(Debug)]
 pub struct EventRow {
     /// The event's place in its batch, in the order sent (from 0).
     pub position: usize,
-    /// The event as a JSON array: event id, case pseudonym, occurred at,
-    /// day, model version, score, decision (0/1), scanner manufacturer,
-    /// scanner model, protocol, slice thickness, kVp, age band, sex, site,
-    /// and the SHA-256 of the first fifteen (the event's content).
-    pub json: String,
-    /// The SHA-256 of the event's content.
+    /// When the event occurred, as stored (`rows::stored_timestamp`).
+    pub occurred_at: String,
+    /// The UTC day the event occurred on (`YYYY-MM-DD`).
+    pub day: String,
+    /// The event's content: the JSON array of its event id, case
+    /// pseudonym, occurred at, day, model version, score, decision (0/1),
+    /// scanner manufacturer, scanner model, protocol, slice thickness, kVp,
+    /// age band, sex and site, without its closing bracket (SQLite's insert
+    /// reads it with the hash appended as the sixteenth value).
+    pub content: String,
+    /// The SHA-256 of [`EventRow::content`].
     pub content_sha256: String,
 }
 
@@ -87,11 +93,13 @@ pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<EventRow> {
         .enumerate()
         .map(|(position, event)| {
             let metadata = &event.metadata;
+            let occurred_at = crate::rows::stored_timestamp(event.occurred_at);
+            let day = vigil_monitor::utc_day(event.occurred_at).to_string();
             let first = (
                 event.event_id.as_str(),
                 event.case.as_str(),
-                crate::rows::stored_timestamp(event.occurred_at),
-                vigil_monitor::utc_day(event.occurred_at).to_string(),
+                occurred_at.as_str(),
+                day.as_str(),
                 event.model_version.as_str(),
                 event.score,
                 event.decision.map(i64::from),
@@ -106,8 +114,10 @@ pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<EventRow> {
                 metadata.sex.map(|sex| sex.as_str()),
                 metadata.site.as_ref().map(|site| site.as_str()),
             );
-            // Two tuples keep within serde's tuple sizes; they are written as
-            // one flat array.
+            // Two tuples keep within serde's tuple sizes; they are hashed as
+            // one flat array without its closing bracket (the form stored
+            // events' hashes have always had, so that a resent event still
+            // matches).
             let first = serde_json::to_string(&first).unwrap_or_default();
             let second = serde_json::to_string(&second).unwrap_or_default();
             let content = format!(
@@ -118,7 +128,9 @@ pub fn event_rows(events: &[vigil_monitor::Event]) -> Vec<EventRow> {
             let content_sha256 = crate::rows::sha256_hex(&content);
             EventRow {
                 position,
-                json: format!("{content},\"{content_sha256}\"]"),
+                occurred_at,
+                day,
+                content,
                 content_sha256,
             }
         })
@@ -356,10 +368,11 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// have not yet taken the write lock),
 /// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`,
 /// `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`
-/// `const INSERT_EVENTS: &str`, the statement that stores the events of
-/// [`event_rows`] (a JSON array, `$3`) for deployment `$1` and batch `$2`,
-/// skipping those stored before (so that its count of rows affected is the
-/// number stored), and `const STORED_EVENT_HASHES: &str`, which answers the
+/// `async fn insert_event_chunk(connection: &mut Connection, deployment: i64, batch: i64, events: &[Event], rows:
+/// &[EventRow]) -> Result<u64, StoreError>`, which stores the events of the
+/// [`event_rows`] `rows` (in that order) for the deployment and batch,
+/// skipping those stored before, and answers how many it stored, and
+/// `const STORED_EVENT_HASHES: &str`, which answers the
 /// `event_id`, `content_sha256` and `batch_id` of the stored events of
 /// deployment `$1` named in the JSON array `$2`, `const JSON_TEXTS: &str`, a subquery
 /// giving the texts of the JSON array `$2`, `const INSERT_OUTCOMES: &str`,
@@ -1115,14 +1128,7 @@ macro_rules! impl_sql_store {
             let mut stored_now = vec![false; events.len()];
             let mut changed = Vec::new();
             for chunk in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
-                let inserted = ::sqlx::query(<$store>::INSERT_EVENTS)
-                    .bind(deployment.0)
-                    .bind(batch)
-                    .bind($crate::sql::json_array(chunk.iter().map(|row| row.json.as_str())))
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(database_error)?
-                    .rows_affected();
+                let inserted = <$store>::insert_event_chunk(&mut *connection, deployment.0, batch, events, chunk).await?;
                 if inserted == chunk.len() as u64 {
                     for row in chunk {
                         stored_now[row.position] = true;
