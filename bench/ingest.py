@@ -9,7 +9,9 @@ first request to the last acknowledgement.
 
 Needs the release binary (`cargo build --release -p vigil`). Standard
 library only. Prints one JSON object: events, seconds, events_per_second,
-the server's peak resident set size (from /proc), and the batch size.
+the server's peak resident set size and what it wrote to storage during the
+run (both from /proc; PostgreSQL's own writes are its server's, not counted),
+and the batch size.
 Every acknowledged event is then counted in the database.
 """
 
@@ -70,14 +72,25 @@ def batch_body(first: int, size: int) -> bytes:
     return "\n".join(lines).encode()
 
 
-def peak_rss_mb(pid: int) -> float:
+def proc_number(pid: int, file: str, field: str) -> float:
+    """The number after `field:` in /proc/PID/FILE (NaN if unreadable)."""
     try:
-        for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        for line in pathlib.Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return float(line.split()[1])
     except OSError:
         pass
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    return proc_number(pid, "status", "VmHWM") / 1024
+
+
+def written_mb(pid: int) -> float:
+    """What the process has written to storage so far (`write_bytes` of
+    /proc/PID/io: the database, its WAL and checkpoints), in MB."""
+    return proc_number(pid, "io", "write_bytes") / 1e6
 
 
 def main() -> None:
@@ -134,11 +147,13 @@ def main() -> None:
             with urllib.request.urlopen(request, timeout=300) as response:
                 return json.load(response)["stored"]
 
+        written_before = written_mb(server.pid)
         began = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.clients) as pool:
             stored = sum(pool.map(post, starts))
         seconds = time.perf_counter() - began
         rss = peak_rss_mb(server.pid)
+        written = written_mb(server.pid) - written_before
     finally:
         server.terminate()
         server.wait()
@@ -152,6 +167,7 @@ def main() -> None:
         "seconds": round(seconds, 3),
         "events_per_second": round(args.events / seconds),
         "server_peak_rss_mb": round(rss, 1),
+        "server_written_mb": round(written),
     }))
 
 

@@ -3,19 +3,27 @@
 page sizes and index layouts without building Vigil: the columns and case
 index of `inference_events`, the store's pragmas (WAL, `synchronous =
 FULL`, statement journals in memory, a checkpoint every N pages), keyed-hash
-event ids and case pseudonyms, 10,000-row transactions. Prints rows per
-second of database time (making the rows is not counted).
+event ids and case pseudonyms, 10,000-row transactions (a batch a
+transaction, as the store commits them). Prints rows per second of
+database time (making the rows is not counted).
 
     python3 bench/sqlite_events_model.py --page-size 16384 --rows 1000000
-        [--statement rows|chunk] [--index primary-key|event-prefix]
+        [--statement rows|chunk] [--index primary-key|event-prefix|staged]
         [--cache-mib 64] [--checkpoint-pages 10000]
+        [--transaction-rows 10000] [--merge-rows 100000]
 
 `--statement rows` inserts each row with a prepared statement
 (`executemany`); `chunk` loads 5,000 rows into a temporary table and moves
 them with one `INSERT … SELECT`, as the store moves a JSON chunk.
 `--index event-prefix` replaces the primary key (deployment, event id) by
 an index on the event id's first 8 hex digits and skips ids already stored
-with `NOT EXISTS` instead of `ON CONFLICT`. Standard library only.
+with `NOT EXISTS` instead of `ON CONFLICT`. `--index staged` keeps the
+table as it is but inserts new rows into an unindexed table of recent rows
+(unique on the event id only), skipping ids already in the main table with
+`NOT EXISTS`, and moves them into the main table in event-id order once
+`--merge-rows` have gathered, inside the batch's transaction.
+`--transaction-rows 20000` commits two batches' rows at once, as a store
+committing two waiting batches together would. Standard library only.
 """
 
 from __future__ import annotations
@@ -33,7 +41,6 @@ COLUMNS = """deployment_id INTEGER NOT NULL, event_id TEXT NOT NULL, batch_id IN
  score REAL, decision INTEGER, scanner_manufacturer TEXT, scanner_model TEXT, protocol TEXT,
  slice_thickness_mm REAL, kvp REAL, age_band TEXT, sex TEXT, site TEXT, content_sha256 TEXT NOT NULL"""
 EVENT_PREFIX = "CASE WHEN substr({0}, 1, 4) = 'psn:' THEN substr({0}, 5, 8) ELSE {0} END"
-BATCH = 10_000
 CHUNK = 5_000
 
 
@@ -42,12 +49,14 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=16384)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--statement", choices=["rows", "chunk"], default="rows")
-    parser.add_argument("--index", choices=["primary-key", "event-prefix"], default="primary-key")
+    parser.add_argument("--index", choices=["primary-key", "event-prefix", "staged"], default="primary-key")
+    parser.add_argument("--merge-rows", type=int, default=100_000)
+    parser.add_argument("--transaction-rows", type=int, default=10_000)
     parser.add_argument("--cache-mib", type=int, default=64)
     parser.add_argument("--checkpoint-pages", type=int, default=10_000)
     arguments = parser.parse_args()
-    if arguments.index == "event-prefix" and arguments.statement == "rows":
-        parser.error("--index event-prefix is modelled with --statement chunk")
+    if arguments.index != "primary-key" and arguments.statement == "rows":
+        parser.error(f"--index {arguments.index} is modelled with --statement chunk")
 
     with tempfile.TemporaryDirectory() as scratch:
         path = os.path.join(scratch, "events.db")
@@ -59,15 +68,22 @@ def main() -> None:
         db.execute("PRAGMA temp_store = MEMORY")
         db.execute(f"PRAGMA wal_autocheckpoint = {arguments.checkpoint_pages}")
         db.execute(f"PRAGMA journal_size_limit = {64 << 20}")
-        key = ", PRIMARY KEY (deployment_id, event_id)" if arguments.index == "primary-key" else ""
+        key = ", PRIMARY KEY (deployment_id, event_id)" if arguments.index != "event-prefix" else ""
         db.execute(f"CREATE TABLE inference_events ({COLUMNS}{key})")
         db.execute("CREATE INDEX by_case_prefix ON inference_events (deployment_id, substr(case_pseudonym, 5, 8))")
         if arguments.index == "event-prefix":
             db.execute(f"CREATE INDEX by_event_prefix ON inference_events (deployment_id, {EVENT_PREFIX.format('event_id')})")
+        if arguments.index == "staged":
+            db.execute(f"CREATE TABLE recent_events ({COLUMNS}, UNIQUE (deployment_id, event_id))")
         db.execute(f"CREATE TEMP TABLE chunk ({COLUMNS})")
         marks = ",".join("?" * 18)
         if arguments.index == "primary-key":
             move = "INSERT INTO inference_events SELECT * FROM chunk WHERE true ON CONFLICT DO NOTHING"
+        elif arguments.index == "staged":
+            move = (
+                "INSERT INTO recent_events SELECT * FROM chunk n WHERE NOT EXISTS (SELECT 1 FROM inference_events e "
+                "WHERE e.deployment_id = n.deployment_id AND e.event_id = n.event_id) ON CONFLICT DO NOTHING"
+            )
         else:
             move = (
                 "INSERT INTO inference_events SELECT * FROM chunk n WHERE NOT EXISTS (SELECT 1 FROM inference_events e "
@@ -81,9 +97,10 @@ def main() -> None:
             return "psn:%032x" % draw.getrandbits(128)
 
         seconds = 0.0
-        for batch in range(arguments.rows // BATCH):
+        batch_rows = arguments.transaction_rows
+        for batch in range(arguments.rows // batch_rows):
             rows = []
-            for _ in range(BATCH):
+            for _ in range(batch_rows):
                 event_id = pseudonym()
                 rows.append((1, event_id, batch, pseudonym(), "2026-11-30T09:15:00Z", "2026-11-30", "2.3.0",
                              draw.random(), 1, "Siemens", "Ysio Max", "CXR PA", None, 125.0, "40-59", "F", "rw3",
@@ -93,14 +110,21 @@ def main() -> None:
             if arguments.statement == "rows":
                 db.executemany(f"INSERT INTO inference_events VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
             else:
-                for first in range(0, BATCH, CHUNK):
+                for first in range(0, batch_rows, CHUNK):
                     db.execute("DELETE FROM chunk")
                     db.executemany(f"INSERT INTO chunk VALUES ({marks})", rows[first:first + CHUNK])
                     db.execute(move)
+            if arguments.index == "staged":
+                recent = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM recent_events").fetchone()[0]
+                if recent >= arguments.merge_rows:
+                    db.execute("INSERT INTO inference_events SELECT * FROM recent_events ORDER BY deployment_id, event_id")
+                    db.execute("DELETE FROM recent_events")
             db.execute("COMMIT")
             seconds += time.perf_counter() - started
         stored = db.execute("SELECT COUNT(*) FROM inference_events").fetchone()[0]
-        assert stored == arguments.rows // BATCH * BATCH, stored
+        if arguments.index == "staged":
+            stored += db.execute("SELECT COUNT(*) FROM recent_events").fetchone()[0]
+        assert stored == arguments.rows // batch_rows * batch_rows, stored
         print(f"page {arguments.page_size} B, {arguments.statement}, {arguments.index}: "
               f"{stored} rows, {round(stored / seconds)} rows/s")
 
