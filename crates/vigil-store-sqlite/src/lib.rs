@@ -320,11 +320,7 @@ impl SqliteStore {
         &self,
         work: impl for<'c> AsyncFnOnce(&'c mut SqliteConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut transaction = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(database_error)?;
+        let mut transaction = begin_in_task(&self.writer, Some("BEGIN IMMEDIATE")).await?;
         let value = work(&mut transaction).await?;
         transaction.commit().await.map_err(database_error)?;
         Ok(value)
@@ -346,7 +342,7 @@ impl SqliteStore {
 
     /// A read transaction: SQLite transactions see one consistent snapshot.
     async fn snapshot(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.pool.begin().await.map_err(database_error)
+        begin_in_task(&self.pool, None).await
     }
 
     /// Nothing follows an import: SQLite's rowids continue from the largest
@@ -390,4 +386,90 @@ impl SqliteStore {
     }
 }
 
+/// Begins a transaction on a connection of `pool` (with `statement`, or a
+/// plain `BEGIN`) in a task of its own, which finishes even if the caller
+/// is cancelled meanwhile (its request dropped).
+///
+/// sqlx's SQLite driver counts a transaction as begun once the worker
+/// thread has run `BEGIN`, but makes the `Transaction` that would roll it
+/// back only when the caller next runs: a caller cancelled in between
+/// returned its connection to the pool inside a transaction nobody owned.
+/// A writing connection left so refused every later write (sqlx will not
+/// `BEGIN` on a connection it counts as in a transaction) until the pool
+/// retired it, after at most 30 minutes, and a reading one kept its old
+/// snapshot and held back checkpoints meanwhile.
+/// Begun in a task, the `Transaction` is always made; if nobody awaits it,
+/// dropping it rolls the transaction back before the connection's next use.
+async fn begin_in_task(
+    pool: &SqlitePool,
+    statement: Option<&'static str>,
+) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        match statement {
+            Some(statement) => pool.begin_with(statement).await,
+            None => pool.begin().await,
+        }
+    })
+    .await
+    .map_err(|error| StoreError::Database(Box::new(error)))?
+    .map_err(database_error)
+}
+
 vigil_store::impl_sql_store!(SqliteStore, Sqlite);
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Writes and reads cancelled at every moment (their requests dropped)
+    /// leave no transaction open behind them: the next write commits and
+    /// the next read sees it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_writes_and_reads_leave_no_transaction_open() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let store = SqliteStore::open(&directory.path().join("cancel.db"))
+            .await
+            .expect("the store opens");
+        sqlx::query("CREATE TABLE cancel_probe (n INTEGER NOT NULL)")
+            .execute(store.writer())
+            .await
+            .expect("the probe table is created");
+        for attempt in 0..400u64 {
+            let cancelled = Duration::from_micros(attempt % 200);
+            let _ = tokio::time::timeout(
+                cancelled,
+                store.write(async |connection| {
+                    sqlx::query("INSERT INTO cancel_probe (n) VALUES (-1)")
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)
+                }),
+            )
+            .await;
+            let _ = tokio::time::timeout(cancelled, store.snapshot()).await;
+            let stored = store
+                .write(async |connection| {
+                    sqlx::query("INSERT INTO cancel_probe (n) VALUES ($1)")
+                        .bind(attempt as i64)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database_error)
+                })
+                .await;
+            assert!(stored.is_ok(), "attempt {attempt}: {stored:?}");
+            let mut snapshot = store.snapshot().await.expect("a snapshot begins");
+            let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cancel_probe WHERE n = $1")
+                .bind(attempt as i64)
+                .fetch_one(&mut *snapshot)
+                .await
+                .expect("the probe is read");
+            assert_eq!(
+                seen, 1,
+                "attempt {attempt}: the write just committed is seen"
+            );
+        }
+    }
+}

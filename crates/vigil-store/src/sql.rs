@@ -2727,7 +2727,7 @@ macro_rules! impl_sql_store {
             ) -> Result<$crate::ProductivityInputs, StoreError> {
                 use $crate::decode::DecodeRow as _;
                 // One snapshot for the three reads.
-                let mut transaction = self.pool.begin().await.map_err(database_error)?;
+                let mut transaction = self.snapshot().await?;
                 deployment_in(&mut *transaction, deployment).await?;
                 let mut go_live_at = None;
                 for text in ::sqlx::query_scalar::<_, String>("SELECT decided_at FROM decisions WHERE deployment_id = $1 AND to_state = 'live'")
