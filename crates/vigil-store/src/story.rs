@@ -1286,6 +1286,75 @@ pub async fn concurrent_event_batches_store_each_event_once<S: Store + 'static>(
     registry_is_consistent(&*store).await;
 }
 
+/// Runs `future` until it has been woken `steps` times, then drops it
+/// unfinished (unless it finished first): a request cancelled at its
+/// `steps`-th await, as when its client goes away.
+async fn cancel_after<F: Future>(future: F, steps: u32) {
+    let mut future = std::pin::pin!(future);
+    let mut polls = 0;
+    std::future::poll_fn(|context| {
+        if polls > steps {
+            return std::task::Poll::Ready(());
+        }
+        polls += 1;
+        future.as_mut().poll(context).map(|_| ())
+    })
+    .await;
+}
+
+/// Batches whose requests are dropped at every step of their storing (a
+/// client gone) leave the store as if each had been stored whole or not at
+/// all: the batch after each is stored, the day aggregates count exactly
+/// the events stored, and the audit chain holds.
+pub async fn cancelled_event_batches_leave_the_store_whole(store: impl Store) {
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    // Storing one event's batch takes fewer than 40 steps: each step is
+    // cancelled at three times.
+    let attempts = 120_u32;
+    for attempt in 0..attempts {
+        cancel_after(
+            store.ingest_events(
+                &context("pacs-feed", Role::AiLead, 100),
+                id,
+                &events(&[10_000 + attempt]),
+                &format!("{:064x}", 10_000 + attempt),
+            ),
+            attempt % 40,
+        )
+        .await;
+        let summary = store
+            .ingest_events(
+                &context("pacs-feed", Role::AiLead, 101),
+                id,
+                &events(&[attempt + 1]),
+                &format!("{:064x}", attempt + 1),
+            )
+            .await
+            .unwrap_or_else(|error| {
+                panic!("attempt {attempt}: the batch after a cancelled one is stored: {error}")
+            });
+        assert_eq!(summary.stored, 1, "attempt {attempt}");
+    }
+    let stored = store.event_count(id).await.expect("count");
+    assert!(
+        (u64::from(attempts)..=2 * u64::from(attempts)).contains(&stored),
+        "{stored} events stored"
+    );
+    let aggregated: u64 = store
+        .daily_aggregates(id)
+        .await
+        .expect("aggregates")
+        .iter()
+        .map(|(_, day)| day.events)
+        .sum();
+    assert_eq!(
+        aggregated, stored,
+        "the aggregates count exactly the events stored"
+    );
+    audit_is_intact(&store).await;
+    registry_is_consistent(&store).await;
+}
+
 pub async fn outcomes_update_the_days_of_their_events_whenever_they_arrive(store: impl Store) {
     let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
     let ingest = context("ris-feed", Role::AiLead, 50);
@@ -3426,7 +3495,8 @@ macro_rules! story_tests {
             sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded,
             audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates,
             outcomes_update_the_days_of_their_events_whenever_they_arrive,
-            concurrent_event_batches_store_each_event_once, going_live_sets_default_rules_and_signals_raise_one_alert_each,
+            concurrent_event_batches_store_each_event_once, cancelled_event_batches_leave_the_store_whole,
+            going_live_sets_default_rules_and_signals_raise_one_alert_each,
             dicom_instances_are_recorded_once_and_quarantine_is_released,
             report_times_are_recorded_once_and_listed_by_issue,
             success_criteria_are_registered_before_go_live_and_the_audit_reads_its_cases,
