@@ -1308,8 +1308,8 @@ async fn cancel_after<F: Future>(future: F, steps: u32) {
 /// the events stored, and the audit chain holds.
 pub async fn cancelled_event_batches_leave_the_store_whole(store: impl Store) {
     let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
-    // Storing one event's batch takes fewer than 40 steps: each step is
-    // cancelled at three times.
+    // Each of the first 40 steps of storing a batch is where three of the
+    // batches are dropped.
     let attempts = 120_u32;
     for attempt in 0..attempts {
         cancel_after(
