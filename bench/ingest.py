@@ -10,8 +10,8 @@ first request to the last acknowledgement.
 Needs the release binary (`cargo build --release -p vigil`). Standard
 library only. Prints one JSON object: events, seconds, events_per_second,
 the server's peak resident set size and what it wrote to storage during the
-run (both from /proc; PostgreSQL's own writes are its server's, not counted),
-and the batch size.
+run (both from /proc; null with PostgreSQL, whose writes are its own
+processes'), and the batch size.
 Every acknowledged event is then counted in the database.
 """
 
@@ -167,7 +167,8 @@ def main() -> None:
         "seconds": round(seconds, 3),
         "events_per_second": round(args.events / seconds),
         "server_peak_rss_mb": round(rss, 1),
-        "server_written_mb": round(written),
+        # PostgreSQL writes in its own processes, which are not counted.
+        "server_written_mb": None if args.postgres or written != written else round(written),
     }))
 
 
