@@ -8,7 +8,8 @@ transaction, as the store commits them). Prints rows per second of
 database time (making the rows is not counted).
 
     python3 bench/sqlite_events_model.py --page-size 16384 --rows 1000000
-        [--statement rows|chunk] [--index primary-key|event-prefix|staged]
+        [--statement rows|chunk] [--index primary-key|event-prefix|staged|staged-indexed]
+        [--event-id text|bytes]
         [--cache-mib 64] [--checkpoint-pages 10000]
         [--transaction-rows 10000] [--merge-rows 100000]
 
@@ -21,7 +22,11 @@ with `NOT EXISTS` instead of `ON CONFLICT`. `--index staged` keeps the
 table as it is but inserts new rows into an unindexed table of recent rows
 (unique on the event id only), skipping ids already in the main table with
 `NOT EXISTS`, and moves them into the main table in event-id order once
-`--merge-rows` have gathered, inside the batch's transaction.
+`--merge-rows` have gathered, inside the batch's transaction;
+`staged-indexed` gives the table of recent rows the primary key and case
+index of the main table, as a store would need to answer queries from it.
+`--event-id bytes` stores each event id (`psn:` and 32 hexadecimal
+characters) as the 16 bytes it spells, as migration 0015 does.
 `--transaction-rows 20000` commits two batches' rows at once, as a store
 committing two waiting batches together would. Standard library only.
 """
@@ -49,7 +54,8 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=16384)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--statement", choices=["rows", "chunk"], default="rows")
-    parser.add_argument("--index", choices=["primary-key", "event-prefix", "staged"], default="primary-key")
+    parser.add_argument("--index", choices=["primary-key", "event-prefix", "staged", "staged-indexed"], default="primary-key")
+    parser.add_argument("--event-id", choices=["text", "bytes"], default="text")
     parser.add_argument("--merge-rows", type=int, default=100_000)
     parser.add_argument("--transaction-rows", type=int, default=10_000)
     parser.add_argument("--cache-mib", type=int, default=64)
@@ -57,6 +63,8 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.index != "primary-key" and arguments.statement == "rows":
         parser.error(f"--index {arguments.index} is modelled with --statement chunk")
+    if arguments.index == "event-prefix" and arguments.event_id == "bytes":
+        parser.error("--index event-prefix indexes a prefix of the id's text: use --event-id text")
 
     with tempfile.TemporaryDirectory() as scratch:
         path = os.path.join(scratch, "events.db")
@@ -75,11 +83,14 @@ def main() -> None:
             db.execute(f"CREATE INDEX by_event_prefix ON inference_events (deployment_id, {EVENT_PREFIX.format('event_id')})")
         if arguments.index == "staged":
             db.execute(f"CREATE TABLE recent_events ({COLUMNS}, UNIQUE (deployment_id, event_id))")
+        if arguments.index == "staged-indexed":
+            db.execute(f"CREATE TABLE recent_events ({COLUMNS}, PRIMARY KEY (deployment_id, event_id))")
+            db.execute("CREATE INDEX recent_by_case_prefix ON recent_events (deployment_id, substr(case_pseudonym, 5, 8))")
         db.execute(f"CREATE TEMP TABLE chunk ({COLUMNS})")
         marks = ",".join("?" * 18)
         if arguments.index == "primary-key":
             move = "INSERT INTO inference_events SELECT * FROM chunk WHERE true ON CONFLICT DO NOTHING"
-        elif arguments.index == "staged":
+        elif arguments.index in ("staged", "staged-indexed"):
             move = (
                 "INSERT INTO recent_events SELECT * FROM chunk n WHERE NOT EXISTS (SELECT 1 FROM inference_events e "
                 "WHERE e.deployment_id = n.deployment_id AND e.event_id = n.event_id) ON CONFLICT DO NOTHING"
@@ -102,7 +113,8 @@ def main() -> None:
             rows = []
             for _ in range(batch_rows):
                 event_id = pseudonym()
-                rows.append((1, event_id, batch, pseudonym(), "2026-11-30T09:15:00Z", "2026-11-30", "2.3.0",
+                stored_id = bytes.fromhex(event_id[4:]) if arguments.event_id == "bytes" else event_id
+                rows.append((1, stored_id, batch, pseudonym(), "2026-11-30T09:15:00Z", "2026-11-30", "2.3.0",
                              draw.random(), 1, "Siemens", "Ysio Max", "CXR PA", None, 125.0, "40-59", "F", "rw3",
                              hashlib.sha256(event_id.encode()).hexdigest()))
             started = time.perf_counter()
@@ -114,7 +126,7 @@ def main() -> None:
                     db.execute("DELETE FROM chunk")
                     db.executemany(f"INSERT INTO chunk VALUES ({marks})", rows[first:first + CHUNK])
                     db.execute(move)
-            if arguments.index == "staged":
+            if arguments.index in ("staged", "staged-indexed"):
                 recent = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM recent_events").fetchone()[0]
                 if recent >= arguments.merge_rows:
                     db.execute("INSERT INTO inference_events SELECT * FROM recent_events ORDER BY deployment_id, event_id")
@@ -122,10 +134,10 @@ def main() -> None:
             db.execute("COMMIT")
             seconds += time.perf_counter() - started
         stored = db.execute("SELECT COUNT(*) FROM inference_events").fetchone()[0]
-        if arguments.index == "staged":
+        if arguments.index in ("staged", "staged-indexed"):
             stored += db.execute("SELECT COUNT(*) FROM recent_events").fetchone()[0]
         assert stored == arguments.rows // batch_rows * batch_rows, stored
-        print(f"page {arguments.page_size} B, {arguments.statement}, {arguments.index}: "
+        print(f"page {arguments.page_size} B, {arguments.statement}, {arguments.index}, {arguments.event_id} ids: "
               f"{stored} rows, {round(stored / seconds)} rows/s")
 
 

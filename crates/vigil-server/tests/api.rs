@@ -1860,10 +1860,23 @@ async fn event_batches_are_stored_once_all_or_nothing_and_aggregated() {
     );
     let dump: Vec<String> = sqlx_rows(
         &harness,
-        "SELECT event_id || case_pseudonym FROM inference_events",
+        &format!(
+            "SELECT {} || case_pseudonym FROM inference_events",
+            vigil_store_sqlite::SqliteStore::EVENT_ID_TEXT
+        ),
     )
     .await;
     assert!(dump.iter().all(|row| !row.contains("ACC")), "{dump:?}");
+    let event_id_types: Vec<String> = sqlx_rows(
+        &harness,
+        "SELECT DISTINCT typeof(event_id) || ',' || length(event_id) FROM inference_events",
+    )
+    .await;
+    assert_eq!(
+        event_id_types,
+        ["blob,16"],
+        "event ids, keyed hashes, are kept as their 16 bytes"
+    );
 }
 
 #[tokio::test]

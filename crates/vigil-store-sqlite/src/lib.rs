@@ -25,6 +25,13 @@ use vigil_store::sql::EventRow;
 use vigil_store::vigil_monitor::Event;
 use vigil_store::{Store, StoreError};
 
+/// The text of a stored event id, as SQL (see [`SqliteStore::EVENT_ID_TEXT`]).
+macro_rules! event_id_text {
+    () => {
+        "CASE WHEN typeof(event_id) = 'blob' THEN 'psn:' || lower(hex(event_id)) ELSE event_id END"
+    };
+}
+
 /// A Vigil store in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -110,6 +117,11 @@ impl SqliteStore {
             "events found by a prefix of their case",
             include_str!("../migrations/0014_case_prefix_index.sql"),
         ),
+        (
+            15,
+            "event ids kept as bytes",
+            include_str!("../migrations/0015_event_ids_as_bytes.sql"),
+        ),
     ]);
 
     /// Writes the day aggregates of deployment `$1` given as a JSON array
@@ -124,18 +136,26 @@ impl SqliteStore {
     /// numbered under the write lock).
     pub const NEXT_EVENT_BATCH: &'static str = "SELECT COALESCE(MAX(id), 0) + 1 FROM event_batches";
 
+    /// A stored event id as text: a pseudonym kept as its 16 bytes
+    /// (migration 0015) is written out again as `psn:` and 32 lowercase
+    /// hexadecimal characters.
+    pub const EVENT_ID_TEXT: &'static str = event_id_text!();
+
     /// Stores a chunk of events sent as one JSON parameter (see
     /// `vigil_store::sql::event_rows`); `->>` gives each value its SQL type.
     /// `json_each` hands each row back as JSON text, which every `->>`
     /// would parse again: the rows are first materialised once each as
     /// binary JSON (`jsonb`), which `->>` reads without parsing (this took
     /// the demonstration's seeding from 61 s to 52 s). (`WHERE true` keeps
-    /// the upsert clause from being read as a join's.)
+    /// the upsert clause from being read as a join's.) After the row's
+    /// content hash comes a seventeenth value: the event id's 32
+    /// hexadecimal characters when the id is a pseudonym (null otherwise),
+    /// whose 16 bytes are stored in place of its text (migration 0015).
     pub const INSERT_EVENTS: &'static str = "WITH chunk(item) AS MATERIALIZED (SELECT jsonb(value) FROM json_each($3)) \
          INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, \
          occurred_at, day, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, \
          kvp, age_band, sex, site, content_sha256) \
-         SELECT $1, item ->> 0, $2, item ->> 1, item ->> 2, item ->> 3, item ->> 4, item ->> 5, item ->> 6, item ->> 7, \
+         SELECT $1, coalesce(unhex(item ->> 16), item ->> 0), $2, item ->> 1, item ->> 2, item ->> 3, item ->> 4, item ->> 5, item ->> 6, item ->> 7, \
          item ->> 8, item ->> 9, item ->> 10, item ->> 11, item ->> 12, item ->> 13, item ->> 14, item ->> 15 \
          FROM chunk WHERE true \
          ON CONFLICT (deployment_id, event_id) DO NOTHING";
@@ -167,9 +187,17 @@ impl SqliteStore {
          AND case_pseudonym IN (SELECT value FROM json_each($2))";
 
     /// The stored content hashes and batches of the events named in a JSON
-    /// array (`$2`) of a deployment (`$1`).
-    pub const STORED_EVENT_HASHES: &'static str = "SELECT event_id, content_sha256, batch_id FROM inference_events \
-         WHERE deployment_id = $1 AND event_id IN (SELECT value FROM json_each($2))";
+    /// array (`$2`) of a deployment (`$1`), their ids as text
+    /// ([`SqliteStore::EVENT_ID_TEXT`]); a named id that is a pseudonym is
+    /// looked up as its bytes.
+    pub const STORED_EVENT_HASHES: &'static str = concat!(
+        "SELECT ",
+        event_id_text!(),
+        " AS event_id, content_sha256, batch_id FROM inference_events \
+         WHERE deployment_id = $1 AND event_id IN (SELECT CASE WHEN length(value) = 36 AND substr(value, 1, 4) = 'psn:' \
+         AND substr(value, 5) = lower(substr(value, 5)) THEN coalesce(unhex(substr(value, 5)), value) ELSE value END \
+         FROM json_each($2))"
+    );
 
     /// The texts of a JSON array parameter (`$2`), as a subquery.
     pub const JSON_TEXTS: &'static str = "SELECT value FROM json_each($2)";
@@ -360,10 +388,10 @@ impl SqliteStore {
         connection: &mut SqliteConnection,
         deployment: i64,
         batch: i64,
-        _events: &[Event],
+        events: &[Event],
         rows: &[EventRow],
     ) -> Result<u64, StoreError> {
-        let mut chunk = String::with_capacity(rows.iter().map(|row| row.content.len() + 72).sum());
+        let mut chunk = String::with_capacity(rows.iter().map(|row| row.content.len() + 108).sum());
         chunk.push('[');
         for (index, row) in rows.iter().enumerate() {
             if index > 0 {
@@ -372,7 +400,15 @@ impl SqliteStore {
             chunk.push_str(&row.content);
             chunk.push_str(",\"");
             chunk.push_str(&row.content_sha256);
-            chunk.push_str("\"]");
+            let event_id = events[row.position].event_id.as_str();
+            match event_id.strip_prefix("psn:") {
+                Some(hex) if vigil_domain::is_pseudonym(event_id) => {
+                    chunk.push_str("\",\"");
+                    chunk.push_str(hex);
+                    chunk.push_str("\"]");
+                }
+                _ => chunk.push_str("\",null]"),
+            }
         }
         chunk.push(']');
         let inserted = sqlx::query(Self::INSERT_EVENTS)
@@ -423,6 +459,121 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// Event ids stored as text before migration 0015 are kept as the 16
+    /// bytes of their pseudonyms after it (any other id stays text), are
+    /// found again by their text, and an event sent again is still taken
+    /// for one stored before; events still cannot be edited.
+    #[tokio::test]
+    async fn event_ids_stored_as_text_are_kept_as_bytes_after_the_migration() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("before-0015.db");
+        let pseudonym = "psn:0123456789abcdef0123456789abcdef";
+        let uppercase = "psn:0123456789ABCDEF0123456789ABCDEF";
+        let raw = "ACC-77";
+        // Without foreign keys: the events need no deployment to be stored.
+        let options = SqliteStore::file_options(&path, 2).foreign_keys(false);
+        let before = SqlitePool::connect_with(options.clone())
+            .await
+            .expect("a new database");
+        let up_to_14 = EmbeddedMigrations(&SqliteStore::MIGRATIONS.0[..14]);
+        vigil_store::decode::migrator(up_to_14)
+            .await
+            .expect("the migrations up to 14")
+            .run(&before)
+            .await
+            .expect("the schema as version 14 left it");
+        for (event_id, hash) in [(pseudonym, "h1"), (uppercase, "h2"), (raw, "h3")] {
+            sqlx::query(
+                "INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, occurred_at, day, \
+                 model_version, content_sha256) VALUES (1, $1, 1, $2, '2026-11-30T10:00:00.000000Z', '2026-11-30', '2', $3)",
+            )
+            .bind(event_id)
+            .bind(pseudonym)
+            .bind(hash)
+            .execute(&before)
+            .await
+            .expect("an event stored as version 14 stored it");
+        }
+        before.close().await;
+
+        SqliteStore::open(&path)
+            .await
+            .expect("the store opens and migrates")
+            .close()
+            .await;
+        let after = SqlitePool::connect_with(options)
+            .await
+            .expect("the migrated database");
+        let stored: Vec<(String, String)> = sqlx::query_as(
+            "SELECT typeof(event_id), content_sha256 FROM inference_events ORDER BY content_sha256",
+        )
+        .fetch_all(&after)
+        .await
+        .expect("the events are read");
+        assert_eq!(
+            stored,
+            [("blob", "h1"), ("text", "h2"), ("text", "h3")]
+                .map(|(kind, hash)| (kind.to_owned(), hash.to_owned()))
+        );
+        let found: Vec<(String, String, i64)> = sqlx::query_as(SqliteStore::STORED_EVENT_HASHES)
+            .bind(1_i64)
+            .bind(
+                serde_json::json!([
+                    pseudonym,
+                    uppercase,
+                    raw,
+                    "psn:ffffffffffffffffffffffffffffffff"
+                ])
+                .to_string(),
+            )
+            .fetch_all(&after)
+            .await
+            .expect("the events are looked up by their ids");
+        let mut found: Vec<(String, String)> = found
+            .into_iter()
+            .map(|(event_id, hash, _)| (event_id, hash))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [(raw, "h3"), (uppercase, "h2"), (pseudonym, "h1")]
+                .map(|(event_id, hash)| (event_id.to_owned(), hash.to_owned()))
+        );
+        let resent = serde_json::json!([[
+            pseudonym,
+            pseudonym,
+            "2026-11-30T10:00:00.000000Z",
+            "2026-11-30",
+            "2",
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            "h1",
+            &pseudonym[4..]
+        ]]);
+        let inserted = sqlx::query(SqliteStore::INSERT_EVENTS)
+            .bind(1_i64)
+            .bind(2_i64)
+            .bind(resent.to_string())
+            .execute(&after)
+            .await
+            .expect("the resent event is stored or skipped")
+            .rows_affected();
+        assert_eq!(inserted, 0, "the event sent again is the one stored before");
+        let edited = sqlx::query("UPDATE inference_events SET content_sha256 = 'x'")
+            .execute(&after)
+            .await
+            .expect_err("events are never edited");
+        assert!(edited.to_string().contains("never edited"), "{edited}");
+    }
 
     /// Writes and reads cancelled at every moment (their requests dropped)
     /// leave no transaction open behind them: the next write commits and

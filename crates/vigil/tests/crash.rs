@@ -691,11 +691,17 @@ async fn check_final_database(
                 .into()
         })
         .collect();
-    let stored: HashSet<String> =
-        sqlite(database, "SELECT event_id FROM inference_events", context)
-            .await
-            .into_iter()
-            .collect();
+    let stored: HashSet<String> = sqlite(
+        database,
+        &format!(
+            "SELECT {} FROM inference_events",
+            vigil_store_sqlite::SqliteStore::EVENT_ID_TEXT
+        ),
+        context,
+    )
+    .await
+    .into_iter()
+    .collect();
     let missing = expected.difference(&stored).count();
     let unexpected = stored.difference(&expected).count();
     assert!(
