@@ -2096,10 +2096,15 @@ macro_rules! impl_sql_store {
                 <$store>::BACKEND_NAME
             }
 
+            // Migrations run on a reading connection, not the writing one:
+            // SQLite's writer keeps its temporary storage in memory, and a
+            // migration that rewrites every event (0015) would hold a copy
+            // of each page it changes there, hundreds of megabytes a million
+            // events; a reader's spills to a temporary file.
             async fn migrate(&self) -> Result<(), StoreError> {
                 migrator(<$store>::MIGRATIONS)
                     .await?
-                    .run(self.writer())
+                    .run(&self.pool)
                     .await
                     .map_err(|error| StoreError::Database(Box::new(error)))
             }
