@@ -206,7 +206,15 @@ pub fn week(context: &WeekContext<'_>) -> Week {
                 });
             }
             drawn.events.push(Event {
-                event_id: format!("{}-{}-{accession}", product.key, context.model_version),
+                // As the API keeps it with the Trust's key set: the id names
+                // the accession, so only its keyed hash is stored.
+                event_id: pseudonymise(
+                    context.key,
+                    IdentifierKind::EventId,
+                    &format!("{}-{}-{accession}", product.key, context.model_version),
+                )
+                .expect("a non-empty event id")
+                .into(),
                 case,
                 occurred_at,
                 model_version: context.model_version.to_owned(),
@@ -343,10 +351,15 @@ mod tests {
     }
 
     #[test]
-    fn event_ids_are_unique_across_weeks_and_versions() {
+    fn event_ids_are_unique_pseudonyms_across_weeks_and_versions() {
         let mut ids = std::collections::HashSet::new();
         for (week, version) in [(10, "1.0"), (11, "1.0"), (11, "2.0")] {
             for event in week_of(0, week, version).events {
+                assert!(
+                    vigil_domain::is_pseudonym(&event.event_id),
+                    "{}",
+                    event.event_id
+                );
                 assert!(ids.insert(event.event_id), "repeated id");
             }
         }
