@@ -11,6 +11,7 @@
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
+use vigil_store::archive_tables::ArchivedValue;
 use vigil_store::decode::{EmbeddedMigrations, database_error};
 use vigil_store::sql::EventRow;
 use vigil_store::vigil_monitor::Event;
@@ -28,6 +29,19 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// The backend's name in messages and archives.
     pub const BACKEND_NAME: &'static str = "postgresql";
+
+    /// An event id as an archive writes it: as stored, text.
+    pub const ARCHIVED_EVENT_ID: &'static str = "event_id";
+
+    /// A parameter of an import's multi-row insert: `$number`.
+    pub fn archive_parameter(number: usize) -> String {
+        format!("${number}")
+    }
+
+    /// An archived event id as it is stored: its text.
+    pub fn stored_event_id(text: &str) -> ArchivedValue {
+        ArchivedValue::Text(text.to_owned())
+    }
 
     /// The schema migrations, compiled into the binary.
     pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
@@ -262,6 +276,15 @@ impl PostgresStore {
             ("decisions", "id"),
             ("evaluations", "id"),
             ("event_batches", "id"),
+            ("outcome_batches", "id"),
+            ("alerts", "id"),
+            ("webhooks", "id"),
+            ("webhook_deliveries", "id"),
+            ("dicom_instances", "id"),
+            ("report_times", "id"),
+            ("hazards", "id"),
+            ("safety_case_signatures", "id"),
+            ("procurement_assessments", "id"),
             ("audit_log", "position"),
         ] {
             sqlx::query(&format!(

@@ -1,6 +1,12 @@
 //! The portable archive: every row of a Vigil database, with the audit
-//! chain, as one JSON document. It moves a Trust between backends (SQLite to
-//! PostgreSQL) with ids and the chain intact.
+//! chain. It moves a Trust between backends (SQLite to PostgreSQL) with ids
+//! and the chain intact.
+//!
+//! An archive's first line is the registry and the audit trail ([`Archive`],
+//! one JSON object); the other tables follow it one row a line
+//! ([`crate::archive_tables`]). Archives of the first format
+//! (`vigil-archive-v1`) are the registry alone, as one JSON document; they
+//! are still read.
 
 use serde::{Deserialize, Serialize};
 use vigil_audit::{RecordedHead, StoredEntry, Verification, verify};
@@ -11,10 +17,23 @@ use crate::rows::{
     OrganisationRow, PendingSignOffRow, PolicyRow, ProductRow, UserRow, VersionRow,
 };
 
-/// The archive format's name and version.
-pub const ARCHIVE_FORMAT: &str = "vigil-archive-v1";
+/// The archive format's name and version: the registry's line, then the
+/// tables.
+pub const ARCHIVE_FORMAT: &str = "vigil-archive-v2";
 
-/// Every table of the system of record.
+/// The first format: the registry alone, as one JSON document.
+pub const REGISTRY_ONLY_ARCHIVE_FORMAT: &str = "vigil-archive-v1";
+
+/// What an export wrote or an import stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveCounts {
+    /// Entries of the audit trail.
+    pub audit_entries: u64,
+    /// Rows of the tables after the registry ([`crate::archive_tables`]).
+    pub table_rows: u64,
+}
+
+/// The registry and the audit trail: an archive's first line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Archive {
     pub format: String,
@@ -50,17 +69,67 @@ impl Archive {
         let archive: Archive = serde_json::from_str(text).map_err(|error| {
             StoreError::ImportRefused(format!("the archive is not valid: {error}"))
         })?;
-        if archive.format != ARCHIVE_FORMAT {
+        if archive.format != ARCHIVE_FORMAT && archive.format != REGISTRY_ONLY_ARCHIVE_FORMAT {
             return Err(StoreError::ImportRefused(format!(
-                "the archive's format is {:?}; this version of Vigil reads {ARCHIVE_FORMAT:?}",
+                "the archive's format is {:?}; this version of Vigil reads {ARCHIVE_FORMAT:?} and {REGISTRY_ONLY_ARCHIVE_FORMAT:?}",
                 archive.format
             )));
         }
         Ok(archive)
     }
 
+    /// Reads an archive's registry from the start of `input`, leaving
+    /// `input` at its tables when [`Archive::carries_tables`]: the first
+    /// line when it is a whole JSON object (the current format), else the
+    /// whole input (the first format).
+    pub fn read_head(input: &mut impl std::io::BufRead) -> Result<Archive, StoreError> {
+        let unreadable = |error: std::io::Error| {
+            StoreError::ImportRefused(format!("cannot read the archive: {error}"))
+        };
+        let mut first_line = String::new();
+        input.read_line(&mut first_line).map_err(unreadable)?;
+        if serde_json::from_str::<serde_json::Value>(&first_line).is_ok() {
+            let archive = Archive::from_json(&first_line)?;
+            if !archive.carries_tables() {
+                // A document of the first format written on one line.
+                let mut rest = String::new();
+                input.read_to_string(&mut rest).map_err(unreadable)?;
+                if !rest.trim().is_empty() {
+                    return Err(StoreError::ImportRefused(format!(
+                        "an archive of format {REGISTRY_ONLY_ARCHIVE_FORMAT:?} is one JSON document, but this one continues after it"
+                    )));
+                }
+            }
+            return Ok(archive);
+        }
+        let mut rest = String::new();
+        input.read_to_string(&mut rest).map_err(unreadable)?;
+        first_line.push_str(&rest);
+        let archive = Archive::from_json(&first_line)?;
+        if archive.carries_tables() {
+            return Err(StoreError::ImportRefused(format!(
+                "an archive of format {ARCHIVE_FORMAT:?} starts with its registry on one line"
+            )));
+        }
+        Ok(archive)
+    }
+
+    /// True when the archive's tables follow its registry (the current
+    /// format); an archive of the first format is the registry alone.
+    pub fn carries_tables(&self) -> bool {
+        self.format == ARCHIVE_FORMAT
+    }
+
+    /// The registry as the pretty JSON document of the first format (for
+    /// reading by people and tests; [`Archive::to_json_line`] is what an
+    /// archive file starts with).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The registry as an archive's first line.
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The archive's audit entries, as stored, and its recorded head.
@@ -118,6 +187,70 @@ impl Archive {
             Err(problem) => Err(StoreError::ImportRefused(format!(
                 "in the archive, {problem}"
             ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(format: &str) -> String {
+        format!(
+            r#"{{"format": "{format}", "exported_at": "2026-12-04T12:00:00Z", "source_backend": "sqlite",
+            "organisations": [], "users": [], "products": [], "product_versions": [], "deployments": [],
+            "decisions": [], "audit_log": [], "audit_head": null}}"#
+        )
+    }
+
+    /// Reads the head of `text`, answering the archive's format and what
+    /// is left unread, or the error.
+    fn head(text: &str) -> Result<(String, String), String> {
+        let mut input = text.as_bytes();
+        let archive = Archive::read_head(&mut input).map_err(|error| error.to_string())?;
+        Ok((archive.format, String::from_utf8_lossy(input).into_owned()))
+    }
+
+    #[test]
+    fn the_head_is_the_first_line_or_the_whole_first_format_document() {
+        let one_line = |format: &str| registry(format).replace('\n', "");
+        let tables = "{\"table\": \"event_batches\"}\n";
+        for (text, expected) in [
+            // The current format: its first line, the tables left to read.
+            (
+                format!("{}\n{tables}", one_line(ARCHIVE_FORMAT)),
+                Ok((ARCHIVE_FORMAT.to_owned(), tables.to_owned())),
+            ),
+            // The first format, pretty (as it was written) or on one line.
+            (
+                registry(REGISTRY_ONLY_ARCHIVE_FORMAT),
+                Ok((REGISTRY_ONLY_ARCHIVE_FORMAT.to_owned(), String::new())),
+            ),
+            (
+                format!("{}\n\n", one_line(REGISTRY_ONLY_ARCHIVE_FORMAT)),
+                Ok((REGISTRY_ONLY_ARCHIVE_FORMAT.to_owned(), String::new())),
+            ),
+            (
+                format!("{}\n{tables}", one_line(REGISTRY_ONLY_ARCHIVE_FORMAT)),
+                Err("is one JSON document, but this one continues after it"),
+            ),
+            (
+                registry(ARCHIVE_FORMAT),
+                Err("starts with its registry on one line"),
+            ),
+            (
+                one_line("vigil-archive-v9"),
+                Err("this version of Vigil reads"),
+            ),
+            ("not an archive".to_owned(), Err("the archive is not valid")),
+        ] {
+            match (head(&text), expected) {
+                (Ok(read), Ok(expected)) => assert_eq!(read, expected, "{text}"),
+                (Err(error), Err(expected)) => {
+                    assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+                }
+                (read, expected) => panic!("{text}: read {read:?}, expected {expected:?}"),
+            }
         }
     }
 }

@@ -28,6 +28,9 @@ pub enum StoreError {
     /// The import was refused; nothing was written.
     #[error("import refused: {0}")]
     ImportRefused(String),
+    /// The archive being exported could not be written.
+    #[error("cannot write the archive: {0}")]
+    ArchiveOutput(std::io::Error),
     /// Stored data no longer parse: the database was changed outside Vigil.
     #[error("stored {what} is invalid: {detail}")]
     Corrupt { what: &'static str, detail: String },

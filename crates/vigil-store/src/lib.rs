@@ -12,6 +12,7 @@
 //! transaction as the change, and updates the recorded head of the chain.
 
 pub mod archive;
+pub mod archive_tables;
 pub mod consistency;
 #[cfg(feature = "sqlx")]
 pub mod decode;
@@ -37,6 +38,9 @@ use vigil_domain::{
 
 pub use archive::Archive;
 pub use error::StoreError;
+#[cfg(feature = "sqlx")]
+#[doc(hidden)]
+pub use futures_core;
 pub use records::hazard_log_sha256;
 pub use records::{
     Actor, AlertRecord, AlertState, ApiTokenRecord, AssessmentRecord, AttachmentRecord,
@@ -560,7 +564,7 @@ pub trait Store: Send + Sync {
         sha256: &str,
     ) -> impl Future<Output = Result<Option<(AttachmentRecord, Vec<u8>)>, StoreError>> + Send;
 
-    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has    /// Raises an alert for each assessment that signals and whose rule has
+    /// Raises an alert for each assessment that signals and whose rule has
     /// no open alert, each audited (`alert.raise`) and queued for the
     /// webhooks of the deployment's site and the organisations above it,
     /// in one transaction. Returns the alerts raised now.
@@ -704,14 +708,27 @@ pub trait Store: Send + Sync {
     /// recorded head of the chain, both read from one consistent snapshot.
     fn audit_trail(&self) -> impl Future<Output = Result<AuditTrail, StoreError>> + Send;
 
-    /// Everything, as a portable archive.
+    /// The registry and the audit trail, from one snapshot: an archive's
+    /// first line, and what verifying the trail reads.
     fn export_archive(&self) -> impl Future<Output = Result<Archive, StoreError>> + Send;
 
+    /// Writes everything, as a portable archive, to `out` from one
+    /// snapshot: the registry's line, then every table of
+    /// [`archive_tables::ARCHIVED_TABLES`] row by row as it is read.
+    fn export_archive_to(
+        &self,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> impl Future<Output = Result<archive::ArchiveCounts, StoreError>> + Send;
+
     /// Loads an archive into an empty database, keeping ids and the audit
-    /// chain; refuses a non-empty database or an archive whose chain is
-    /// broken, and writes nothing then.
+    /// chain: its registry, and then its tables from `tables` (the rest of
+    /// the archive after [`Archive::read_head`]; `None` for an archive of
+    /// the first format, which has none). Refuses a non-empty database, an
+    /// archive whose chain is broken or whose tables are cut short or
+    /// malformed, and then writes nothing.
     fn import_archive(
         &self,
         archive: &Archive,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        tables: Option<&mut (dyn std::io::BufRead + Send)>,
+    ) -> impl Future<Output = Result<archive::ArchiveCounts, StoreError>> + Send;
 }

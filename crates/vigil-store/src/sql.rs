@@ -380,7 +380,12 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// for deployment `$1` and batch `$2`, `const CASE_EVENTS_JSON: &str`, which
 /// answers the events of deployment `$1` whose cases the JSON array `$2`
 /// names as one JSON array text of `[case, day, model_version, score as
-/// exact text, decision]`.
+/// exact text, decision]`, `const ARCHIVED_EVENT_ID: &str`, the SQL giving
+/// a stored event id as text, `fn stored_event_id(text: &str) ->
+/// ArchivedValue`, the value that stores an archived event id, and `fn
+/// archive_parameter(number: usize) -> String`, the placeholder of the
+/// statement's `number`th parameter (from 1) in the import's multi-row
+/// inserts.
 #[macro_export]
 macro_rules! impl_sql_store {
     ($store:ty, $database:ty) => {
@@ -1435,6 +1440,177 @@ macro_rules! impl_sql_store {
             .await
             .map_err(database_error)?;
             Ok(())
+        }
+
+        /// The registry and audit trail, read in the caller's snapshot.
+        async fn read_registry(connection: &mut Connection) -> Result<Archive, StoreError> {
+            let archive = Archive {
+                format: ARCHIVE_FORMAT.to_owned(),
+                exported_at: stored_timestamp(::jiff::Timestamp::now()),
+                source_backend: <$store>::BACKEND_NAME.to_owned(),
+                organisations: fetch_rows(
+                    &mut *connection,
+                    ORGANISATIONS_PARENTS_FIRST,
+                    organisation_row,
+                )
+                .await?,
+                users: fetch_rows(
+                    &mut *connection,
+                    "SELECT * FROM users ORDER BY id",
+                    user_row,
+                )
+                .await?,
+                products: fetch_rows(
+                    &mut *connection,
+                    "SELECT * FROM products ORDER BY id",
+                    product_row,
+                )
+                .await?,
+                product_versions: fetch_rows(
+                    &mut *connection,
+                    "SELECT * FROM product_versions ORDER BY id",
+                    version_row,
+                )
+                .await?,
+                deployments: fetch_rows(
+                    &mut *connection,
+                    "SELECT * FROM deployments ORDER BY id",
+                    deployment_row,
+                )
+                .await?,
+                decisions: fetch_rows(
+                    &mut *connection,
+                    "SELECT * FROM decisions ORDER BY id",
+                    decision_row,
+                )
+                .await?,
+                sign_off_policies: fetch_rows(&mut *connection, "SELECT * FROM sign_off_policies ORDER BY version", policy_row).await?,
+                evaluations: fetch_rows(&mut *connection, "SELECT * FROM evaluations ORDER BY id", evaluation_row).await?,
+                api_tokens: fetch_rows(&mut *connection, "SELECT * FROM api_tokens ORDER BY id", api_token_row).await?,
+                user_credentials: fetch_rows(
+                    &mut *connection,
+                    "SELECT * FROM user_credentials ORDER BY user_id",
+                    $crate::decode::credential_row,
+                )
+                .await?,
+                pending_sign_offs: fetch_rows(
+                    &mut *connection,
+                    "SELECT * FROM pending_sign_offs ORDER BY audit_sequence",
+                    pending_sign_off_row,
+                )
+                .await?,
+                audit_log: fetch_rows(&mut *connection, &format!("{AUDIT_LOG_COLUMNS} ORDER BY position"), audit_log_row)
+                .await?,
+                audit_head: ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(database_error)?
+                    .map(|row| audit_head_row(&row))
+                    .transpose()
+                    .map_err(database_error)?,
+            };
+            Ok(archive)
+        }
+
+        /// Writes one table of an archive, row by row as they are read, and
+        /// answers how many rows it wrote.
+        async fn export_table(
+            connection: &mut Connection,
+            table: &'static $crate::archive_tables::ArchivedTable,
+            out: &mut (dyn ::std::io::Write + Send),
+        ) -> Result<u64, StoreError> {
+            use $crate::archive_tables::{ArchivedValue, ColumnKind};
+            use $crate::futures_core::Stream as _;
+            let written = |error| StoreError::ArchiveOutput(error);
+            let columns: Vec<String> = table
+                .columns
+                .iter()
+                .map(|(name, kind)| match kind {
+                    ColumnKind::EventId => format!("{} AS {name}", <$store>::ARCHIVED_EVENT_ID),
+                    _ => (*name).to_owned(),
+                })
+                .collect();
+            let sql = format!("SELECT {} FROM {} ORDER BY {}", columns.join(", "), table.name, table.order_by);
+            writeln!(out, "{}", $crate::archive_tables::table_start_line(table)).map_err(written)?;
+            let mut rows = ::sqlx::query(&sql).fetch(&mut *connection);
+            let mut count = 0_u64;
+            let mut values = Vec::with_capacity(table.columns.len());
+            while let Some(row) = ::std::future::poll_fn(|context| rows.as_mut().poll_next(context)).await {
+                let row = row.map_err(database_error)?;
+                values.clear();
+                for (index, (_, kind)) in table.columns.iter().enumerate() {
+                    let value = match kind {
+                        ColumnKind::Integer => ::sqlx::Row::try_get::<Option<i64>, _>(&row, index)
+                            .map(|value| value.map(ArchivedValue::Integer)),
+                        ColumnKind::Real => ::sqlx::Row::try_get::<Option<f64>, _>(&row, index)
+                            .map(|value| value.map(ArchivedValue::Real)),
+                        ColumnKind::Text | ColumnKind::EventId => ::sqlx::Row::try_get::<Option<String>, _>(&row, index)
+                            .map(|value| value.map(ArchivedValue::Text)),
+                        ColumnKind::Bytes => ::sqlx::Row::try_get::<Option<Vec<u8>>, _>(&row, index)
+                            .map(|value| value.map(ArchivedValue::Bytes)),
+                    }
+                    .map_err(database_error)?;
+                    values.push(value.unwrap_or(ArchivedValue::Null));
+                }
+                writeln!(out, "{}", $crate::archive_tables::row_line(&values)).map_err(written)?;
+                count += 1;
+            }
+            writeln!(out, "{}", $crate::archive_tables::table_end_line(table, count)).map_err(written)?;
+            Ok(count)
+        }
+
+        /// Stores the tables of an archive that follow its registry, inside
+        /// the import's transaction, and answers how many rows it stored.
+        async fn import_tables(
+            connection: &mut Connection,
+            tables: &mut (dyn ::std::io::BufRead + Send),
+        ) -> Result<u64, StoreError> {
+            use $crate::archive_tables::{ArchivedValue, ColumnKind};
+            // Rows a statement: within both databases' limits on parameters.
+            const VALUES_A_STATEMENT: usize = 8_000;
+            let mut reader = $crate::archive_tables::TableReader::new(tables, 2);
+            let mut stored = 0_u64;
+            while let Some(chunk) = reader.next_chunk(VALUES_A_STATEMENT / 18)? {
+                let table = chunk.table;
+                let width = table.columns.len();
+                for rows in chunk.rows.chunks((VALUES_A_STATEMENT / width).max(1)) {
+                    let mut sql = format!("INSERT INTO {} ({}) VALUES ", table.name, table.column_list());
+                    for row in 0..rows.len() {
+                        let marks: Vec<String> =
+                            (1..=width).map(|column| <$store>::archive_parameter(row * width + column)).collect();
+                        sql.push_str(if row == 0 { "(" } else { ", (" });
+                        sql.push_str(&marks.join(", "));
+                        sql.push(')');
+                    }
+                    let mut query = ::sqlx::query(&sql);
+                    for row in rows {
+                        for (value, (_, kind)) in row.iter().zip(table.columns) {
+                            let value = match (kind, value) {
+                                (ColumnKind::EventId, ArchivedValue::Text(text)) => <$store>::stored_event_id(text),
+                                _ => value.clone(),
+                            };
+                            query = match (kind, value) {
+                                (ColumnKind::Integer, ArchivedValue::Null) => query.bind(None::<i64>),
+                                (ColumnKind::Real, ArchivedValue::Null) => query.bind(None::<f64>),
+                                (ColumnKind::Bytes, ArchivedValue::Null) => query.bind(None::<Vec<u8>>),
+                                (_, ArchivedValue::Null) => query.bind(None::<String>),
+                                (_, ArchivedValue::Integer(value)) => query.bind(value),
+                                (_, ArchivedValue::Real(value)) => query.bind(value),
+                                (_, ArchivedValue::Text(value)) => query.bind(value),
+                                (_, ArchivedValue::Bytes(value)) => query.bind(value),
+                            };
+                        }
+                    }
+                    query.execute(&mut *connection).await.map_err(|error| {
+                        StoreError::ImportRefused(format!(
+                            "the rows of table {:?} on lines {} to {} were refused: {error}",
+                            table.name, chunk.first_line, chunk.last_line
+                        ))
+                    })?;
+                }
+                stored += chunk.rows.len() as u64;
+            }
+            Ok(stored)
         }
 
         async fn fetch_rows<T>(
@@ -3611,78 +3787,39 @@ macro_rules! impl_sql_store {
             async fn export_archive(&self) -> Result<Archive, StoreError> {
                 // One snapshot transaction gives a consistent view of every table.
                 let mut transaction = self.snapshot().await?;
-                let connection = &mut *transaction;
-                let archive = Archive {
-                    format: ARCHIVE_FORMAT.to_owned(),
-                    exported_at: stored_timestamp(::jiff::Timestamp::now()),
-                    source_backend: self.backend_name().to_owned(),
-                    organisations: fetch_rows(
-                        &mut *connection,
-                        ORGANISATIONS_PARENTS_FIRST,
-                        organisation_row,
-                    )
-                    .await?,
-                    users: fetch_rows(
-                        &mut *connection,
-                        "SELECT * FROM users ORDER BY id",
-                        user_row,
-                    )
-                    .await?,
-                    products: fetch_rows(
-                        &mut *connection,
-                        "SELECT * FROM products ORDER BY id",
-                        product_row,
-                    )
-                    .await?,
-                    product_versions: fetch_rows(
-                        &mut *connection,
-                        "SELECT * FROM product_versions ORDER BY id",
-                        version_row,
-                    )
-                    .await?,
-                    deployments: fetch_rows(
-                        &mut *connection,
-                        "SELECT * FROM deployments ORDER BY id",
-                        deployment_row,
-                    )
-                    .await?,
-                    decisions: fetch_rows(
-                        &mut *connection,
-                        "SELECT * FROM decisions ORDER BY id",
-                        decision_row,
-                    )
-                    .await?,
-                    sign_off_policies: fetch_rows(&mut *connection, "SELECT * FROM sign_off_policies ORDER BY version", policy_row).await?,
-                    evaluations: fetch_rows(&mut *connection, "SELECT * FROM evaluations ORDER BY id", evaluation_row).await?,
-                    api_tokens: fetch_rows(&mut *connection, "SELECT * FROM api_tokens ORDER BY id", api_token_row).await?,
-                    user_credentials: fetch_rows(
-                        &mut *connection,
-                        "SELECT * FROM user_credentials ORDER BY user_id",
-                        $crate::decode::credential_row,
-                    )
-                    .await?,
-                    pending_sign_offs: fetch_rows(
-                        &mut *connection,
-                        "SELECT * FROM pending_sign_offs ORDER BY audit_sequence",
-                        pending_sign_off_row,
-                    )
-                    .await?,
-                    audit_log: fetch_rows(&mut *connection, &format!("{AUDIT_LOG_COLUMNS} ORDER BY position"), audit_log_row)
-                    .await?,
-                    audit_head: ::sqlx::query("SELECT sequence, hash FROM audit_head WHERE singleton = 1")
-                        .fetch_optional(&mut *connection)
-                        .await
-                        .map_err(database_error)?
-                        .map(|row| audit_head_row(&row))
-                        .transpose()
-                        .map_err(database_error)?,
-                };
+                let archive = read_registry(&mut *transaction).await?;
                 transaction.commit().await.map_err(database_error)?;
                 Ok(archive)
             }
 
-            async fn import_archive(&self, archive: &Archive) -> Result<(), StoreError> {
+            async fn export_archive_to(
+                &self,
+                out: &mut (dyn ::std::io::Write + Send),
+            ) -> Result<$crate::archive::ArchiveCounts, StoreError> {
+                let mut transaction = self.snapshot().await?;
+                let archive = read_registry(&mut *transaction).await?;
+                let written = |error| StoreError::ArchiveOutput(error);
+                writeln!(out, "{}", archive.to_json_line()).map_err(written)?;
+                let mut table_rows = 0;
+                for table in $crate::archive_tables::ARCHIVED_TABLES {
+                    table_rows += export_table(&mut *transaction, table, out).await?;
+                }
+                writeln!(out, "{}", $crate::archive_tables::archive_end_line()).map_err(written)?;
+                transaction.commit().await.map_err(database_error)?;
+                Ok($crate::archive::ArchiveCounts { audit_entries: archive.audit_log.len() as u64, table_rows })
+            }
+
+            async fn import_archive(
+                &self,
+                archive: &Archive,
+                tables: Option<&mut (dyn ::std::io::BufRead + Send)>,
+            ) -> Result<$crate::archive::ArchiveCounts, StoreError> {
                 archive.verify_chain()?;
+                if archive.carries_tables() && tables.is_none() {
+                    return Err(StoreError::ImportRefused(
+                        "the archive's tables are missing: it holds only its registry's line".to_owned(),
+                    ));
+                }
                 self.write(async |connection| {
                     let existing: i64 = ::sqlx::query_scalar(
                         "SELECT (SELECT COUNT(*) FROM organisations) + (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM sign_off_policies)",
@@ -3848,7 +3985,12 @@ macro_rules! impl_sql_store {
                             .await
                             .map_err(database_error)?;
                     }
-                    <$store>::after_import(connection).await
+                    let table_rows = match tables {
+                        Some(tables) => import_tables(connection, tables).await?,
+                        None => 0,
+                    };
+                    <$store>::after_import(connection).await?;
+                    Ok($crate::archive::ArchiveCounts { audit_entries: archive.audit_log.len() as u64, table_rows })
                 })
                 .await
             }

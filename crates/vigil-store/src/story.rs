@@ -1951,10 +1951,13 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
         [false, true],
         "the leaver's token is revoked with them"
     );
-    let archive = source.export_archive().await.expect("export");
-    let text = archive.to_json();
-    let parsed = crate::Archive::from_json(&text).expect("parse");
-    target.import_archive(&parsed).await.expect("import");
+    let exported = exported_archive(&source).await;
+    let mut tables = exported.as_slice();
+    let parsed = crate::Archive::read_head(&mut tables).expect("parse");
+    target
+        .import_archive(&parsed, Some(&mut tables))
+        .await
+        .expect("import");
     assert_eq!(
         audit_is_intact(&target).await,
         audit_is_intact(&source).await
@@ -1999,7 +2002,9 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
             .is_some()
     );
     registry_is_consistent(&target).await;
-    let again = target.import_archive(&parsed).await;
+    let mut tables = exported.as_slice();
+    let parsed = crate::Archive::read_head(&mut tables).expect("parse");
+    let again = target.import_archive(&parsed, Some(&mut tables)).await;
     assert!(
         matches!(again, Err(StoreError::ImportRefused(_))),
         "{again:?}"
@@ -2017,7 +2022,7 @@ pub async fn a_tampered_archive_is_refused(source: impl Store, target: impl Stor
     seed_deployment(&source, chest_triage(), ChangeControlPlan::none()).await;
     let mut archive = source.export_archive().await.expect("export");
     archive.audit_log[2].payload = archive.audit_log[2].payload.replace("Trust", "Trusts");
-    let refused = target.import_archive(&archive).await;
+    let refused = target.import_archive(&archive, None).await;
     assert!(
         matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("entry 3")),
         "{refused:?}"
@@ -2029,7 +2034,7 @@ pub async fn a_tampered_archive_is_refused(source: impl Store, target: impl Stor
     // An archive whose tables were edited, with an intact chain, is refused too.
     let mut archive = source.export_archive().await.expect("export");
     archive.deployments[0].state = "live".to_owned();
-    let refused = target.import_archive(&archive).await;
+    let refused = target.import_archive(&archive, None).await;
     assert!(
         matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("deployment 1: state is \"live\"")),
         "{refused:?}"
@@ -2037,6 +2042,249 @@ pub async fn a_tampered_archive_is_refused(source: impl Store, target: impl Stor
     assert!(
         target.organisations().await.expect("orgs").is_empty(),
         "nothing was imported"
+    );
+    // The current format's registry line without the tables after it is
+    // refused too.
+    let archive = source.export_archive().await.expect("export");
+    let refused = target.import_archive(&archive, None).await;
+    assert!(
+        matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("tables are missing")),
+        "{refused:?}"
+    );
+    assert!(
+        target.organisations().await.expect("orgs").is_empty(),
+        "nothing was imported"
+    );
+}
+
+/// The whole archive of a store, as `vigil export` writes it.
+async fn exported_archive(store: &impl Store) -> Vec<u8> {
+    let mut out = Vec::new();
+    store.export_archive_to(&mut out).await.expect("export");
+    out
+}
+
+/// A deployment's whole life — events, outcomes, rules, an alert delivered
+/// to a webhook and linked to a hazard, a signed safety case, a procurement
+/// assessment with its evidence, DICOM and report records — moves to
+/// another database: every archived table has rows, an archive cut short or
+/// with a row the database refuses writes nothing, and the imported
+/// database exports the same archive again.
+pub async fn archives_carry_every_table(source: impl Store, target: impl Store) {
+    use crate::archive_tables::ARCHIVED_TABLES;
+    use crate::{AlertState, DicomDisposition, DicomInstanceRecord};
+    use vigil_domain::{ReportChannel, ReportStatus, ReportTiming};
+    let id = governed_deployment(&source).await;
+    source
+        .add_webhook(
+            &admin(),
+            &code("rw3"),
+            "https://alerts.example.nhs.uk/hook",
+            "shared secret",
+        )
+        .await
+        .expect("webhook");
+    // Outcomes, and events whose ids are pseudonyms (SQLite keeps those as
+    // their bytes, and an archive as text).
+    let lead = context("ai-lead", Role::AiLead, 290);
+    let outcome_lines = [
+        outcome_line(1000, true, "pathology"),
+        outcome_line(1001, false, "report"),
+    ];
+    source
+        .ingest_outcomes(
+            &lead,
+            id,
+            &outcomes(&outcome_lines.join("\n")),
+            &"0e".repeat(32),
+        )
+        .await
+        .expect("outcomes");
+    let pseudonymous_ids: Vec<String> =
+        (0..3).map(|n| format!("psn:{:032x}", 0xabc0 + n)).collect();
+    let lines: Vec<String> = pseudonymous_ids
+        .iter()
+        .map(|event_id| {
+            format!(
+                r#"{{"event_id": "{event_id}", "case_id": "ACC-{event_id}", "occurred_at": "2026-10-06T10:00:00Z", "model_version": "1.0.0", "score": 0.5, "decision": true}}"#
+            )
+        })
+        .collect();
+    let batch = vigil_monitor::parse_batch(
+        lines.join("\n").as_bytes(),
+        vigil_monitor::EventFormat::Ndjson,
+        Some(&vigil_domain::PseudonymKey::from_bytes([9; 32])),
+        Timestamp::from_second(1_900_000_000).expect("time"),
+    )
+    .expect("a valid batch");
+    source
+        .ingest_events(&lead, id, &batch.events, &"0d".repeat(32))
+        .await
+        .expect("events");
+    let alert = source.alerts(id).await.expect("alerts")[0].id;
+    source
+        .advance_alert(
+            &context("ai-lead", Role::AiLead, 300),
+            alert,
+            AlertState::Acknowledged,
+            "looking at the detector change",
+        )
+        .await
+        .expect("acknowledge");
+    let key = vigil_domain::PseudonymKey::from_bytes([5; 32]);
+    let pseudonym =
+        |kind, raw: &str| vigil_domain::pseudonymise(&key, kind, raw).expect("pseudonym");
+    let listener = context("dicom:AI_BOX", Role::AiLead, 310);
+    source
+        .record_dicom_instance(
+            &listener,
+            &DicomInstanceRecord {
+                id: 0,
+                trust: code("rw3"),
+                sop_instance: pseudonym(vigil_domain::IdentifierKind::DicomUid, "1.2"),
+                sop_class_uid: "1.2.840.10008.5.1.4.1.1.88.34".to_owned(),
+                kind: "sr".to_owned(),
+                study: pseudonym(vigil_domain::IdentifierKind::DicomUid, "9.2"),
+                series: None,
+                accession: None,
+                modality: Some("SR".to_owned()),
+                calling_ae: "AI_BOX".to_owned(),
+                received_at: listener.at,
+                disposition: DicomDisposition::Quarantined {
+                    reason: "no route takes a sr from AI_BOX".to_owned(),
+                },
+                original_sha256: Some("ab".repeat(32)),
+            },
+        )
+        .await
+        .expect("dicom");
+    let at = |text: &str| -> Timestamp { text.parse().expect("time") };
+    source
+        .record_report_times(
+            &code("rw3"),
+            ReportChannel::Fhir,
+            at("2026-11-30T12:00:00Z"),
+            &[ReportTiming::new(
+                pseudonym(vigil_domain::IdentifierKind::Accession, "ACC-9"),
+                ReportStatus::Final,
+                Some(at("2026-11-30T09:00:00Z")),
+                at("2026-11-30T10:00:00Z"),
+            )
+            .expect("times")],
+        )
+        .await
+        .expect("report times");
+    // Bytes of every value, a NUL and invalid UTF-8 among them.
+    let evidence: Vec<u8> = (0..=255).collect();
+    let (attachment, _) = source
+        .add_attachment(
+            &context("procurement-lead", Role::ProcurementLead, 320),
+            &code("rw3"),
+            "application/octet-stream",
+            &evidence,
+        )
+        .await
+        .expect("attachment");
+
+    let archive = exported_archive(&source).await;
+    let text = String::from_utf8(archive.clone()).expect("an archive is UTF-8");
+    for table in ARCHIVED_TABLES {
+        let end = text
+            .lines()
+            .find(|line| line.starts_with(&format!("{{\"end_of_table\":\"{}\"", table.name)))
+            .expect("every table is closed");
+        assert!(
+            !end.ends_with("\"rows\":0}"),
+            "{} has rows: {end}",
+            table.name
+        );
+    }
+    for event in &batch.events {
+        let event_id = event.event_id.as_str();
+        assert!(vigil_domain::is_pseudonym(event_id), "{event_id}");
+        assert!(
+            text.contains(&format!("[{},\"{event_id}\",", id.0)),
+            "{event_id} is archived as text"
+        );
+    }
+    let nothing_imported = async || {
+        assert!(
+            target.organisations().await.expect("orgs").is_empty(),
+            "nothing was imported"
+        );
+    };
+    // Cut short, inside a table or before the closing line.
+    for cut in [text.len() / 2, text.trim_end().rfind('\n').expect("lines")] {
+        let mut input = &archive[..cut];
+        let head = crate::Archive::read_head(&mut input).expect("head");
+        let refused = target.import_archive(&head, Some(&mut input)).await;
+        assert!(
+            matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("cut short")),
+            "{refused:?}"
+        );
+        nothing_imported().await;
+    }
+    // A row the database refuses (an alert in no known state) is named by
+    // its lines.
+    let bad = text.replacen("\"acknowledged\",", "\"forgotten\",", 1);
+    let mut input = bad.as_bytes();
+    let head = crate::Archive::read_head(&mut input).expect("head");
+    let refused = target.import_archive(&head, Some(&mut input)).await;
+    assert!(
+        matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("the rows of table \"alerts\" on lines")),
+        "{refused:?}"
+    );
+    nothing_imported().await;
+
+    let mut input = archive.as_slice();
+    let head = crate::Archive::read_head(&mut input).expect("head");
+    let counts = target
+        .import_archive(&head, Some(&mut input))
+        .await
+        .expect("import");
+    assert_eq!(counts.audit_entries, head.audit_log.len() as u64);
+    assert_eq!(
+        target.event_count(id).await.expect("events"),
+        source.event_count(id).await.expect("events")
+    );
+    assert_eq!(
+        target.daily_aggregates(id).await.expect("days"),
+        source.daily_aggregates(id).await.expect("days")
+    );
+    assert_eq!(
+        target.alerts(id).await.expect("alerts"),
+        source.alerts(id).await.expect("alerts")
+    );
+    assert_eq!(
+        target.hazards(id).await.expect("hazards"),
+        source.hazards(id).await.expect("hazards")
+    );
+    let kept = target
+        .attachment(&["rw3".to_owned()], &attachment.sha256)
+        .await
+        .expect("attachment")
+        .expect("kept");
+    assert_eq!(kept, (attachment, evidence));
+    audit_is_intact(&target).await;
+    // The imported database exports the same archive, but for when and
+    // from where; its rows count what was imported.
+    let again = exported_archive(&target).await;
+    let again = String::from_utf8(again).expect("UTF-8");
+    let rows = |text: &str| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(rows(&again), rows(&text));
+    let registry = |text: &str| {
+        let mut archive =
+            crate::Archive::from_json(text.lines().next().expect("head")).expect("head");
+        archive.exported_at = String::new();
+        archive
+    };
+    assert_eq!(registry(&again), registry(&text));
+    assert_eq!(
+        counts.table_rows,
+        rows(&text)
+            .iter()
+            .filter(|line| line.starts_with('['))
+            .count() as u64
     );
 }
 
@@ -3508,6 +3756,11 @@ macro_rules! story_tests {
         async fn archives_round_trip() {
             let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };
             $crate::story::archives_round_trip(source, target).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn archives_carry_every_table() {
+            let (Some((source, _source_guard)), Some((target, _target_guard))) = ($fresh, $fresh) else { return };
+            $crate::story::archives_carry_every_table(source, target).await;
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn a_tampered_archive_is_refused() {

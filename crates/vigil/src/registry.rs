@@ -1894,19 +1894,32 @@ async fn execute(
             );
         }
         RegistryCommand::Export { out } => {
-            let archive = store.export_archive().await?;
+            // Written beside the target and renamed once whole and on disk,
+            // so that the named file is never a partial archive.
             let temporary = out.with_extension("partial");
-            std::fs::write(&temporary, archive.to_json())
+            let file = std::fs::File::create(&temporary)
+                .with_context(|| format!("cannot write {}", temporary.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            let counts = store.export_archive_to(&mut writer).await?;
+            writer
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)
+                .and_then(|file| file.sync_all())
                 .with_context(|| format!("cannot write {}", temporary.display()))?;
             std::fs::rename(&temporary, &out)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             print(
                 json_output,
-                json!({"file": out.display().to_string(), "audit_entries": archive.audit_log.len()}),
+                json!({
+                    "file": out.display().to_string(),
+                    "audit_entries": counts.audit_entries,
+                    "table_rows": counts.table_rows,
+                }),
                 || {
                     format!(
-                        "exported {} audit entries and the registry to {}\n",
-                        archive.audit_log.len(),
+                        "exported the registry, {} audit entries and {} rows of events, outcomes, alerts and the other tables to {}\n",
+                        counts.audit_entries,
+                        counts.table_rows,
                         out.display()
                     )
                 },
@@ -1919,18 +1932,27 @@ async fn execute(
             return crate::monitor::run(store, command, json_output).await;
         }
         RegistryCommand::Import { input } => {
-            let archive = Archive::from_json(
-                &std::fs::read_to_string(&input)
-                    .with_context(|| format!("cannot read {}", input.display()))?,
-            )?;
-            store.import_archive(&archive).await?;
+            let file = std::fs::File::open(&input)
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            let mut reader = std::io::BufReader::new(file);
+            let archive = Archive::read_head(&mut reader)?;
+            let tables: Option<&mut (dyn std::io::BufRead + Send)> = if archive.carries_tables() {
+                Some(&mut reader)
+            } else {
+                None
+            };
+            let counts = store.import_archive(&archive, tables).await?;
             print(
                 json_output,
-                json!({"imported": true, "audit_entries": archive.audit_log.len()}),
+                json!({
+                    "imported": true,
+                    "audit_entries": counts.audit_entries,
+                    "table_rows": counts.table_rows,
+                }),
                 || {
                     format!(
-                        "imported {} audit entries; run `vigil audit verify` on the new database\n",
-                        archive.audit_log.len()
+                        "imported {} audit entries and {} rows of the other tables; run `vigil audit verify` on the new database\n",
+                        counts.audit_entries, counts.table_rows
                     )
                 },
             );

@@ -1162,14 +1162,60 @@ fn a_trust_moves_from_sqlite_to_postgresql_with_its_chain_intact() {
     let Some(url) = postgres_url() else { return };
     let (directory, db) = sqlite_database();
     populate(&db);
+    // Events travel too: resent to PostgreSQL, every one is known there.
+    let key = directory.path().join("pseudonym.key");
+    ok(&db, &["keygen", "--out", key.to_str().expect("path")]);
+    let events = directory.path().join("events.ndjson");
+    let lines: Vec<String> = (1..=30)
+        .map(|id| {
+            format!(
+                r#"{{"event_id": "e{id}", "case_id": "ACC{id:05}", "occurred_at": "2026-11-30T10:00:00Z", "model_version": "2.3.0", "score": 0.{id:02}}}"#
+            )
+        })
+        .collect();
+    std::fs::write(&events, lines.join("\n")).expect("write");
+    let ingest = [
+        "ingest",
+        events.to_str().expect("path"),
+        "--deployment",
+        "1",
+        "--actor",
+        "ailead",
+        "--key",
+        key.to_str().expect("path"),
+    ];
+    assert_eq!(
+        ok(&db, &ingest),
+        "30 events in 1 batches: 30 stored, 0 already stored\n"
+    );
     let archive = directory.path().join("trust.json");
-    ok(&db, &["export", "--out", archive.to_str().expect("path")]);
+    assert!(
+        ok(&db, &["export", "--out", archive.to_str().expect("path")])
+            .contains(" audit entries and 34 rows of events,"),
+        "30 events, their batch and day, the go-live rules and the procurement assessment"
+    );
     let schema = PostgresSchema::new(&url);
     ok(
         &schema.db(),
         &["import", "--in", archive.to_str().expect("path")],
     );
-    check_verify(&schema.db(), &format!("ok: {POPULATED_ENTRIES} entries"), 0);
+    let entries = POPULATED_ENTRIES + 1;
+    check_verify(&schema.db(), &format!("ok: {entries} entries"), 0);
+    // PostgreSQL's archive is SQLite's, but for when and from where.
+    let again = directory.path().join("again.json");
+    ok(
+        &schema.db(),
+        &["export", "--out", again.to_str().expect("path")],
+    );
+    let tables = |path: &Path| {
+        let text = std::fs::read_to_string(path).expect("read");
+        text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(tables(&again), tables(&archive));
+    assert_eq!(
+        ok(&schema.db(), &ingest),
+        "30 events in 1 batches: 0 stored, 30 already stored\n"
+    );
     assert_eq!(
         ok(&schema.db(), &["deployment", "show", "1", "--json"]),
         ok(&db, &["deployment", "show", "1", "--json"]),
@@ -1189,11 +1235,8 @@ fn a_trust_moves_from_sqlite_to_postgresql_with_its_chain_intact() {
             "drift alert",
         ],
     );
-    check_verify(
-        &schema.db(),
-        &format!("ok: {} entries", POPULATED_ENTRIES + 1),
-        0,
-    );
+    // The resent batch and the transition each added an entry.
+    check_verify(&schema.db(), &format!("ok: {} entries", entries + 2), 0);
     let again = vigil(
         &schema.db(),
         &["import", "--in", archive.to_str().expect("path")],

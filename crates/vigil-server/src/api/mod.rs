@@ -966,7 +966,7 @@ impl From<StoreError> for ApiError {
             | StoreError::Domain(_)
             | StoreError::ImportRefused(_) => ErrorCode::InvalidRequest,
             StoreError::Transition(_) => ErrorCode::Refused,
-            StoreError::Corrupt { .. } | StoreError::Database(_) => {
+            StoreError::Corrupt { .. } | StoreError::Database(_) | StoreError::ArchiveOutput(_) => {
                 return ApiError::new(ErrorCode::Internal, "the server failed; see its log")
                     .internal(error);
             }
