@@ -8,7 +8,8 @@ transaction, as the store commits them). Prints rows per second of
 database time (making the rows is not counted).
 
     python3 bench/sqlite_events_model.py --page-size 16384 --rows 1000000
-        [--statement rows|chunk] [--index primary-key|event-prefix|staged|staged-indexed]
+        [--statement rows|chunk]
+        [--index primary-key|event-prefix|staged|staged-indexed|unindexed|primary-key-only|case-only]
         [--event-id text|bytes]
         [--cache-mib 64] [--checkpoint-pages 10000]
         [--transaction-rows 10000] [--merge-rows 100000]
@@ -25,6 +26,9 @@ table as it is but inserts new rows into an unindexed table of recent rows
 `--merge-rows` have gathered, inside the batch's transaction;
 `staged-indexed` gives the table of recent rows the primary key and case
 index of the main table, as a store would need to answer queries from it.
+`unindexed`, `primary-key-only` and `case-only` keep neither random-order
+index, only the primary key, or only the case index, to weigh what each
+costs (every modelled row is new, so the model runs without them).
 `--event-id bytes` stores each event id (`psn:` and 32 hexadecimal
 characters) as the 16 bytes it spells, as migration 0015 does.
 `--transaction-rows 20000` commits two batches' rows at once, as a store
@@ -54,7 +58,7 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=16384)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--statement", choices=["rows", "chunk"], default="rows")
-    parser.add_argument("--index", choices=["primary-key", "event-prefix", "staged", "staged-indexed"], default="primary-key")
+    parser.add_argument("--index", choices=["primary-key", "event-prefix", "staged", "staged-indexed", "unindexed", "primary-key-only", "case-only"], default="primary-key")
     parser.add_argument("--event-id", choices=["text", "bytes"], default="text")
     parser.add_argument("--merge-rows", type=int, default=100_000)
     parser.add_argument("--transaction-rows", type=int, default=10_000)
@@ -76,9 +80,11 @@ def main() -> None:
         db.execute("PRAGMA temp_store = MEMORY")
         db.execute(f"PRAGMA wal_autocheckpoint = {arguments.checkpoint_pages}")
         db.execute(f"PRAGMA journal_size_limit = {64 << 20}")
-        key = ", PRIMARY KEY (deployment_id, event_id)" if arguments.index != "event-prefix" else ""
+        keyless = ("event-prefix", "unindexed", "case-only")
+        key = ", PRIMARY KEY (deployment_id, event_id)" if arguments.index not in keyless else ""
         db.execute(f"CREATE TABLE inference_events ({COLUMNS}{key})")
-        db.execute("CREATE INDEX by_case_prefix ON inference_events (deployment_id, substr(case_pseudonym, 5, 8))")
+        if arguments.index not in ("unindexed", "primary-key-only"):
+            db.execute("CREATE INDEX by_case_prefix ON inference_events (deployment_id, substr(case_pseudonym, 5, 8))")
         if arguments.index == "event-prefix":
             db.execute(f"CREATE INDEX by_event_prefix ON inference_events (deployment_id, {EVENT_PREFIX.format('event_id')})")
         if arguments.index == "staged":
@@ -88,7 +94,7 @@ def main() -> None:
             db.execute("CREATE INDEX recent_by_case_prefix ON recent_events (deployment_id, substr(case_pseudonym, 5, 8))")
         db.execute(f"CREATE TEMP TABLE chunk ({COLUMNS})")
         marks = ",".join("?" * 18)
-        if arguments.index == "primary-key":
+        if arguments.index in ("primary-key", "unindexed", "primary-key-only", "case-only"):
             move = "INSERT INTO inference_events SELECT * FROM chunk WHERE true ON CONFLICT DO NOTHING"
         elif arguments.index in ("staged", "staged-indexed"):
             move = (

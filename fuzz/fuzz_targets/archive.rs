@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let mut reader = TableReader::new(input, 2);
-    while let Ok(Some(chunk)) = reader.next_chunk(7) {
+    while let Ok(Some(chunk)) = reader.next_chunk(7, 4096) {
         assert!(!chunk.rows.is_empty() && chunk.rows.len() <= 7);
         assert!(ARCHIVED_TABLES.iter().any(|table| table.name == chunk.table.name));
         assert!(chunk.rows.iter().all(|row| row.len() == chunk.table.columns.len()));

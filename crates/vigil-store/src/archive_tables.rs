@@ -442,13 +442,20 @@ impl<R: BufRead> TableReader<R> {
         }
     }
 
-    /// The next rows, at most `max_rows` and all of one table; `None` once
-    /// the archive's closing line has been read (and nothing follows it).
-    pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<RowChunk>, StoreError> {
+    /// The next rows, all of one table: at most `max_rows`, and no more
+    /// once their lines reach `max_bytes` (an attachment's row may be tens
+    /// of megabytes); `None` once the archive's closing line has been read
+    /// (and nothing follows it).
+    pub fn next_chunk(
+        &mut self,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<Option<RowChunk>, StoreError> {
         let mut chunk: Option<RowChunk> = None;
+        let mut chunk_bytes = 0;
         loop {
             if let Some(full) = &chunk
-                && full.rows.len() >= max_rows
+                && (full.rows.len() >= max_rows || chunk_bytes >= max_bytes)
             {
                 return Ok(chunk);
             }
@@ -485,6 +492,7 @@ impl<R: BufRead> TableReader<R> {
                     });
                     chunk.rows.push(row);
                     chunk.last_line = self.line_number;
+                    chunk_bytes += self.line.len();
                 }
                 (Position::InTable(index, count), Value::Object(object)) => {
                     let table = &ARCHIVED_TABLES[index];
@@ -610,11 +618,19 @@ mod tests {
     /// `max_rows`, answering each chunk as `table:first-last:rows` or the
     /// error.
     fn read_all(lines: &[String], max_rows: usize) -> Result<Vec<String>, String> {
+        read_all_within(lines, max_rows, usize::MAX)
+    }
+
+    fn read_all_within(
+        lines: &[String],
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<String>, String> {
         let text = lines.join("\n");
         let mut reader = TableReader::new(text.as_bytes(), 2);
         let mut chunks = Vec::new();
         loop {
-            match reader.next_chunk(max_rows) {
+            match reader.next_chunk(max_rows, max_bytes) {
                 Ok(Some(chunk)) => chunks.push(format!(
                     "{}:{}-{}:{}",
                     chunk.table.name,
@@ -652,6 +668,15 @@ mod tests {
             read_all(&lines, 500).unwrap(),
             ["inference_events:5-7:3", "attachments:40-40:1"]
         );
+        // A chunk ends once its lines reach the byte limit.
+        assert_eq!(
+            read_all_within(&lines, 500, EVENT.len() + 2).unwrap(),
+            [
+                "inference_events:5-6:2",
+                "inference_events:7-7:1",
+                "attachments:40-40:1"
+            ]
+        );
     }
 
     #[test]
@@ -659,7 +684,7 @@ mod tests {
         let lines = archive_lines(&[("inference_events", vec![EVENT])]);
         let text = lines.join("\n");
         let mut reader = TableReader::new(text.as_bytes(), 2);
-        let chunk = reader.next_chunk(10).unwrap().unwrap();
+        let chunk = reader.next_chunk(10, usize::MAX).unwrap().unwrap();
         let row = &chunk.rows[0];
         assert_eq!(row[0], ArchivedValue::Integer(1));
         assert_eq!(

@@ -1566,11 +1566,15 @@ macro_rules! impl_sql_store {
             tables: &mut (dyn ::std::io::BufRead + Send),
         ) -> Result<u64, StoreError> {
             use $crate::archive_tables::{ArchivedValue, ColumnKind};
-            // Rows a statement: within both databases' limits on parameters.
+            // Values a statement: within both databases' limits on
+            // parameters. Rows are read in chunks of at most 1,000 rows and
+            // 16 MiB of archive (attachments are up to 20 MiB each).
             const VALUES_A_STATEMENT: usize = 8_000;
+            const CHUNK_ROWS: usize = 1_000;
+            const CHUNK_BYTES: usize = 16 << 20;
             let mut reader = $crate::archive_tables::TableReader::new(tables, 2);
             let mut stored = 0_u64;
-            while let Some(chunk) = reader.next_chunk(VALUES_A_STATEMENT / 18)? {
+            while let Some(chunk) = reader.next_chunk(CHUNK_ROWS, CHUNK_BYTES)? {
                 let table = chunk.table;
                 let width = table.columns.len();
                 for rows in chunk.rows.chunks((VALUES_A_STATEMENT / width).max(1)) {
