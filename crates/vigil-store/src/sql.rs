@@ -1575,11 +1575,15 @@ macro_rules! impl_sql_store {
             let mut reader = $crate::archive_tables::TableReader::new(tables, 2);
             let mut stored = 0_u64;
             while let Some(chunk) = reader.next_chunk(CHUNK_ROWS, CHUNK_BYTES)? {
-                let table = chunk.table;
+                let $crate::archive_tables::RowChunk { table, rows, first_line, last_line } = chunk;
                 let width = table.columns.len();
-                for rows in chunk.rows.chunks((VALUES_A_STATEMENT / width).max(1)) {
+                stored += rows.len() as u64;
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
+                    let statement_rows: Vec<Vec<ArchivedValue>> =
+                        rows.by_ref().take((VALUES_A_STATEMENT / width).max(1)).collect();
                     let mut sql = format!("INSERT INTO {} ({}) VALUES ", table.name, table.column_list());
-                    for row in 0..rows.len() {
+                    for row in 0..statement_rows.len() {
                         let marks: Vec<String> =
                             (1..=width).map(|column| <$store>::archive_parameter(row * width + column)).collect();
                         sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -1587,11 +1591,11 @@ macro_rules! impl_sql_store {
                         sql.push(')');
                     }
                     let mut query = ::sqlx::query(&sql);
-                    for row in rows {
-                        for (value, (_, kind)) in row.iter().zip(table.columns) {
+                    for row in statement_rows {
+                        for (value, (_, kind)) in row.into_iter().zip(table.columns) {
                             let value = match (kind, value) {
-                                (ColumnKind::EventId, ArchivedValue::Text(text)) => <$store>::stored_event_id(text),
-                                _ => value.clone(),
+                                (ColumnKind::EventId, ArchivedValue::Text(text)) => <$store>::stored_event_id(&text),
+                                (_, value) => value,
                             };
                             query = match (kind, value) {
                                 (ColumnKind::Integer, ArchivedValue::Null) => query.bind(None::<i64>),
@@ -1607,12 +1611,11 @@ macro_rules! impl_sql_store {
                     }
                     query.execute(&mut *connection).await.map_err(|error| {
                         StoreError::ImportRefused(format!(
-                            "the rows of table {:?} on lines {} to {} were refused: {error}",
-                            table.name, chunk.first_line, chunk.last_line
+                            "the rows of table {:?} on lines {first_line} to {last_line} were refused: {error}",
+                            table.name
                         ))
                     })?;
                 }
-                stored += chunk.rows.len() as u64;
             }
             Ok(stored)
         }
