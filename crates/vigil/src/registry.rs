@@ -1900,12 +1900,19 @@ async fn execute(
             let file = std::fs::File::create(&temporary)
                 .with_context(|| format!("cannot write {}", temporary.display()))?;
             let mut writer = std::io::BufWriter::new(file);
-            let counts = store.export_archive_to(&mut writer).await?;
-            writer
-                .into_inner()
-                .map_err(std::io::IntoInnerError::into_error)
-                .and_then(|file| file.sync_all())
-                .with_context(|| format!("cannot write {}", temporary.display()))?;
+            let written = match store.export_archive_to(&mut writer).await {
+                Ok(counts) => writer
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)
+                    .and_then(|file| file.sync_all())
+                    .map(|()| counts)
+                    .with_context(|| format!("cannot write {}", temporary.display())),
+                Err(error) => Err(error.into()),
+            };
+            // A failed export leaves no partial file behind.
+            let counts = written.inspect_err(|_| {
+                let _ = std::fs::remove_file(&temporary);
+            })?;
             std::fs::rename(&temporary, &out)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             print(
