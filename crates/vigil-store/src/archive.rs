@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use vigil_audit::{RecordedHead, StoredEntry, Verification, verify};
 
 use crate::StoreError;
+use crate::consistency::MonitoringLedger;
 use crate::rows::{
     ApiTokenRow, AuditHeadRow, AuditRow, CredentialRow, DecisionRow, DeploymentRow, EvaluationRow,
     OrganisationRow, PendingSignOffRow, PolicyRow, ProductRow, UserRow, VersionRow,
@@ -61,6 +62,13 @@ pub struct Archive {
     pub user_credentials: Vec<CredentialRow>,
     pub audit_log: Vec<AuditRow>,
     pub audit_head: Option<AuditHeadRow>,
+    /// The monitoring tables' batches and row counts, read with the
+    /// registry from the same snapshot when a database is verified
+    /// ([`Archive::audit_verdict`] then checks them against the trail).
+    /// Never part of an archive's line: an archive's tables carry the rows
+    /// themselves, and an import counts them as it reads them.
+    #[serde(skip)]
+    pub monitoring: Option<MonitoringLedger>,
 }
 
 impl Archive {
@@ -172,6 +180,10 @@ impl Archive {
         if verification.is_intact() {
             crate::consistency::check_registry(self)
                 .map_err(|divergence| divergence.to_string())?;
+            if let Some(ledger) = &self.monitoring {
+                crate::consistency::check_monitoring(&self.audit_log, ledger)
+                    .map_err(|divergence| divergence.to_string())?;
+            }
         }
         Ok(verification)
     }

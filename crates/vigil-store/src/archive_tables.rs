@@ -417,8 +417,6 @@ enum Position {
     BeforeTable(usize),
     /// Inside the table at this index, after this many rows.
     InTable(usize, u64),
-    /// After the closing line.
-    Closed,
 }
 
 /// Reads the tables of an archive, after its registry line, in chunks.
@@ -426,7 +424,8 @@ enum Position {
 pub struct TableReader<R> {
     input: R,
     line_number: u64,
-    position: Position,
+    /// Where the next line falls; `None` after the closing line.
+    position: Option<Position>,
     line: String,
 }
 
@@ -437,7 +436,7 @@ impl<R: BufRead> TableReader<R> {
         TableReader {
             input,
             line_number: first_line_number.saturating_sub(1),
-            position: Position::BeforeTable(0),
+            position: Some(Position::BeforeTable(0)),
             line: String::new(),
         }
     }
@@ -459,17 +458,19 @@ impl<R: BufRead> TableReader<R> {
             {
                 return Ok(chunk);
             }
-            if self.position == Position::Closed {
+            let Some(position) = self.position else {
                 self.expect_nothing_more()?;
                 return Ok(chunk);
-            }
+            };
             if !self.read_line()? {
-                return Err(self.refused(match self.position {
+                return Err(self.refused(match position {
                     Position::InTable(index, _) => format!(
                         "the archive ends inside table {:?}: it was cut short",
                         ARCHIVED_TABLES[index].name
                     ),
-                    _ => "the archive ends before its closing line: it was cut short".to_owned(),
+                    Position::BeforeTable(_) => {
+                        "the archive ends before its closing line: it was cut short".to_owned()
+                    }
                 }));
             }
             let value: Value = serde_json::from_str(&self.line).map_err(|error| {
@@ -479,11 +480,11 @@ impl<R: BufRead> TableReader<R> {
                     "the archive ends inside this line: it was cut short".to_owned()
                 })
             })?;
-            match (self.position, value) {
+            match (position, value) {
                 (Position::InTable(index, count), Value::Array(values)) => {
                     let table = &ARCHIVED_TABLES[index];
                     let row = self.row(table, values)?;
-                    self.position = Position::InTable(index, count + 1);
+                    self.position = Some(Position::InTable(index, count + 1));
                     let chunk = chunk.get_or_insert_with(|| RowChunk {
                         table,
                         rows: Vec::new(),
@@ -503,7 +504,7 @@ impl<R: BufRead> TableReader<R> {
                             table.name
                         )));
                     }
-                    self.position = Position::BeforeTable(index + 1);
+                    self.position = Some(Position::BeforeTable(index + 1));
                     // A chunk holds the rows of one table only.
                     if chunk.is_some() {
                         return Ok(chunk);
@@ -518,11 +519,8 @@ impl<R: BufRead> TableReader<R> {
                     if value != expected {
                         return Err(self.refused(format!("expected {expected}")));
                     }
-                    self.position = if index < ARCHIVED_TABLES.len() {
-                        Position::InTable(index, 0)
-                    } else {
-                        Position::Closed
-                    };
+                    self.position =
+                        (index < ARCHIVED_TABLES.len()).then_some(Position::InTable(index, 0));
                 }
                 (Position::InTable(index, _), _) => {
                     return Err(self.refused(format!(
@@ -530,7 +528,6 @@ impl<R: BufRead> TableReader<R> {
                         ARCHIVED_TABLES[index].name
                     )));
                 }
-                (Position::Closed, _) => unreachable!("handled before reading"),
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Checks that the registry tables say what the audit trail says.
+//! Checks that the registry and monitoring tables say what the audit trail
+//! says.
 //!
 //! The hash chain proves that the audit entries were not rewritten; this
 //! check proves that the tables they describe were not either. Replaying the
@@ -6,18 +7,33 @@
 //! which must equal the stored one row for row: a deployment whose state was
 //! edited in place, a decision whose sign-offs were changed, a product whose
 //! modality was altered, or a row added or deleted outside Vigil, is a
-//! divergence named with the entry it contradicts.
+//! divergence named with the entry it contradicts. Each batch of events or
+//! outcomes was recorded by an entry that says how many rows it stored; the
+//! tables must hold that batch, and exactly that many of its rows.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::Archive;
+use crate::archive_tables::{ArchivedTable, ArchivedValue};
 use crate::rows::{AuditRow, sha256_hex};
 
-/// Where the stored registry departs from its audit trail.
+/// Which tables a divergence was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckedTables {
+    /// Organisations, users, products, deployments, decisions and the rest
+    /// of the registry ([`check_registry`]).
+    Registry,
+    /// The batches of events and outcomes and their rows
+    /// ([`check_monitoring`]).
+    Monitoring,
+}
+
+/// Where the stored tables depart from their audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Divergence {
+    pub tables: CheckedTables,
     /// The audit entry the table contradicts, where there is one.
     pub sequence: Option<u64>,
     pub message: String,
@@ -25,23 +41,27 @@ pub struct Divergence {
 
 impl std::fmt::Display for Divergence {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tables = match self.tables {
+            CheckedTables::Registry => "the registry diverges",
+            CheckedTables::Monitoring => "the monitoring tables diverge",
+        };
         match self.sequence {
             Some(sequence) => write!(
                 formatter,
-                "the registry diverges from the audit trail at entry {sequence}: {}",
+                "{tables} from the audit trail at entry {sequence}: {}",
                 self.message
             ),
-            None => write!(
-                formatter,
-                "the registry diverges from the audit trail: {}",
-                self.message
-            ),
+            None => write!(formatter, "{tables} from the audit trail: {}", self.message),
         }
     }
 }
 
 fn diverge(sequence: Option<u64>, message: String) -> Divergence {
-    Divergence { sequence, message }
+    Divergence {
+        tables: CheckedTables::Registry,
+        sequence,
+        message,
+    }
 }
 
 /// What the trail says one object is, and the entry that last said so.
@@ -593,4 +613,198 @@ pub fn check_registry(archive: &Archive) -> Result<(), Divergence> {
         ));
     }
     Ok(())
+}
+
+/// One batch of monitoring rows (events or outcomes) as its table records
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRecord {
+    pub id: i64,
+    pub deployment: i64,
+    pub received_at: String,
+    pub received_by: String,
+    pub body_sha256: String,
+    pub rows_received: i64,
+    pub rows_stored: i64,
+    pub audit_sequence: i64,
+}
+
+/// The batches of the monitoring tables and how many rows each holds: what
+/// is compared with the trail's `events.ingest` and `outcomes.ingest`
+/// entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitoringLedger {
+    pub event_batches: Vec<BatchRecord>,
+    pub outcome_batches: Vec<BatchRecord>,
+    /// The number of stored events by the batch and deployment they name.
+    pub events_by_batch: BTreeMap<(i64, i64), u64>,
+    /// The number of stored outcomes by the batch and deployment they name.
+    pub outcomes_by_batch: BTreeMap<(i64, i64), u64>,
+}
+
+/// Checks the monitoring tables against the trail: every batch of events
+/// or outcomes was recorded by one audit entry, which names its deployment,
+/// its body's hash and how many rows it received and stored, and the table
+/// holds exactly that many rows of the batch. An event or outcome deleted,
+/// added or moved to another batch outside Vigil, or a batch record edited,
+/// is a divergence named with the entry it contradicts. Call it on a chain
+/// that `vigil_audit::verify` found intact.
+pub fn check_monitoring(
+    audit_log: &[AuditRow],
+    ledger: &MonitoringLedger,
+) -> Result<(), Divergence> {
+    compare_monitoring(audit_log, ledger).map_err(|divergence| Divergence {
+        tables: CheckedTables::Monitoring,
+        ..divergence
+    })
+}
+
+fn compare_monitoring(audit_log: &[AuditRow], ledger: &MonitoringLedger) -> Result<(), Divergence> {
+    for (action, kind, rows_kind, batches, rows_by_batch) in [
+        (
+            "events.ingest",
+            "event batch",
+            "events",
+            &ledger.event_batches,
+            &ledger.events_by_batch,
+        ),
+        (
+            "outcomes.ingest",
+            "outcome batch",
+            "outcomes",
+            &ledger.outcome_batches,
+            &ledger.outcomes_by_batch,
+        ),
+    ] {
+        let mut expected = Expected::new();
+        for entry in audit_log.iter().filter(|entry| entry.action == action) {
+            let sequence = u64::try_from(entry.sequence).unwrap_or(0);
+            let body = payload(entry)?;
+            let mut implied = pick(
+                &body,
+                &[
+                    "deployment",
+                    "batch",
+                    "rows_received",
+                    "rows_stored",
+                    "body_sha256",
+                ],
+            );
+            implied["received_at"] = text(&entry.recorded_at);
+            implied["received_by"] = text(&entry.actor);
+            implied["audit_sequence"] = Value::from(entry.sequence);
+            if expected
+                .insert(key_of(&body, "batch"), (implied, sequence))
+                .is_some()
+            {
+                return Err(diverge(
+                    Some(sequence),
+                    format!(
+                        "{kind} {} is recorded by two entries",
+                        key_of(&body, "batch")
+                    ),
+                ));
+            }
+        }
+        compare(
+            kind,
+            &expected,
+            batches
+                .iter()
+                .map(|row| {
+                    (
+                        row.id.to_string(),
+                        serde_json::json!({
+                            "deployment": row.deployment, "batch": row.id, "rows_received": row.rows_received,
+                            "rows_stored": row.rows_stored, "body_sha256": row.body_sha256,
+                            "received_at": row.received_at, "received_by": row.received_by,
+                            "audit_sequence": row.audit_sequence,
+                        }),
+                    )
+                })
+                .collect(),
+        )?;
+        for row in batches {
+            let held = rows_by_batch
+                .get(&(row.id, row.deployment))
+                .copied()
+                .unwrap_or(0);
+            if i64::try_from(held).ok() != Some(row.rows_stored) {
+                return Err(diverge(
+                    u64::try_from(row.audit_sequence).ok(),
+                    format!(
+                        "{kind} {} stored {} {rows_kind} but the table holds {held} for it",
+                        row.id, row.rows_stored
+                    ),
+                ));
+            }
+        }
+        let known: std::collections::BTreeSet<(i64, i64)> =
+            batches.iter().map(|row| (row.id, row.deployment)).collect();
+        if let Some(((batch, deployment), held)) =
+            rows_by_batch.iter().find(|(key, _)| !known.contains(key))
+        {
+            return Err(diverge(
+                None,
+                format!(
+                    "the {rows_kind} table holds {held} row{} of {kind} {batch} for deployment {deployment}, \
+                     which no batch record holds",
+                    if *held == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl MonitoringLedger {
+    /// Notes one row read from an archive's `table`, before it is stored: a
+    /// batch record is kept, an event or outcome counted against its batch,
+    /// and the rows of other tables are not looked at. A value missing from
+    /// a batch record leaves the record out; the database refuses such a
+    /// row (its columns are `NOT NULL`) in the same import.
+    pub fn note_archived_row(&mut self, table: &ArchivedTable, row: &[ArchivedValue]) {
+        let value = |column: &str| {
+            table
+                .columns
+                .iter()
+                .position(|(name, _)| *name == column)
+                .and_then(|index| row.get(index))
+        };
+        let integer = |column: &str| match value(column) {
+            Some(ArchivedValue::Integer(number)) => Some(*number),
+            _ => None,
+        };
+        let text = |column: &str| match value(column) {
+            Some(ArchivedValue::Text(text)) => Some(text.clone()),
+            _ => None,
+        };
+        let (batches, rows_by_batch) = match table.name {
+            "event_batches" => (Some(&mut self.event_batches), None),
+            "outcome_batches" => (Some(&mut self.outcome_batches), None),
+            "inference_events" => (None, Some(&mut self.events_by_batch)),
+            "outcomes" => (None, Some(&mut self.outcomes_by_batch)),
+            _ => (None, None),
+        };
+        if let Some(batches) = batches {
+            let record = (|| {
+                Some(BatchRecord {
+                    id: integer("id")?,
+                    deployment: integer("deployment_id")?,
+                    received_at: text("received_at")?,
+                    received_by: text("received_by")?,
+                    body_sha256: text("body_sha256")?,
+                    rows_received: integer("rows_received")?,
+                    rows_stored: integer("rows_stored")?,
+                    audit_sequence: integer("audit_sequence")?,
+                })
+            })();
+            batches.extend(record);
+        }
+        if let (Some(rows_by_batch), Some(batch), Some(deployment)) =
+            (rows_by_batch, integer("batch_id"), integer("deployment_id"))
+        {
+            *rows_by_batch.entry((batch, deployment)).or_default() += 1;
+        }
+    }
 }

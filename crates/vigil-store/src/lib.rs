@@ -708,8 +708,9 @@ pub trait Store: Send + Sync {
     /// recorded head of the chain, both read from one consistent snapshot.
     fn audit_trail(&self) -> impl Future<Output = Result<AuditTrail, StoreError>> + Send;
 
-    /// The registry and the audit trail, from one snapshot: an archive's
-    /// first line, and what verifying the trail reads.
+    /// The registry, the audit trail and the monitoring tables' batches
+    /// with their row counts ([`Archive::monitoring`]), from one snapshot:
+    /// what verifying the trail reads.
     fn export_archive(&self) -> impl Future<Output = Result<Archive, StoreError>> + Send;
 
     /// Writes everything, as a portable archive, to `out` from one

@@ -1508,8 +1508,75 @@ macro_rules! impl_sql_store {
                     .map(|row| audit_head_row(&row))
                     .transpose()
                     .map_err(database_error)?,
+                monitoring: None,
             };
             Ok(archive)
+        }
+
+        /// The monitoring tables' batches and how many rows of each they
+        /// hold, read in the caller's snapshot to be checked against the
+        /// trail (`consistency::check_monitoring`). The rows are counted in
+        /// the database, not read: one scan of each table.
+        async fn read_monitoring_ledger(
+            connection: &mut Connection,
+        ) -> Result<$crate::consistency::MonitoringLedger, StoreError> {
+            use $crate::decode::DecodeRow as _;
+            async fn batches(
+                connection: &mut Connection,
+                table: &str,
+            ) -> Result<Vec<$crate::consistency::BatchRecord>, StoreError> {
+                ::sqlx::query(&format!(
+                    "SELECT id, deployment_id, received_at, received_by, body_sha256, rows_received, rows_stored, audit_sequence \
+                     FROM {table} ORDER BY id"
+                ))
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .iter()
+                .map(|row| {
+                    Ok($crate::consistency::BatchRecord {
+                        id: row.integer("id")?,
+                        deployment: row.integer("deployment_id")?,
+                        received_at: row.text("received_at")?,
+                        received_by: row.text("received_by")?,
+                        body_sha256: row.text("body_sha256")?,
+                        rows_received: row.integer("rows_received")?,
+                        rows_stored: row.integer("rows_stored")?,
+                        audit_sequence: row.integer("audit_sequence")?,
+                    })
+                })
+                .collect::<Result<_, ::sqlx::Error>>()
+                .map_err(database_error)
+            }
+            async fn rows_by_batch(
+                connection: &mut Connection,
+                table: &str,
+            ) -> Result<::std::collections::BTreeMap<(i64, i64), u64>, StoreError> {
+                ::sqlx::query(&format!(
+                    "SELECT batch_id, deployment_id, CAST(COUNT(*) AS BIGINT) AS held FROM {table} GROUP BY batch_id, deployment_id"
+                ))
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(database_error)?
+                .iter()
+                .map(|row| {
+                    let held = row.integer("held").map_err(database_error)?;
+                    Ok((
+                        (
+                            row.integer("batch_id").map_err(database_error)?,
+                            row.integer("deployment_id").map_err(database_error)?,
+                        ),
+                        u64::try_from(held).map_err(|error| StoreError::corrupt("row count", error))?,
+                    ))
+                })
+                .collect()
+            }
+            Ok($crate::consistency::MonitoringLedger {
+                event_batches: batches(&mut *connection, "event_batches").await?,
+                outcome_batches: batches(&mut *connection, "outcome_batches").await?,
+                events_by_batch: rows_by_batch(&mut *connection, "inference_events").await?,
+                outcomes_by_batch: rows_by_batch(&mut *connection, "outcomes").await?,
+            })
         }
 
         /// Writes one table of an archive, row by row as they are read, and
@@ -1560,11 +1627,12 @@ macro_rules! impl_sql_store {
         }
 
         /// Stores the tables of an archive that follow its registry, inside
-        /// the import's transaction, and answers how many rows it stored.
+        /// the import's transaction, and answers how many rows it stored and
+        /// the monitoring batches and row counts it read.
         async fn import_tables(
             connection: &mut Connection,
             tables: &mut (dyn ::std::io::BufRead + Send),
-        ) -> Result<u64, StoreError> {
+        ) -> Result<(u64, $crate::consistency::MonitoringLedger), StoreError> {
             use $crate::archive_tables::{ArchivedValue, ColumnKind};
             // Values a statement: within both databases' limits on
             // parameters. Rows are read in chunks of at most 1,000 rows and
@@ -1574,10 +1642,14 @@ macro_rules! impl_sql_store {
             const CHUNK_BYTES: usize = 16 << 20;
             let mut reader = $crate::archive_tables::TableReader::new(tables, 2);
             let mut stored = 0_u64;
+            let mut ledger = $crate::consistency::MonitoringLedger::default();
             while let Some(chunk) = reader.next_chunk(CHUNK_ROWS, CHUNK_BYTES)? {
                 let $crate::archive_tables::RowChunk { table, rows, first_line, last_line } = chunk;
                 let width = table.columns.len();
                 stored += rows.len() as u64;
+                for row in &rows {
+                    ledger.note_archived_row(table, row);
+                }
                 let mut rows = rows.into_iter().peekable();
                 while rows.peek().is_some() {
                     let statement_rows: Vec<Vec<ArchivedValue>> =
@@ -1617,7 +1689,7 @@ macro_rules! impl_sql_store {
                     })?;
                 }
             }
-            Ok(stored)
+            Ok((stored, ledger))
         }
 
         async fn fetch_rows<T>(
@@ -3794,7 +3866,8 @@ macro_rules! impl_sql_store {
             async fn export_archive(&self) -> Result<Archive, StoreError> {
                 // One snapshot transaction gives a consistent view of every table.
                 let mut transaction = self.snapshot().await?;
-                let archive = read_registry(&mut *transaction).await?;
+                let mut archive = read_registry(&mut *transaction).await?;
+                archive.monitoring = Some(read_monitoring_ledger(&mut *transaction).await?);
                 transaction.commit().await.map_err(database_error)?;
                 Ok(archive)
             }
@@ -3992,8 +4065,17 @@ macro_rules! impl_sql_store {
                             .await
                             .map_err(database_error)?;
                     }
+                    // An archive that carries the monitoring tables must
+                    // hold every batch its trail records, and each batch
+                    // the rows it stored. An archive of the registry only
+                    // (the old format) carries none of them.
                     let table_rows = match tables {
-                        Some(tables) => import_tables(connection, tables).await?,
+                        Some(tables) => {
+                            let (table_rows, ledger) = import_tables(connection, tables).await?;
+                            $crate::consistency::check_monitoring(&archive.audit_log, &ledger)
+                                .map_err(|divergence| StoreError::ImportRefused(format!("in the archive, {divergence}")))?;
+                            table_rows
+                        }
                         None => 0,
                     };
                     <$store>::after_import(connection).await?;

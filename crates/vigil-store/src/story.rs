@@ -1197,6 +1197,152 @@ fn outcome_line(case: u32, label: bool, source: &str) -> String {
     )
 }
 
+/// Every batch of events or outcomes has the record and the audit entry its
+/// ingestion wrote, and holds the rows that entry says it stored: what
+/// verification reads of the monitoring tables agrees with the trail, and a
+/// row added, removed or moved to another batch, or a batch record edited or
+/// lost, is a divergence named with its entry.
+pub async fn monitoring_tables_agree_with_their_audit_entries(store: impl Store) {
+    use crate::consistency::MonitoringLedger;
+    let (_, _, id) = seed_deployment(&store, chest_triage(), ChangeControlPlan::none()).await;
+    let ingest = context("ris-feed", Role::AiLead, 50);
+    store
+        .ingest_events(&ingest, id, &events(&[1, 2, 3, 4]), &"b1".repeat(32))
+        .await
+        .expect("events");
+    // Two of these were stored before: the batch stores one.
+    store
+        .ingest_events(&ingest, id, &events(&[3, 4, 5]), &"b2".repeat(32))
+        .await
+        .expect("overlapping events");
+    let lines = [
+        outcome_line(1, true, "report"),
+        outcome_line(2, false, "report"),
+    ];
+    store
+        .ingest_outcomes(&ingest, id, &outcomes(&lines.join("\n")), &"b3".repeat(32))
+        .await
+        .expect("outcomes");
+    let archive = store.export_archive().await.expect("export");
+    let ledger = archive
+        .monitoring
+        .clone()
+        .expect("the monitoring tables are read");
+    let counted = |batches: &[crate::consistency::BatchRecord]| -> Vec<(i64, i64)> {
+        batches
+            .iter()
+            .map(|batch| (batch.rows_received, batch.rows_stored))
+            .collect()
+    };
+    assert_eq!(counted(&ledger.event_batches), [(4, 4), (3, 1)]);
+    assert_eq!(counted(&ledger.outcome_batches), [(2, 2)]);
+    let held = |by_batch: &std::collections::BTreeMap<(i64, i64), u64>| {
+        by_batch.values().copied().collect::<Vec<_>>()
+    };
+    assert_eq!(held(&ledger.events_by_batch), [4, 1]);
+    assert_eq!(held(&ledger.outcomes_by_batch), [2]);
+    let verdict =
+        |archive: &crate::Archive| archive.audit_verdict(|entries, head| Ok(verify(entries, head)));
+    assert!(
+        matches!(verdict(&archive), Ok(Verification::Intact { .. })),
+        "{:?}",
+        verdict(&archive)
+    );
+
+    let (first, second) = (&ledger.event_batches[0], &ledger.event_batches[1]);
+    let outcome_batch = &ledger.outcome_batches[0];
+    let at = |batch: &crate::consistency::BatchRecord| {
+        format!(
+            "the monitoring tables diverge from the audit trail at entry {}",
+            batch.audit_sequence
+        )
+    };
+    let check = |edit: &dyn Fn(&mut MonitoringLedger), expected: String| {
+        let mut edited = archive.clone();
+        edit(edited.monitoring.as_mut().expect("ledger"));
+        assert_eq!(verdict(&edited), Err(expected));
+    };
+    // An event deleted, or moved to the next batch.
+    let one_short = format!(
+        "{}: event batch {} stored 4 events but the table holds 3 for it",
+        at(first),
+        first.id
+    );
+    check(
+        &|ledger| {
+            *ledger
+                .events_by_batch
+                .get_mut(&(first.id, id.0))
+                .expect("counted") -= 1
+        },
+        one_short.clone(),
+    );
+    check(
+        &|ledger| {
+            *ledger
+                .events_by_batch
+                .get_mut(&(first.id, id.0))
+                .expect("counted") -= 1;
+            *ledger
+                .events_by_batch
+                .get_mut(&(second.id, id.0))
+                .expect("counted") += 1;
+        },
+        one_short,
+    );
+    check(
+        &|ledger| {
+            ledger
+                .outcomes_by_batch
+                .insert((outcome_batch.id + 1, id.0), 1);
+        },
+        format!(
+            "the monitoring tables diverge from the audit trail: the outcomes table holds 1 row of outcome batch {} \
+             for deployment {id}, which no batch record holds",
+            outcome_batch.id + 1
+        ),
+    );
+    // An outcome moved to another deployment.
+    check(
+        &|ledger| {
+            ledger.outcomes_by_batch.clear();
+            ledger.outcomes_by_batch.insert((outcome_batch.id, id.0), 1);
+            ledger
+                .outcomes_by_batch
+                .insert((outcome_batch.id, id.0 + 1), 1);
+        },
+        format!(
+            "{}: outcome batch {} stored 2 outcomes but the table holds 1 for it",
+            at(outcome_batch),
+            outcome_batch.id
+        ),
+    );
+    check(
+        &|ledger| ledger.event_batches[1].rows_stored = 3,
+        format!(
+            "{}: event batch {}: rows_stored is 3 in the table but 1 in the trail",
+            at(second),
+            second.id
+        ),
+    );
+    check(
+        &|ledger| ledger.event_batches[0].received_by = "mallory".to_owned(),
+        format!(
+            "{}: event batch {}: received_by is \"mallory\" in the table but \"ris-feed\" in the trail",
+            at(first),
+            first.id
+        ),
+    );
+    check(
+        &|ledger| ledger.outcome_batches.clear(),
+        format!(
+            "{}: outcome batch {} was recorded in the trail but is missing from the table",
+            at(outcome_batch),
+            outcome_batch.id
+        ),
+    );
+}
+
 /// Batches sent at once — each overlapping its neighbours, every other one
 /// in reverse order — while outcomes arrive store every event once and count
 /// it once, against whichever outcomes were recorded before or after it.
@@ -2232,6 +2378,48 @@ pub async fn archives_carry_every_table(source: impl Store, target: impl Store) 
     let refused = target.import_archive(&head, Some(&mut input)).await;
     assert!(
         matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("the rows of table \"alerts\" on lines")),
+        "{refused:?}"
+    );
+    nothing_imported().await;
+
+    // An event left out, its table's count made to agree: the batch that
+    // stored it no longer holds what its audit entry says.
+    let events_end = text
+        .lines()
+        .find(|line| line.starts_with("{\"end_of_table\":\"inference_events\""))
+        .expect("the events' table is closed");
+    let events_held: u64 =
+        serde_json::from_str::<serde_json::Value>(events_end).expect("JSON")["rows"]
+            .as_u64()
+            .expect("a count");
+    let left_out = text
+        .lines()
+        .find(|line| {
+            line.starts_with(&format!(
+                "[{},\"{}\",",
+                id.0,
+                batch.events[0].event_id.as_str()
+            ))
+        })
+        .expect("the event's line");
+    let short = text.replacen(&format!("{left_out}\n"), "", 1).replacen(
+        events_end,
+        &crate::archive_tables::table_end_line(
+            ARCHIVED_TABLES
+                .iter()
+                .find(|table| table.name == "inference_events")
+                .expect("events"),
+            events_held - 1,
+        ),
+        1,
+    );
+    let mut input = short.as_bytes();
+    let head = crate::Archive::read_head(&mut input).expect("head");
+    let refused = target.import_archive(&head, Some(&mut input)).await;
+    assert!(
+        matches!(refused, Err(StoreError::ImportRefused(ref m))
+            if m.starts_with("in the archive, the monitoring tables diverge from the audit trail at entry")
+                && m.ends_with("stored 3 events but the table holds 2 for it")),
         "{refused:?}"
     );
     nothing_imported().await;
@@ -3742,7 +3930,7 @@ macro_rules! story_tests {
             a_new_version_reenters_validation_unless_covered, the_stored_policy_governs_decisions, initialising_is_all_or_nothing,
             sign_in_sessions_and_tokens, sign_offs_and_evaluations_are_recorded,
             audit_pages_run_newest_first_by_organisation, event_batches_are_stored_once_with_their_day_aggregates,
-            outcomes_update_the_days_of_their_events_whenever_they_arrive,
+            outcomes_update_the_days_of_their_events_whenever_they_arrive, monitoring_tables_agree_with_their_audit_entries,
             concurrent_event_batches_store_each_event_once, cancelled_event_batches_leave_the_store_whole,
             going_live_sets_default_rules_and_signals_raise_one_alert_each,
             dicom_instances_are_recorded_once_and_quarantine_is_released,

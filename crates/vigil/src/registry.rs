@@ -1908,13 +1908,16 @@ async fn execute(
                     .map(|()| counts)
                     .with_context(|| format!("cannot write {}", temporary.display())),
                 Err(error) => Err(error.into()),
-            };
+            }
+            .and_then(|counts| {
+                std::fs::rename(&temporary, &out)
+                    .with_context(|| format!("cannot write {}", out.display()))
+                    .map(|()| counts)
+            });
             // A failed export leaves no partial file behind.
             let counts = written.inspect_err(|_| {
                 let _ = std::fs::remove_file(&temporary);
             })?;
-            std::fs::rename(&temporary, &out)
-                .with_context(|| format!("cannot write {}", out.display()))?;
             print(
                 json_output,
                 json!({

@@ -797,6 +797,149 @@ fn editing_the_registry_tables_is_detected() {
     }
 }
 
+/// Events of deployment 1 in a file, and a pseudonymisation key, for
+/// `vigil ingest`.
+struct EventsToIngest {
+    events: String,
+    key: String,
+}
+
+impl EventsToIngest {
+    fn write(directory: &Path, count: u32) -> EventsToIngest {
+        let key = directory.join("pseudonym.key");
+        let key = key.to_str().expect("path").to_owned();
+        let generated = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["keygen", "--out", &key])
+            .output()
+            .expect("vigil keygen");
+        assert!(generated.status.success(), "{generated:?}");
+        let lines: Vec<String> = (1..=count)
+            .map(|id| {
+                format!(
+                    r#"{{"event_id": "e{id}", "case_id": "ACC{id:05}", "occurred_at": "2026-11-30T10:00:00Z", "model_version": "2.3.0", "score": 0.{id:02}}}"#
+                )
+            })
+            .collect();
+        let events = directory.join("events.ndjson");
+        std::fs::write(&events, lines.join("\n")).expect("write");
+        EventsToIngest {
+            events: events.to_str().expect("path").to_owned(),
+            key,
+        }
+    }
+
+    fn arguments(&self) -> [&str; 8] {
+        [
+            "ingest",
+            &self.events,
+            "--deployment",
+            "1",
+            "--actor",
+            "ailead",
+            "--key",
+            &self.key,
+        ]
+    }
+}
+
+/// Events removed, added or moved outside Vigil, or a batch's record
+/// edited, are found against the audit entry that recorded the batch.
+#[test]
+fn editing_the_monitoring_tables_is_detected() {
+    let batch_entry = POPULATED_ENTRIES + 1;
+    let diverge = format!(
+        "the monitoring tables diverge from the audit trail at entry {batch_entry}: event batch 1"
+    );
+    let columns = "deployment_id, event_id, batch_id, case_pseudonym, occurred_at, day, model_version, content_sha256";
+    for (sql, expected) in [
+        (
+            "DROP TRIGGER inference_events_no_delete; DELETE FROM inference_events WHERE rowid = (SELECT max(rowid) FROM inference_events)".to_owned(),
+            format!("{diverge} stored 30 events but the table holds 29 for it"),
+        ),
+        (
+            format!("INSERT INTO inference_events ({columns}) SELECT deployment_id, 'planted', batch_id, case_pseudonym, occurred_at, day, \
+             model_version, content_sha256 FROM inference_events LIMIT 1"),
+            format!("{diverge} stored 30 events but the table holds 31 for it"),
+        ),
+        (
+            "DROP TRIGGER inference_events_no_update; UPDATE inference_events SET batch_id = 2 WHERE rowid = 1".to_owned(),
+            format!("{diverge} stored 30 events but the table holds 29 for it"),
+        ),
+        (
+            "DROP TRIGGER event_batches_no_update; UPDATE event_batches SET rows_stored = 29".to_owned(),
+            format!("{diverge}: rows_stored is 29 in the table but 30 in the trail"),
+        ),
+    ] {
+        let (directory, db) = sqlite_database();
+        populate(&db);
+        ok(&db, &EventsToIngest::write(directory.path(), 30).arguments());
+        check_verify(&db, &format!("ok: {batch_entry} entries"), 0);
+        sqlite3(&db, &format!("{sql};"));
+        check_verify(&db, &expected, 1);
+    }
+}
+
+/// An export that cannot be written whole leaves no file behind: neither
+/// the archive nor the partial file it was being written to. The export
+/// runs with a limit on the size of the files it writes (`ulimit -f`), far
+/// below the archive's size, and the signal that limit raises ignored, so
+/// that the write fails with an error as a full disk would fail it.
+#[test]
+fn a_failed_export_leaves_no_file_behind() {
+    let (directory, db) = sqlite_database();
+    populate(&db);
+    ok(
+        &db,
+        &EventsToIngest::write(directory.path(), 3_000).arguments(),
+    );
+    let out = directory.path().join("trust.jsonl");
+    let limited = |kibibytes: u32| {
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "trap '' XFSZ; ulimit -f {kibibytes}; exec \"$0\" \"$@\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_vigil"))
+            .args(["--db", &db, "export", "--out", out.to_str().expect("path")])
+            .output()
+            .expect("bash")
+    };
+    let refused = limited(256);
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("cannot write the archive: File too large"),
+        "{message}"
+    );
+    let left: Vec<_> = std::fs::read_dir(directory.path())
+        .expect("directory")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.starts_with("trust"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Nor does one written whole whose name is taken by a folder.
+    let folder = directory.path().join("folder.jsonl");
+    std::fs::create_dir(&folder).expect("folder");
+    let refused = vigil(&db, &["export", "--out", folder.to_str().expect("path")]);
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains(&format!("cannot write {}", folder.display())),
+        "{message}"
+    );
+    assert!(!directory.path().join("folder.partial").exists());
+    // Under a limit the archive fits in, the same export succeeds.
+    let exported = limited(64 * 1024);
+    assert!(exported.status.success(), "{exported:?}");
+    assert!(std::fs::metadata(&out).expect("the archive").len() > 256 * 1024);
+}
+
 #[test]
 fn the_append_only_triggers_refuse_edits() {
     let (_directory, db) = sqlite_database();
@@ -1163,29 +1306,9 @@ fn a_trust_moves_from_sqlite_to_postgresql_with_its_chain_intact() {
     let (directory, db) = sqlite_database();
     populate(&db);
     // Events travel too: resent to PostgreSQL, every one is known there.
-    let key = directory.path().join("pseudonym.key");
-    ok(&db, &["keygen", "--out", key.to_str().expect("path")]);
-    let events = directory.path().join("events.ndjson");
-    let lines: Vec<String> = (1..=30)
-        .map(|id| {
-            format!(
-                r#"{{"event_id": "e{id}", "case_id": "ACC{id:05}", "occurred_at": "2026-11-30T10:00:00Z", "model_version": "2.3.0", "score": 0.{id:02}}}"#
-            )
-        })
-        .collect();
-    std::fs::write(&events, lines.join("\n")).expect("write");
-    let ingest = [
-        "ingest",
-        events.to_str().expect("path"),
-        "--deployment",
-        "1",
-        "--actor",
-        "ailead",
-        "--key",
-        key.to_str().expect("path"),
-    ];
+    let ingest = EventsToIngest::write(directory.path(), 30);
     assert_eq!(
-        ok(&db, &ingest),
+        ok(&db, &ingest.arguments()),
         "30 events in 1 batches: 30 stored, 0 already stored\n"
     );
     let archive = directory.path().join("trust.json");
@@ -1213,7 +1336,7 @@ fn a_trust_moves_from_sqlite_to_postgresql_with_its_chain_intact() {
     };
     assert_eq!(tables(&again), tables(&archive));
     assert_eq!(
-        ok(&schema.db(), &ingest),
+        ok(&schema.db(), &ingest.arguments()),
         "30 events in 1 batches: 0 stored, 30 already stored\n"
     );
     assert_eq!(
