@@ -93,6 +93,23 @@ def written_mb(pid: int) -> float:
     return proc_number(pid, "io", "write_bytes") / 1e6
 
 
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """The processor time (user and system) the process's threads have used
+    so far, by thread name, in seconds (/proc/PID/task/*/stat); threads of
+    the same name are summed."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -148,12 +165,15 @@ def main() -> None:
                 return json.load(response)["stored"]
 
         written_before = written_mb(server.pid)
+        cpu_before = cpu_seconds(server.pid)
         began = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.clients) as pool:
             stored = sum(pool.map(post, starts))
         seconds = time.perf_counter() - began
         rss = peak_rss_mb(server.pid)
         written = written_mb(server.pid) - written_before
+        cpu_after = cpu_seconds(server.pid)
+        cpu = {name: round(used - cpu_before.get(name, 0.0), 2) for name, used in cpu_after.items()}
     finally:
         server.terminate()
         server.wait()
@@ -169,6 +189,9 @@ def main() -> None:
         "server_peak_rss_mb": round(rss, 1),
         # PostgreSQL writes in its own processes, which are not counted.
         "server_written_mb": None if args.postgres or written != written else round(written),
+        # The server's processor time during the run, by thread name: with
+        # SQLite, `sqlx-sqlite-wor` is its one writing connection.
+        "server_cpu_seconds": {name: used for name, used in sorted(cpu.items()) if used > 0},
     }))
 
 

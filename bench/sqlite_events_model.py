@@ -13,6 +13,7 @@ database time (making the rows is not counted).
         [--event-id text|bytes]
         [--cache-mib 64] [--checkpoint-pages 10000]
         [--transaction-rows 10000] [--merge-rows 100000]
+        [--insert plain|or-fail]
 
 `--statement rows` inserts each row with a prepared statement
 (`executemany`); `chunk` loads 5,000 rows into a temporary table and moves
@@ -32,7 +33,10 @@ costs (every modelled row is new, so the model runs without them).
 `--event-id bytes` stores each event id (`psn:` and 32 hexadecimal
 characters) as the 16 bytes it spells, as migration 0015 does.
 `--transaction-rows 20000` commits two batches' rows at once, as a store
-committing two waiting batches together would. Standard library only.
+committing two waiting batches together would. `--insert or-fail` moves a
+chunk with `INSERT OR FAIL` (a statement that fails keeps the rows it
+inserted, so SQLite needs no statement journal for it; the transaction is
+rolled back whole anyway). Standard library only.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ def main() -> None:
     parser.add_argument("--transaction-rows", type=int, default=10_000)
     parser.add_argument("--cache-mib", type=int, default=64)
     parser.add_argument("--checkpoint-pages", type=int, default=10_000)
+    parser.add_argument("--insert", choices=["plain", "or-fail"], default="plain")
     arguments = parser.parse_args()
     if arguments.index != "primary-key" and arguments.statement == "rows":
         parser.error(f"--index {arguments.index} is modelled with --statement chunk")
@@ -95,7 +100,8 @@ def main() -> None:
         db.execute(f"CREATE TEMP TABLE chunk ({COLUMNS})")
         marks = ",".join("?" * 18)
         if arguments.index in ("primary-key", "unindexed", "primary-key-only", "case-only"):
-            move = "INSERT INTO inference_events SELECT * FROM chunk WHERE true ON CONFLICT DO NOTHING"
+            verb = "INSERT OR FAIL" if arguments.insert == "or-fail" else "INSERT"
+            move = f"{verb} INTO inference_events SELECT * FROM chunk WHERE true ON CONFLICT DO NOTHING"
         elif arguments.index in ("staged", "staged-indexed"):
             move = (
                 "INSERT INTO recent_events SELECT * FROM chunk n WHERE NOT EXISTS (SELECT 1 FROM inference_events e "
