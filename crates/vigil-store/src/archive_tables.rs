@@ -382,8 +382,7 @@ impl ArchivedValue {
 
 /// The line that opens a table.
 pub fn table_start_line(table: &ArchivedTable) -> String {
-    let columns: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
-    serde_json::json!({"table": table.name, "columns": columns}).to_string()
+    table_start(table).to_string()
 }
 
 /// The line of one row.
@@ -393,12 +392,29 @@ pub fn row_line(values: &[ArchivedValue]) -> String {
 
 /// The line that closes a table of `rows` rows.
 pub fn table_end_line(table: &ArchivedTable, rows: u64) -> String {
-    serde_json::json!({"end_of_table": table.name, "rows": rows}).to_string()
+    table_end(table, rows).to_string()
 }
 
 /// The line that closes the archive.
 pub fn archive_end_line() -> String {
-    serde_json::json!({"end_of_archive": true, "tables": ARCHIVED_TABLES.len()}).to_string()
+    archive_end().to_string()
+}
+
+/// The line that opens a table, as the JSON value it must read as.
+fn table_start(table: &ArchivedTable) -> Value {
+    let columns: Vec<&str> = table.columns.iter().map(|(name, _)| *name).collect();
+    serde_json::json!({"table": table.name, "columns": columns})
+}
+
+/// The line that closes a table of `rows` rows, as the JSON value it must
+/// read as.
+fn table_end(table: &ArchivedTable, rows: u64) -> Value {
+    serde_json::json!({"end_of_table": table.name, "rows": rows})
+}
+
+/// The line that closes the archive, as the JSON value it must read as.
+fn archive_end() -> Value {
+    serde_json::json!({"end_of_archive": true, "tables": ARCHIVED_TABLES.len()})
 }
 
 /// Rows of one table read from an archive, with the lines they came from.
@@ -497,7 +513,7 @@ impl<R: BufRead> TableReader<R> {
                 }
                 (Position::InTable(index, count), Value::Object(object)) => {
                     let table = &ARCHIVED_TABLES[index];
-                    let expected = serde_json::json!({"end_of_table": table.name, "rows": count});
+                    let expected = table_end(table, count);
                     if Value::Object(object) != expected {
                         return Err(self.refused(format!(
                             "expected a row of table {:?} or {expected}",
@@ -511,11 +527,9 @@ impl<R: BufRead> TableReader<R> {
                     }
                 }
                 (Position::BeforeTable(index), value) => {
-                    let expected = match ARCHIVED_TABLES.get(index) {
-                        Some(table) => table_start_line(table),
-                        None => archive_end_line(),
-                    };
-                    let expected: Value = serde_json::from_str(&expected).unwrap_or(Value::Null);
+                    let expected = ARCHIVED_TABLES
+                        .get(index)
+                        .map_or_else(archive_end, table_start);
                     if value != expected {
                         return Err(self.refused(format!("expected {expected}")));
                     }

@@ -2164,43 +2164,53 @@ pub async fn archives_round_trip(source: impl Store, target: impl Store) {
     audit_is_intact(&target).await;
 }
 
+/// Imports an archive from its text, its registry's line read first.
+async fn import_archive_text(
+    target: &impl Store,
+    text: &[u8],
+) -> Result<crate::archive::ArchiveCounts, StoreError> {
+    let mut input = text;
+    let head = crate::Archive::read_head(&mut input).expect("head");
+    target.import_archive(&head, Some(&mut input)).await
+}
+
+/// Checks that an import was refused with a message holding each of
+/// `fragments`, and that nothing was imported.
+async fn check_import_refused(
+    target: &impl Store,
+    refused: Result<crate::archive::ArchiveCounts, StoreError>,
+    fragments: &[&str],
+) {
+    match &refused {
+        Err(StoreError::ImportRefused(message)) => {
+            for fragment in fragments {
+                assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+            }
+        }
+        other => panic!("expected an import refused, got {other:?}"),
+    }
+    assert!(
+        target.organisations().await.expect("orgs").is_empty(),
+        "nothing was imported"
+    );
+}
+
 pub async fn a_tampered_archive_is_refused(source: impl Store, target: impl Store) {
     seed_deployment(&source, chest_triage(), ChangeControlPlan::none()).await;
     let mut archive = source.export_archive().await.expect("export");
     archive.audit_log[2].payload = archive.audit_log[2].payload.replace("Trust", "Trusts");
     let refused = target.import_archive(&archive, None).await;
-    assert!(
-        matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("entry 3")),
-        "{refused:?}"
-    );
-    assert!(
-        target.organisations().await.expect("orgs").is_empty(),
-        "nothing was imported"
-    );
+    check_import_refused(&target, refused, &["entry 3"]).await;
     // An archive whose tables were edited, with an intact chain, is refused too.
     let mut archive = source.export_archive().await.expect("export");
     archive.deployments[0].state = "live".to_owned();
     let refused = target.import_archive(&archive, None).await;
-    assert!(
-        matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("deployment 1: state is \"live\"")),
-        "{refused:?}"
-    );
-    assert!(
-        target.organisations().await.expect("orgs").is_empty(),
-        "nothing was imported"
-    );
+    check_import_refused(&target, refused, &["deployment 1: state is \"live\""]).await;
     // The current format's registry line without the tables after it is
     // refused too.
     let archive = source.export_archive().await.expect("export");
     let refused = target.import_archive(&archive, None).await;
-    assert!(
-        matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("tables are missing")),
-        "{refused:?}"
-    );
-    assert!(
-        target.organisations().await.expect("orgs").is_empty(),
-        "nothing was imported"
-    );
+    check_import_refused(&target, refused, &["tables are missing"]).await;
 }
 
 /// The whole archive of a store, as `vigil export` writes it.
@@ -2353,34 +2363,16 @@ pub async fn archives_carry_every_table(source: impl Store, target: impl Store) 
             "{event_id} is archived as text"
         );
     }
-    let nothing_imported = async || {
-        assert!(
-            target.organisations().await.expect("orgs").is_empty(),
-            "nothing was imported"
-        );
-    };
     // Cut short, inside a table or before the closing line.
     for cut in [text.len() / 2, text.trim_end().rfind('\n').expect("lines")] {
-        let mut input = &archive[..cut];
-        let head = crate::Archive::read_head(&mut input).expect("head");
-        let refused = target.import_archive(&head, Some(&mut input)).await;
-        assert!(
-            matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("cut short")),
-            "{refused:?}"
-        );
-        nothing_imported().await;
+        let refused = import_archive_text(&target, &archive[..cut]).await;
+        check_import_refused(&target, refused, &["cut short"]).await;
     }
     // A row the database refuses (an alert in no known state) is named by
     // its lines.
     let bad = text.replacen("\"acknowledged\",", "\"forgotten\",", 1);
-    let mut input = bad.as_bytes();
-    let head = crate::Archive::read_head(&mut input).expect("head");
-    let refused = target.import_archive(&head, Some(&mut input)).await;
-    assert!(
-        matches!(refused, Err(StoreError::ImportRefused(ref m)) if m.contains("the rows of table \"alerts\" on lines")),
-        "{refused:?}"
-    );
-    nothing_imported().await;
+    let refused = import_archive_text(&target, bad.as_bytes()).await;
+    check_import_refused(&target, refused, &["the rows of table \"alerts\" on lines"]).await;
 
     // An event left out, its table's count made to agree: the batch that
     // stored it no longer holds what its audit entry says.
@@ -2413,16 +2405,27 @@ pub async fn archives_carry_every_table(source: impl Store, target: impl Store) 
         ),
         1,
     );
-    let mut input = short.as_bytes();
-    let head = crate::Archive::read_head(&mut input).expect("head");
-    let refused = target.import_archive(&head, Some(&mut input)).await;
-    assert!(
-        matches!(refused, Err(StoreError::ImportRefused(ref m))
-            if m.starts_with("in the archive, the monitoring tables diverge from the audit trail at entry")
-                && m.ends_with("stored 3 events but the table holds 2 for it")),
-        "{refused:?}"
-    );
-    nothing_imported().await;
+    let entry = source
+        .export_archive()
+        .await
+        .expect("export")
+        .audit_log
+        .into_iter()
+        .rev()
+        .find(|entry| entry.action == "events.ingest")
+        .expect("the events' entry");
+    let stored_by: serde_json::Value = serde_json::from_str(&entry.payload).expect("JSON");
+    let refused = import_archive_text(&target, short.as_bytes()).await;
+    check_import_refused(
+        &target,
+        refused,
+        &[&format!(
+            "in the archive, the monitoring tables diverge from the audit trail at entry {}: \
+             event batch {} stored 3 events but the table holds 2 for it",
+            entry.sequence, stored_by["batch"]
+        )],
+    )
+    .await;
 
     let mut input = archive.as_slice();
     let head = crate::Archive::read_head(&mut input).expect("head");
