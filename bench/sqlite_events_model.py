@@ -9,7 +9,8 @@ database time (making the rows is not counted).
 
     python3 bench/sqlite_events_model.py --page-size 16384 --rows 1000000
         [--statement rows|chunk]
-        [--index primary-key|event-prefix|staged|staged-indexed|unindexed|primary-key-only|case-only]
+        [--index primary-key|event-prefix|staged|staged-indexed|levels|levels-explicit|
+                 unindexed|primary-key-only|case-only]
         [--event-id text|bytes]
         [--cache-mib 64] [--checkpoint-pages 10000]
         [--transaction-rows 10000] [--merge-rows 100000]
@@ -27,6 +28,13 @@ table as it is but inserts new rows into an unindexed table of recent rows
 `--merge-rows` have gathered, inside the batch's transaction;
 `staged-indexed` gives the table of recent rows the primary key and case
 index of the main table, as a store would need to answer queries from it.
+`--index levels-explicit` is the layout of the store's migration 0016: the
+table keeps an index only by deployment and batch; each new row's event id
+and case prefix go, with its rowid, into two small key tables of recent
+rows (`WITHOUT ROWID`), a row whose event id either level holds being
+skipped, and these are merged in key order into two large key tables once
+`--merge-rows` have gathered, inside the batch's transaction. `levels` does
+the same with triggers on the table instead of statements of its own.
 `unindexed`, `primary-key-only` and `case-only` keep neither random-order
 index, only the primary key, or only the case index, to weigh what each
 costs (every modelled row is new, so the model runs without them).
@@ -62,7 +70,7 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=16384)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--statement", choices=["rows", "chunk"], default="rows")
-    parser.add_argument("--index", choices=["primary-key", "event-prefix", "staged", "staged-indexed", "unindexed", "primary-key-only", "case-only"], default="primary-key")
+    parser.add_argument("--index", choices=["primary-key", "event-prefix", "staged", "staged-indexed", "levels", "levels-explicit", "unindexed", "primary-key-only", "case-only"], default="primary-key")
     parser.add_argument("--event-id", choices=["text", "bytes"], default="text")
     parser.add_argument("--merge-rows", type=int, default=100_000)
     parser.add_argument("--transaction-rows", type=int, default=10_000)
@@ -85,10 +93,10 @@ def main() -> None:
         db.execute("PRAGMA temp_store = MEMORY")
         db.execute(f"PRAGMA wal_autocheckpoint = {arguments.checkpoint_pages}")
         db.execute(f"PRAGMA journal_size_limit = {64 << 20}")
-        keyless = ("event-prefix", "unindexed", "case-only")
+        keyless = ("event-prefix", "unindexed", "case-only", "levels", "levels-explicit")
         key = ", PRIMARY KEY (deployment_id, event_id)" if arguments.index not in keyless else ""
         db.execute(f"CREATE TABLE inference_events ({COLUMNS}{key})")
-        if arguments.index not in ("unindexed", "primary-key-only"):
+        if arguments.index not in ("unindexed", "primary-key-only", "levels", "levels-explicit"):
             db.execute("CREATE INDEX by_case_prefix ON inference_events (deployment_id, substr(case_pseudonym, 5, 8))")
         if arguments.index == "event-prefix":
             db.execute(f"CREATE INDEX by_event_prefix ON inference_events (deployment_id, {EVENT_PREFIX.format('event_id')})")
@@ -97,9 +105,33 @@ def main() -> None:
         if arguments.index == "staged-indexed":
             db.execute(f"CREATE TABLE recent_events ({COLUMNS}, PRIMARY KEY (deployment_id, event_id))")
             db.execute("CREATE INDEX recent_by_case_prefix ON recent_events (deployment_id, substr(case_pseudonym, 5, 8))")
+        if arguments.index in ("levels", "levels-explicit"):
+            db.execute("CREATE INDEX by_batch ON inference_events (deployment_id, batch_id)")
+            for level in ("", "recent_"):
+                db.execute(f"CREATE TABLE {level}event_keys (deployment_id INTEGER NOT NULL, event_id NOT NULL, "
+                           "row INTEGER NOT NULL, PRIMARY KEY (deployment_id, event_id)) WITHOUT ROWID")
+                db.execute(f"CREATE TABLE {level}case_keys (deployment_id INTEGER NOT NULL, case_prefix TEXT NOT NULL, "
+                           "row INTEGER NOT NULL, PRIMARY KEY (deployment_id, case_prefix, row)) WITHOUT ROWID")
+        if arguments.index == "levels":
+            db.execute("""CREATE TRIGGER skip_stored BEFORE INSERT ON inference_events
+                WHEN EXISTS (SELECT 1 FROM recent_event_keys k WHERE k.deployment_id = new.deployment_id AND k.event_id = new.event_id)
+                  OR EXISTS (SELECT 1 FROM event_keys k WHERE k.deployment_id = new.deployment_id AND k.event_id = new.event_id)
+                BEGIN SELECT RAISE(IGNORE); END""")
+            db.execute("""CREATE TRIGGER key_stored AFTER INSERT ON inference_events BEGIN
+                INSERT INTO recent_event_keys VALUES (new.deployment_id, new.event_id, new.rowid);
+                INSERT INTO recent_case_keys VALUES (new.deployment_id, substr(new.case_pseudonym, 5, 8), new.rowid);
+                END""")
         db.execute(f"CREATE TEMP TABLE chunk ({COLUMNS})")
         marks = ",".join("?" * 18)
-        if arguments.index in ("primary-key", "unindexed", "primary-key-only", "case-only"):
+        if arguments.index == "levels":
+            move = "INSERT INTO inference_events SELECT * FROM chunk"
+        elif arguments.index == "levels-explicit":
+            move = (
+                "INSERT INTO inference_events SELECT * FROM chunk n WHERE "
+                "NOT EXISTS (SELECT 1 FROM recent_event_keys k WHERE k.deployment_id = n.deployment_id AND k.event_id = n.event_id) "
+                "AND NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.deployment_id = n.deployment_id AND k.event_id = n.event_id)"
+            )
+        elif arguments.index in ("primary-key", "unindexed", "primary-key-only", "case-only"):
             verb = "INSERT OR FAIL" if arguments.insert == "or-fail" else "INSERT"
             move = f"{verb} INTO inference_events SELECT * FROM chunk WHERE true ON CONFLICT DO NOTHING"
         elif arguments.index in ("staged", "staged-indexed"):
@@ -137,12 +169,24 @@ def main() -> None:
                 for first in range(0, batch_rows, CHUNK):
                     db.execute("DELETE FROM chunk")
                     db.executemany(f"INSERT INTO chunk VALUES ({marks})", rows[first:first + CHUNK])
+                    before = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM inference_events").fetchone()[0]
                     db.execute(move)
+                    if arguments.index == "levels-explicit":
+                        db.execute("INSERT INTO recent_event_keys SELECT deployment_id, event_id, rowid "
+                                   "FROM inference_events WHERE rowid > ?", (before,))
+                        db.execute("INSERT INTO recent_case_keys SELECT deployment_id, substr(case_pseudonym, 5, 8), rowid "
+                                   "FROM inference_events WHERE rowid > ?", (before,))
             if arguments.index in ("staged", "staged-indexed"):
                 recent = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM recent_events").fetchone()[0]
                 if recent >= arguments.merge_rows:
                     db.execute("INSERT INTO inference_events SELECT * FROM recent_events ORDER BY deployment_id, event_id")
                     db.execute("DELETE FROM recent_events")
+            if arguments.index in ("levels", "levels-explicit"):
+                recent = db.execute("SELECT COUNT(*) FROM recent_event_keys").fetchone()[0]
+                if recent >= arguments.merge_rows:
+                    for keys in ("event_keys", "case_keys"):
+                        db.execute(f"INSERT INTO {keys} SELECT * FROM recent_{keys}")
+                        db.execute(f"DELETE FROM recent_{keys}")
             db.execute("COMMIT")
             seconds += time.perf_counter() - started
         stored = db.execute("SELECT COUNT(*) FROM inference_events").fetchone()[0]

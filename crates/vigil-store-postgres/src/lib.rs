@@ -11,7 +11,7 @@
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
-use vigil_store::archive_tables::ArchivedValue;
+use vigil_store::archive_tables::{ArchivedTable, ArchivedValue};
 use vigil_store::decode::{EmbeddedMigrations, database_error};
 use vigil_store::sql::EventRow;
 use vigil_store::vigil_monitor::Event;
@@ -264,6 +264,11 @@ impl PostgresStore {
             .await
             .map_err(database_error)?;
         Ok(transaction)
+    }
+
+    /// The order in which an export writes a table's rows: the table's own.
+    pub fn archive_order(table: &ArchivedTable) -> &'static str {
+        table.order_by
     }
 
     /// Imported rows came with their ids: move each identity past them.

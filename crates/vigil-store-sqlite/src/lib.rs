@@ -20,7 +20,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, SqliteConnection, Transaction};
-use vigil_store::archive_tables::ArchivedValue;
+use vigil_store::archive_tables::{ArchivedTable, ArchivedValue};
 use vigil_store::decode::{EmbeddedMigrations, database_error};
 use vigil_store::sql::EventRow;
 use vigil_store::vigil_monitor::Event;
@@ -123,6 +123,11 @@ impl SqliteStore {
             "event ids kept as bytes",
             include_str!("../migrations/0015_event_ids_as_bytes.sql"),
         ),
+        (
+            16,
+            "events found through key tables in two levels",
+            include_str!("../migrations/0016_event_key_levels.sql"),
+        ),
     ]);
 
     /// Writes the day aggregates of deployment `$1` given as a JSON array
@@ -169,19 +174,67 @@ impl SqliteStore {
     /// `json_each` hands each row back as JSON text, which every `->>`
     /// would parse again: the rows are first materialised once each as
     /// binary JSON (`jsonb`), which `->>` reads without parsing (this took
-    /// the demonstration's seeding from 61 s to 52 s). (`WHERE true` keeps
-    /// the upsert clause from being read as a join's.) After the row's
+    /// the demonstration's seeding from 61 s to 52 s). After the row's
     /// content hash comes a seventeenth value: the event id's 32
     /// hexadecimal characters when the id is a pseudonym (null otherwise),
-    /// whose 16 bytes are stored in place of its text (migration 0015).
-    pub const INSERT_EVENTS: &'static str = "WITH chunk(item) AS MATERIALIZED (SELECT jsonb(value) FROM json_each($3)) \
+    /// whose 16 bytes are stored in place of its text (migration 0015). An
+    /// event whose id either level of event keys holds is skipped
+    /// (migration 0016); the chunk's keys are added by
+    /// [`SqliteStore::ADD_RECENT_EVENT_KEYS`] and
+    /// [`SqliteStore::ADD_RECENT_CASE_KEYS`].
+    pub const INSERT_EVENTS: &'static str = "WITH chunk(item) AS MATERIALIZED (SELECT jsonb(value) FROM json_each($3)), \
+         keyed(event_id, item) AS MATERIALIZED (SELECT coalesce(unhex(item ->> 16), item ->> 0), item FROM chunk) \
          INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, \
          occurred_at, day, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, \
          kvp, age_band, sex, site, content_sha256) \
-         SELECT $1, coalesce(unhex(item ->> 16), item ->> 0), $2, item ->> 1, item ->> 2, item ->> 3, item ->> 4, item ->> 5, item ->> 6, item ->> 7, \
+         SELECT $1, event_id, $2, item ->> 1, item ->> 2, item ->> 3, item ->> 4, item ->> 5, item ->> 6, item ->> 7, \
          item ->> 8, item ->> 9, item ->> 10, item ->> 11, item ->> 12, item ->> 13, item ->> 14, item ->> 15 \
-         FROM chunk WHERE true \
-         ON CONFLICT (deployment_id, event_id) DO NOTHING";
+         FROM keyed WHERE NOT EXISTS (SELECT 1 FROM recent_event_keys k WHERE k.deployment_id = $1 AND k.event_id = keyed.event_id) \
+         AND NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.deployment_id = $1 AND k.event_id = keyed.event_id)";
+
+    /// Adds the event ids of the rows stored after row `$1` to the recent
+    /// level of event keys.
+    pub const ADD_RECENT_EVENT_KEYS: &'static str = "INSERT INTO recent_event_keys (deployment_id, event_id, event_row) \
+         SELECT deployment_id, event_id, event_row FROM inference_events WHERE event_row > $1";
+
+    /// Adds the case prefixes of the rows stored after row `$1` to the
+    /// recent level of case keys.
+    pub const ADD_RECENT_CASE_KEYS: &'static str = "INSERT INTO recent_case_keys (deployment_id, case_prefix, event_row) \
+         SELECT deployment_id, substr(case_pseudonym, 5, 8), event_row FROM inference_events WHERE event_row > $1";
+
+    /// How many keys the recent levels may gather before they are merged
+    /// into the large ones. Merging every 50,000, 100,000, 200,000 and
+    /// 400,000 rows measured 99,379, 100,122, 96,710 and 92,397 rows/s over
+    /// 1,000,000 rows in `bench/sqlite_events_model.py --index
+    /// levels-explicit`.
+    pub const RECENT_KEYS_BEFORE_MERGE: i64 = 100_000;
+
+    /// The number of recent event keys and the last event row stored.
+    pub const RECENT_KEYS_AND_LAST_ROW: &'static str = "SELECT (SELECT count(*) FROM recent_event_keys), \
+         (SELECT coalesce(max(event_row), 0) FROM inference_events)";
+
+    /// Merges the recent levels of keys into the large ones, in key order
+    /// (a `WITHOUT ROWID` table is read in its key's order), and empties
+    /// them.
+    pub const MERGE_RECENT_KEYS: [&'static str; 4] = [
+        "INSERT INTO event_keys (deployment_id, event_id, event_row) \
+         SELECT deployment_id, event_id, event_row FROM recent_event_keys",
+        "DELETE FROM recent_event_keys",
+        "INSERT INTO case_keys (deployment_id, case_prefix, event_row) \
+         SELECT deployment_id, case_prefix, event_row FROM recent_case_keys",
+        "DELETE FROM recent_case_keys",
+    ];
+
+    /// The keys of every stored event, made from the events after an
+    /// import (which stores the events alone, into an empty database), in
+    /// key order: an archive holding an event id twice for a deployment is
+    /// refused here.
+    pub const KEYS_OF_IMPORTED_EVENTS: [&'static str; 2] = [
+        "INSERT INTO event_keys (deployment_id, event_id, event_row) \
+         SELECT deployment_id, event_id, event_row FROM inference_events ORDER BY deployment_id, event_id",
+        "INSERT INTO case_keys (deployment_id, case_prefix, event_row) \
+         SELECT deployment_id, substr(case_pseudonym, 5, 8), event_row FROM inference_events ORDER BY 1, 2, 3",
+    ];
 
     /// Stores outcomes for deployment `$1` and batch `$2` from a JSON array
     /// (`$3`) of `[case, source, label, recorded_at, reader_agrees,
@@ -202,24 +255,28 @@ impl SqliteStore {
     /// `$1`, as one JSON array of `[case, day, model_version, score,
     /// decision]` (one row, rather than a row an event crossing from the
     /// database's thread), the score as [`SqliteStore::EXACT_SCORE_TEXT`].
-    /// The cases are looked up by their pseudonyms' prefix, which is what
-    /// the index holds (migration 0014), then matched whole.
-    pub const CASE_EVENTS_JSON: &'static str = "SELECT json_group_array(json_array(case_pseudonym, day, model_version, \
+    /// The cases are looked up by their pseudonyms' prefix in both levels of
+    /// case keys (migration 0016), then matched whole.
+    pub const CASE_EVENTS_JSON: &'static str = "WITH prefixes(case_prefix) AS MATERIALIZED \
+         (SELECT DISTINCT substr(value, 5, 8) FROM json_each($2)) \
+         SELECT json_group_array(json_array(case_pseudonym, day, model_version, \
          CASE WHEN score IS NULL THEN NULL ELSE printf('%!.17g', score) END, decision)) FROM inference_events \
-         WHERE deployment_id = $1 AND substr(case_pseudonym, 5, 8) IN (SELECT substr(value, 5, 8) FROM json_each($2)) \
+         WHERE event_row IN (SELECT event_row FROM case_keys WHERE deployment_id = $1 AND case_prefix IN prefixes \
+         UNION ALL SELECT event_row FROM recent_case_keys WHERE deployment_id = $1 AND case_prefix IN prefixes) \
          AND case_pseudonym IN (SELECT value FROM json_each($2))";
 
     /// The stored content hashes and batches of the events named in a JSON
     /// array (`$2`) of a deployment (`$1`), their ids as text
-    /// ([`SqliteStore::EVENT_ID_TEXT`]); a named id that is a pseudonym is
-    /// looked up as its bytes.
+    /// ([`SqliteStore::EVENT_ID_TEXT`]), found through both levels of event
+    /// keys; a named id that is a pseudonym is looked up as its bytes.
     pub const STORED_EVENT_HASHES: &'static str = concat!(
-        "SELECT ",
+        "WITH named(event_id) AS MATERIALIZED (SELECT CASE WHEN length(value) = 36 AND substr(value, 1, 4) = 'psn:' \
+         AND substr(value, 5) = lower(substr(value, 5)) THEN coalesce(unhex(substr(value, 5)), value) ELSE value END \
+         FROM json_each($2)) SELECT ",
         event_id_text!(),
         " AS event_id, content_sha256, batch_id FROM inference_events \
-         WHERE deployment_id = $1 AND event_id IN (SELECT CASE WHEN length(value) = 36 AND substr(value, 1, 4) = 'psn:' \
-         AND substr(value, 5) = lower(substr(value, 5)) THEN coalesce(unhex(substr(value, 5)), value) ELSE value END \
-         FROM json_each($2))"
+         WHERE event_row IN (SELECT event_row FROM event_keys WHERE deployment_id = $1 AND event_id IN named \
+         UNION ALL SELECT event_row FROM recent_event_keys WHERE deployment_id = $1 AND event_id IN named)"
     );
 
     /// The texts of a JSON array parameter (`$2`), as a subquery.
@@ -396,16 +453,40 @@ impl SqliteStore {
         begin_in_task(&self.pool, None).await
     }
 
-    /// Nothing follows an import: SQLite's rowids continue from the largest
-    /// id present.
-    async fn after_import(_connection: &mut SqliteConnection) -> Result<(), StoreError> {
+    /// The order in which an export writes a table's rows: the table's own,
+    /// except that events are written in the order they were stored (their
+    /// rows'), which needs no sorting now that the table has no index by
+    /// event id (migration 0016). An imported archive's events are stored
+    /// in the archive's order, so an export of the import writes them in the
+    /// same order again.
+    pub fn archive_order(table: &ArchivedTable) -> &'static str {
+        if table.name == "inference_events" {
+            "event_row"
+        } else {
+            table.order_by
+        }
+    }
+
+    /// The imported events' keys are made (see
+    /// [`SqliteStore::KEYS_OF_IMPORTED_EVENTS`]); SQLite's rowids continue
+    /// from the largest id present.
+    async fn after_import(connection: &mut SqliteConnection) -> Result<(), StoreError> {
+        for statement in Self::KEYS_OF_IMPORTED_EVENTS {
+            sqlx::query(statement)
+                .execute(&mut *connection)
+                .await
+                .map_err(database_error)?;
+        }
         Ok(())
     }
 
     /// Stores a chunk of a batch's events (`rows`) with
-    /// [`SqliteStore::INSERT_EVENTS`], as one JSON parameter, and answers how
-    /// many it stored (those stored before are skipped). Each value bound
-    /// as a parameter of a multi-row `VALUES` instead was measured no faster
+    /// [`SqliteStore::INSERT_EVENTS`], as one JSON parameter, adds their keys
+    /// to the recent levels, and answers how many it stored (those stored
+    /// before are skipped). Recent keys that have reached
+    /// [`SqliteStore::RECENT_KEYS_BEFORE_MERGE`] are first merged into the
+    /// large levels, inside the batch's transaction. Each value bound as a
+    /// parameter of a multi-row `VALUES` instead was measured no faster
     /// (`bench/results-monitor.md`).
     async fn insert_event_chunk(
         connection: &mut SqliteConnection,
@@ -413,6 +494,27 @@ impl SqliteStore {
         batch: i64,
         events: &[Event],
         rows: &[EventRow],
+    ) -> Result<u64, StoreError> {
+        Self::insert_event_chunk_merging_at(
+            connection,
+            deployment,
+            batch,
+            events,
+            rows,
+            Self::RECENT_KEYS_BEFORE_MERGE,
+        )
+        .await
+    }
+
+    /// [`SqliteStore::insert_event_chunk`], merging the recent keys once
+    /// `merge_at` have gathered.
+    async fn insert_event_chunk_merging_at(
+        connection: &mut SqliteConnection,
+        deployment: i64,
+        batch: i64,
+        events: &[Event],
+        rows: &[EventRow],
+        merge_at: i64,
     ) -> Result<u64, StoreError> {
         let mut chunk = String::with_capacity(rows.iter().map(|row| row.content.len() + 108).sum());
         chunk.push('[');
@@ -434,14 +536,36 @@ impl SqliteStore {
             }
         }
         chunk.push(']');
+        let (recent_keys, last_row): (i64, i64) = sqlx::query_as(Self::RECENT_KEYS_AND_LAST_ROW)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(database_error)?;
+        if recent_keys >= merge_at {
+            for statement in Self::MERGE_RECENT_KEYS {
+                sqlx::query(statement)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+            }
+        }
         let inserted = sqlx::query(Self::INSERT_EVENTS)
             .bind(deployment)
             .bind(batch)
             .bind(chunk)
             .execute(&mut *connection)
             .await
-            .map_err(database_error)?;
-        Ok(inserted.rows_affected())
+            .map_err(database_error)?
+            .rows_affected();
+        if inserted > 0 {
+            for statement in [Self::ADD_RECENT_EVENT_KEYS, Self::ADD_RECENT_CASE_KEYS] {
+                sqlx::query(statement)
+                    .bind(last_row)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database_error)?;
+            }
+        }
+        Ok(inserted)
     }
 }
 
@@ -494,7 +618,7 @@ mod tests {
         let pseudonym = "psn:0123456789abcdef0123456789abcdef";
         let uppercase = "psn:0123456789ABCDEF0123456789ABCDEF";
         let raw = "ACC-77";
-        // Without foreign keys: the events need no deployment to be stored.
+        // Without foreign keys: the deployment needs no product or site.
         let options = SqliteStore::file_options(&path, 2).foreign_keys(false);
         let before = SqlitePool::connect_with(options.clone())
             .await
@@ -506,6 +630,15 @@ mod tests {
             .run(&before)
             .await
             .expect("the schema as version 14 left it");
+        // The deployment alone (its own references unchecked): migration
+        // 0016 copies the events into a table that checks theirs.
+        sqlx::query(
+            "INSERT INTO deployments (id, product_id, version_id, site, owning_team, thresholds, change_control, state, \
+             revision, created_at) VALUES (1, 1, 1, 'RX1', 'imaging', '{}', '{}', 'shadow', 1, '2026-11-30T09:00:00Z')",
+        )
+        .execute(&before)
+        .await
+        .expect("a deployment stored as version 14 stored it");
         for (event_id, hash) in [(pseudonym, "h1"), (uppercase, "h2"), (raw, "h3")] {
             sqlx::query(
                 "INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, occurred_at, day, \
@@ -596,6 +729,167 @@ mod tests {
             .await
             .expect_err("events are never edited");
         assert!(edited.to_string().contains("never edited"), "{edited}");
+    }
+
+    /// The events of a test of key levels: pseudonym ids `psn:` and 32 times
+    /// the digit named, each a case of its own (the same digit).
+    fn events_numbered(digits: &[char]) -> Vec<Event> {
+        digits
+            .iter()
+            .map(|digit| {
+                let pseudonym = format!("psn:{}", digit.to_string().repeat(32));
+                Event {
+                    event_id: pseudonym.clone(),
+                    case: vigil_domain::Pseudonym::parse(&pseudonym).expect("a pseudonym"),
+                    occurred_at: "2026-11-30T09:15:00Z".parse().expect("a time"),
+                    model_version: "2.3.0".to_owned(),
+                    score: Some(0.25),
+                    decision: Some(false),
+                    metadata: vigil_store::vigil_monitor::Metadata::default(),
+                }
+            })
+            .collect()
+    }
+
+    /// Keys gather in the recent levels and are merged into the large ones
+    /// when a chunk finds enough of them; an event is found, and skipped
+    /// when sent again, in either level; a merge refuses an id the large
+    /// level holds; keys are never edited or deleted from the large levels.
+    #[tokio::test]
+    async fn events_are_found_through_either_level_of_keys() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("levels.db");
+        SqliteStore::open(&path)
+            .await
+            .expect("a new store")
+            .close()
+            .await;
+        // Without foreign keys: the events need no deployment.
+        let pool =
+            SqlitePool::connect_with(SqliteStore::file_options(&path, 2).foreign_keys(false))
+                .await
+                .expect("the database");
+        let mut connection = pool.acquire().await.expect("a connection");
+        let mut stored_by_batch = Vec::new();
+        for (batch, digits) in [
+            (1, &['a', 'b', 'c'][..]),
+            (2, &['a', 'd']),
+            (3, &['d', 'e']),
+        ] {
+            let events = events_numbered(digits);
+            let rows = vigil_store::sql::event_rows(&events);
+            let stored = SqliteStore::insert_event_chunk_merging_at(
+                &mut connection,
+                1,
+                batch,
+                &events,
+                &rows,
+                2,
+            )
+            .await
+            .expect("the chunk is stored");
+            stored_by_batch.push(stored);
+        }
+        // Batch 2 found three recent keys and merged them first, so its
+        // "a" was skipped through the large level; batch 3 found one and
+        // did not, so its "d" was skipped through the recent level.
+        assert_eq!(stored_by_batch, [3, 1, 1]);
+        let count = async |table: &str| -> i64 {
+            sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .expect("a count")
+        };
+        let levels = [
+            count("event_keys").await,
+            count("recent_event_keys").await,
+            count("case_keys").await,
+            count("recent_case_keys").await,
+            count("inference_events").await,
+        ];
+        assert_eq!(levels, [3, 2, 3, 2, 5]);
+
+        let named = |digits: &[char]| {
+            serde_json::Value::from(
+                digits
+                    .iter()
+                    .map(|digit| format!("psn:{}", digit.to_string().repeat(32)))
+                    .collect::<Vec<_>>(),
+            )
+            .to_string()
+        };
+        let mut found: Vec<(String, String, i64)> =
+            sqlx::query_as(SqliteStore::STORED_EVENT_HASHES)
+                .bind(1_i64)
+                .bind(named(&['a', 'd', 'e', 'f']))
+                .fetch_all(&pool)
+                .await
+                .expect("the events are looked up by their ids");
+        found.sort();
+        let found: Vec<(String, i64)> = found
+            .into_iter()
+            .map(|(event_id, _, batch)| (event_id[4..5].to_owned(), batch))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("a".to_owned(), 1),
+                ("d".to_owned(), 2),
+                ("e".to_owned(), 3)
+            ]
+        );
+        let cases: String = sqlx::query_scalar(SqliteStore::CASE_EVENTS_JSON)
+            .bind(1_i64)
+            .bind(named(&['b', 'e', 'f']))
+            .fetch_one(&pool)
+            .await
+            .expect("the events of cases");
+        let cases: Vec<(String, String)> = serde_json::from_str::<Vec<serde_json::Value>>(&cases)
+            .expect("a JSON array")
+            .iter()
+            .map(|event| {
+                (
+                    event[0].as_str().expect("a case")[4..5].to_owned(),
+                    event[3].as_str().expect("a score").to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                ("b".to_owned(), "0.25".to_owned()),
+                ("e".to_owned(), "0.25".to_owned())
+            ]
+        );
+
+        sqlx::query("INSERT INTO recent_event_keys (deployment_id, event_id, event_row) VALUES (1, unhex(?1), 99)")
+            .bind("a".repeat(32))
+            .execute(&pool)
+            .await
+            .expect("a planted key");
+        let merge = sqlx::query(SqliteStore::MERGE_RECENT_KEYS[0])
+            .execute(&pool)
+            .await
+            .expect_err("an id the large level holds is refused");
+        assert!(
+            merge
+                .to_string()
+                .contains("UNIQUE constraint failed: event_keys"),
+            "{merge}"
+        );
+        for (statement, refusal) in [
+            ("DELETE FROM event_keys", "event keys are never deleted"),
+            (
+                "UPDATE case_keys SET event_row = 0",
+                "case keys are never edited",
+            ),
+        ] {
+            let error = sqlx::query(statement)
+                .execute(&pool)
+                .await
+                .expect_err(statement);
+            assert!(error.to_string().contains(refusal), "{statement}: {error}");
+        }
     }
 
     /// Writes and reads cancelled at every moment (their requests dropped)

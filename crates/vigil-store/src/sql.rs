@@ -385,7 +385,9 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// ArchivedValue`, the value that stores an archived event id, and `fn
 /// archive_parameter(number: usize) -> String`, the placeholder of the
 /// statement's `number`th parameter (from 1) in the import's multi-row
-/// inserts.
+/// inserts, and `fn archive_order(table: &ArchivedTable) -> &'static str`,
+/// the order in which an export writes a table's rows (the table's
+/// `order_by` unless the backend keeps a cheaper one that is as stable).
 #[macro_export]
 macro_rules! impl_sql_store {
     ($store:ty, $database:ty) => {
@@ -1597,7 +1599,7 @@ macro_rules! impl_sql_store {
                     _ => (*name).to_owned(),
                 })
                 .collect();
-            let sql = format!("SELECT {} FROM {} ORDER BY {}", columns.join(", "), table.name, table.order_by);
+            let sql = format!("SELECT {} FROM {} ORDER BY {}", columns.join(", "), table.name, <$store>::archive_order(table));
             writeln!(out, "{}", $crate::archive_tables::table_start_line(table)).map_err(written)?;
             let mut rows = ::sqlx::query(&sql).fetch(&mut *connection);
             let mut count = 0_u64;
@@ -3007,12 +3009,11 @@ macro_rules! impl_sql_store {
                 .fetch_all(&mut *transaction)
                 .await
                 .map_err(database_error)?;
-                // SQLite indexes events by their case's prefix (its
-                // migration 0014); the prefix is named for it to be used.
+                // The deployment's cases are read once (as the query above
+                // reads them), not looked up report by report.
                 let reports = ::sqlx::query(
-                    "SELECT * FROM report_times r WHERE r.trust = $2 AND EXISTS \
-                     (SELECT 1 FROM inference_events e WHERE e.deployment_id = $1 \
-                     AND substr(e.case_pseudonym, 5, 8) = substr(r.case_pseudonym, 5, 8) AND e.case_pseudonym = r.case_pseudonym) \
+                    "SELECT * FROM report_times r WHERE r.trust = $2 AND r.case_pseudonym IN \
+                     (SELECT e.case_pseudonym FROM inference_events e WHERE e.deployment_id = $1) \
                      ORDER BY r.case_pseudonym, r.issued_at",
                 )
                 .bind(deployment.0)
