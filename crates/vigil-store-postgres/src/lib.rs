@@ -266,9 +266,10 @@ impl PostgresStore {
         Ok(transaction)
     }
 
-    /// The order in which an export writes a table's rows: the table's own.
-    pub fn archive_order(table: &ArchivedTable) -> &'static str {
-        table.order_by
+    /// The statement that reads a table's rows for an export: the plain
+    /// one, every table being read through its own index.
+    pub fn archive_rows_query(table: &ArchivedTable, columns: &str) -> String {
+        vigil_store::archive_tables::rows_query(table, columns)
     }
 
     /// Imported rows came with their ids: move each identity past them.

@@ -453,18 +453,27 @@ impl SqliteStore {
         begin_in_task(&self.pool, None).await
     }
 
-    /// The order in which an export writes a table's rows: the table's own,
-    /// except that events are written in the order they were stored (their
-    /// rows'), which needs no sorting now that the table has no index by
-    /// event id (migration 0016). An imported archive's events are stored
-    /// in the archive's order, so an export of the import writes them in the
-    /// same order again.
-    pub fn archive_order(table: &ArchivedTable) -> &'static str {
-        if table.name == "inference_events" {
-            "event_row"
-        } else {
-            table.order_by
+    /// The statement that reads a table's rows for an export: the plain
+    /// one, except for the events, which have no index by event id (migration
+    /// 0016). They are read through the two levels of event keys, each in
+    /// its key's order, merged (`MERGE (UNION ALL)` in the query plan, no
+    /// sorting), so that they come in the table's `order_by` (deployment,
+    /// event id) as before; the key columns close each row.
+    pub fn archive_rows_query(table: &ArchivedTable, columns: &str) -> String {
+        if table.name != "inference_events" {
+            return vigil_store::archive_tables::rows_query(table, columns);
         }
+        let level = |keys: &str| {
+            format!(
+                "SELECT {columns}, key_deployment, key_event FROM (SELECT deployment_id AS key_deployment, \
+                 event_id AS key_event, event_row AS key_row FROM {keys}) CROSS JOIN inference_events ON event_row = key_row"
+            )
+        };
+        format!(
+            "{} UNION ALL {} ORDER BY key_deployment, key_event",
+            level("event_keys"),
+            level("recent_event_keys")
+        )
     }
 
     /// The imported events' keys are made (see
@@ -772,9 +781,9 @@ mod tests {
         let mut connection = pool.acquire().await.expect("a connection");
         let mut stored_by_batch = Vec::new();
         for (batch, digits) in [
-            (1, &['a', 'b', 'c'][..]),
-            (2, &['a', 'd']),
-            (3, &['d', 'e']),
+            (1, &['c', 'd', 'e'][..]),
+            (2, &['c', 'a']),
+            (3, &['a', 'b']),
         ] {
             let events = events_numbered(digits);
             let rows = vigil_store::sql::event_rows(&events);
@@ -791,8 +800,8 @@ mod tests {
             stored_by_batch.push(stored);
         }
         // Batch 2 found three recent keys and merged them first, so its
-        // "a" was skipped through the large level; batch 3 found one and
-        // did not, so its "d" was skipped through the recent level.
+        // "c" was skipped through the large level; batch 3 found one and
+        // did not, so its "a" was skipped through the recent level.
         assert_eq!(stored_by_batch, [3, 1, 1]);
         let count = async |table: &str| -> i64 {
             sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
@@ -821,7 +830,7 @@ mod tests {
         let mut found: Vec<(String, String, i64)> =
             sqlx::query_as(SqliteStore::STORED_EVENT_HASHES)
                 .bind(1_i64)
-                .bind(named(&['a', 'd', 'e', 'f']))
+                .bind(named(&['c', 'a', 'b', 'f']))
                 .fetch_all(&pool)
                 .await
                 .expect("the events are looked up by their ids");
@@ -833,14 +842,14 @@ mod tests {
         assert_eq!(
             found,
             [
-                ("a".to_owned(), 1),
-                ("d".to_owned(), 2),
-                ("e".to_owned(), 3)
+                ("a".to_owned(), 2),
+                ("b".to_owned(), 3),
+                ("c".to_owned(), 1)
             ]
         );
         let cases: String = sqlx::query_scalar(SqliteStore::CASE_EVENTS_JSON)
             .bind(1_i64)
-            .bind(named(&['b', 'e', 'f']))
+            .bind(named(&['d', 'b', 'f']))
             .fetch_one(&pool)
             .await
             .expect("the events of cases");
@@ -857,13 +866,53 @@ mod tests {
         assert_eq!(
             cases,
             [
-                ("b".to_owned(), "0.25".to_owned()),
-                ("e".to_owned(), "0.25".to_owned())
+                ("d".to_owned(), "0.25".to_owned()),
+                ("b".to_owned(), "0.25".to_owned())
             ]
         );
 
+        // An export reads the events through both levels, merged in key
+        // order (not the order stored), without sorting them.
+        let table = vigil_store::archive_tables::ARCHIVED_TABLES
+            .iter()
+            .find(|table| table.name == "inference_events")
+            .expect("the events are archived");
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(name, kind)| match kind {
+                vigil_store::archive_tables::ColumnKind::EventId => {
+                    format!("{} AS {name}", SqliteStore::ARCHIVED_EVENT_ID)
+                }
+                _ => (*name).to_owned(),
+            })
+            .collect();
+        let export = SqliteStore::archive_rows_query(table, &columns.join(", "));
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {export}"))
+                .fetch_all(&pool)
+                .await
+                .expect("the export's plan");
+        let plan: Vec<&str> = plan
+            .iter()
+            .map(|(_, _, _, detail)| detail.as_str())
+            .collect();
+        assert!(plan.contains(&"MERGE (UNION ALL)"), "{plan:?}");
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
+        let exported: Vec<String> = sqlx::query(&export)
+            .fetch_all(&pool)
+            .await
+            .expect("the exported events")
+            .iter()
+            .map(|row| sqlx::Row::get::<String, _>(row, 1)[4..5].to_owned())
+            .collect();
+        assert_eq!(exported, ["a", "b", "c", "d", "e"]);
+
         sqlx::query("INSERT INTO recent_event_keys (deployment_id, event_id, event_row) VALUES (1, unhex(?1), 99)")
-            .bind("a".repeat(32))
+            .bind("c".repeat(32))
             .execute(&pool)
             .await
             .expect("a planted key");

@@ -380,6 +380,15 @@ impl ArchivedValue {
     }
 }
 
+/// The statement that reads a table's rows for an archive: `columns` (a
+/// select list naming the table's columns in order) in the table's order.
+pub fn rows_query(table: &ArchivedTable, columns: &str) -> String {
+    format!(
+        "SELECT {columns} FROM {} ORDER BY {}",
+        table.name, table.order_by
+    )
+}
+
 /// The line that opens a table.
 pub fn table_start_line(table: &ArchivedTable) -> String {
     table_start(table).to_string()

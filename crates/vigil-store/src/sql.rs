@@ -385,9 +385,10 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// ArchivedValue`, the value that stores an archived event id, and `fn
 /// archive_parameter(number: usize) -> String`, the placeholder of the
 /// statement's `number`th parameter (from 1) in the import's multi-row
-/// inserts, and `fn archive_order(table: &ArchivedTable) -> &'static str`,
-/// the order in which an export writes a table's rows (the table's
-/// `order_by` unless the backend keeps a cheaper one that is as stable).
+/// inserts, and `fn archive_rows_query(table: &ArchivedTable, columns: &str)
+/// -> String`, the statement that reads a table's rows for an export, in
+/// the table's `order_by` (its result's first columns are `columns`;
+/// further columns are not read).
 #[macro_export]
 macro_rules! impl_sql_store {
     ($store:ty, $database:ty) => {
@@ -1599,7 +1600,7 @@ macro_rules! impl_sql_store {
                     _ => (*name).to_owned(),
                 })
                 .collect();
-            let sql = format!("SELECT {} FROM {} ORDER BY {}", columns.join(", "), table.name, <$store>::archive_order(table));
+            let sql = <$store>::archive_rows_query(table, &columns.join(", "));
             writeln!(out, "{}", $crate::archive_tables::table_start_line(table)).map_err(written)?;
             let mut rows = ::sqlx::query(&sql).fetch(&mut *connection);
             let mut count = 0_u64;
