@@ -169,7 +169,8 @@ def main() -> None:
                 for first in range(0, batch_rows, CHUNK):
                     db.execute("DELETE FROM chunk")
                     db.executemany(f"INSERT INTO chunk VALUES ({marks})", rows[first:first + CHUNK])
-                    before = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM inference_events").fetchone()[0]
+                    if arguments.index == "levels-explicit":
+                        before = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM inference_events").fetchone()[0]
                     db.execute(move)
                     if arguments.index == "levels-explicit":
                         db.execute("INSERT INTO recent_event_keys SELECT deployment_id, event_id, rowid "
