@@ -477,14 +477,20 @@ impl SqliteStore {
     }
 
     /// The imported events' keys are made (see
-    /// [`SqliteStore::KEYS_OF_IMPORTED_EVENTS`]); SQLite's rowids continue
-    /// from the largest id present.
+    /// [`SqliteStore::KEYS_OF_IMPORTED_EVENTS`]); an event id held twice
+    /// refuses the import, as PostgreSQL's primary key refuses its row.
+    /// SQLite's rowids continue from the largest id present.
     async fn after_import(connection: &mut SqliteConnection) -> Result<(), StoreError> {
         for statement in Self::KEYS_OF_IMPORTED_EVENTS {
             sqlx::query(statement)
                 .execute(&mut *connection)
                 .await
-                .map_err(database_error)?;
+                .map_err(|error| {
+                    StoreError::ImportRefused(format!(
+                        "the rows of table \"inference_events\" were refused: \
+                         they hold an event id twice for one deployment ({error})"
+                    ))
+                })?;
         }
         Ok(())
     }

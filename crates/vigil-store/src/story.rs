@@ -2427,6 +2427,27 @@ pub async fn archives_carry_every_table(source: impl Store, target: impl Store) 
     )
     .await;
 
+    // One event's line in place of another's of the same batch (the
+    // counts agree): the event id is held twice, which the database refuses.
+    let other = text
+        .lines()
+        .find(|line| {
+            line.starts_with(&format!(
+                "[{},\"{}\",",
+                id.0,
+                batch.events[1].event_id.as_str()
+            ))
+        })
+        .expect("the other event's line");
+    let twice = text.replacen(other, left_out, 1);
+    let refused = import_archive_text(&target, twice.as_bytes()).await;
+    check_import_refused(
+        &target,
+        refused,
+        &["the rows of table \"inference_events\""],
+    )
+    .await;
+
     let mut input = archive.as_slice();
     let head = crate::Archive::read_head(&mut input).expect("head");
     let counts = target
