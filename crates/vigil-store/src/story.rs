@@ -2384,16 +2384,18 @@ pub async fn archives_carry_every_table(source: impl Store, target: impl Store) 
         serde_json::from_str::<serde_json::Value>(events_end).expect("JSON")["rows"]
             .as_u64()
             .expect("a count");
-    let left_out = text
-        .lines()
-        .find(|line| {
-            line.starts_with(&format!(
-                "[{},\"{}\",",
-                id.0,
-                batch.events[0].event_id.as_str()
-            ))
-        })
-        .expect("the event's line");
+    // The archive's line of the batch's event at `position`.
+    let event_line = |position: usize| {
+        let start = format!(
+            "[{},\"{}\",",
+            id.0,
+            batch.events[position].event_id.as_str()
+        );
+        text.lines()
+            .find(|line| line.starts_with(&start))
+            .expect("the event's line")
+    };
+    let left_out = event_line(0);
     let short = text.replacen(&format!("{left_out}\n"), "", 1).replacen(
         events_end,
         &crate::archive_tables::table_end_line(
@@ -2429,17 +2431,7 @@ pub async fn archives_carry_every_table(source: impl Store, target: impl Store) 
 
     // One event's line in place of another's of the same batch (the
     // counts agree): the event id is held twice, which the database refuses.
-    let other = text
-        .lines()
-        .find(|line| {
-            line.starts_with(&format!(
-                "[{},\"{}\",",
-                id.0,
-                batch.events[1].event_id.as_str()
-            ))
-        })
-        .expect("the other event's line");
-    let twice = text.replacen(other, left_out, 1);
+    let twice = text.replacen(event_line(1), left_out, 1);
     let refused = import_archive_text(&target, twice.as_bytes()).await;
     check_import_refused(
         &target,
