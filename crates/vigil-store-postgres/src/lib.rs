@@ -132,6 +132,10 @@ impl PostgresStore {
     pub const NEXT_EVENT_BATCH: &'static str =
         "SELECT nextval(pg_get_serial_sequence('event_batches', 'id'))";
 
+    /// How many events one [`PostgresStore::INSERT_EVENTS`] carries at
+    /// most.
+    pub const EVENT_ROWS_PER_INSERT: usize = vigil_store::sql::EVENT_ROWS_PER_STATEMENT;
+
     /// Stores a chunk of events for deployment `$1` and batch `$2` from one
     /// array a column (`$3` to `$18`), skipping those stored
     /// before. sqlx sends arrays in PostgreSQL's binary form, which the

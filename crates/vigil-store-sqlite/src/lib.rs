@@ -169,6 +169,13 @@ impl SqliteStore {
         }
     }
 
+    /// How many events one [`SqliteStore::INSERT_EVENTS`] carries at most:
+    /// a batch of 10,000 in one statement. Each chunk also costs a statement
+    /// that counts the recent keys and two that add its keys, and each
+    /// statement is a round trip to the connection's thread under the write
+    /// lock.
+    pub const EVENT_ROWS_PER_INSERT: usize = 10_000;
+
     /// Stores a chunk of events sent as one JSON parameter (see
     /// `vigil_store::sql::event_rows`); `->>` gives each value its SQL type.
     /// `json_each` hands each row back as JSON text, which every `->>`
@@ -179,7 +186,10 @@ impl SqliteStore {
     /// hexadecimal characters when the id is a pseudonym (null otherwise),
     /// whose 16 bytes are stored in place of its text (migration 0015). An
     /// event whose id either level of event keys holds is skipped
-    /// (migration 0016); the chunk's keys are added by
+    /// (migration 0016), found by joining each level on its key (an outer
+    /// join that keeps the rows that found nothing; written as two `NOT
+    /// EXISTS` subqueries it took 4% longer to insert 1,000,000 rows, see
+    /// `bench/results-monitor.md`); the chunk's keys are added by
     /// [`SqliteStore::ADD_RECENT_EVENT_KEYS`] and
     /// [`SqliteStore::ADD_RECENT_CASE_KEYS`].
     pub const INSERT_EVENTS: &'static str = "WITH chunk(item) AS MATERIALIZED (SELECT jsonb(value) FROM json_each($3)), \
@@ -187,10 +197,11 @@ impl SqliteStore {
          INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, \
          occurred_at, day, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, \
          kvp, age_band, sex, site, content_sha256) \
-         SELECT $1, event_id, $2, item ->> 1, item ->> 2, item ->> 3, item ->> 4, item ->> 5, item ->> 6, item ->> 7, \
+         SELECT $1, keyed.event_id, $2, item ->> 1, item ->> 2, item ->> 3, item ->> 4, item ->> 5, item ->> 6, item ->> 7, \
          item ->> 8, item ->> 9, item ->> 10, item ->> 11, item ->> 12, item ->> 13, item ->> 14, item ->> 15 \
-         FROM keyed WHERE NOT EXISTS (SELECT 1 FROM recent_event_keys k WHERE k.deployment_id = $1 AND k.event_id = keyed.event_id) \
-         AND NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.deployment_id = $1 AND k.event_id = keyed.event_id)";
+         FROM keyed LEFT JOIN recent_event_keys recent ON recent.deployment_id = $1 AND recent.event_id = keyed.event_id \
+         LEFT JOIN event_keys large ON large.deployment_id = $1 AND large.event_id = keyed.event_id \
+         WHERE recent.event_id IS NULL AND large.event_id IS NULL";
 
     /// Adds the event ids of the rows stored after row `$1` to the recent
     /// level of event keys.

@@ -24,8 +24,9 @@ pub const AUDIT_LOG_COLUMNS: &str = "SELECT CAST(sequence AS BIGINT) AS sequence
      CAST(action AS TEXT) AS action, CAST(subject AS TEXT) AS subject, CAST(payload AS TEXT) AS payload, \
      CAST(previous_hash AS TEXT) AS previous_hash, CAST(hash AS TEXT) AS hash FROM audit_log";
 
-/// How many events one `INSERT` statement carries (each backend's
-/// `insert_event_chunk` stores one such chunk).
+/// How many cases, days or outcomes one statement names or carries (how
+/// many events one `INSERT` carries is each backend's
+/// `EVENT_ROWS_PER_INSERT`).
 pub const EVENT_ROWS_PER_STATEMENT: usize = 5_000;
 
 /// What storing a batch of events needs that no database does: computed
@@ -371,7 +372,8 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// `async fn insert_event_chunk(connection: &mut Connection, deployment: i64, batch: i64, events: &[Event], rows:
 /// &[EventRow]) -> Result<u64, StoreError>`, which stores the events of the
 /// [`event_rows`] `rows` (in that order) for the deployment and batch,
-/// skipping those stored before, and answers how many it stored, and
+/// skipping those stored before, and answers how many it stored, `const
+/// EVENT_ROWS_PER_INSERT: usize`, how many rows it is given at most, and
 /// `const STORED_EVENT_HASHES: &str`, which answers the
 /// `event_id`, `content_sha256` and `batch_id` of the stored events of
 /// deployment `$1` named in the JSON array `$2`, `const JSON_TEXTS: &str`, a subquery
@@ -1135,7 +1137,7 @@ macro_rules! impl_sql_store {
             // (some were sent before) is looked at row by row.
             let mut stored_now = vec![false; events.len()];
             let mut changed = Vec::new();
-            for chunk in rows.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
+            for chunk in rows.chunks(<$store>::EVENT_ROWS_PER_INSERT) {
                 let inserted = <$store>::insert_event_chunk(&mut *connection, deployment.0, batch, events, chunk).await?;
                 if inserted == chunk.len() as u64 {
                     for row in chunk {
