@@ -308,74 +308,99 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Stores a chunk of a batch's events (`rows`, of `events`) with
-    /// [`PostgresStore::INSERT_EVENTS`], in the rows' order, and answers how
-    /// many it stored (those stored before are skipped).
+    /// Stores a chunk of a batch's events with
+    /// [`PostgresStore::INSERT_EVENTS`], given as its columns (made by
+    /// [`PostgresStore::event_insert_parameters`]), in the rows' order, and
+    /// answers how many it stored (those stored before are skipped).
     async fn insert_event_chunk(
         connection: &mut PgConnection,
         deployment: i64,
         batch: i64,
-        events: &[Event],
-        rows: &[EventRow],
+        columns: EventColumns<'_>,
     ) -> Result<u64, StoreError> {
-        let chunk: Vec<&Event> = rows.iter().map(|row| &events[row.position]).collect();
-        let text = |value: fn(&Event) -> &str| {
-            chunk
-                .iter()
-                .map(|event| value(event))
-                .collect::<Vec<&str>>()
-        };
-        let optional_text = |value: fn(&Event) -> Option<&str>| {
-            chunk
-                .iter()
-                .map(|event| value(event))
-                .collect::<Vec<Option<&str>>>()
-        };
-        let number = |value: fn(&Event) -> Option<f64>| {
-            chunk
-                .iter()
-                .map(|event| value(event))
-                .collect::<Vec<Option<f64>>>()
-        };
-        let occurred_at: Vec<&str> = rows.iter().map(|row| row.occurred_at.as_str()).collect();
-        let days: Vec<&str> = rows.iter().map(|row| row.day.as_str()).collect();
-        let decisions: Vec<Option<i64>> = chunk
-            .iter()
-            .map(|event| event.decision.map(i64::from))
-            .collect();
-        let content_sha256: Vec<&str> =
-            rows.iter().map(|row| row.content_sha256.as_str()).collect();
         let inserted = sqlx::query(Self::INSERT_EVENTS)
             .bind(deployment)
             .bind(batch)
-            .bind(text(|event| event.event_id.as_str()))
-            .bind(text(|event| event.case.as_str()))
-            .bind(occurred_at)
-            .bind(days)
-            .bind(text(|event| event.model_version.as_str()))
-            .bind(number(|event| event.score))
-            .bind(decisions)
-            .bind(optional_text(|event| {
-                event.metadata.scanner_manufacturer.as_deref()
-            }))
-            .bind(optional_text(|event| {
-                event.metadata.scanner_model.as_deref()
-            }))
-            .bind(optional_text(|event| event.metadata.protocol.as_deref()))
-            .bind(number(|event| event.metadata.slice_thickness_mm))
-            .bind(number(|event| event.metadata.kvp))
-            .bind(optional_text(|event| event.metadata.age_band.as_deref()))
-            .bind(optional_text(|event| {
-                event.metadata.sex.map(|sex| sex.as_str())
-            }))
-            .bind(optional_text(|event| {
-                event.metadata.site.as_ref().map(|site| site.as_str())
-            }))
-            .bind(content_sha256)
+            .bind(columns.event_ids)
+            .bind(columns.cases)
+            .bind(columns.occurred_at)
+            .bind(columns.days)
+            .bind(columns.model_versions)
+            .bind(columns.scores)
+            .bind(columns.decisions)
+            .bind(columns.scanner_manufacturers)
+            .bind(columns.scanner_models)
+            .bind(columns.protocols)
+            .bind(columns.slice_thicknesses_mm)
+            .bind(columns.kvps)
+            .bind(columns.age_bands)
+            .bind(columns.sexes)
+            .bind(columns.sites)
+            .bind(columns.content_sha256)
             .execute(&mut *connection)
             .await
             .map_err(database_error)?;
         Ok(inserted.rows_affected())
+    }
+}
+
+/// A chunk of events as [`PostgresStore::INSERT_EVENTS`] takes them: one
+/// array a column, in the rows' order.
+#[derive(Debug)]
+pub struct EventColumns<'a> {
+    event_ids: Vec<&'a str>,
+    cases: Vec<&'a str>,
+    occurred_at: Vec<&'a str>,
+    days: Vec<&'a str>,
+    model_versions: Vec<&'a str>,
+    scores: Vec<Option<f64>>,
+    decisions: Vec<Option<i64>>,
+    scanner_manufacturers: Vec<Option<&'a str>>,
+    scanner_models: Vec<Option<&'a str>>,
+    protocols: Vec<Option<&'a str>>,
+    slice_thicknesses_mm: Vec<Option<f64>>,
+    kvps: Vec<Option<f64>>,
+    age_bands: Vec<Option<&'a str>>,
+    sexes: Vec<Option<&'a str>>,
+    sites: Vec<Option<&'a str>>,
+    content_sha256: Vec<&'a str>,
+}
+
+impl vigil_store::sql::EventInsertParameters for PostgresStore {
+    type Parameters<'a> = EventColumns<'a>;
+
+    fn event_insert_parameters<'a>(events: &'a [Event], rows: &'a [EventRow]) -> EventColumns<'a> {
+        let chunk: Vec<&Event> = rows.iter().map(|row| &events[row.position]).collect();
+        let column =
+            |value: fn(&'a Event) -> &'a str| chunk.iter().map(|event| value(event)).collect();
+        let optional_text = |value: fn(&'a Event) -> Option<&'a str>| {
+            chunk.iter().map(|event| value(event)).collect()
+        };
+        let number =
+            |value: fn(&'a Event) -> Option<f64>| chunk.iter().map(|event| value(event)).collect();
+        EventColumns {
+            event_ids: column(|event| event.event_id.as_str()),
+            cases: column(|event| event.case.as_str()),
+            occurred_at: rows.iter().map(|row| row.occurred_at.as_str()).collect(),
+            days: rows.iter().map(|row| row.day.as_str()).collect(),
+            model_versions: column(|event| event.model_version.as_str()),
+            scores: number(|event| event.score),
+            decisions: chunk
+                .iter()
+                .map(|event| event.decision.map(i64::from))
+                .collect(),
+            scanner_manufacturers: optional_text(|event| {
+                event.metadata.scanner_manufacturer.as_deref()
+            }),
+            scanner_models: optional_text(|event| event.metadata.scanner_model.as_deref()),
+            protocols: optional_text(|event| event.metadata.protocol.as_deref()),
+            slice_thicknesses_mm: number(|event| event.metadata.slice_thickness_mm),
+            kvps: number(|event| event.metadata.kvp),
+            age_bands: optional_text(|event| event.metadata.age_band.as_deref()),
+            sexes: optional_text(|event| event.metadata.sex.map(|sex| sex.as_str())),
+            sites: optional_text(|event| event.metadata.site.as_ref().map(|site| site.as_str())),
+            content_sha256: rows.iter().map(|row| row.content_sha256.as_str()).collect(),
+        }
     }
 }
 

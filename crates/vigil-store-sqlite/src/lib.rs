@@ -506,10 +506,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Stores a chunk of a batch's events (`rows`) with
-    /// [`SqliteStore::INSERT_EVENTS`], as one JSON parameter, adds their keys
-    /// to the recent levels, and answers how many it stored (those stored
-    /// before are skipped). Recent keys that have reached
+    /// Stores a chunk of a batch's events with [`SqliteStore::INSERT_EVENTS`],
+    /// given as its one JSON parameter (`items`, made by
+    /// [`SqliteStore::event_insert_parameters`] before the write lock), adds
+    /// their keys to the recent levels, and answers how many it stored
+    /// (those stored before are skipped). Recent keys that have reached
     /// [`SqliteStore::RECENT_KEYS_BEFORE_MERGE`] are first merged into the
     /// large levels, inside the batch's transaction. Each value bound as a
     /// parameter of a multi-row `VALUES` instead was measured no faster
@@ -518,15 +519,13 @@ impl SqliteStore {
         connection: &mut SqliteConnection,
         deployment: i64,
         batch: i64,
-        events: &[Event],
-        rows: &[EventRow],
+        items: String,
     ) -> Result<u64, StoreError> {
         Self::insert_event_chunk_merging_at(
             connection,
             deployment,
             batch,
-            events,
-            rows,
+            items,
             Self::RECENT_KEYS_BEFORE_MERGE,
         )
         .await
@@ -538,30 +537,9 @@ impl SqliteStore {
         connection: &mut SqliteConnection,
         deployment: i64,
         batch: i64,
-        events: &[Event],
-        rows: &[EventRow],
+        items: String,
         merge_at: i64,
     ) -> Result<u64, StoreError> {
-        let mut chunk = String::with_capacity(rows.iter().map(|row| row.content.len() + 108).sum());
-        chunk.push('[');
-        for (index, row) in rows.iter().enumerate() {
-            if index > 0 {
-                chunk.push(',');
-            }
-            chunk.push_str(&row.content);
-            chunk.push_str(",\"");
-            chunk.push_str(&row.content_sha256);
-            let event_id = events[row.position].event_id.as_str();
-            match event_id.strip_prefix("psn:") {
-                Some(hex) if vigil_domain::is_pseudonym(event_id) => {
-                    chunk.push_str("\",\"");
-                    chunk.push_str(hex);
-                    chunk.push_str("\"]");
-                }
-                _ => chunk.push_str("\",null]"),
-            }
-        }
-        chunk.push(']');
         let (recent_keys, last_row): (i64, i64) = sqlx::query_as(Self::RECENT_KEYS_AND_LAST_ROW)
             .fetch_one(&mut *connection)
             .await
@@ -577,7 +555,7 @@ impl SqliteStore {
         let inserted = sqlx::query(Self::INSERT_EVENTS)
             .bind(deployment)
             .bind(batch)
-            .bind(chunk)
+            .bind(items)
             .execute(&mut *connection)
             .await
             .map_err(database_error)?
@@ -625,11 +603,44 @@ async fn begin_in_task(
     .map_err(database_error)
 }
 
+impl vigil_store::sql::EventInsertParameters for SqliteStore {
+    /// The JSON array that [`SqliteStore::INSERT_EVENTS`] reads, an item a
+    /// row: its content, its content's hash, and its event id's hexadecimal
+    /// characters when the id is a pseudonym (null otherwise).
+    type Parameters<'a> = String;
+
+    fn event_insert_parameters<'a>(events: &'a [Event], rows: &'a [EventRow]) -> String {
+        let mut items = String::with_capacity(rows.iter().map(|row| row.content.len() + 108).sum());
+        items.push('[');
+        for (index, row) in rows.iter().enumerate() {
+            if index > 0 {
+                items.push(',');
+            }
+            items.push_str(&row.content);
+            items.push_str(",\"");
+            items.push_str(&row.content_sha256);
+            let event_id = events[row.position].event_id.as_str();
+            match event_id.strip_prefix("psn:") {
+                Some(hex) if vigil_domain::is_pseudonym(event_id) => {
+                    items.push_str("\",\"");
+                    items.push_str(hex);
+                    items.push_str("\"]");
+                }
+                _ => items.push_str("\",null]"),
+            }
+        }
+        items.push(']');
+        items
+    }
+}
+
 vigil_store::impl_sql_store!(SqliteStore, Sqlite);
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use vigil_store::sql::EventInsertParameters as _;
 
     use super::*;
 
@@ -808,8 +819,7 @@ mod tests {
                 &mut connection,
                 1,
                 batch,
-                &events,
-                &rows,
+                SqliteStore::event_insert_parameters(&events, &rows),
                 2,
             )
             .await

@@ -63,6 +63,22 @@ impl PreparedEvents {
     }
 }
 
+/// How a backend hands a chunk of a batch's events to its insert statement:
+/// the statement's parameters, made from the events before the write lock
+/// is taken (SQLite has one writer, whose lock should cover only the
+/// database's own work).
+pub trait EventInsertParameters {
+    /// The parameters of one chunk, borrowing from its events and rows.
+    type Parameters<'a>;
+
+    /// The parameters of the chunk of `events` whose [`event_rows`] are
+    /// `rows`.
+    fn event_insert_parameters<'a>(
+        events: &'a [vigil_monitor::Event],
+        rows: &'a [EventRow],
+    ) -> Self::Parameters<'a>;
+}
+
 /// One event of a batch as the backends store it, with what is computed
 /// from it once: its content (as text and hashed) and its stored time and
 /// day.
@@ -369,11 +385,13 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// have not yet taken the write lock),
 /// `async fn snapshot(&self) -> Result<sqlx::Transaction<'static, $database>, StoreError>`,
 /// `async fn after_import(connection: &mut Connection) -> Result<(), StoreError>`
-/// `async fn insert_event_chunk(connection: &mut Connection, deployment: i64, batch: i64, events: &[Event], rows:
-/// &[EventRow]) -> Result<u64, StoreError>`, which stores the events of the
-/// [`event_rows`] `rows` (in that order) for the deployment and batch,
-/// skipping those stored before, and answers how many it stored, `const
-/// EVENT_ROWS_PER_INSERT: usize`, how many rows it is given at most, and
+/// `async fn insert_event_chunk(connection: &mut Connection, deployment: i64, batch: i64, parameters:
+/// <Self as EventInsertParameters>::Parameters<'_>) -> Result<u64, StoreError>`, which stores the events of a
+/// chunk of [`event_rows`] (in that order; their parameters made by its
+/// [`EventInsertParameters`], before the write lock) for the deployment
+/// and batch, skipping those stored before, and answers how many it
+/// stored, `const EVENT_ROWS_PER_INSERT: usize`, how many rows a chunk
+/// holds at most, and
 /// `const STORED_EVENT_HASHES: &str`, which answers the
 /// `event_id`, `content_sha256` and `batch_id` of the stored events of
 /// deployment `$1` named in the JSON array `$2`, `const JSON_TEXTS: &str`, a subquery
@@ -1124,7 +1142,7 @@ macro_rules! impl_sql_store {
             connection: &mut Connection,
             deployment: DeploymentId,
             events: &[$crate::vigil_monitor::Event],
-            rows: &[$crate::sql::EventRow],
+            chunks: Vec<(&[$crate::sql::EventRow], <$store as $crate::sql::EventInsertParameters>::Parameters<'_>)>,
         ) -> Result<StoredEventRows, StoreError> {
             deployment_in(connection, deployment).await?;
             let batch: i64 = ::sqlx::query_scalar(<$store>::NEXT_EVENT_BATCH)
@@ -1137,8 +1155,8 @@ macro_rules! impl_sql_store {
             // (some were sent before) is looked at row by row.
             let mut stored_now = vec![false; events.len()];
             let mut changed = Vec::new();
-            for chunk in rows.chunks(<$store>::EVENT_ROWS_PER_INSERT) {
-                let inserted = <$store>::insert_event_chunk(&mut *connection, deployment.0, batch, events, chunk).await?;
+            for (chunk, parameters) in chunks {
+                let inserted = <$store>::insert_event_chunk(&mut *connection, deployment.0, batch, parameters).await?;
                 if inserted == chunk.len() as u64 {
                     for row in chunk {
                         stored_now[row.position] = true;
@@ -1287,9 +1305,13 @@ macro_rules! impl_sql_store {
             then: impl for<'c> AsyncFnOnce(&'c mut Connection, $crate::IngestSummary) -> Result<T, StoreError>,
         ) -> Result<T, StoreError> {
             let $crate::sql::PreparedEvents { rows, aggregates_without_outcomes } = $crate::sql::PreparedEvents::of(events)?;
+            let chunks = rows
+                .chunks(<$store>::EVENT_ROWS_PER_INSERT)
+                .map(|chunk| (chunk, <$store as $crate::sql::EventInsertParameters>::event_insert_parameters(events, chunk)))
+                .collect();
             store
                 .write_with_unlocked_start(
-                    async |connection| store_event_rows_in(connection, deployment, events, &rows).await,
+                    async |connection| store_event_rows_in(connection, deployment, events, chunks).await,
                     async |connection, stored_rows| {
                         let summary = record_event_batch_in(
                             connection, context, deployment, events, aggregates_without_outcomes, stored_rows, body_sha256,
