@@ -5,15 +5,17 @@
 //! compared with another's on the same SQLite.
 //!
 //! ```text
-//! cargo run --release -- [--rows 1000000] [--insert json|rows]
+//! cargo run --release -- [--rows 1000000] [--insert jsonb-each|json|rows]
 //!     [--probe left-join|not-exists|none] [--chunk-rows 10000]
-//!     [--checkpoint-pages 10000] [--foreign-keys on|off]
+//!     [--checkpoint-pages 10000] [--foreign-keys on|off] [--merge-at 100000]
 //! ```
 //!
-//! `--insert json` sends a chunk's rows as one JSON parameter, as the store
-//! does; `rows` steps a prepared single-row insert once a row, each value
+//! `--insert jsonb-each` sends a chunk's rows as one JSON parameter whose
+//! items `jsonb_each` hands over as binary JSON, as the store does; `json`
+//! reads them with `json_each`, as text each parsed again by `jsonb`; `rows` steps a prepared single-row insert once a row, each value
 //! bound on its own. `--probe` is how an event whose id either level of keys
-//! holds is skipped (`none` skips nothing). It prints the rows stored a
+//! holds is skipped (`none` skips nothing). `--merge-at` is how many recent
+//! keys gather before they are merged into the large levels. It prints the rows stored a
 //! second and the seconds spent in the inserts and in all.
 
 use std::time::Instant;
@@ -66,16 +68,18 @@ struct Options {
     chunk_rows: usize,
     checkpoint_pages: u32,
     foreign_keys: String,
+    merge_at: i64,
 }
 
 fn options() -> Options {
     let mut options = Options {
         rows: 1_000_000,
-        insert: "json".into(),
+        insert: "jsonb-each".into(),
         probe: "left-join".into(),
         chunk_rows: 10_000,
         checkpoint_pages: 10_000,
         foreign_keys: "on".into(),
+        merge_at: 100_000,
     };
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     for pair in arguments.chunks(2) {
@@ -91,6 +95,7 @@ fn options() -> Options {
                 options.checkpoint_pages = value.parse().expect("--checkpoint-pages is a number")
             }
             "--foreign-keys" => options.foreign_keys = value.clone(),
+            "--merge-at" => options.merge_at = value.parse().expect("--merge-at is a number"),
             other => panic!("unknown option {other}"),
         }
     }
@@ -176,12 +181,22 @@ fn main() {
         "none" => "",
         other => panic!("unknown --probe {other}"),
     };
+    // The rows as binary JSON, each with its stored event id.
+    let keyed = match options.insert.as_str() {
+        "jsonb-each" => {
+            "keyed(event_id, item) AS MATERIALIZED (SELECT coalesce(unhex(value ->> 16), value ->> 0), value \
+            FROM jsonb_each(?3))"
+        }
+        "json" | "rows" => {
+            "chunk(item) AS MATERIALIZED (SELECT jsonb(value) FROM json_each(?3)), \
+            keyed(event_id, item) AS MATERIALIZED (SELECT coalesce(unhex(item ->> 16), item ->> 0), item FROM chunk)"
+        }
+        other => panic!("unknown --insert {other}"),
+    };
     let insert_json = format!(
-        "WITH chunk(item) AS MATERIALIZED (SELECT jsonb(value) FROM json_each(?3)), \
-         keyed(event_id, item) AS MATERIALIZED (SELECT coalesce(unhex(item ->> 16), item ->> 0), item FROM chunk) \
-         INSERT INTO inference_events ({COLUMNS}) SELECT ?1, keyed.event_id, ?2, item ->> 1, item ->> 2, item ->> 3, \
-         item ->> 4, item ->> 5, item ->> 6, item ->> 7, item ->> 8, item ->> 9, item ->> 10, item ->> 11, item ->> 12, \
-         item ->> 13, item ->> 14, item ->> 15 FROM keyed {skip}"
+        "WITH {keyed} INSERT INTO inference_events ({COLUMNS}) SELECT ?1, keyed.event_id, ?2, item ->> 1, item ->> 2, \
+         item ->> 3, item ->> 4, item ->> 5, item ->> 6, item ->> 7, item ->> 8, item ->> 9, item ->> 10, item ->> 11, \
+         item ->> 12, item ->> 13, item ->> 14, item ->> 15 FROM keyed {skip}"
     );
     let insert_row = format!(
         "INSERT INTO inference_events ({COLUMNS}) SELECT keyed.* FROM (SELECT ?1, ?2 AS event_id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
@@ -202,7 +217,7 @@ fn main() {
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .expect("the recent keys");
-            if recent >= 100_000 {
+            if recent >= options.merge_at {
                 transaction
                     .execute_batch(
                         "INSERT INTO event_keys SELECT * FROM recent_event_keys; DELETE FROM recent_event_keys;
@@ -211,7 +226,7 @@ fn main() {
                     .expect("a merge");
             }
             let insert_started = Instant::now();
-            let stored = if options.insert == "json" {
+            let stored = if options.insert != "rows" {
                 let mut items = String::from("[");
                 for (index, row) in chunk.iter().enumerate() {
                     if index > 0 {
@@ -279,13 +294,15 @@ fn main() {
     drop(database);
     std::fs::remove_dir_all(&folder).expect("the scratch folder removed");
     println!(
-        "--insert {} --probe {} --chunk-rows {} --checkpoint-pages {} --foreign-keys {}: {} rows, {:.0} rows/s, \
+        "--insert {} --probe {} --chunk-rows {} --checkpoint-pages {} --foreign-keys {} --merge-at {}: {} rows, \
+         {:.0} rows/s, \
          inserts {insert_seconds:.2} s of {all_seconds:.2} s",
         options.insert,
         options.probe,
         options.chunk_rows,
         options.checkpoint_pages,
         options.foreign_keys,
+        options.merge_at,
         options.rows,
         options.rows as f64 / all_seconds
     );

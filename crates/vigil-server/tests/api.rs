@@ -588,7 +588,7 @@ async fn sign_in_sets_a_safe_cookie_rotates_it_and_csrf_guards_every_change() {
 
 /// The values of one text column.
 async fn sqlx_rows(harness: &Harness, query: &str) -> Vec<String> {
-    sqlx::query_scalar(query)
+    sqlx::query_scalar(sqlx::AssertSqlSafe(query))
         .fetch_all(harness.store.pool())
         .await
         .expect("query")
@@ -748,9 +748,9 @@ async fn idle_and_old_sessions_end() {
                 .status,
             StatusCode::OK
         );
-        sqlx::query(&format!(
+        sqlx::query(::sqlx::AssertSqlSafe(format!(
             "UPDATE sessions SET {column} = '2020-01-01T00:00:00.000000Z'"
-        ))
+        )))
         .execute(harness.store.pool())
         .await
         .expect("age the session");

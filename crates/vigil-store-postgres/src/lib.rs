@@ -297,10 +297,10 @@ impl PostgresStore {
             ("procurement_assessments", "id"),
             ("audit_log", "position"),
         ] {
-            sqlx::query(&format!(
+            sqlx::query(::sqlx::AssertSqlSafe(format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
                  COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)"
-            ))
+            )))
             .execute(&mut *connection)
             .await
             .map_err(database_error)?;

@@ -28,9 +28,11 @@ impl Drop for Schema {
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
                     if let Ok(mut connection) = PgConnection::connect(&url).await {
-                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                            .execute(&mut connection)
-                            .await;
+                        let _ = sqlx::query(::sqlx::AssertSqlSafe(format!(
+                            "DROP SCHEMA IF EXISTS {name} CASCADE"
+                        )))
+                        .execute(&mut connection)
+                        .await;
                     }
                 });
             }
@@ -55,7 +57,7 @@ async fn fresh() -> Option<(PostgresStore, Schema)> {
     let mut connection = PgConnection::connect(&url)
         .await
         .expect("connect to the test server");
-    sqlx::query(&format!("CREATE SCHEMA {name}"))
+    sqlx::query(::sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
         .execute(&mut connection)
         .await
         .expect("create schema");

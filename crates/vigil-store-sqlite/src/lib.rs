@@ -133,9 +133,9 @@ impl SqliteStore {
     /// Writes the day aggregates of deployment `$1` given as a JSON array
     /// (`$2`) of `[day, model version, aggregate as JSON text]`, replacing
     /// those stored, in one statement (a batch touches a day for each day
-    /// its events fall on).
+    /// its events fall on); each item is handed over as binary JSON.
     pub const UPSERT_DAYS: &'static str = "INSERT INTO daily_aggregates (deployment_id, day, model_version, aggregate) \
-         SELECT $1, value ->> 0, value ->> 1, value ->> 2 FROM json_each($2) WHERE true \
+         SELECT $1, value ->> 0, value ->> 1, value ->> 2 FROM jsonb_each($2) WHERE true \
          ON CONFLICT (deployment_id, day, model_version) DO UPDATE SET aggregate = excluded.aggregate";
 
     /// The id of a new event batch: one past the largest (batches are
@@ -178,22 +178,23 @@ impl SqliteStore {
 
     /// Stores a chunk of events sent as one JSON parameter (see
     /// `vigil_store::sql::event_rows`); `->>` gives each value its SQL type.
-    /// `json_each` hands each row back as JSON text, which every `->>`
-    /// would parse again: the rows are first materialised once each as
-    /// binary JSON (`jsonb`), which `->>` reads without parsing (this took
-    /// the demonstration's seeding from 61 s to 52 s). After the row's
-    /// content hash comes a seventeenth value: the event id's 32
-    /// hexadecimal characters when the id is a pseudonym (null otherwise),
-    /// whose 16 bytes are stored in place of its text (migration 0015). An
-    /// event whose id either level of event keys holds is skipped
-    /// (migration 0016), found by joining each level on its key (an outer
-    /// join that keeps the rows that found nothing; written as two `NOT
-    /// EXISTS` subqueries it took 4% longer to insert 1,000,000 rows, see
-    /// `bench/results-monitor.md`); the chunk's keys are added by
-    /// [`SqliteStore::ADD_RECENT_EVENT_KEYS`] and
+    /// `jsonb_each` hands each row over as binary JSON (`jsonb`), which
+    /// `->>` reads without parsing it again. (`json_each` hands each row
+    /// back as JSON text, which had to be materialised once each as binary
+    /// JSON before the values were read; `jsonb_each`, new in SQLite 3.51,
+    /// took the inserts of 1,000,000 events from 3.41–3.50 s to 2.78–2.80 s
+    /// in `bench/sqlite-insert-harness`.) After the row's content hash comes
+    /// a seventeenth value: the event id's 32 hexadecimal characters when
+    /// the id is a pseudonym (null otherwise), whose 16 bytes are stored in
+    /// place of its text (migration 0015). An event whose id either level
+    /// of event keys holds is skipped (migration 0016), found by joining
+    /// each level on its key (an outer join that keeps the rows that found
+    /// nothing; written as two `NOT EXISTS` subqueries it took 4% longer to
+    /// insert 1,000,000 rows, see `bench/results-monitor.md`); the chunk's
+    /// keys are added by [`SqliteStore::ADD_RECENT_EVENT_KEYS`] and
     /// [`SqliteStore::ADD_RECENT_CASE_KEYS`].
-    pub const INSERT_EVENTS: &'static str = "WITH chunk(item) AS MATERIALIZED (SELECT jsonb(value) FROM json_each($3)), \
-         keyed(event_id, item) AS MATERIALIZED (SELECT coalesce(unhex(item ->> 16), item ->> 0), item FROM chunk) \
+    pub const INSERT_EVENTS: &'static str = "WITH keyed(event_id, item) AS MATERIALIZED \
+         (SELECT coalesce(unhex(value ->> 16), value ->> 0), value FROM jsonb_each($3)) \
          INSERT INTO inference_events (deployment_id, event_id, batch_id, case_pseudonym, \
          occurred_at, day, model_version, score, decision, scanner_manufacturer, scanner_model, protocol, slice_thickness_mm, \
          kvp, age_band, sex, site, content_sha256) \
@@ -250,11 +251,10 @@ impl SqliteStore {
     /// Stores outcomes for deployment `$1` and batch `$2` from a JSON array
     /// (`$3`) of `[case, source, label, recorded_at, reader_agrees,
     /// content_sha256]` (see `vigil_store::sql::outcome_insert_rows`), each
-    /// row parsed once as in [`SqliteStore::INSERT_EVENTS`].
+    /// row handed over as binary JSON as in [`SqliteStore::INSERT_EVENTS`].
     pub const INSERT_OUTCOMES: &'static str = "INSERT INTO outcomes (deployment_id, case_pseudonym, source, label, recorded_at, \
          reader_agrees, batch_id, content_sha256) \
-         WITH chunk(item) AS MATERIALIZED (SELECT jsonb(value) FROM json_each($3)) \
-         SELECT $1, item ->> 0, item ->> 1, item ->> 2, item ->> 3, item ->> 4, $2, item ->> 5 FROM chunk";
+         SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, $2, value ->> 5 FROM jsonb_each($3)";
 
     /// A stored score as text that reads back as the same number: 17
     /// significant digits (the `!` flag lifts SQLite's default limit of 16,
@@ -831,10 +831,12 @@ mod tests {
         // did not, so its "a" was skipped through the recent level.
         assert_eq!(stored_by_batch, [3, 1, 1]);
         let count = async |table: &str| -> i64 {
-            sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-                .fetch_one(&pool)
-                .await
-                .expect("a count")
+            sqlx::query_scalar(::sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM {table}"
+            )))
+            .fetch_one(&pool)
+            .await
+            .expect("a count")
         };
         let levels = [
             count("event_keys").await,
@@ -915,11 +917,12 @@ mod tests {
             })
             .collect();
         let export = SqliteStore::archive_rows_query(table, &columns.join(", "));
-        let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {export}"))
-                .fetch_all(&pool)
-                .await
-                .expect("the export's plan");
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(::sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {export}"
+        )))
+        .fetch_all(&pool)
+        .await
+        .expect("the export's plan");
         let plan: Vec<&str> = plan
             .iter()
             .map(|(_, _, _, detail)| detail.as_str())
@@ -929,7 +932,7 @@ mod tests {
             !plan.iter().any(|step| step.contains("TEMP B-TREE")),
             "{plan:?}"
         );
-        let exported: Vec<String> = sqlx::query(&export)
+        let exported: Vec<String> = sqlx::query(::sqlx::AssertSqlSafe(export.as_str()))
             .fetch_all(&pool)
             .await
             .expect("the exported events")

@@ -38,7 +38,7 @@ async fn scores_as_exact_text_read_back_exactly() {
         SqliteStore::EXACT_SCORE_TEXT
     );
     for score in scores {
-        let text: String = sqlx::query_scalar(&select)
+        let text: String = sqlx::query_scalar(::sqlx::AssertSqlSafe(select.as_str()))
             .bind(score)
             .fetch_one(store.pool())
             .await

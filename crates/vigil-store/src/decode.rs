@@ -270,7 +270,7 @@ impl<'s> sqlx::migrate::MigrationSource<'s> for EmbeddedMigrations {
                         *version,
                         std::borrow::Cow::Borrowed(description),
                         sqlx::migrate::MigrationType::Simple,
-                        std::borrow::Cow::Borrowed(sql),
+                        sqlx::SqlStr::from_static(sql),
                         false,
                     )
                 })

@@ -455,7 +455,7 @@ macro_rules! impl_sql_store {
             for chunk in cases.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
                 let names: Vec<String> = chunk.iter().map(|case| ::serde_json::Value::from(*case).to_string()).collect();
                 rows.extend(
-                    ::sqlx::query(&statement)
+                    ::sqlx::query(::sqlx::AssertSqlSafe(statement.as_str()))
                         .bind(deployment.0)
                         .bind($crate::sql::json_array(names.iter().map(String::as_str)))
                         .fetch_all(&mut *connection)
@@ -1066,7 +1066,7 @@ macro_rules! impl_sql_store {
             );
             for chunk in dates.chunks($crate::sql::EVENT_ROWS_PER_STATEMENT) {
                 let names: Vec<String> = chunk.iter().map(|date| ::serde_json::Value::from(date.as_str()).to_string()).collect();
-                let rows = ::sqlx::query(&statement)
+                let rows = ::sqlx::query(::sqlx::AssertSqlSafe(statement.as_str()))
                     .bind(deployment.0)
                     .bind($crate::sql::json_array(names.iter().map(String::as_str)))
                     .fetch_all(&mut *connection)
@@ -1117,7 +1117,7 @@ macro_rules! impl_sql_store {
 
         /// Appends ` AND trust IN (…)` for the given Trusts; `false` (and
         /// nothing appended) when there are none, so nothing can match.
-        fn push_trusts_within(select: &mut ::sqlx::QueryBuilder<'_, $database>, trusts: &[String]) -> bool {
+        fn push_trusts_within(select: &mut ::sqlx::QueryBuilder<$database>, trusts: &[String]) -> bool {
             if trusts.is_empty() {
                 return false;
             }
@@ -1552,10 +1552,10 @@ macro_rules! impl_sql_store {
                 connection: &mut Connection,
                 table: &str,
             ) -> Result<Vec<$crate::consistency::BatchRecord>, StoreError> {
-                ::sqlx::query(&format!(
+                ::sqlx::query(::sqlx::AssertSqlSafe(format!(
                     "SELECT id, deployment_id, received_at, received_by, body_sha256, rows_received, rows_stored, audit_sequence \
                      FROM {table} ORDER BY id"
-                ))
+                )))
                 .fetch_all(&mut *connection)
                 .await
                 .map_err(database_error)?
@@ -1579,9 +1579,9 @@ macro_rules! impl_sql_store {
                 connection: &mut Connection,
                 table: &str,
             ) -> Result<::std::collections::BTreeMap<(i64, i64), u64>, StoreError> {
-                ::sqlx::query(&format!(
+                ::sqlx::query(::sqlx::AssertSqlSafe(format!(
                     "SELECT batch_id, deployment_id, CAST(COUNT(*) AS BIGINT) AS held FROM {table} GROUP BY batch_id, deployment_id"
-                ))
+                )))
                 .fetch_all(&mut *connection)
                 .await
                 .map_err(database_error)?
@@ -1626,7 +1626,7 @@ macro_rules! impl_sql_store {
                 .collect();
             let sql = <$store>::archive_rows_query(table, &columns.join(", "));
             writeln!(out, "{}", $crate::archive_tables::table_start_line(table)).map_err(written)?;
-            let mut rows = ::sqlx::query(&sql).fetch(&mut *connection);
+            let mut rows = ::sqlx::query(::sqlx::AssertSqlSafe(sql.as_str())).fetch(&mut *connection);
             let mut count = 0_u64;
             let mut values = Vec::with_capacity(table.columns.len());
             while let Some(row) = ::std::future::poll_fn(|context| rows.as_mut().poll_next(context)).await {
@@ -1689,7 +1689,7 @@ macro_rules! impl_sql_store {
                         sql.push_str(&marks.join(", "));
                         sql.push(')');
                     }
-                    let mut query = ::sqlx::query(&sql);
+                    let mut query = ::sqlx::query(::sqlx::AssertSqlSafe(sql.as_str()));
                     for row in statement_rows {
                         for (value, (_, kind)) in row.into_iter().zip(table.columns) {
                             let value = match (kind, value) {
@@ -1724,7 +1724,7 @@ macro_rules! impl_sql_store {
             sql: &str,
             convert: fn(&DatabaseRow) -> Result<T, ::sqlx::Error>,
         ) -> Result<Vec<T>, StoreError> {
-            ::sqlx::query(sql)
+            ::sqlx::query(::sqlx::AssertSqlSafe(sql))
                 .fetch_all(connection)
                 .await
                 .map_err(database_error)?
@@ -2300,7 +2300,7 @@ macro_rules! impl_sql_store {
                         audit_sequence: sequence as i64,
                     };
                     insert_evaluation_row(connection, &stored).await.map_err(database_error)?;
-                    let row = ::sqlx::query(&format!("SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations WHERE id = $1"))
+                    let row = ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations WHERE id = $1")))
                         .bind(next_id)
                         .fetch_one(&mut *connection)
                         .await
@@ -2312,13 +2312,13 @@ macro_rules! impl_sql_store {
 
             async fn evaluations(&self, deployment: Option<DeploymentId>) -> Result<Vec<EvaluationRecord>, StoreError> {
                 let rows = match deployment {
-                    Some(deployment) => ::sqlx::query(&format!(
+                    Some(deployment) => ::sqlx::query(::sqlx::AssertSqlSafe(format!(
                         "SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations WHERE deployment_id = $1 ORDER BY id"
-                    ))
+                    )))
                     .bind(deployment.0)
                     .fetch_all(&self.pool)
                     .await,
-                    None => ::sqlx::query(&format!("SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations ORDER BY id"))
+                    None => ::sqlx::query(::sqlx::AssertSqlSafe(format!("SELECT {EVALUATION_SUMMARY_COLUMNS} FROM evaluations ORDER BY id")))
                         .fetch_all(&self.pool)
                         .await,
                 }
@@ -3843,7 +3843,7 @@ macro_rules! impl_sql_store {
                     sql.push_str(&format!(" AND audit_log.organisation IN ({})", placeholders.join(", ")));
                 }
                 sql.push_str(" ORDER BY audit_log.sequence DESC LIMIT $2");
-                let mut query = ::sqlx::query(&sql).bind(before).bind(i64::from(limit));
+                let mut query = ::sqlx::query(::sqlx::AssertSqlSafe(sql.as_str())).bind(before).bind(i64::from(limit));
                 for organisation in organisations.into_iter().flatten() {
                     query = query.bind(organisation);
                 }
