@@ -276,6 +276,15 @@ impl PostgresStore {
         vigil_store::archive_tables::rows_query(table, columns)
     }
 
+    /// PostgreSQL finds events through its own indexes, which it keeps
+    /// itself: there are no key tables of the store's to check
+    /// (`vigil_store::consistency::EventKeyLedger`).
+    async fn event_key_ledger(
+        _connection: &mut PgConnection,
+    ) -> Result<Option<vigil_store::consistency::EventKeyLedger>, StoreError> {
+        Ok(None)
+    }
+
     /// Imported rows came with their ids: move each identity past them.
     async fn after_import(connection: &mut PgConnection) -> Result<(), StoreError> {
         for (table, column) in [

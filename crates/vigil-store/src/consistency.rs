@@ -9,7 +9,9 @@
 //! modality was altered, or a row added or deleted outside Vigil, is a
 //! divergence named with the entry it contradicts. Each batch of events or
 //! outcomes was recorded by an entry that says how many rows it stored; the
-//! tables must hold that batch, and exactly that many of its rows.
+//! tables must hold that batch, and exactly that many of its rows. Where
+//! the database finds events through key tables of the store's own (SQLite,
+//! migration 0016), those keys must name every event once and nothing else.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +30,9 @@ pub enum CheckedTables {
     /// The batches of events and outcomes and their rows
     /// ([`check_monitoring`]).
     Monitoring,
+    /// The key tables through which the store finds events
+    /// ([`EventKeyLedger`]).
+    EventKeys,
 }
 
 /// Where the stored tables depart from their audit trail.
@@ -44,6 +49,13 @@ impl std::fmt::Display for Divergence {
         let tables = match self.tables {
             CheckedTables::Registry => "the registry diverges",
             CheckedTables::Monitoring => "the monitoring tables diverge",
+            CheckedTables::EventKeys => {
+                return write!(
+                    formatter,
+                    "the event keys diverge from the events: {}",
+                    self.message
+                );
+            }
         };
         match self.sequence {
             Some(sequence) => write!(
@@ -640,6 +652,67 @@ pub struct MonitoringLedger {
     pub events_by_batch: BTreeMap<(i64, i64), u64>,
     /// The number of stored outcomes by the batch and deployment they name.
     pub outcomes_by_batch: BTreeMap<(i64, i64), u64>,
+    /// How the store's own key tables match the events, where the database
+    /// keeps such tables (SQLite); `None` for PostgreSQL, whose indexes it
+    /// keeps itself, and for an archive, which carries no keys.
+    pub event_keys: Option<EventKeyLedger>,
+}
+
+/// What the key tables through which SQLite finds events (migration 0016:
+/// event keys by event id and case keys by case prefix, each in a recent
+/// and a large level) hold against the events. A key matches when it names
+/// its event's row, deployment and id (or case prefix). The keys name every
+/// event exactly once and nothing else when each kind has as many keys as
+/// there are events, every one of them matching, and no key is held by both
+/// levels: within a level a table's primary key lets no two matching keys
+/// name one event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventKeyLedger {
+    pub events: u64,
+    pub event_keys: u64,
+    pub event_keys_matching: u64,
+    pub event_keys_in_both_levels: u64,
+    pub case_keys: u64,
+    pub case_keys_matching: u64,
+    pub case_keys_in_both_levels: u64,
+}
+
+/// Checks that the key tables name every event once and nothing else (see
+/// [`EventKeyLedger`]). A key missing, added or altered outside Vigil would
+/// let an event be stored twice, or hide it from a lookup by case and from
+/// an export (which reads the events through their keys).
+fn check_event_keys(keys: &EventKeyLedger) -> Result<(), Divergence> {
+    let problem = |kind: &str, held: u64, matching: u64, in_both_levels: u64| {
+        (held != keys.events || matching != keys.events || in_both_levels != 0).then(|| {
+            format!(
+                "{} events, {held} {kind} keys, {matching} of them naming their event's row, deployment and \
+                 {}, {in_both_levels} held by both levels",
+                keys.events,
+                if kind == "event" { "id" } else { "case" }
+            )
+        })
+    };
+    match problem(
+        "event",
+        keys.event_keys,
+        keys.event_keys_matching,
+        keys.event_keys_in_both_levels,
+    )
+    .or_else(|| {
+        problem(
+            "case",
+            keys.case_keys,
+            keys.case_keys_matching,
+            keys.case_keys_in_both_levels,
+        )
+    }) {
+        Some(message) => Err(Divergence {
+            tables: CheckedTables::EventKeys,
+            sequence: None,
+            message,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Checks the monitoring tables against the trail: every batch of events
@@ -647,8 +720,10 @@ pub struct MonitoringLedger {
 /// its body's hash and how many rows it received and stored, and the table
 /// holds exactly that many rows of the batch. An event or outcome deleted,
 /// added or moved to another batch outside Vigil, or a batch record edited,
-/// is a divergence named with the entry it contradicts. Call it on a chain
-/// that `vigil_audit::verify` found intact.
+/// is a divergence named with the entry it contradicts. The store's own
+/// event keys, where it keeps them, must name every event once
+/// ([`EventKeyLedger`]). Call it on a chain that `vigil_audit::verify` found
+/// intact.
 pub fn check_monitoring(
     audit_log: &[AuditRow],
     ledger: &MonitoringLedger,
@@ -656,7 +731,8 @@ pub fn check_monitoring(
     compare_monitoring(audit_log, ledger).map_err(|divergence| Divergence {
         tables: CheckedTables::Monitoring,
         ..divergence
-    })
+    })?;
+    ledger.event_keys.as_ref().map_or(Ok(()), check_event_keys)
 }
 
 fn compare_monitoring(audit_log: &[AuditRow], ledger: &MonitoringLedger) -> Result<(), Divergence> {

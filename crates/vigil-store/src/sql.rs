@@ -1542,8 +1542,9 @@ macro_rules! impl_sql_store {
 
         /// The monitoring tables' batches and how many rows of each they
         /// hold, read in the caller's snapshot to be checked against the
-        /// trail (`consistency::check_monitoring`). The rows are counted in
-        /// the database, not read: one scan of each table.
+        /// trail (`consistency::check_monitoring`), and how the store's own
+        /// key tables match the events where it keeps them. The rows are
+        /// counted in the database, not read: one scan of each table.
         async fn read_monitoring_ledger(
             connection: &mut Connection,
         ) -> Result<$crate::consistency::MonitoringLedger, StoreError> {
@@ -1603,6 +1604,7 @@ macro_rules! impl_sql_store {
                 outcome_batches: batches(&mut *connection, "outcome_batches").await?,
                 events_by_batch: rows_by_batch(&mut *connection, "inference_events").await?,
                 outcomes_by_batch: rows_by_batch(&mut *connection, "outcomes").await?,
+                event_keys: <$store>::event_key_ledger(&mut *connection).await?,
             })
         }
 
