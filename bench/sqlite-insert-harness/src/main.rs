@@ -12,11 +12,12 @@
 //!
 //! `--insert jsonb-each` sends a chunk's rows as one JSON parameter whose
 //! items `jsonb_each` hands over as binary JSON, as the store does; `json`
-//! reads them with `json_each`, as text each parsed again by `jsonb`; `rows` steps a prepared single-row insert once a row, each value
-//! bound on its own. `--probe` is how an event whose id either level of keys
+//! reads them with `json_each`, as text each parsed again by `jsonb`;
+//! `rows` steps a prepared single-row insert once a row, each value bound
+//! on its own. `--probe` is how an event whose id either level of keys
 //! holds is skipped (`none` skips nothing). `--merge-at` is how many recent
-//! keys gather before they are merged into the large levels. It prints the rows stored a
-//! second and the seconds spent in the inserts and in all.
+//! keys gather before they are merged into the large levels. It prints the
+//! rows stored a second and the seconds spent in the inserts and in all.
 
 use std::time::Instant;
 

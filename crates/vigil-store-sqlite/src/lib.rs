@@ -182,7 +182,7 @@ impl SqliteStore {
     /// `->>` reads without parsing it again. (`json_each` hands each row
     /// back as JSON text, which had to be materialised once each as binary
     /// JSON before the values were read; `jsonb_each`, new in SQLite 3.51,
-    /// took the inserts of 1,000,000 events from 3.41–3.50 s to 2.78–2.80 s
+    /// took the inserts of 1,000,000 events on SQLite 3.54.1 from 3.41–3.50 s to 2.78–2.80 s
     /// in `bench/sqlite-insert-harness`.) After the row's content hash comes
     /// a seventeenth value: the event id's 32 hexadecimal characters when
     /// the id is a pseudonym (null otherwise), whose 16 bytes are stored in

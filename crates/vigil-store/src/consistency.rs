@@ -35,7 +35,8 @@ pub enum CheckedTables {
     EventKeys,
 }
 
-/// Where the stored tables depart from their audit trail.
+/// Where the stored tables depart from their audit trail (or, for the
+/// event keys, from the events).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Divergence {
     pub tables: CheckedTables,
@@ -682,24 +683,25 @@ pub struct EventKeyLedger {
 /// let an event be stored twice, or hide it from a lookup by case and from
 /// an export (which reads the events through their keys).
 fn check_event_keys(keys: &EventKeyLedger) -> Result<(), Divergence> {
-    let problem = |kind: &str, held: u64, matching: u64, in_both_levels: u64| {
+    let problem = |kind: &str, named: &str, held: u64, matching: u64, in_both_levels: u64| {
         (held != keys.events || matching != keys.events || in_both_levels != 0).then(|| {
             format!(
                 "{} events, {held} {kind} keys, {matching} of them naming their event's row, deployment and \
-                 {}, {in_both_levels} held by both levels",
-                keys.events,
-                if kind == "event" { "id" } else { "case" }
+                 {named}, {in_both_levels} held by both levels",
+                keys.events
             )
         })
     };
     match problem(
         "event",
+        "id",
         keys.event_keys,
         keys.event_keys_matching,
         keys.event_keys_in_both_levels,
     )
     .or_else(|| {
         problem(
+            "case",
             "case",
             keys.case_keys,
             keys.case_keys_matching,
