@@ -841,8 +841,9 @@ mod tests {
 
     /// A database holding five events of deployment 1 ("c", "d" and "e"
     /// keyed in the large levels, "a" and "b" in the recent ones), stored in
-    /// three chunks with the recent keys merged once three had gathered;
-    /// without foreign keys, so that the events need no deployment. Answers
+    /// three chunks that merge the recent keys once two have gathered (the
+    /// second chunk finds three and merges them); without foreign keys, so
+    /// that the events need no deployment. Answers
     /// the folder (kept while the pool is used), the pool and how many
     /// events each chunk stored.
     async fn events_in_both_levels() -> (tempfile::TempDir, SqlitePool, Vec<u64>) {
