@@ -6,6 +6,7 @@ first request to the last acknowledgement.
 
     python3 bench/ingest.py [--events 1000000] [--batch 10000] [--clients 2]
                             [--bin target/release/vigil] [--postgres URL]
+                            [--statement-log FILE]
 
 Needs the release binary (`cargo build --release -p vigil`). Standard
 library only. Prints one JSON object: events, seconds, events_per_second,
@@ -13,6 +14,8 @@ the server's peak resident set size and what it wrote to storage during the
 run (both from /proc; null with PostgreSQL, whose writes are its own
 processes'), and the batch size.
 Every acknowledged event is then counted in the database.
+With --statement-log the server logs every statement with its duration
+(`VIGIL_LOG=warn,sqlx::query=debug`) to FILE, which slows it somewhat.
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ def main() -> None:
         "--postgres",
         help="a postgres:// URL of an empty database made for this run (it is left with the events)",
     )
+    parser.add_argument("--statement-log", help="a file for the server's log of every statement and its duration")
     args = parser.parse_args()
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="vigil-ingest-"))
@@ -141,9 +145,10 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [args.bin, "--db", db, "serve", "--bind", f"127.0.0.1:{port}"],
-        env={**os.environ, "VIGIL_LOG": "warn", "VIGIL_PSEUDONYM_KEY_FILE": str(key),
+        env={**os.environ, "VIGIL_LOG": "warn,sqlx::query=debug" if args.statement_log else "warn",
+             "VIGIL_PSEUDONYM_KEY_FILE": str(key),
              "VIGIL_REQUEST_BODY_LIMIT_BYTES": str(256 << 20)},
-        stderr=subprocess.DEVNULL,
+        stderr=open(args.statement_log, "w") if args.statement_log else subprocess.DEVNULL,
     )
     try:
         for _ in range(200):
